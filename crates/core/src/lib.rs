@@ -1,0 +1,202 @@
+//! Types every Stratus crate shares: who is calling and where (account, region, request id),
+//! and the seams through which time and randomness enter, so that tests can be deterministic.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+pub mod time;
+
+/// The account that resources belong to when a request does not name one.
+pub const DEFAULT_ACCOUNT: &str = "000000000000";
+/// The region used when a request's credential scope does not give one.
+pub const DEFAULT_REGION: &str = "us-east-1";
+
+/// Time, as a seam: production uses the system clock, tests a [`ManualClock`].
+pub trait Clock: Send + Sync + 'static {
+    fn now(&self) -> SystemTime;
+
+    /// Milliseconds since the Unix epoch.
+    fn now_millis(&self) -> u64 {
+        self.now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_millis() as u64)
+            .unwrap_or(0)
+    }
+}
+
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> SystemTime {
+        SystemTime::now()
+    }
+}
+
+/// A clock that only moves when told to.
+#[derive(Debug, Default)]
+pub struct ManualClock {
+    millis: AtomicU64,
+}
+
+impl ManualClock {
+    pub fn new(start_millis: u64) -> Self {
+        Self { millis: AtomicU64::new(start_millis) }
+    }
+
+    pub fn advance(&self, by: Duration) {
+        self.millis.fetch_add(by.as_millis() as u64, Ordering::SeqCst);
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> SystemTime {
+        UNIX_EPOCH + Duration::from_millis(self.millis.load(Ordering::SeqCst))
+    }
+}
+
+/// Identifiers and random tokens, as a seam.
+pub trait IdSource: Send + Sync + 'static {
+    /// 16 random bytes.
+    fn random_bytes(&self) -> [u8; 16];
+
+    /// A version 4 UUID in its canonical lower-case form.
+    fn uuid(&self) -> String {
+        let mut b = self.random_bytes();
+        b[6] = (b[6] & 0x0f) | 0x40;
+        b[8] = (b[8] & 0x3f) | 0x80;
+        let h = |r: std::ops::Range<usize>| b[r].iter().map(|x| format!("{x:02x}")).collect::<String>();
+        format!("{}-{}-{}-{}-{}", h(0..4), h(4..6), h(6..8), h(8..10), h(10..16))
+    }
+}
+
+#[derive(Debug, Default, Clone, Copy)]
+pub struct RandomIds;
+
+impl IdSource for RandomIds {
+    fn random_bytes(&self) -> [u8; 16] {
+        rand::random()
+    }
+}
+
+/// Deterministic ids for tests: a counter rendered into the bytes.
+#[derive(Debug, Default)]
+pub struct SequentialIds {
+    next: AtomicU64,
+}
+
+impl IdSource for SequentialIds {
+    fn random_bytes(&self) -> [u8; 16] {
+        let n = self.next.fetch_add(1, Ordering::SeqCst);
+        let mut b = [0u8; 16];
+        b[8..].copy_from_slice(&n.to_be_bytes());
+        b
+    }
+}
+
+/// The clock and id source a service runs with.
+#[derive(Clone)]
+pub struct Env {
+    pub clock: Arc<dyn Clock>,
+    pub ids: Arc<dyn IdSource>,
+}
+
+impl Env {
+    pub fn system() -> Self {
+        Self { clock: Arc::new(SystemClock), ids: Arc::new(RandomIds) }
+    }
+}
+
+impl Default for Env {
+    fn default() -> Self {
+        Self::system()
+    }
+}
+
+/// Who made a request, and where it is directed.
+#[derive(Debug, Clone)]
+pub struct RequestContext {
+    /// The account the request acts in.
+    pub account: String,
+    pub region: String,
+    pub request_id: String,
+    /// The access key the request was signed with, if any.
+    pub access_key: Option<String>,
+    /// The `Host` header as the client sent it (used to build URLs the client can reach).
+    pub host: String,
+    /// The request path, undecoded.
+    pub path: String,
+}
+
+impl RequestContext {
+    /// An ARN in this context's partition, region and account.
+    pub fn arn(&self, service: &str, resource: &str) -> String {
+        format!("arn:aws:{service}:{}:{}:{resource}", self.region, self.account)
+    }
+}
+
+/// Whether a string is a 12-digit AWS account id.
+pub fn is_account_id(s: &str) -> bool {
+    s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// The account an access key stands for in open mode: a 12-digit key id is that account,
+/// anything else the default account.
+pub fn account_for_access_key(key: &str, default_account: &str) -> String {
+    if is_account_id(key) { key.to_string() } else { default_account.to_string() }
+}
+
+/// The parts of an ARN (`arn:partition:service:region:account:resource`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Arn<'a> {
+    pub partition: &'a str,
+    pub service: &'a str,
+    pub region: &'a str,
+    pub account: &'a str,
+    pub resource: &'a str,
+}
+
+impl<'a> Arn<'a> {
+    pub fn parse(s: &'a str) -> Option<Self> {
+        let mut it = s.splitn(6, ':');
+        if it.next()? != "arn" {
+            return None;
+        }
+        Some(Arn {
+            partition: it.next()?,
+            service: it.next()?,
+            region: it.next()?,
+            account: it.next()?,
+            resource: it.next()?,
+        })
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uuid_is_v4_shaped() {
+        let u = SequentialIds::default().uuid();
+        assert_eq!(u.len(), 36);
+        assert_eq!(&u[14..15], "4");
+        assert_eq!(RandomIds.uuid().split('-').count(), 5);
+    }
+
+    #[test]
+    fn arn_parses() {
+        let a = Arn::parse("arn:aws:sqs:us-east-1:000000000000:q:x").unwrap();
+        assert_eq!(a.service, "sqs");
+        assert_eq!(a.resource, "q:x");
+        assert!(Arn::parse("nope").is_none());
+    }
+
+    #[test]
+    fn accounts_from_keys() {
+        assert_eq!(account_for_access_key("123456789012", DEFAULT_ACCOUNT), "123456789012");
+        assert_eq!(account_for_access_key("test", DEFAULT_ACCOUNT), DEFAULT_ACCOUNT);
+    }
+}

@@ -1,0 +1,274 @@
+//! The conformance suite every backend must pass (DESIGN.md §7.3). Each check panics on the
+//! first deviation. Backends call [`run_all`] from their tests; durable backends also
+//! [`check_reopen`].
+
+use std::collections::BTreeMap;
+
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+
+use crate::{ReadTxn, Store, StoreError, Txn, next_sequence, outbox_push, scan_prefix};
+
+type R<T> = Result<T, StoreError>;
+
+/// Runs every check against `store`, wiping it between checks.
+pub async fn run_all(store: &Store) {
+    let checks: [(&str, fn(Store) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>); 9] = [
+        ("put_get_delete", |s| Box::pin(put_get_delete(s))),
+        ("scan_order_bounds_limits", |s| Box::pin(scan_order_bounds_limits(s))),
+        ("rollback_on_error", |s| Box::pin(rollback_on_error(s))),
+        ("panic_rolls_back_and_store_survives", |s| Box::pin(panic_rolls_back_and_store_survives(s))),
+        ("concurrent_increments_are_serializable", |s| Box::pin(concurrent_increments_are_serializable(s))),
+        ("sequences_and_outbox", |s| Box::pin(sequences_and_outbox(s))),
+        ("delete_range_and_wipe", |s| Box::pin(delete_range_and_wipe(s))),
+        ("blobs", |s| Box::pin(blobs(s))),
+        ("model_based_random_ops", |s| Box::pin(model_based_random_ops(s))),
+    ];
+    for (name, check) in checks {
+        store.wipe().await.expect("wipe");
+        eprintln!("conformance[{}]: {name}", store.backend_name());
+        check(store.clone()).await;
+    }
+}
+
+async fn put(s: &Store, k: &[u8], v: &[u8]) {
+    let (k, v) = (k.to_vec(), v.to_vec());
+    s.write(move |t| t.put(&k, &v)).await.expect("put");
+}
+
+async fn get(s: &Store, k: &[u8]) -> Option<Vec<u8>> {
+    let k = k.to_vec();
+    s.read(move |r| r.get(&k)).await.expect("get")
+}
+
+async fn put_get_delete(s: Store) {
+    assert_eq!(get(&s, b"a").await, None);
+    put(&s, b"a", b"1").await;
+    assert_eq!(get(&s, b"a").await.as_deref(), Some(&b"1"[..]));
+    put(&s, b"a", b"2").await;
+    assert_eq!(get(&s, b"a").await.as_deref(), Some(&b"2"[..]));
+    put(&s, b"", b"empty key").await;
+    put(&s, &[0xff, 0x00], &[]).await;
+    assert_eq!(get(&s, &[0xff, 0x00]).await.as_deref(), Some(&[][..]));
+    s.write(|t| t.delete(b"a")).await.expect("delete");
+    s.write(|t| t.delete(b"never-there")).await.expect("delete missing is fine");
+    assert_eq!(get(&s, b"a").await, None);
+    assert_eq!(get(&s, b"").await.as_deref(), Some(&b"empty key"[..]));
+    // Reads inside a write see that write's own changes.
+    let seen = s
+        .write(|t| {
+            t.put(b"x", b"1")?;
+            let v = t.get(b"x")?;
+            t.delete(b"x")?;
+            Ok::<_, StoreError>((v, t.get(b"x")?))
+        })
+        .await
+        .expect("txn");
+    assert_eq!(seen, (Some(b"1".to_vec()), None));
+}
+
+async fn scan_order_bounds_limits(s: Store) {
+    for k in ["b", "a", "c", "ab", "b\u{0}", "d"] {
+        put(&s, k.as_bytes(), k.as_bytes()).await;
+    }
+    let keys = |rows: Vec<(Vec<u8>, Vec<u8>)>| rows.into_iter().map(|(k, _)| String::from_utf8_lossy(&k).into_owned()).collect::<Vec<_>>();
+    let all = s.read(|r| r.scan(b"", None, usize::MAX)).await.expect("scan");
+    assert_eq!(keys(all), ["a", "ab", "b", "b\u{0}", "c", "d"]);
+    let mid = s.read(|r| r.scan(b"ab", Some(b"c"), 100)).await.expect("scan");
+    assert_eq!(keys(mid), ["ab", "b", "b\u{0}"]);
+    let limited = s.read(|r| r.scan(b"a", None, 2)).await.expect("scan");
+    assert_eq!(keys(limited), ["a", "ab"]);
+    let empty = s.read(|r| r.scan(b"c", Some(b"a"), 10)).await.expect("scan");
+    assert!(empty.is_empty());
+    let pre = s.read(|r| scan_prefix(r, b"b", 10)).await.expect("scan");
+    assert_eq!(keys(pre), ["b", "b\u{0}"]);
+}
+
+async fn rollback_on_error(s: Store) {
+    put(&s, b"k", b"before").await;
+    let r: Result<(), StoreError> = s
+        .write(|t| {
+            t.put(b"k", b"during")?;
+            t.put(b"new", b"x")?;
+            t.delete(b"k")?;
+            Err(StoreError::Io("caller gave up".into()))
+        })
+        .await;
+    assert_eq!(r, Err(StoreError::Io("caller gave up".into())));
+    assert_eq!(get(&s, b"k").await.as_deref(), Some(&b"before"[..]));
+    assert_eq!(get(&s, b"new").await, None);
+}
+
+async fn panic_rolls_back_and_store_survives(s: Store) {
+    let r: Result<(), StoreError> = s
+        .write(|t| {
+            t.put(b"p", b"x")?;
+            panic!("a bug in a transaction body");
+        })
+        .await;
+    assert_eq!(r, Err(StoreError::Aborted));
+    assert_eq!(get(&s, b"p").await, None);
+    put(&s, b"after", b"ok").await;
+    assert_eq!(get(&s, b"after").await.as_deref(), Some(&b"ok"[..]));
+}
+
+async fn concurrent_increments_are_serializable(s: Store) {
+    fn incr(t: &mut dyn Txn) -> R<u64> {
+        let n = t.get(b"counter")?.map(|v| u64::from_be_bytes(v.try_into().unwrap_or([0; 8]))).unwrap_or(0);
+        t.put(b"counter", &(n + 1).to_be_bytes())?;
+        Ok(n + 1)
+    }
+    let mut tasks = Vec::new();
+    for _ in 0..200 {
+        let s = s.clone();
+        tasks.push(tokio::spawn(async move { s.write(incr).await.expect("incr") }));
+    }
+    let mut seen = Vec::new();
+    for t in tasks {
+        seen.push(t.await.expect("join"));
+    }
+    seen.sort_unstable();
+    assert_eq!(seen, (1..=200).collect::<Vec<u64>>(), "every increment saw a distinct value");
+    assert_eq!(get(&s, b"counter").await, Some(200u64.to_be_bytes().to_vec()));
+}
+
+async fn sequences_and_outbox(s: Store) {
+    let a = s.write(|t| next_sequence(t, "a")).await.expect("seq");
+    let b = s.write(|t| next_sequence(t, "a")).await.expect("seq");
+    let other = s.write(|t| next_sequence(t, "b")).await.expect("seq");
+    assert_eq!((a, b, other), (1, 2, 1));
+    // A rolled-back transaction leaves no outbox record and consumes no number.
+    let _ = s
+        .write(|t| {
+            outbox_push(t, "events", b"lost")?;
+            Err::<(), _>(StoreError::Io("no".into()))
+        })
+        .await;
+    let seqs = s
+        .write_signalling(|t| Ok::<_, StoreError>((outbox_push(t, "events", b"one")?, outbox_push(t, "events", b"two")?)))
+        .await
+        .expect("push");
+    assert_eq!(seqs, (1, 2));
+    s.write(|t| outbox_push(t, "other", b"x")).await.expect("push");
+    let pending = s.outbox_pending("events", 0, 10).await.expect("pending");
+    assert_eq!(pending, vec![(1, b"one".to_vec()), (2, b"two".to_vec())]);
+    assert_eq!(s.outbox_pending("events", 1, 10).await.expect("pending"), vec![(2, b"two".to_vec())]);
+    s.outbox_ack("events", 1).await.expect("ack");
+    assert_eq!(s.outbox_pending("events", 0, 10).await.expect("pending"), vec![(2, b"two".to_vec())]);
+    // Sequence keys and outbox records do not show up in service key space scans.
+    let user = s.read(|r| r.scan(b"\x01", None, 100)).await.expect("scan");
+    assert!(user.is_empty());
+}
+
+async fn delete_range_and_wipe(s: Store) {
+    for k in ["q/1", "q/2", "q/3", "r/1"] {
+        put(&s, k.as_bytes(), b"v").await;
+    }
+    s.write(|t| t.delete_range(b"q/2", Some(b"q/9"))).await.expect("delete_range");
+    let left = s.read(|r| r.scan(b"", None, 10)).await.expect("scan");
+    assert_eq!(left.into_iter().map(|(k, _)| k).collect::<Vec<_>>(), vec![b"q/1".to_vec(), b"r/1".to_vec()]);
+    s.blobs().put("b", b"data").expect("blob");
+    s.wipe().await.expect("wipe");
+    assert!(s.read(|r| r.scan(b"", None, 10)).await.expect("scan").is_empty());
+    assert_eq!(s.blobs().get("b").expect("blob"), None);
+}
+
+async fn blobs(s: Store) {
+    let b = s.blobs();
+    assert_eq!(b.get("x/../../etc").expect("get"), None);
+    b.put("x/../../etc", b"safe name").expect("put");
+    assert_eq!(b.get("x/../../etc").expect("get").as_deref(), Some(&b"safe name"[..]));
+    let big = vec![7u8; 3 << 20];
+    b.put("big", &big).expect("put");
+    assert_eq!(b.get("big").expect("get"), Some(big));
+    b.delete("big").expect("delete");
+    b.delete("big").expect("delete twice");
+    assert_eq!(b.get("big").expect("get"), None);
+}
+
+/// Random transactions against the backend and against a `BTreeMap` model; every scan must
+/// agree. Aborted transactions must leave no trace.
+async fn model_based_random_ops(s: Store) {
+    let mut model: BTreeMap<Vec<u8>, Vec<u8>> = BTreeMap::new();
+    let mut rng = StdRng::seed_from_u64(0x5742_4154);
+    let key = |rng: &mut StdRng| -> Vec<u8> {
+        let len = rng.random_range(0..4);
+        (0..len).map(|_| [b'a', b'b', 0u8, 0xff][rng.random_range(0..4)]).collect()
+    };
+    for round in 0..300 {
+        let mut ops = Vec::new();
+        for _ in 0..rng.random_range(1..6) {
+            let op = rng.random_range(0..10);
+            let k = key(&mut rng);
+            let v: Vec<u8> = (0..rng.random_range(0..3)).map(|_| rng.random()).collect();
+            let end = key(&mut rng);
+            ops.push((op, k, v, end));
+        }
+        let abort = rng.random_bool(0.2);
+        let mut next = model.clone();
+        for (op, k, v, end) in &ops {
+            match op {
+                0..=5 => {
+                    next.insert(k.clone(), v.clone());
+                }
+                6..=8 => {
+                    next.remove(k);
+                }
+                _ => next.retain(|key, _| !(key >= k && key < end)),
+            }
+        }
+        let r: Result<(), StoreError> = s
+            .write(move |t| {
+                for (op, k, v, end) in ops {
+                    match op {
+                        0..=5 => t.put(&k, &v)?,
+                        6..=8 => t.delete(&k)?,
+                        _ => t.delete_range(&k, Some(&end))?,
+                    }
+                }
+                if abort { Err(StoreError::Io("abort".into())) } else { Ok(()) }
+            })
+            .await;
+        if !abort {
+            r.expect("write");
+            model = next;
+        }
+        let start = key(&mut rng);
+        let limit = rng.random_range(1..20);
+        let got = {
+            let start = start.clone();
+            s.read(move |r: &mut dyn ReadTxn| r.scan(&start, None, limit)).await.expect("scan")
+        };
+        let want: Vec<_> = model.range(start..).take(limit).map(|(k, v)| (k.clone(), v.clone())).collect();
+        assert_eq!(got, want, "round {round}");
+    }
+}
+
+/// For durable backends: what was acknowledged is there after closing and opening again.
+pub async fn check_reopen(open: impl Fn() -> Store) {
+    let s = open();
+    s.wipe().await.expect("wipe");
+    let mut tasks = Vec::new();
+    for i in 0..100u32 {
+        let s = s.clone();
+        tasks.push(tokio::spawn(async move {
+            let k = format!("k{i:03}").into_bytes();
+            s.write(move |t| t.put(&k, &i.to_be_bytes())).await.expect("put");
+        }));
+    }
+    for t in tasks {
+        t.await.expect("join");
+    }
+    s.blobs().put("blob", b"kept").expect("blob");
+    s.close();
+    drop(s);
+    let s = open();
+    let rows = s.read(|r| r.scan(b"k", Some(b"l"), 1000)).await.expect("scan");
+    assert_eq!(rows.len(), 100);
+    for (i, (k, v)) in rows.iter().enumerate() {
+        assert_eq!(k, &format!("k{i:03}").into_bytes());
+        assert_eq!(v, &(i as u32).to_be_bytes().to_vec());
+    }
+    assert_eq!(s.blobs().get("blob").expect("blob").as_deref(), Some(&b"kept"[..]));
+    s.close();
+}

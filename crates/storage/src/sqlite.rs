@@ -1,0 +1,247 @@
+//! The embedded durable backend: SQLite in WAL mode with `synchronous=FULL`, so a commit is on
+//! disk before it is acknowledged. One writer thread owns the write connection and commits every
+//! transaction queued while the previous commit was syncing as one group (group commit): each
+//! transaction runs inside its own savepoint, so one that fails rolls back alone.
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::mpsc;
+use std::thread::JoinHandle;
+
+use rusqlite::{Connection, OptionalExtension, params};
+
+use crate::{Backend, DoneFn, ReadFn, ReadTxn, Result, StoreError, Txn, WriteFn};
+
+/// How many queued transactions at most share one commit.
+const MAX_GROUP: usize = 512;
+
+enum Job {
+    Write(WriteFn, DoneFn),
+}
+
+pub struct SqliteBackend {
+    path: PathBuf,
+    sender: Mutex<Option<mpsc::Sender<Job>>>,
+    writer: Mutex<Option<JoinHandle<()>>>,
+    readers: Mutex<Vec<Connection>>,
+}
+
+fn io(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Io(e.to_string())
+}
+
+fn open_conn(path: &Path) -> Result<Connection> {
+    let conn = Connection::open(path).map_err(io)?;
+    conn.execute_batch(
+        "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA busy_timeout=10000; PRAGMA temp_store=MEMORY;",
+    )
+    .map_err(io)?;
+    Ok(conn)
+}
+
+impl SqliteBackend {
+    pub fn open(path: &Path) -> Result<Self> {
+        let conn = open_conn(path)?;
+        conn.execute_batch("CREATE TABLE IF NOT EXISTS kv (k BLOB PRIMARY KEY, v BLOB NOT NULL) WITHOUT ROWID;")
+            .map_err(io)?;
+        let (tx, rx) = mpsc::channel::<Job>();
+        let writer = std::thread::Builder::new()
+            .name("stratus-store-writer".into())
+            .spawn(move || writer_loop(conn, rx))
+            .map_err(io)?;
+        Ok(Self {
+            path: path.to_path_buf(),
+            sender: Mutex::new(Some(tx)),
+            writer: Mutex::new(Some(writer)),
+            readers: Mutex::new(Vec::new()),
+        })
+    }
+}
+
+fn writer_loop(conn: Connection, rx: mpsc::Receiver<Job>) {
+    while let Ok(first) = rx.recv() {
+        let mut group = vec![first];
+        while group.len() < MAX_GROUP {
+            match rx.try_recv() {
+                Ok(j) => group.push(j),
+                Err(_) => break,
+            }
+        }
+        let mut dones = Vec::with_capacity(group.len());
+        let begin = conn.execute_batch("BEGIN IMMEDIATE").map_err(io);
+        for Job::Write(f, done) in group {
+            if let Err(e) = &begin {
+                done(Err(e.clone()));
+                continue;
+            }
+            let outcome = run_one(&conn, f);
+            dones.push((done, outcome));
+        }
+        if begin.is_err() {
+            continue;
+        }
+        let commit = conn.execute_batch("COMMIT").map_err(io);
+        if commit.is_err() {
+            let _ = conn.execute_batch("ROLLBACK");
+        }
+        for (done, outcome) in dones {
+            done(match (&commit, outcome) {
+                (Err(e), _) => Err(e.clone()),
+                (Ok(()), o) => o,
+            });
+        }
+    }
+    // Channel closed: checkpoint so the WAL is folded into the database on a clean shutdown.
+    let _ = conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);");
+}
+
+/// Runs one transaction body inside a savepoint; rolls it back if it asks to or panics.
+fn run_one(conn: &Connection, f: WriteFn) -> Result<()> {
+    conn.execute_batch("SAVEPOINT t").map_err(io)?;
+    let mut txn = SqliteTxn { conn };
+    let keep = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(&mut txn)));
+    match keep {
+        Ok(true) => conn.execute_batch("RELEASE t").map_err(io),
+        Ok(false) => conn.execute_batch("ROLLBACK TO t; RELEASE t").map_err(io),
+        Err(_) => {
+            conn.execute_batch("ROLLBACK TO t; RELEASE t").map_err(io)?;
+            Err(StoreError::Aborted)
+        }
+    }
+}
+
+struct SqliteTxn<'a> {
+    conn: &'a Connection,
+}
+
+fn get(conn: &Connection, key: &[u8]) -> Result<Option<Vec<u8>>> {
+    conn.prepare_cached("SELECT v FROM kv WHERE k = ?1")
+        .map_err(io)?
+        .query_row(params![key], |r| r.get::<_, Vec<u8>>(0))
+        .optional()
+        .map_err(io)
+}
+
+fn scan(conn: &Connection, start: &[u8], end: Option<&[u8]>, limit: usize) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    let rows = match end {
+        Some(end) => {
+            let mut st = conn
+                .prepare_cached("SELECT k, v FROM kv WHERE k >= ?1 AND k < ?2 ORDER BY k LIMIT ?3")
+                .map_err(io)?;
+            st.query_map(params![start, end, limit], |r| Ok((r.get(0)?, r.get(1)?)))
+                .map_err(io)?
+                .collect::<std::result::Result<Vec<_>, _>>()
+        }
+        None => {
+            let mut st = conn.prepare_cached("SELECT k, v FROM kv WHERE k >= ?1 ORDER BY k LIMIT ?2").map_err(io)?;
+            st.query_map(params![start, limit], |r| Ok((r.get(0)?, r.get(1)?)))
+                .map_err(io)?
+                .collect::<std::result::Result<Vec<_>, _>>()
+        }
+    };
+    rows.map_err(io)
+}
+
+impl ReadTxn for SqliteTxn<'_> {
+    fn get(&mut self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        get(self.conn, key)
+    }
+    fn scan(&mut self, start: &[u8], end: Option<&[u8]>, limit: usize) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+        scan(self.conn, start, end, limit)
+    }
+}
+
+impl Txn for SqliteTxn<'_> {
+    fn put(&mut self, key: &[u8], value: &[u8]) -> Result<()> {
+        self.conn
+            .prepare_cached("INSERT INTO kv (k, v) VALUES (?1, ?2) ON CONFLICT(k) DO UPDATE SET v = excluded.v")
+            .map_err(io)?
+            .execute(params![key, value])
+            .map_err(io)?;
+        Ok(())
+    }
+    fn delete(&mut self, key: &[u8]) -> Result<()> {
+        self.conn.prepare_cached("DELETE FROM kv WHERE k = ?1").map_err(io)?.execute(params![key]).map_err(io)?;
+        Ok(())
+    }
+    fn delete_range(&mut self, start: &[u8], end: Option<&[u8]>) -> Result<()> {
+        match end {
+            Some(end) => self
+                .conn
+                .prepare_cached("DELETE FROM kv WHERE k >= ?1 AND k < ?2")
+                .map_err(io)?
+                .execute(params![start, end]),
+            None => self.conn.prepare_cached("DELETE FROM kv WHERE k >= ?1").map_err(io)?.execute(params![start]),
+        }
+        .map_err(io)?;
+        Ok(())
+    }
+}
+
+struct ReadConn<'a>(&'a Connection);
+
+impl ReadTxn for ReadConn<'_> {
+    fn get(&mut self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        get(self.0, key)
+    }
+    fn scan(&mut self, start: &[u8], end: Option<&[u8]>, limit: usize) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+        scan(self.0, start, end, limit)
+    }
+}
+
+impl Backend for SqliteBackend {
+    fn write(&self, f: WriteFn, done: DoneFn) {
+        let sender = self.sender.lock().ok().and_then(|s| s.clone());
+        match sender {
+            Some(s) => {
+                if let Err(mpsc::SendError(Job::Write(_, done))) = s.send(Job::Write(f, done)) {
+                    done(Err(StoreError::Closed));
+                }
+            }
+            None => done(Err(StoreError::Closed)),
+        }
+    }
+
+    fn read(&self, f: ReadFn) -> Result<()> {
+        let conn = match self.readers.lock().map_err(|_| StoreError::Aborted)?.pop() {
+            Some(c) => c,
+            None => open_conn(&self.path)?,
+        };
+        // One read transaction, so that every read in `f` sees the same snapshot.
+        conn.execute_batch("BEGIN").map_err(io)?;
+        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(&mut ReadConn(&conn))));
+        let end = conn.execute_batch("COMMIT").map_err(io);
+        if let Ok(mut pool) = self.readers.lock() {
+            pool.push(conn);
+        }
+        r.map_err(|_| StoreError::Aborted)?;
+        end
+    }
+
+    fn reads_block(&self) -> bool {
+        true
+    }
+
+    fn close(&self) {
+        if let Ok(mut s) = self.sender.lock() {
+            s.take();
+        }
+        if let Some(h) = self.writer.lock().ok().and_then(|mut w| w.take()) {
+            let _ = h.join();
+        }
+        if let Ok(mut r) = self.readers.lock() {
+            r.clear();
+        }
+    }
+
+    fn name(&self) -> &'static str {
+        "sqlite"
+    }
+}
+
+impl Drop for SqliteBackend {
+    fn drop(&mut self) {
+        self.close();
+    }
+}

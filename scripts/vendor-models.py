@@ -1,0 +1,76 @@
+#!/usr/bin/env python3
+"""Regenerate models/ from the installed botocore.
+
+Each service's newest `service-2.json` is copied with every `documentation` field (and other
+prose-only keys) removed, keys sorted, so the result is deterministic. Run with `--check` to
+fail when models/ differs from what the installed botocore would produce.
+
+SQS moved from the query protocol to JSON in 2023 and its current model dropped the query
+member names (`locationName`) that older query clients still send (`Attribute.1.Name`, ...).
+Those names are facts of the wire format; they live in models/sqs-query-names.json, which this
+script does not touch (it was extracted once from the last query-protocol SQS model).
+"""
+import argparse
+import glob
+import gzip
+import json
+import os
+import sys
+
+import botocore
+
+SERVICES = [
+    "sqs", "sns", "lambda", "logs", "s3", "dynamodb", "dynamodbstreams", "kinesis",
+    "apigateway", "apigatewayv2", "apigatewaymanagementapi", "elbv2", "codecommit", "iam", "sts",
+]
+DROP = {"documentation", "documentationUrl", "examples", "deprecatedMessage"}
+
+
+def strip(v):
+    if isinstance(v, dict):
+        return {k: strip(x) for k, x in v.items() if k not in DROP}
+    if isinstance(v, list):
+        return [strip(x) for x in v]
+    return v
+
+
+def load(service):
+    data = os.path.join(os.path.dirname(botocore.__file__), "data", service)
+    version = sorted(os.listdir(data))[-1]
+    path = glob.glob(os.path.join(data, version, "service-2.json*"))[0]
+    opener = gzip.open if path.endswith(".gz") else open
+    with opener(path, "rt", encoding="utf-8") as f:
+        return strip(json.load(f))
+
+
+def render(model):
+    return json.dumps(model, sort_keys=True, separators=(",", ":")) + "\n"
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--check", action="store_true")
+    args = ap.parse_args()
+    out = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "models")
+    stale = []
+    for s in SERVICES:
+        text = render(load(s))
+        path = os.path.join(out, f"{s}.json")
+        if args.check:
+            try:
+                with open(path, encoding="utf-8") as f:
+                    if f.read() != text:
+                        stale.append(s)
+            except FileNotFoundError:
+                stale.append(s)
+        else:
+            with open(path, "w", encoding="utf-8") as f:
+                f.write(text)
+    if stale:
+        print("models differ from installed botocore " + botocore.__version__ + ": " + ", ".join(stale))
+        sys.exit(1)
+    print("models: " + ("up to date" if args.check else "written") + " (botocore " + botocore.__version__ + ")")
+
+
+if __name__ == "__main__":
+    main()
