@@ -7,6 +7,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 pub mod time;
 
+mod error;
+pub use error::AwsError;
+
 /// The account that resources belong to when a request does not name one.
 pub const DEFAULT_ACCOUNT: &str = "000000000000";
 /// The region used when a request's credential scope does not give one.
@@ -18,10 +21,7 @@ pub trait Clock: Send + Sync + 'static {
 
     /// Milliseconds since the Unix epoch.
     fn now_millis(&self) -> u64 {
-        self.now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_millis() as u64)
-            .unwrap_or(0)
+        self.now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
     }
 }
 

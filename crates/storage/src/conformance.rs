@@ -10,10 +10,11 @@ use rand::{Rng, SeedableRng};
 use crate::{ReadTxn, Store, StoreError, Txn, next_sequence, outbox_push, scan_prefix};
 
 type R<T> = Result<T, StoreError>;
+type Check = fn(Store) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
 
 /// Runs every check against `store`, wiping it between checks.
 pub async fn run_all(store: &Store) {
-    let checks: [(&str, fn(Store) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>); 9] = [
+    let checks: [(&str, Check); 9] = [
         ("put_get_delete", |s| Box::pin(put_get_delete(s))),
         ("scan_order_bounds_limits", |s| Box::pin(scan_order_bounds_limits(s))),
         ("rollback_on_error", |s| Box::pin(rollback_on_error(s))),
@@ -71,7 +72,9 @@ async fn scan_order_bounds_limits(s: Store) {
     for k in ["b", "a", "c", "ab", "b\u{0}", "d"] {
         put(&s, k.as_bytes(), k.as_bytes()).await;
     }
-    let keys = |rows: Vec<(Vec<u8>, Vec<u8>)>| rows.into_iter().map(|(k, _)| String::from_utf8_lossy(&k).into_owned()).collect::<Vec<_>>();
+    let keys = |rows: Vec<(Vec<u8>, Vec<u8>)>| {
+        rows.into_iter().map(|(k, _)| String::from_utf8_lossy(&k).into_owned()).collect::<Vec<_>>()
+    };
     let all = s.read(|r| r.scan(b"", None, usize::MAX)).await.expect("scan");
     assert_eq!(keys(all), ["a", "ab", "b", "b\u{0}", "c", "d"]);
     let mid = s.read(|r| r.scan(b"ab", Some(b"c"), 100)).await.expect("scan");
@@ -145,7 +148,9 @@ async fn sequences_and_outbox(s: Store) {
         })
         .await;
     let seqs = s
-        .write_signalling(|t| Ok::<_, StoreError>((outbox_push(t, "events", b"one")?, outbox_push(t, "events", b"two")?)))
+        .write_signalling(|t| {
+            Ok::<_, StoreError>((outbox_push(t, "events", b"one")?, outbox_push(t, "events", b"two")?))
+        })
         .await
         .expect("push");
     assert_eq!(seqs, (1, 2));

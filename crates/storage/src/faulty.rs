@@ -19,7 +19,12 @@ fn take_one(n: &AtomicUsize) -> bool {
 
 impl FaultyBackend {
     pub fn new(inner: Arc<dyn Backend>) -> Self {
-        Self { inner, fail_writes: AtomicUsize::new(0), lose_acks: AtomicUsize::new(0), fail_reads: AtomicUsize::new(0) }
+        Self {
+            inner,
+            fail_writes: AtomicUsize::new(0),
+            lose_acks: AtomicUsize::new(0),
+            fail_reads: AtomicUsize::new(0),
+        }
     }
 
     /// The next `n` writes fail without committing anything.

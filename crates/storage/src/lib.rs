@@ -128,11 +128,7 @@ impl Store {
         });
         let done: DoneFn = Box::new(move |res| {
             let outcome = match res {
-                Ok(()) => slot
-                    .lock()
-                    .ok()
-                    .and_then(|mut s| s.take())
-                    .unwrap_or(Err(E::from(StoreError::Aborted))),
+                Ok(()) => slot.lock().ok().and_then(|mut s| s.take()).unwrap_or(Err(E::from(StoreError::Aborted))),
                 Err(e) => Err(E::from(e)),
             };
             let _ = tx.send(outcome);
@@ -272,4 +268,13 @@ pub fn prefix_end(prefix: &[u8]) -> Option<Vec<u8>> {
 pub fn scan_prefix(r: &mut dyn ReadTxn, prefix: &[u8], limit: usize) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
     let end = prefix_end(prefix);
     r.scan(prefix, end.as_deref(), limit)
+}
+
+impl From<StoreError> for stratus_core::AwsError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Closed => stratus_core::AwsError::unavailable("The service is shutting down."),
+            other => stratus_core::AwsError::internal(format!("Internal storage error: {other}")),
+        }
+    }
 }

@@ -28,10 +28,7 @@ fn range(map: &Map, start: &[u8], end: Option<&[u8]>, limit: usize) -> Vec<(Vec<
         Some(e) => Bound::Excluded(e),
         None => Bound::Unbounded,
     };
-    map.range::<[u8], _>((Bound::Included(start), upper))
-        .take(limit)
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect()
+    map.range::<[u8], _>((Bound::Included(start), upper)).take(limit).map(|(k, v)| (k.clone(), v.clone())).collect()
 }
 
 impl ReadTxn for MemTxn<'_> {
@@ -99,7 +96,8 @@ impl Backend for MemoryBackend {
 
     fn read(&self, f: ReadFn) -> Result<()> {
         let map = self.map.lock().map_err(|_| StoreError::Aborted)?;
-        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(&mut Snapshot(&map)))).map_err(|_| StoreError::Aborted)
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(&mut Snapshot(&map))))
+            .map_err(|_| StoreError::Aborted)
     }
 
     fn reads_block(&self) -> bool {

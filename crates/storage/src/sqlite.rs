@@ -126,9 +126,8 @@ fn scan(conn: &Connection, start: &[u8], end: Option<&[u8]>, limit: usize) -> Re
     let limit = i64::try_from(limit).unwrap_or(i64::MAX);
     let rows = match end {
         Some(end) => {
-            let mut st = conn
-                .prepare_cached("SELECT k, v FROM kv WHERE k >= ?1 AND k < ?2 ORDER BY k LIMIT ?3")
-                .map_err(io)?;
+            let mut st =
+                conn.prepare_cached("SELECT k, v FROM kv WHERE k >= ?1 AND k < ?2 ORDER BY k LIMIT ?3").map_err(io)?;
             st.query_map(params![start, end, limit], |r| Ok((r.get(0)?, r.get(1)?)))
                 .map_err(io)?
                 .collect::<std::result::Result<Vec<_>, _>>()

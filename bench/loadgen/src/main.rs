@@ -1,0 +1,731 @@
+//! `stratus-loadgen`: a closed-loop HTTP load generator for SQS-compatible
+//! endpoints (Stratus, moto_server, ...), speaking the SQS JSON protocol with
+//! SigV4-signed requests over N keep-alive HTTP/1.1 connections.
+//!
+//! Only loopback endpoints are accepted, and every run is bounded both by
+//! `--duration` and by `--max-requests`.
+
+mod client;
+mod histogram;
+
+use std::net::IpAddr;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use clap::{Parser, ValueEnum};
+use http::Uri;
+use serde_json::{Value, json};
+
+use crate::client::{BoxError, Conn, Target};
+use crate::histogram::Histogram;
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+enum Workload {
+    /// One SendMessage per request.
+    Send,
+    /// SendMessageBatch with 10 entries per request.
+    SendBatch,
+    /// Pre-fill the queue, then ReceiveMessage(max 10) + DeleteMessageBatch.
+    ReceiveDelete,
+}
+
+impl Workload {
+    fn name(self) -> &'static str {
+        match self {
+            Workload::Send => "send",
+            Workload::SendBatch => "send-batch",
+            Workload::ReceiveDelete => "receive-delete",
+        }
+    }
+}
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "stratus-loadgen",
+    version,
+    about = "Closed-loop SQS (JSON protocol, SigV4) load generator for loopback endpoints"
+)]
+struct Args {
+    /// Endpoint, e.g. http://127.0.0.1:4566 (loopback addresses only).
+    #[arg(long, env = "STRATUS_LOADGEN_ENDPOINT")]
+    endpoint: String,
+
+    /// What each request does.
+    #[arg(long, value_enum)]
+    workload: Workload,
+
+    /// Concurrent keep-alive connections (one worker task each).
+    #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..=4096))]
+    connections: u32,
+
+    /// Measured run time in seconds (after --warmup).
+    #[arg(long, default_value_t = 10.0)]
+    duration: f64,
+
+    /// Seconds of load before measuring starts (requests are sent but not counted).
+    #[arg(long, default_value_t = 0.0)]
+    warmup: f64,
+
+    /// Queue name (created with CreateQueue if missing). Default: loadgen-<workload>.
+    #[arg(long)]
+    queue: Option<String>,
+
+    /// Message body size in bytes.
+    #[arg(long, default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..=262_144))]
+    body_size: u32,
+
+    /// Hard cap on requests sent in total (warm-up and pre-fill included).
+    #[arg(long, default_value_t = 20_000_000)]
+    max_requests: u64,
+
+    /// receive-delete: messages to put in the queue before measuring.
+    #[arg(long, default_value_t = 200_000)]
+    prefill: u64,
+
+    /// receive-delete: stop pre-filling after this many seconds.
+    #[arg(long, default_value_t = 60.0)]
+    prefill_secs: f64,
+
+    /// Per-request timeout in seconds.
+    #[arg(long, default_value_t = 30.0)]
+    timeout: f64,
+
+    /// Tokio worker threads (default: number of CPUs).
+    #[arg(long)]
+    threads: Option<usize>,
+
+    /// SigV4 region.
+    #[arg(long, default_value = "us-east-1")]
+    region: String,
+
+    /// SigV4 access key id.
+    #[arg(long, default_value = "test", env = "AWS_ACCESS_KEY_ID")]
+    access_key: String,
+
+    /// SigV4 secret key.
+    #[arg(long, default_value = "test", env = "AWS_SECRET_ACCESS_KEY", hide_env_values = true)]
+    secret_key: String,
+
+    /// Print one JSON line instead of the human-readable report.
+    #[arg(long)]
+    json: bool,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let threads =
+        args.threads.or_else(|| std::thread::available_parallelism().ok().map(|n| n.get())).unwrap_or(2).max(1);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(threads).enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("stratus-loadgen: cannot start runtime: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match runtime.block_on(run(&args)) {
+        Ok(report) => {
+            if args.json {
+                println!("{}", report.to_json(&args, threads));
+            } else {
+                print!("{}", report.to_text(&args, threads));
+            }
+            if report.ok == 0 {
+                eprintln!("stratus-loadgen: no request succeeded");
+                ExitCode::from(1)
+            } else {
+                ExitCode::SUCCESS
+            }
+        }
+        Err(e) => {
+            eprintln!("stratus-loadgen: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn secs(value: f64, what: &str, max: f64) -> Result<Duration, BoxError> {
+    if !value.is_finite() || value < 0.0 || value > max {
+        return Err(format!("--{what} must be between 0 and {max} seconds").into());
+    }
+    Ok(Duration::from_secs_f64(value))
+}
+
+/// Resolves the endpoint and refuses anything that is not loopback.
+async fn resolve_target(args: &Args) -> Result<Target, BoxError> {
+    let uri: Uri = args.endpoint.parse().map_err(|e| format!("bad --endpoint {:?}: {e}", args.endpoint))?;
+    match uri.scheme_str() {
+        Some("http") => {}
+        other => {
+            return Err(format!("--endpoint must be http:// (got scheme {other:?})").into());
+        }
+    }
+    let host = uri.host().ok_or("--endpoint has no host")?;
+    let port = uri.port_u16().unwrap_or(80);
+    let bare_host = host.trim_start_matches('[').trim_end_matches(']');
+    let addrs: Vec<_> = tokio::net::lookup_host((bare_host, port)).await?.collect();
+    if addrs.is_empty() {
+        return Err(format!("{host} resolves to no address").into());
+    }
+    if let Some(bad) = addrs.iter().find(|a| !is_loopback(a.ip())) {
+        return Err(format!(
+            "refusing non-loopback endpoint {host} ({}); the load generator only targets this machine",
+            bad.ip()
+        )
+        .into());
+    }
+    // Prefer IPv4 (`localhost` may list ::1 first while servers bind 127.0.0.1).
+    let addr = addrs.iter().find(|a| a.is_ipv4()).unwrap_or(&addrs[0]).to_owned();
+    let authority = match uri.port_u16() {
+        Some(p) => format!("{host}:{p}"),
+        None => host.to_string(),
+    };
+    Ok(Target {
+        addr,
+        authority: authority.parse()?,
+        sign_uri: format!("http://{authority}/").parse()?,
+        region: args.region.clone(),
+        access_key: args.access_key.clone(),
+        secret_key: args.secret_key.clone(),
+        timeout: secs(args.timeout, "timeout", 3600.0)?.max(Duration::from_millis(10)),
+    })
+}
+
+fn is_loopback(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => v4.is_loopback(),
+        IpAddr::V6(v6) => v6.is_loopback() || v6.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback()),
+    }
+}
+
+fn error_sample(body: &[u8]) -> String {
+    let text = String::from_utf8_lossy(body);
+    text.chars().take(300).collect()
+}
+
+/// CreateQueue (idempotent) and return the queue URL.
+async fn create_queue(conn: &mut Conn, name: &str) -> Result<String, BoxError> {
+    let body = serde_json::to_vec(&json!({ "QueueName": name }))?;
+    let reply = conn.call("CreateQueue", Bytes::from(body)).await.map_err(|e| format!("CreateQueue {name}: {e}"))?;
+    if !reply.status.is_success() {
+        return Err(format!("CreateQueue {name} failed: HTTP {}: {}", reply.status, error_sample(&reply.body)).into());
+    }
+    let v: Value = serde_json::from_slice(&reply.body)?;
+    v.get("QueueUrl")
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+        .ok_or_else(|| format!("CreateQueue reply has no QueueUrl: {}", error_sample(&reply.body)).into())
+}
+
+fn message_body(size: usize) -> String {
+    const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+    (0..size).map(|i| char::from(ALPHABET[i % ALPHABET.len()])).collect()
+}
+
+/// Request bodies that never change during a run.
+struct Bodies {
+    send: Bytes,
+    send_batch: Bytes,
+    receive: Bytes,
+}
+
+impl Bodies {
+    fn new(queue_url: &str, body_size: usize) -> Result<Self, BoxError> {
+        let msg = message_body(body_size);
+        let entries: Vec<Value> = (0..10).map(|i| json!({ "Id": format!("m{i}"), "MessageBody": msg })).collect();
+        Ok(Self {
+            send: serde_json::to_vec(&json!({ "QueueUrl": queue_url, "MessageBody": msg }))?.into(),
+            send_batch: serde_json::to_vec(&json!({ "QueueUrl": queue_url, "Entries": entries }))?.into(),
+            receive: serde_json::to_vec(&json!({
+                "QueueUrl": queue_url,
+                "MaxNumberOfMessages": 10,
+                "VisibilityTimeout": 120,
+                "WaitTimeSeconds": 0,
+            }))?
+            .into(),
+        })
+    }
+}
+
+struct Shared {
+    queue_url: String,
+    bodies: Bodies,
+    workload: Workload,
+    measure_start: Instant,
+    deadline: Instant,
+    issued: AtomicU64,
+    max_requests: u64,
+    stop: AtomicBool,
+}
+
+impl Shared {
+    /// Takes one request slot; false once the run is over.
+    fn admit(&self) -> bool {
+        if self.stop.load(Ordering::Relaxed) || Instant::now() >= self.deadline {
+            return false;
+        }
+        self.issued.fetch_add(1, Ordering::Relaxed) < self.max_requests
+    }
+}
+
+#[derive(Default)]
+struct Stats {
+    ok: u64,
+    errors: u64,
+    /// Messages sent (send workloads) or received-and-deleted (receive-delete).
+    messages: u64,
+    /// Batch entries reported in `Failed`.
+    failed_entries: u64,
+    empty_receives: u64,
+    connects: u64,
+    drained: bool,
+    latency: Histogram,
+    first_error: Option<String>,
+    end: Option<Instant>,
+}
+
+impl Stats {
+    fn merge(&mut self, o: Stats) {
+        self.ok += o.ok;
+        self.errors += o.errors;
+        self.messages += o.messages;
+        self.failed_entries += o.failed_entries;
+        self.empty_receives += o.empty_receives;
+        self.connects += o.connects;
+        self.drained |= o.drained;
+        self.latency.merge(&o.latency);
+        if self.first_error.is_none() {
+            self.first_error = o.first_error;
+        }
+        self.end = match (self.end, o.end) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (a, b) => a.or(b),
+        };
+    }
+
+    fn note_error(&mut self, counted: bool, msg: impl FnOnce() -> String) {
+        if counted {
+            self.errors += 1;
+        }
+        if self.first_error.is_none() {
+            self.first_error = Some(msg());
+        }
+    }
+}
+
+struct Worker {
+    conn: Conn,
+    shared: Arc<Shared>,
+    stats: Stats,
+}
+
+impl Worker {
+    /// Sends one request, records latency (if inside the measured window) and
+    /// returns the body of a 2xx reply.
+    async fn request(&mut self, action: &str, body: Bytes) -> Option<Bytes> {
+        let t0 = Instant::now();
+        let result = self.conn.call(action, body).await;
+        let measured = t0 >= self.shared.measure_start;
+        match result {
+            Ok(reply) if reply.status.is_success() => {
+                if measured {
+                    let ns = u64::try_from(t0.elapsed().as_nanos()).unwrap_or(u64::MAX);
+                    self.stats.latency.record(ns);
+                    self.stats.ok += 1;
+                }
+                Some(reply.body)
+            }
+            Ok(reply) => {
+                self.stats
+                    .note_error(measured, || format!("{action}: HTTP {}: {}", reply.status, error_sample(&reply.body)));
+                None
+            }
+            Err(e) => {
+                self.stats.note_error(measured, || format!("{action}: {e}"));
+                // Back off a little so a dead server does not spin the CPU.
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                None
+            }
+        }
+    }
+
+    fn count_messages(&mut self, n: u64) {
+        if Instant::now() >= self.shared.measure_start {
+            self.stats.messages += n;
+        }
+    }
+
+    async fn run(mut self) -> Stats {
+        let shared = Arc::clone(&self.shared);
+        let mut consecutive_empty = 0u32;
+        while shared.admit() {
+            match shared.workload {
+                Workload::Send => {
+                    if self.request("SendMessage", shared.bodies.send.clone()).await.is_some() {
+                        self.count_messages(1);
+                    }
+                }
+                Workload::SendBatch => {
+                    if let Some(body) = self.request("SendMessageBatch", shared.bodies.send_batch.clone()).await {
+                        let (ok, failed) = batch_result(&body);
+                        self.count_messages(ok);
+                        self.stats.failed_entries += failed;
+                    }
+                }
+                Workload::ReceiveDelete => {
+                    let Some(body) = self.request("ReceiveMessage", shared.bodies.receive.clone()).await else {
+                        continue;
+                    };
+                    let handles = receipt_handles(&body);
+                    if handles.is_empty() {
+                        self.stats.empty_receives += 1;
+                        consecutive_empty += 1;
+                        if consecutive_empty >= 3 {
+                            // The queue is drained: end the run for everyone.
+                            self.stats.drained = true;
+                            shared.stop.store(true, Ordering::Relaxed);
+                            break;
+                        }
+                        continue;
+                    }
+                    consecutive_empty = 0;
+                    let entries: Vec<Value> = handles
+                        .iter()
+                        .enumerate()
+                        .map(|(i, h)| json!({ "Id": format!("d{i}"), "ReceiptHandle": h }))
+                        .collect();
+                    let delete = match serde_json::to_vec(&json!({ "QueueUrl": shared.queue_url, "Entries": entries }))
+                    {
+                        Ok(v) => Bytes::from(v),
+                        Err(e) => {
+                            self.stats.note_error(true, || format!("encode delete: {e}"));
+                            continue;
+                        }
+                    };
+                    // The delete belongs to the receive just done: it is sent
+                    // even if the deadline passed meanwhile (one per worker).
+                    shared.issued.fetch_add(1, Ordering::Relaxed);
+                    if let Some(body) = self.request("DeleteMessageBatch", delete).await {
+                        let (ok, failed) = batch_result(&body);
+                        self.count_messages(ok);
+                        self.stats.failed_entries += failed;
+                    }
+                }
+            }
+        }
+        self.stats.end = Some(Instant::now());
+        self.stats.connects = self.conn.connects;
+        self.stats
+    }
+}
+
+/// (successful, failed) entry counts of a *Batch reply.
+fn batch_result(body: &[u8]) -> (u64, u64) {
+    let Ok(v) = serde_json::from_slice::<Value>(body) else {
+        return (0, 0);
+    };
+    let len = |key: &str| v.get(key).and_then(Value::as_array).map_or(0, |a| a.len() as u64);
+    (len("Successful"), len("Failed"))
+}
+
+fn receipt_handles(body: &[u8]) -> Vec<String> {
+    let Ok(v) = serde_json::from_slice::<Value>(body) else {
+        return Vec::new();
+    };
+    v.get("Messages")
+        .and_then(Value::as_array)
+        .map(|msgs| {
+            msgs.iter().filter_map(|m| m.get("ReceiptHandle").and_then(Value::as_str)).map(str::to_owned).collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Fills the queue with `target` messages (SendMessageBatch over all
+/// connections) or until `budget` runs out. Returns the number sent.
+async fn prefill(
+    target: Arc<Target>,
+    shared: Arc<Shared>,
+    connections: u32,
+    wanted: u64,
+    budget: Duration,
+) -> Result<(u64, Duration), BoxError> {
+    let started = Instant::now();
+    let deadline = started + budget;
+    let sent = Arc::new(AtomicU64::new(0));
+    let claimed = Arc::new(AtomicU64::new(0));
+    let mut tasks = Vec::new();
+    for _ in 0..connections {
+        let target = Arc::clone(&target);
+        let shared = Arc::clone(&shared);
+        let sent = Arc::clone(&sent);
+        let claimed = Arc::clone(&claimed);
+        tasks.push(tokio::spawn(async move {
+            let mut conn = Conn::new(target);
+            let mut first_error: Option<String> = None;
+            while Instant::now() < deadline
+                && claimed.fetch_add(10, Ordering::Relaxed) < wanted
+                && shared.issued.fetch_add(1, Ordering::Relaxed) < shared.max_requests
+            {
+                match conn.call("SendMessageBatch", shared.bodies.send_batch.clone()).await {
+                    Ok(reply) if reply.status.is_success() => {
+                        sent.fetch_add(batch_result(&reply.body).0, Ordering::Relaxed);
+                    }
+                    Ok(reply) => {
+                        claimed.fetch_sub(10, Ordering::Relaxed);
+                        first_error
+                            .get_or_insert_with(|| format!("HTTP {}: {}", reply.status, error_sample(&reply.body)));
+                    }
+                    Err(e) => {
+                        claimed.fetch_sub(10, Ordering::Relaxed);
+                        first_error.get_or_insert_with(|| e.to_string());
+                        tokio::time::sleep(Duration::from_millis(20)).await;
+                    }
+                }
+            }
+            first_error
+        }));
+    }
+    let mut first_error = None;
+    for t in tasks {
+        if let Some(e) = t.await? {
+            first_error.get_or_insert(e);
+        }
+    }
+    let n = sent.load(Ordering::Relaxed);
+    if n == 0 {
+        return Err(
+            format!("pre-fill sent no message: {}", first_error.unwrap_or_else(|| "no request made".into())).into()
+        );
+    }
+    Ok((n, started.elapsed()))
+}
+
+struct Report {
+    workload: Workload,
+    queue: String,
+    connections: u32,
+    elapsed: Duration,
+    ok: u64,
+    errors: u64,
+    messages: u64,
+    failed_entries: u64,
+    empty_receives: u64,
+    connects: u64,
+    drained: bool,
+    prefilled: Option<(u64, Duration)>,
+    latency: Histogram,
+    first_error: Option<String>,
+}
+
+fn ms(ns: u64) -> f64 {
+    ns as f64 / 1e6
+}
+
+fn round3(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
+}
+
+impl Report {
+    fn secs(&self) -> f64 {
+        self.elapsed.as_secs_f64().max(1e-9)
+    }
+    fn ops_per_s(&self) -> f64 {
+        self.ok as f64 / self.secs()
+    }
+    fn msgs_per_s(&self) -> f64 {
+        self.messages as f64 / self.secs()
+    }
+
+    fn to_json(&self, args: &Args, threads: usize) -> Value {
+        let h = &self.latency;
+        json!({
+            "tool": "stratus-loadgen",
+            "endpoint": args.endpoint,
+            "workload": self.workload.name(),
+            "queue": self.queue,
+            "connections": self.connections,
+            "threads": threads,
+            "body_size": args.body_size,
+            "duration_s": round3(self.secs()),
+            "requests_ok": self.ok,
+            "errors": self.errors,
+            "messages": self.messages,
+            "failed_entries": self.failed_entries,
+            "empty_receives": self.empty_receives,
+            "connects": self.connects,
+            "drained": self.drained,
+            "prefilled": self.prefilled.map(|(n, _)| n),
+            "prefill_s": self.prefilled.map(|(_, d)| round3(d.as_secs_f64())),
+            "ops_per_s": round3(self.ops_per_s()),
+            "msgs_per_s": round3(self.msgs_per_s()),
+            "latency_ms": {
+                "p50": round3(ms(h.quantile(0.50))),
+                "p90": round3(ms(h.quantile(0.90))),
+                "p99": round3(ms(h.quantile(0.99))),
+                "max": round3(ms(h.max())),
+                "mean": round3(h.mean() / 1e6),
+            },
+            "first_error": self.first_error,
+        })
+    }
+
+    fn to_text(&self, args: &Args, threads: usize) -> String {
+        let h = &self.latency;
+        let mut s = String::new();
+        s.push_str(&format!(
+            "stratus-loadgen  workload={}  endpoint={}  queue={}  connections={}  threads={}  body={}B\n",
+            self.workload.name(),
+            args.endpoint,
+            self.queue,
+            self.connections,
+            threads,
+            args.body_size
+        ));
+        if let Some((n, d)) = self.prefilled {
+            s.push_str(&format!(
+                "  pre-filled   {n} messages in {:.2}s ({:.0} msg/s)\n",
+                d.as_secs_f64(),
+                n as f64 / d.as_secs_f64().max(1e-9)
+            ));
+        }
+        s.push_str(&format!(
+            "  duration     {:.2}s{}\n",
+            self.secs(),
+            if self.drained { "  (queue drained: stopped early)" } else { "" }
+        ));
+        s.push_str(&format!("  requests     {} ok, {} errors, {} connects\n", self.ok, self.errors, self.connects));
+        s.push_str(&format!("  ops/s        {:.1}\n", self.ops_per_s()));
+        s.push_str(&format!(
+            "  messages/s   {:.1}  ({} messages{}{})\n",
+            self.msgs_per_s(),
+            self.messages,
+            if self.failed_entries > 0 {
+                format!(", {} failed batch entries", self.failed_entries)
+            } else {
+                String::new()
+            },
+            if self.empty_receives > 0 { format!(", {} empty receives", self.empty_receives) } else { String::new() },
+        ));
+        s.push_str(&format!(
+            "  latency ms   p50 {:.3}  p90 {:.3}  p99 {:.3}  max {:.3}  mean {:.3}\n",
+            ms(h.quantile(0.50)),
+            ms(h.quantile(0.90)),
+            ms(h.quantile(0.99)),
+            ms(h.max()),
+            h.mean() / 1e6
+        ));
+        if let Some(e) = &self.first_error {
+            s.push_str(&format!("  first error  {e}\n"));
+        }
+        s
+    }
+}
+
+async fn run(args: &Args) -> Result<Report, BoxError> {
+    let duration = secs(args.duration, "duration", 3600.0)?;
+    let warmup = secs(args.warmup, "warmup", 3600.0)?;
+    let prefill_budget = secs(args.prefill_secs, "prefill-secs", 3600.0)?;
+    if duration.is_zero() {
+        return Err("--duration must be > 0".into());
+    }
+    let target = Arc::new(resolve_target(args).await?);
+    let queue = args.queue.clone().unwrap_or_else(|| format!("loadgen-{}", args.workload.name()));
+
+    let mut setup = Conn::new(Arc::clone(&target));
+    let queue_url = create_queue(&mut setup, &queue).await?;
+    drop(setup);
+    let bodies = Bodies::new(&queue_url, args.body_size as usize)?;
+
+    let make_shared = |bodies: Bodies, measure_start: Instant| {
+        Arc::new(Shared {
+            queue_url: queue_url.clone(),
+            bodies,
+            workload: args.workload,
+            measure_start,
+            deadline: measure_start + duration,
+            issued: AtomicU64::new(0),
+            max_requests: args.max_requests,
+            stop: AtomicBool::new(false),
+        })
+    };
+
+    let mut prefilled = None;
+    let mut bodies = Some(bodies);
+    if args.workload == Workload::ReceiveDelete && args.prefill > 0 {
+        let b = bodies.take().ok_or("internal: bodies missing")?;
+        let shared = make_shared(b, Instant::now());
+        let result =
+            prefill(Arc::clone(&target), Arc::clone(&shared), args.connections, args.prefill, prefill_budget).await?;
+        prefilled = Some(result);
+        // Only this function holds the Arc once the pre-fill tasks are done.
+        let shared = Arc::try_unwrap(shared).map_err(|_| "internal: pre-fill still running")?;
+        bodies = Some(shared.bodies);
+    }
+    let bodies = bodies.ok_or("internal: bodies missing")?;
+
+    let measure_start = Instant::now() + warmup;
+    let shared = make_shared(bodies, measure_start);
+    let mut tasks = Vec::with_capacity(args.connections as usize);
+    for _ in 0..args.connections {
+        let worker =
+            Worker { conn: Conn::new(Arc::clone(&target)), shared: Arc::clone(&shared), stats: Stats::default() };
+        tasks.push(tokio::spawn(worker.run()));
+    }
+    let mut total = Stats::default();
+    for t in tasks {
+        total.merge(t.await?);
+    }
+    let end = total.end.unwrap_or_else(Instant::now).max(measure_start);
+    Ok(Report {
+        workload: args.workload,
+        queue,
+        connections: args.connections,
+        elapsed: end.duration_since(measure_start),
+        ok: total.ok,
+        errors: total.errors,
+        messages: total.messages,
+        failed_entries: total.failed_entries,
+        empty_receives: total.empty_receives,
+        connects: total.connects,
+        drained: total.drained,
+        prefilled,
+        latency: total.latency,
+        first_error: total.first_error,
+    })
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loopback_only() {
+        assert!(is_loopback("127.0.0.1".parse().unwrap()));
+        assert!(is_loopback("127.3.2.1".parse().unwrap()));
+        assert!(is_loopback("::1".parse().unwrap()));
+        assert!(is_loopback("::ffff:127.0.0.1".parse().unwrap()));
+        assert!(!is_loopback("10.0.0.1".parse().unwrap()));
+        assert!(!is_loopback("192.168.1.1".parse().unwrap()));
+        assert!(!is_loopback("8.8.8.8".parse().unwrap()));
+    }
+
+    #[test]
+    fn parses_batch_and_receive_replies() {
+        let b = br#"{"Successful":[{"Id":"a"},{"Id":"b"}],"Failed":[{"Id":"c"}]}"#;
+        assert_eq!(batch_result(b), (2, 1));
+        assert_eq!(batch_result(b"{}"), (0, 0));
+        assert_eq!(batch_result(b"not json"), (0, 0));
+        let r = br#"{"Messages":[{"ReceiptHandle":"h1","Body":"x"},{"ReceiptHandle":"h2"}]}"#;
+        assert_eq!(receipt_handles(r), vec!["h1".to_string(), "h2".to_string()]);
+        assert!(receipt_handles(b"{}").is_empty());
+    }
+
+    #[test]
+    fn message_body_has_requested_size() {
+        assert_eq!(message_body(0).len(), 0);
+        assert_eq!(message_body(1000).len(), 1000);
+    }
+}

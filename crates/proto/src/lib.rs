@@ -1,0 +1,207 @@
+//! The AWS wire protocols, driven by the service models: find the operation a request names,
+//! decode its input into the model's shape (as a JSON value with the model's member names),
+//! validate it, hand it to the service, and encode the output or error the way the protocol
+//! and its clients expect.
+//!
+//! Architecture invariant: this crate knows no service. Services implement [`Service`] and work
+//! on typed inputs and outputs (serde structs over the model's member names); one operation
+//! implementation serves every protocol the service speaks (SQS: JSON and query).
+
+use std::future::Future;
+use std::pin::Pin;
+
+use bytes::Bytes;
+use http::{HeaderMap, HeaderValue, Method, Response, StatusCode, Uri};
+use serde_json::Value;
+use stratus_core::RequestContext;
+
+pub mod error;
+pub mod json;
+pub mod model;
+pub mod query;
+pub mod restjson;
+pub mod validate;
+pub mod xml;
+
+pub use error::{AwsError, ValidationFailure};
+pub use model::{Operation, Protocol, ServiceModel};
+pub use validate::Checks;
+
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// The protocol a particular request arrived in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Wire {
+    Json,
+    Query,
+    RestJson,
+}
+
+/// An AWS service behind the protocol layer.
+pub trait Service: Send + Sync + 'static {
+    fn model(&self) -> &ServiceModel;
+
+    /// Runs an operation. `input` has been validated against the operation's input shape.
+    fn call<'a>(
+        &'a self,
+        ctx: &'a RequestContext,
+        op: &'a Operation,
+        input: Value,
+    ) -> BoxFuture<'a, Result<Value, AwsError>>;
+
+    /// Adjusts a decoded input before validation (e.g. SQS's query protocol may name the queue
+    /// by the request path instead of a `QueueUrl` parameter).
+    fn prepare(&self, _ctx: &RequestContext, _op: &Operation, _wire: Wire, _input: &mut Value) {}
+
+    /// Which model checks the service wants the protocol layer to make.
+    fn checks(&self) -> Checks {
+        Checks::default()
+    }
+
+    /// The error a validation failure is reported as.
+    fn validation_error(&self, failure: &ValidationFailure, wire: Wire) -> AwsError {
+        match wire {
+            Wire::Query => failure.to_query_style(),
+            _ => failure.to_validation_exception(),
+        }
+    }
+}
+
+/// The parts of an HTTP request the protocol layer reads.
+pub struct ApiRequest<'a> {
+    pub method: &'a Method,
+    pub uri: &'a Uri,
+    pub headers: &'a HeaderMap,
+    pub body: &'a [u8],
+}
+
+impl ApiRequest<'_> {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    fn is_form(&self) -> bool {
+        self.header("content-type").is_some_and(|c| c.starts_with("application/x-www-form-urlencoded"))
+    }
+}
+
+/// Which wire protocol a request is in, for a service that speaks `model`'s protocols.
+pub fn detect_wire(model: &ServiceModel, req: &ApiRequest<'_>) -> Wire {
+    let speaks_query = model.metadata.protocol == Protocol::Query || model.metadata.query_compatible;
+    if req.headers.contains_key("x-amz-target") && model.metadata.protocol == Protocol::Json {
+        return Wire::Json;
+    }
+    if speaks_query
+        && (req.is_form() || (req.method == Method::GET && req.uri.query().is_some_and(|q| q.contains("Action="))))
+    {
+        return Wire::Query;
+    }
+    match model.metadata.protocol {
+        Protocol::RestJson => Wire::RestJson,
+        Protocol::Query => Wire::Query,
+        _ if speaks_query && !req.headers.contains_key("x-amz-target") => Wire::Query,
+        _ => Wire::Json,
+    }
+}
+
+/// Handles one API request end to end.
+pub async fn dispatch(svc: &dyn Service, ctx: &RequestContext, req: &ApiRequest<'_>) -> Response<Bytes> {
+    let model = svc.model();
+    let wire = detect_wire(model, req);
+    let decoded = match wire {
+        Wire::Json => json::decode_request(model, req),
+        Wire::Query => decode_query(model, req),
+        Wire::RestJson => restjson::decode_request(model, req),
+    };
+    let (op, mut input) = match decoded {
+        Ok(Decoded::Ok(op, input)) => (op, input),
+        Ok(Decoded::Invalid(op, failure)) => {
+            let err = svc.validation_error(&failure, wire);
+            return error_response(model, wire, Some(op), &err, &ctx.request_id);
+        }
+        Err(err) => return error_response(model, wire, None, &err, &ctx.request_id),
+    };
+    svc.prepare(ctx, op, wire, &mut input);
+    if let Some(shape) = op.input.as_deref()
+        && let Err(failure) = validate::validate(model, shape, &input, svc.checks())
+    {
+        let err = svc.validation_error(&failure, wire);
+        return error_response(model, wire, Some(op), &err, &ctx.request_id);
+    }
+    match svc.call(ctx, op, input).await {
+        Ok(output) => match wire {
+            Wire::Json => json::encode_response(model, &output, &ctx.request_id),
+            Wire::Query => {
+                let body = query::encode_response(model, op, &output, &ctx.request_id);
+                respond(StatusCode::OK, "text/xml", &ctx.request_id, body.into())
+            }
+            Wire::RestJson => restjson::encode_response(model, op, output, &ctx.request_id),
+        },
+        Err(err) => error_response(model, wire, Some(op), &err, &ctx.request_id),
+    }
+}
+
+/// A decoded request: its operation and input, or the operation and why its input is invalid.
+pub enum Decoded<'m> {
+    Ok(&'m Operation, Value),
+    Invalid(&'m Operation, ValidationFailure),
+}
+
+fn decode_query<'m>(model: &'m ServiceModel, req: &ApiRequest<'_>) -> Result<Decoded<'m>, AwsError> {
+    let mut params = query::Params::new();
+    if let Some(q) = req.uri.query() {
+        query::parse_form(q.as_bytes(), &mut params).map_err(|m| AwsError::new("MalformedQueryString", m))?;
+    }
+    if req.is_form() {
+        query::parse_form(req.body, &mut params).map_err(|m| AwsError::new("MalformedQueryString", m))?;
+    }
+    let action = params
+        .get("Action")
+        .ok_or_else(|| AwsError::new("MissingAction", "The request must contain the parameter Action."))?;
+    let op = model.operation(action).ok_or_else(|| {
+        AwsError::new("InvalidAction", format!("The action {action} is not valid for this web service."))
+    })?;
+    Ok(match query::decode(model, op, &params) {
+        Ok(v) => Decoded::Ok(op, v),
+        Err(f) => Decoded::Invalid(op, f),
+    })
+}
+
+/// The error response for `wire`.
+pub fn error_response(
+    model: &ServiceModel,
+    wire: Wire,
+    _op: Option<&Operation>,
+    err: &AwsError,
+    request_id: &str,
+) -> Response<Bytes> {
+    match wire {
+        Wire::Query => {
+            let (status, body) = query::encode_error(model, err, request_id);
+            respond(
+                StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST),
+                "text/xml",
+                request_id,
+                body.into(),
+            )
+        }
+        Wire::Json => json::encode_error(model, err, request_id),
+        Wire::RestJson => restjson::encode_error(model, err, request_id),
+    }
+}
+
+pub(crate) fn respond(
+    status: StatusCode,
+    content_type: &'static str,
+    request_id: &str,
+    body: Bytes,
+) -> Response<Bytes> {
+    let mut r = Response::new(body);
+    *r.status_mut() = status;
+    let h = r.headers_mut();
+    h.insert("content-type", HeaderValue::from_static(content_type));
+    if let Ok(v) = HeaderValue::from_str(request_id) {
+        h.insert("x-amzn-requestid", v);
+    }
+    r
+}

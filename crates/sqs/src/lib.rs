@@ -1,0 +1,226 @@
+//! Amazon SQS: standard and FIFO queues, dead-letter queues and message move tasks, served in
+//! both of SQS's protocols (JSON and query) by the shared protocol layer.
+//!
+//! Every operation is one storage transaction; long polls wait on a per-queue wake-up that
+//! sends signal, so a waiting receive returns as soon as a message is committed.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, LazyLock, Mutex};
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+use stratus_core::{Env, RequestContext};
+use stratus_proto::{AwsError, BoxFuture, Checks, Operation, Service, ServiceModel, ValidationFailure, Wire};
+use stratus_storage::{ReadTxn, Store};
+use tokio::sync::Notify;
+
+mod errors;
+mod keys;
+mod message;
+mod messages;
+mod movetasks;
+mod queue;
+mod queues;
+pub mod types;
+
+pub use message::{md5_hex, md5_of_attributes};
+
+static MODEL: LazyLock<Result<ServiceModel, String>> = LazyLock::new(|| {
+    ServiceModel::parse(
+        include_str!("../../../models/sqs.json"),
+        Some(include_str!("../../../models/sqs-query-names.json")),
+    )
+    .map_err(|e| e.to_string())
+});
+
+/// The SQS service.
+#[derive(Clone)]
+pub struct Sqs {
+    inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    pub store: Store,
+    pub env: Env,
+    model: &'static ServiceModel,
+    waker: Waker,
+    /// Set on shutdown: long polls return at once.
+    closing: AtomicBool,
+    closing_signal: Notify,
+}
+
+impl Sqs {
+    pub fn new(store: Store, env: Env) -> Result<Self, String> {
+        let model = MODEL.as_ref().map_err(Clone::clone)?;
+        let sqs = Self {
+            inner: Arc::new(Inner {
+                store,
+                env,
+                model,
+                waker: Waker::default(),
+                closing: AtomicBool::new(false),
+                closing_signal: Notify::new(),
+            }),
+        };
+        Ok(sqs)
+    }
+
+    /// Starts the background work: message move tasks left running by a previous process
+    /// are resumed.
+    pub fn start(&self) {
+        let inner = self.inner.clone();
+        tokio::spawn(async move { movetasks::resume_all(inner).await });
+    }
+
+    /// Ends long polls early so that shutdown does not wait for them.
+    pub fn shutdown(&self) {
+        self.inner.closing.store(true, Ordering::SeqCst);
+        self.inner.closing_signal.notify_waiters();
+    }
+
+    /// Forgets in-memory state (after the store was wiped).
+    pub fn reset(&self) {
+        self.inner.waker.reset();
+    }
+}
+
+/// Per queue id, a wake-up for long polls: signalled when messages may have become available.
+#[derive(Clone, Default)]
+pub(crate) struct Waker {
+    map: Arc<Mutex<HashMap<u64, Arc<Notify>>>>,
+}
+
+impl Waker {
+    pub fn waiter(&self, queue_id: u64) -> Arc<Notify> {
+        match self.map.lock() {
+            Ok(mut w) => w.entry(queue_id).or_default().clone(),
+            Err(_) => Arc::new(Notify::new()),
+        }
+    }
+
+    pub fn wake(&self, queue_id: u64) {
+        let n = self.map.lock().ok().and_then(|w| w.get(&queue_id).cloned());
+        if let Some(n) = n {
+            n.notify_waiters();
+        }
+    }
+
+    fn reset(&self) {
+        if let Ok(mut w) = self.map.lock() {
+            for n in w.values() {
+                n.notify_waiters();
+            }
+            w.clear();
+        }
+    }
+}
+
+impl Inner {
+    pub fn waiter(&self, queue_id: u64) -> Arc<Notify> {
+        self.waker.waiter(queue_id)
+    }
+
+    pub fn wake(&self, queue_id: u64) {
+        self.waker.wake(queue_id)
+    }
+
+    pub fn wake_handle(&self) -> Waker {
+        self.waker.clone()
+    }
+
+    pub fn closing(&self) -> bool {
+        self.closing.load(Ordering::SeqCst)
+    }
+
+    pub fn now(&self) -> u64 {
+        self.env.clock.now_millis()
+    }
+
+    pub async fn read<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut dyn ReadTxn) -> Result<T, AwsError> + Send + 'static,
+    ) -> Result<T, AwsError> {
+        self.store.read(f).await
+    }
+}
+
+fn parse<T: DeserializeOwned>(input: Value) -> Result<T, AwsError> {
+    serde_json::from_value(input).map_err(|e| errors::invalid_parameter(format!("Invalid request: {e}")))
+}
+
+fn out<T: Serialize>(v: T) -> Result<Value, AwsError> {
+    serde_json::to_value(v).map_err(|e| AwsError::internal(e.to_string()))
+}
+
+impl Service for Sqs {
+    fn model(&self) -> &ServiceModel {
+        self.inner.model
+    }
+
+    fn call<'a>(
+        &'a self,
+        ctx: &'a RequestContext,
+        op: &'a Operation,
+        input: Value,
+    ) -> BoxFuture<'a, Result<Value, AwsError>> {
+        Box::pin(async move {
+            let i = &self.inner;
+            match op.name.as_str() {
+                "CreateQueue" => out(queues::create(i, ctx, parse(input)?).await?),
+                "GetQueueUrl" => out(queues::get_url(i, ctx, parse(input)?).await?),
+                "ListQueues" => out(queues::list(i, ctx, parse(input)?).await?),
+                "DeleteQueue" => queues::delete(i, ctx, parse(input)?).await.map(|()| Value::Null),
+                "GetQueueAttributes" => out(queues::get_attributes(i, ctx, parse(input)?).await?),
+                "SetQueueAttributes" => queues::set_attributes(i, ctx, parse(input)?).await.map(|()| Value::Null),
+                "PurgeQueue" => queues::purge(i, ctx, parse(input)?).await.map(|()| Value::Null),
+                "TagQueue" => queues::tag(i, ctx, parse(input)?).await.map(|()| Value::Null),
+                "UntagQueue" => queues::untag(i, ctx, parse(input)?).await.map(|()| Value::Null),
+                "ListQueueTags" => out(queues::list_tags(i, ctx, parse(input)?).await?),
+                "AddPermission" => queues::add_permission(i, ctx, parse(input)?).await.map(|()| Value::Null),
+                "RemovePermission" => queues::remove_permission(i, ctx, parse(input)?).await.map(|()| Value::Null),
+                "ListDeadLetterSourceQueues" => out(queues::list_dead_letter_sources(i, ctx, parse(input)?).await?),
+                "SendMessage" => out(messages::send(i, ctx, parse(input)?).await?),
+                "SendMessageBatch" => out(messages::send_batch(i, ctx, parse(input)?).await?),
+                "ReceiveMessage" => out(messages::receive(i, ctx, parse(input)?).await?),
+                "DeleteMessage" => messages::delete(i, ctx, parse(input)?).await.map(|()| Value::Null),
+                "DeleteMessageBatch" => out(messages::delete_batch(i, ctx, parse(input)?).await?),
+                "ChangeMessageVisibility" => {
+                    messages::change_visibility(i, ctx, parse(input)?).await.map(|()| Value::Null)
+                }
+                "ChangeMessageVisibilityBatch" => out(messages::change_visibility_batch(i, ctx, parse(input)?).await?),
+                "StartMessageMoveTask" => out(movetasks::start(i, ctx, parse(input)?).await?),
+                "CancelMessageMoveTask" => out(movetasks::cancel(i, ctx, parse(input)?).await?),
+                "ListMessageMoveTasks" => out(movetasks::list(i, ctx, parse(input)?).await?),
+                other => Err(AwsError::new("UnsupportedOperation", format!("The operation {other} is not supported."))),
+            }
+        })
+    }
+
+    fn prepare(&self, ctx: &RequestContext, op: &Operation, wire: Wire, input: &mut Value) {
+        // Query clients may address the queue by the request path instead of `QueueUrl`.
+        let takes_url = op
+            .input
+            .as_deref()
+            .and_then(|s| self.inner.model.shape(s))
+            .is_some_and(|s| s.members.contains_key("QueueUrl"));
+        if wire == Wire::Query
+            && takes_url
+            && let Value::Object(obj) = input
+            && !obj.contains_key("QueueUrl")
+            && ctx.path.trim_matches('/').contains('/')
+        {
+            obj.insert("QueueUrl".into(), Value::String(ctx.path.clone()));
+        }
+    }
+
+    fn checks(&self) -> Checks {
+        // SQS reports unknown attribute names with its own InvalidAttributeName.
+        Checks { enums: false, ranges: true }
+    }
+
+    fn validation_error(&self, failure: &ValidationFailure, _wire: Wire) -> AwsError {
+        failure.to_query_style()
+    }
+}

@@ -1,0 +1,751 @@
+//! Message operations: send, receive (with long polling), delete, change visibility, and their
+//! batch forms.
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::Value;
+use stratus_core::{IdSource, RequestContext};
+use stratus_proto::AwsError;
+use stratus_storage::{ReadTxn, Txn, next_sequence, scan_prefix};
+
+use crate::errors::{invalid_parameter, invalid_value, missing_parameter, not_for_queue_type, receipt_handle_invalid};
+use crate::message::{
+    StoredMessage, decode_receipt, encode_receipt, first_invalid_char, md5_hex, md5_of_attributes, message_size,
+    validate_attributes, validate_system_attributes,
+};
+use crate::queue::QueueRecord;
+use crate::queues::{load_arn, resolve};
+use crate::types::*;
+use crate::{Inner, keys};
+
+const DEDUP_WINDOW_MS: u64 = 5 * 60 * 1000;
+const MAX_VISIBILITY_SECS: u64 = 43_200;
+const MAX_BATCH: usize = 10;
+
+fn decode_stored(bytes: &[u8]) -> Result<StoredMessage, AwsError> {
+    serde_json::from_slice(bytes).map_err(|e| AwsError::internal(format!("corrupt message record: {e}")))
+}
+
+fn encode_stored(m: &StoredMessage) -> Result<Vec<u8>, AwsError> {
+    serde_json::to_vec(m).map_err(|e| AwsError::internal(e.to_string()))
+}
+
+/// Checks everything about a message that does not depend on other messages.
+fn check_message(q: &QueueRecord, m: &SendMessageInput) -> Result<(), AwsError> {
+    if m.message_body.is_empty() {
+        return Err(missing_parameter("MessageBody"));
+    }
+    if let Some(c) = first_invalid_char(&m.message_body) {
+        return Err(AwsError::new(
+            "InvalidMessageContents",
+            format!(
+                "Invalid binary character '#x{:X}' was found in the message body, the set of allowed characters is #x9 | #xA | #xD | #x20 to #xD7FF | #xE000 to #xFFFD | #x10000 to #x10FFFF",
+                c as u32
+            ),
+        ));
+    }
+    validate_attributes(&m.message_attributes)?;
+    validate_system_attributes(&m.message_system_attributes)?;
+    let size = message_size(&m.message_body, &m.message_attributes);
+    let max = q.max_message_size();
+    if size as u64 > max {
+        return Err(invalid_parameter(format!(
+            "One or more parameters are invalid. Reason: Message must be shorter than {max} bytes."
+        )));
+    }
+    if let Some(d) = m.delay_seconds {
+        if q.is_fifo() {
+            return Err(not_for_queue_type("DelaySeconds", d));
+        }
+        if !(0..=900).contains(&d) {
+            return Err(invalid_value("DelaySeconds", d, "DelaySeconds must be >= 0 and <= 900."));
+        }
+    }
+    if let Some(g) = &m.message_group_id {
+        check_token("MessageGroupId", g)?;
+    }
+    if let Some(d) = &m.message_deduplication_id {
+        if !q.is_fifo() {
+            return Err(not_for_queue_type("MessageDeduplicationId", d));
+        }
+        check_token("MessageDeduplicationId", d)?;
+    }
+    if q.is_fifo() {
+        if m.message_group_id.is_none() {
+            return Err(missing_parameter("MessageGroupId"));
+        }
+        if m.message_deduplication_id.is_none() && !q.content_based_dedup() {
+            return Err(invalid_parameter(
+                "The queue should either have ContentBasedDeduplication enabled or MessageDeduplicationId provided explicitly",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Group and deduplication ids: 1–128 of the printable ASCII characters.
+fn check_token(name: &str, v: &str) -> Result<(), AwsError> {
+    if v.is_empty() || v.len() > 128 || !v.bytes().all(|b| (0x21..=0x7e).contains(&b)) {
+        return Err(invalid_value(
+            name,
+            v,
+            &format!("{name} can only include alphanumeric and punctuation characters. 1 to 128 in length."),
+        ));
+    }
+    Ok(())
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct DedupEntry {
+    message_id: String,
+    seq_number: Option<String>,
+    expires: u64,
+}
+
+fn fifo_sequence_number(seq: u64) -> String {
+    format!("{}", 10_000_000_000_000_000_000u128 + u128::from(seq) * 1000)
+}
+
+/// Enqueues one checked message in a transaction. Returns the send result (for a FIFO
+/// duplicate, the first message's id) and whether a new message was stored.
+fn enqueue(
+    t: &mut dyn Txn,
+    q: &QueueRecord,
+    m: SendMessageInput,
+    sender: &str,
+    now: u64,
+    ids: &dyn IdSource,
+) -> Result<(SendMessageOutput, bool), AwsError> {
+    let md5_body = md5_hex(m.message_body.as_bytes());
+    let md5_attrs = md5_of_attributes(&m.message_attributes);
+    let md5_sys = md5_of_attributes(&m.message_system_attributes);
+    let dedup_id = if q.is_fifo() {
+        Some(m.message_deduplication_id.clone().unwrap_or_else(|| hex::encode(sha256(m.message_body.as_bytes()))))
+    } else {
+        None
+    };
+    if let Some(d) = &dedup_id {
+        let scope = if q.dedup_per_group() {
+            format!("{}\u{0}{d}", m.message_group_id.as_deref().unwrap_or_default())
+        } else {
+            d.clone()
+        };
+        let key = keys::dedup(q.id, &scope);
+        if let Some(bytes) = t.get(&key)?
+            && let Ok(entry) = serde_json::from_slice::<DedupEntry>(&bytes)
+            && entry.expires > now
+        {
+            return Ok((
+                SendMessageOutput {
+                    md5_of_message_body: md5_body,
+                    md5_of_message_attributes: md5_attrs,
+                    md5_of_message_system_attributes: md5_sys,
+                    message_id: entry.message_id,
+                    sequence_number: entry.seq_number,
+                },
+                false,
+            ));
+        }
+    }
+    let seq = next_sequence(t, &keys::message_sequence(q.id))?;
+    let delay = m.delay_seconds.map(|d| d as u64).unwrap_or_else(|| q.delay_seconds());
+    let visible_at = now + delay * 1000;
+    let id = ids.uuid();
+    let seq_number = q.is_fifo().then(|| fifo_sequence_number(seq));
+    let stored = StoredMessage {
+        id: id.clone(),
+        body: m.message_body,
+        md5_body: md5_body.clone(),
+        attrs: m.message_attributes,
+        sys_attrs: m.message_system_attributes,
+        sent: now,
+        sender: sender.to_string(),
+        first_receive: None,
+        receive_count: 0,
+        received_at: None,
+        visible_at,
+        receipt: 0,
+        group: m.message_group_id.clone(),
+        dedup: dedup_id.clone(),
+        seq_number: seq_number.clone(),
+        dlq_source: None,
+    };
+    t.put(&keys::message(q.id, seq), &encode_stored(&stored)?)?;
+    t.put(&keys::visible(q.id, visible_at, seq), &[0])?;
+    if let Some(d) = dedup_id {
+        let scope = if q.dedup_per_group() {
+            format!("{}\u{0}{d}", m.message_group_id.as_deref().unwrap_or_default())
+        } else {
+            d
+        };
+        let entry =
+            DedupEntry { message_id: id.clone(), seq_number: seq_number.clone(), expires: now + DEDUP_WINDOW_MS };
+        t.put(&keys::dedup(q.id, &scope), &serde_json::to_vec(&entry).map_err(|e| AwsError::internal(e.to_string()))?)?;
+    }
+    Ok((
+        SendMessageOutput {
+            md5_of_message_body: md5_body,
+            md5_of_message_attributes: md5_attrs,
+            md5_of_message_system_attributes: md5_sys,
+            message_id: id,
+            sequence_number: seq_number,
+        },
+        true,
+    ))
+}
+
+/// Content-based deduplication ids are the SHA-256 of the body.
+fn sha256(data: &[u8]) -> [u8; 32] {
+    use sha2::Digest;
+    sha2::Sha256::digest(data).into()
+}
+
+pub(crate) async fn send(
+    i: &Inner,
+    ctx: &RequestContext,
+    input: SendMessageInput,
+) -> Result<SendMessageOutput, AwsError> {
+    let ctx2 = ctx.clone();
+    let now = i.now();
+    let ids = i.env.ids.clone();
+    let sender = sender_id(ctx);
+    let (out, qid) = i
+        .store
+        .write(move |t| {
+            let q = resolve(t, &ctx2, &input.queue_url)?;
+            check_message(&q, &input)?;
+            let (out, _) = enqueue(t, &q, input, &sender, now, ids.as_ref())?;
+            Ok::<_, AwsError>((out, q.id))
+        })
+        .await?;
+    i.wake(qid);
+    Ok(out)
+}
+
+fn sender_id(ctx: &RequestContext) -> String {
+    ctx.access_key.clone().unwrap_or_else(|| ctx.account.clone())
+}
+
+/// Batch entry ids: 1–80 of `[A-Za-z0-9_-]`, distinct.
+fn check_batch_ids<'a>(ids: impl Iterator<Item = &'a str>, count: usize) -> Result<(), AwsError> {
+    if count == 0 {
+        return Err(AwsError::new(
+            "EmptyBatchRequest",
+            "There should be at least one SendMessageBatchRequestEntry in the request.",
+        ));
+    }
+    if count > MAX_BATCH {
+        return Err(AwsError::new(
+            "TooManyEntriesInBatchRequest",
+            format!("Maximum number of entries per request are {MAX_BATCH}. You have sent {count}."),
+        ));
+    }
+    let mut seen = HashSet::new();
+    for id in ids {
+        if id.is_empty() || id.len() > 80 || !id.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_') {
+            return Err(AwsError::new(
+                "InvalidBatchEntryId",
+                "A batch entry id can only contain alphanumeric characters, hyphens and underscores. It can be at most 80 letters long.",
+            ));
+        }
+        if !seen.insert(id) {
+            return Err(AwsError::new("BatchEntryIdsNotDistinct", format!("Id {id} repeated.")));
+        }
+    }
+    Ok(())
+}
+
+fn entry_id(v: &Value) -> &str {
+    v.get("Id").and_then(Value::as_str).unwrap_or_default()
+}
+
+fn failure(id: &str, e: &AwsError) -> BatchResultErrorEntry {
+    BatchResultErrorEntry {
+        id: id.to_string(),
+        sender_fault: e.status.is_none_or(|s| s < 500),
+        code: e.code.clone(),
+        message: e.message.clone(),
+    }
+}
+
+pub(crate) async fn send_batch(
+    i: &Inner,
+    ctx: &RequestContext,
+    input: SendMessageBatchInput,
+) -> Result<BatchOutput<SendMessageBatchResultEntry>, AwsError> {
+    check_batch_ids(input.entries.iter().map(entry_id), input.entries.len())?;
+    let ctx2 = ctx.clone();
+    let now = i.now();
+    let ids = i.env.ids.clone();
+    let sender = sender_id(ctx);
+    let entries = input.entries;
+    let (out, qid) = i
+        .store
+        .write(move |t| {
+            let q = resolve(t, &ctx2, &input.queue_url)?;
+            let mut total = 0usize;
+            let mut parsed = Vec::with_capacity(entries.len());
+            for e in entries {
+                let id = entry_id(&e).to_string();
+                let entry = serde_json::from_value::<SendMessageBatchEntry>(e)
+                    .map_err(|err| invalid_parameter(format!("Invalid batch entry {id}: {err}")));
+                if let Ok(en) = &entry {
+                    total += message_size(&en.message.message_body, &en.message.message_attributes);
+                }
+                parsed.push((id, entry));
+            }
+            let max = q.max_message_size();
+            if total as u64 > max {
+                return Err(AwsError::new(
+                    "BatchRequestTooLong",
+                    format!("Batch requests cannot be longer than {max} bytes. You have sent {total} bytes."),
+                ));
+            }
+            let mut result = BatchOutput { successful: Vec::new(), failed: Vec::new() };
+            for (id, entry) in parsed {
+                let outcome = entry.and_then(|en| {
+                    check_message(&q, &en.message)?;
+                    enqueue(t, &q, en.message, &sender, now, ids.as_ref())
+                });
+                match outcome {
+                    Ok((r, _)) => result.successful.push(SendMessageBatchResultEntry { id, result: r }),
+                    Err(e) => result.failed.push(failure(&id, &e)),
+                }
+            }
+            Ok::<_, AwsError>((result, q.id))
+        })
+        .await?;
+    i.wake(qid);
+    Ok(out)
+}
+
+/// Messages taken, when the next one becomes visible, and dead-letter queues to wake.
+type Taken = (Vec<Message>, Option<u64>, Vec<u64>);
+
+/// Batch entries by id, each parsed or not.
+type Entries = Vec<(String, Result<ReceiptEntry, AwsError>)>;
+
+/// What a receive asks for.
+struct ReceiveSpec {
+    max: usize,
+    visibility_ms: u64,
+    system_names: Vec<String>,
+    attribute_names: Vec<String>,
+}
+
+/// Takes up to `spec.max` available messages, making them invisible. Expired messages are
+/// dropped and messages past the redrive limit moved to the dead-letter queue on the way.
+/// Also returns when the next invisible message becomes visible, for the long poll's sleep.
+fn take_messages(
+    t: &mut dyn Txn,
+    q: &QueueRecord,
+    spec: &ReceiveSpec,
+    now: u64,
+    ids: &dyn IdSource,
+) -> Result<Taken, AwsError> {
+    let retention_ms = q.retention_seconds() * 1000;
+    let redrive = q.redrive();
+    let mut dlq: Option<QueueRecord> = None;
+    let mut woken = Vec::new();
+    if let Some((arn, _)) = &redrive {
+        dlq = load_arn(t, arn)?;
+    }
+    let mut out = Vec::new();
+    // Candidates: standard queues by visibility time; FIFO queues strictly in send order.
+    let candidates: Vec<(u64, Vec<u8>)> = if q.is_fifo() {
+        scan_prefix(t, &keys::messages(q.id), 20_000)?
+            .into_iter()
+            .filter_map(|(k, v)| Some((keys::message_seq(&k)?, v)))
+            .collect()
+    } else {
+        let start = keys::visibility(q.id);
+        let end = keys::visible(q.id, now + 1, 0);
+        let mut seqs = Vec::new();
+        for (k, _) in t.scan(&start, Some(&end), spec.max * 4 + 64)? {
+            if let Some((_, seq)) = keys::parse_visible(&k) {
+                seqs.push(seq);
+            }
+        }
+        let mut rows = Vec::with_capacity(seqs.len());
+        for seq in seqs {
+            if let Some(v) = t.get(&keys::message(q.id, seq))? {
+                rows.push((seq, v));
+            }
+        }
+        rows
+    };
+    let mut blocked_groups: HashSet<String> = HashSet::new();
+    let mut next_visible: Option<u64> = None;
+    for (seq, bytes) in candidates {
+        if out.len() >= spec.max {
+            break;
+        }
+        let mut m = decode_stored(&bytes)?;
+        if m.sent + retention_ms <= now {
+            remove(t, q.id, seq, &m)?;
+            continue;
+        }
+        if m.visible_at > now {
+            next_visible = Some(next_visible.map_or(m.visible_at, |n| n.min(m.visible_at)));
+            if let Some(g) = &m.group {
+                blocked_groups.insert(g.clone());
+            }
+            continue;
+        }
+        if m.group.as_ref().is_some_and(|g| blocked_groups.contains(g)) && q.is_fifo() {
+            continue;
+        }
+        if let (Some((_, max_receives)), Some(dlq)) = (&redrive, &dlq)
+            && m.receive_count >= *max_receives
+        {
+            remove(t, q.id, seq, &m)?;
+            move_to(t, dlq, m, Some(q.arn()), now)?;
+            woken.push(dlq.id);
+            continue;
+        }
+        t.delete(&keys::visible(q.id, m.visible_at, seq))?;
+        m.receive_count += 1;
+        m.receipt = m.receipt.wrapping_add(1);
+        m.first_receive.get_or_insert(now);
+        m.received_at = Some(now);
+        m.visible_at = now + spec.visibility_ms;
+        t.put(&keys::visible(q.id, m.visible_at, seq), &[1])?;
+        t.put(&keys::message(q.id, seq), &encode_stored(&m)?)?;
+        out.push(render(q, seq, &m, spec, ids));
+    }
+    if next_visible.is_none() && !q.is_fifo() {
+        // The earliest invisible message, for the long poll to wake at.
+        let start = keys::visible(q.id, now + 1, 0);
+        let end = stratus_storage::prefix_end(&keys::visibility(q.id));
+        if let Some((k, _)) = t.scan(&start, end.as_deref(), 1)?.into_iter().next() {
+            next_visible = keys::parse_visible(&k).map(|(at, _)| at);
+        }
+    }
+    Ok((out, next_visible, woken))
+}
+
+fn remove(t: &mut dyn Txn, queue_id: u64, seq: u64, m: &StoredMessage) -> Result<(), AwsError> {
+    t.delete(&keys::message(queue_id, seq))?;
+    t.delete(&keys::visible(queue_id, m.visible_at, seq))?;
+    Ok(())
+}
+
+/// Stores `m` in queue `dest` as a new, never-received message (dead-lettering and move tasks).
+pub(crate) fn move_to(
+    t: &mut dyn Txn,
+    dest: &QueueRecord,
+    mut m: StoredMessage,
+    source_arn: Option<String>,
+    now: u64,
+) -> Result<(), AwsError> {
+    let seq = next_sequence(t, &keys::message_sequence(dest.id))?;
+    m.receive_count = 0;
+    m.receipt = 0;
+    m.first_receive = None;
+    m.received_at = None;
+    m.visible_at = now;
+    if source_arn.is_some() {
+        m.dlq_source = source_arn;
+    }
+    if dest.is_fifo() {
+        m.seq_number = Some(fifo_sequence_number(seq));
+    }
+    t.put(&keys::message(dest.id, seq), &encode_stored(&m)?)?;
+    t.put(&keys::visible(dest.id, now, seq), &[0])?;
+    Ok(())
+}
+
+fn render(q: &QueueRecord, seq: u64, m: &StoredMessage, spec: &ReceiveSpec, ids: &dyn IdSource) -> Message {
+    let all_sys = spec.system_names.iter().any(|n| n == "All");
+    let want = |n: &str| all_sys || spec.system_names.iter().any(|x| x == n);
+    let mut attributes = BTreeMap::new();
+    let mut put = |n: &str, v: Option<String>| {
+        if want(n)
+            && let Some(v) = v
+        {
+            attributes.insert(n.to_string(), v);
+        }
+    };
+    put("SenderId", Some(m.sender.clone()));
+    put("SentTimestamp", Some(m.sent.to_string()));
+    put("ApproximateReceiveCount", Some(m.receive_count.to_string()));
+    put("ApproximateFirstReceiveTimestamp", m.first_receive.map(|t| t.to_string()));
+    put("SequenceNumber", m.seq_number.clone());
+    put("MessageDeduplicationId", m.dedup.clone());
+    put("MessageGroupId", m.group.clone());
+    put("AWSTraceHeader", m.sys_attrs.get("AWSTraceHeader").and_then(|v| v.string_value.clone()));
+    put("DeadLetterQueueSourceArn", m.dlq_source.clone());
+    let message_attributes: MessageAttributes = m
+        .attrs
+        .iter()
+        .filter(|(name, _)| {
+            spec.attribute_names.iter().any(|p| {
+                p == "All"
+                    || p == ".*"
+                    || p == *name
+                    || p.strip_suffix(".*").is_some_and(|pre| name.starts_with(&format!("{pre}.")))
+            })
+        })
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    Message {
+        message_id: m.id.clone(),
+        receipt_handle: encode_receipt(q.id, seq, m.receipt, ids.random_bytes()),
+        md5_of_body: m.md5_body.clone(),
+        body: m.body.clone(),
+        attributes,
+        md5_of_message_attributes: md5_of_attributes(&message_attributes),
+        message_attributes,
+    }
+}
+
+pub(crate) async fn receive(
+    i: &Inner,
+    ctx: &RequestContext,
+    input: ReceiveMessageInput,
+) -> Result<ReceiveMessageOutput, AwsError> {
+    let max = input.max_number_of_messages.unwrap_or(1);
+    if !(1..=10).contains(&max) {
+        return Err(invalid_value("MaxNumberOfMessages", max, "Must be between 1 and 10, if provided."));
+    }
+    if let Some(w) = input.wait_time_seconds
+        && !(0..=20).contains(&w)
+    {
+        return Err(invalid_value("WaitTimeSeconds", w, "Must be >= 0 and <= 20, if provided."));
+    }
+    if let Some(v) = input.visibility_timeout
+        && !(0..=MAX_VISIBILITY_SECS as i64).contains(&v)
+    {
+        return Err(invalid_value("VisibilityTimeout", v, "Must be >= 0 and <= 43200, if provided."));
+    }
+    let mut system_names = input.attribute_names;
+    system_names.extend(input.message_system_attribute_names);
+    let url = input.queue_url;
+    // The queue decides the defaults for visibility and wait.
+    let ctx2 = ctx.clone();
+    let u2 = url.clone();
+    let q = i.read(move |r| resolve(r, &ctx2, &u2)).await?;
+    let wait_ms = input.wait_time_seconds.map(|w| w as u64).unwrap_or_else(|| q.receive_wait_seconds()) * 1000;
+    let spec = Arc::new(ReceiveSpec {
+        max: max as usize,
+        visibility_ms: input.visibility_timeout.map(|v| v as u64).unwrap_or_else(|| q.visibility_timeout()) * 1000,
+        system_names,
+        attribute_names: input.message_attribute_names,
+    });
+    let deadline = tokio::time::Instant::now() + Duration::from_millis(wait_ms);
+    let waiter = i.waiter(q.id);
+    loop {
+        let notified = waiter.notified();
+        tokio::pin!(notified);
+        notified.as_mut().enable();
+        let closing = i.closing_signal.notified();
+        tokio::pin!(closing);
+        closing.as_mut().enable();
+
+        let (ctx2, url2, spec2, ids) = (ctx.clone(), url.clone(), spec.clone(), i.env.ids.clone());
+        let now = i.now();
+        let (messages, next_visible, woken) = i
+            .store
+            .write(move |t| {
+                let q = resolve(t, &ctx2, &url2)?;
+                take_messages(t, &q, &spec2, now, ids.as_ref())
+            })
+            .await?;
+        for id in woken {
+            i.wake(id);
+        }
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        if !messages.is_empty() || left.is_zero() || i.closing() {
+            return Ok(ReceiveMessageOutput { messages });
+        }
+        let until_visible = next_visible.map(|at| Duration::from_millis(at.saturating_sub(i.now()) + 1));
+        let sleep = until_visible.map_or(left, |v| v.min(left));
+        tokio::select! {
+            _ = &mut notified => {}
+            _ = &mut closing => {}
+            _ = tokio::time::sleep(sleep) => {}
+        }
+    }
+}
+
+/// Resolves a receipt handle against the queue: the message's sequence number, or the error
+/// for a handle that is not one of this queue's.
+fn receipt_for(q: &QueueRecord, handle: &str) -> Result<(u64, u32), AwsError> {
+    match decode_receipt(handle) {
+        Some(r) if r.queue_id == q.id => Ok((r.seq, r.receipt)),
+        _ => Err(receipt_handle_invalid(handle)),
+    }
+}
+
+/// Deletes the message a handle names. A handle from an earlier receive of a message that
+/// was received again does not delete it (AWS: "the request succeeds, but the message will
+/// not be deleted").
+fn delete_one(t: &mut dyn Txn, q: &QueueRecord, handle: &str) -> Result<(), AwsError> {
+    let (seq, receipt) = receipt_for(q, handle)?;
+    if let Some(bytes) = t.get(&keys::message(q.id, seq))? {
+        let m = decode_stored(&bytes)?;
+        if m.receipt == receipt {
+            remove(t, q.id, seq, &m)?;
+        }
+    }
+    Ok(())
+}
+
+pub(crate) async fn delete(i: &Inner, ctx: &RequestContext, input: DeleteMessageInput) -> Result<(), AwsError> {
+    let ctx2 = ctx.clone();
+    i.store
+        .write(move |t| {
+            let q = resolve(t, &ctx2, &input.queue_url)?;
+            delete_one(t, &q, &input.receipt_handle)
+        })
+        .await
+}
+
+fn parse_entries(entries: Vec<Value>) -> Result<Entries, AwsError> {
+    check_batch_ids(entries.iter().map(entry_id), entries.len())?;
+    Ok(entries
+        .into_iter()
+        .map(|e| {
+            let id = entry_id(&e).to_string();
+            let parsed = serde_json::from_value::<ReceiptEntry>(e)
+                .map_err(|err| invalid_parameter(format!("Invalid batch entry {id}: {err}")));
+            (id, parsed)
+        })
+        .collect())
+}
+
+pub(crate) async fn delete_batch(
+    i: &Inner,
+    ctx: &RequestContext,
+    input: BatchInput,
+) -> Result<BatchOutput<IdEntry>, AwsError> {
+    let entries = parse_entries(input.entries)?;
+    let ctx2 = ctx.clone();
+    i.store
+        .write(move |t| {
+            let q = resolve(t, &ctx2, &input.queue_url)?;
+            let mut out = BatchOutput { successful: Vec::new(), failed: Vec::new() };
+            for (id, e) in entries {
+                match e.and_then(|e| delete_one(t, &q, &e.receipt_handle)) {
+                    Ok(()) => out.successful.push(IdEntry { id }),
+                    Err(err) => out.failed.push(failure(&id, &err)),
+                }
+            }
+            Ok(out)
+        })
+        .await
+}
+
+fn change_one(t: &mut dyn Txn, q: &QueueRecord, handle: &str, timeout: i64, now: u64) -> Result<bool, AwsError> {
+    if !(0..=MAX_VISIBILITY_SECS as i64).contains(&timeout) {
+        return Err(invalid_value(
+            "VisibilityTimeout",
+            timeout,
+            "VisibilityTimeout must be an integer between 0 and 43200",
+        ));
+    }
+    let (seq, receipt) = receipt_for(q, handle)?;
+    let Some(bytes) = t.get(&keys::message(q.id, seq))? else {
+        return Err(invalid_value(
+            "ReceiptHandle",
+            handle,
+            "Message does not exist or is not available for visibility timeout change.",
+        ));
+    };
+    let mut m = decode_stored(&bytes)?;
+    if m.receipt != receipt || m.visible_at <= now || m.receive_count == 0 {
+        return Err(AwsError::new(
+            "MessageNotInflight",
+            format!("Value {handle} for parameter ReceiptHandle is invalid. Reason: Message is not in flight."),
+        ));
+    }
+    let received = m.received_at.unwrap_or(now);
+    let new_visible = now + timeout as u64 * 1000;
+    if new_visible > received + MAX_VISIBILITY_SECS * 1000 {
+        return Err(invalid_value(
+            "VisibilityTimeout",
+            timeout,
+            "Total VisibilityTimeout for the message is beyond the limit [43200 seconds]",
+        ));
+    }
+    t.delete(&keys::visible(q.id, m.visible_at, seq))?;
+    m.visible_at = new_visible;
+    t.put(&keys::visible(q.id, new_visible, seq), &[1])?;
+    t.put(&keys::message(q.id, seq), &encode_stored(&m)?)?;
+    Ok(timeout == 0)
+}
+
+pub(crate) async fn change_visibility(
+    i: &Inner,
+    ctx: &RequestContext,
+    input: ChangeMessageVisibilityInput,
+) -> Result<(), AwsError> {
+    let ctx2 = ctx.clone();
+    let now = i.now();
+    let (visible_now, qid) = i
+        .store
+        .write(move |t| {
+            let q = resolve(t, &ctx2, &input.queue_url)?;
+            Ok::<_, AwsError>((change_one(t, &q, &input.receipt_handle, input.visibility_timeout, now)?, q.id))
+        })
+        .await?;
+    if visible_now {
+        i.wake(qid);
+    }
+    Ok(())
+}
+
+pub(crate) async fn change_visibility_batch(
+    i: &Inner,
+    ctx: &RequestContext,
+    input: BatchInput,
+) -> Result<BatchOutput<IdEntry>, AwsError> {
+    let entries = parse_entries(input.entries)?;
+    let ctx2 = ctx.clone();
+    let now = i.now();
+    let (out, qid) = i
+        .store
+        .write(move |t| {
+            let q = resolve(t, &ctx2, &input.queue_url)?;
+            let mut out = BatchOutput { successful: Vec::new(), failed: Vec::new() };
+            for (id, e) in entries {
+                let r = e.and_then(|e| {
+                    let timeout = e.visibility_timeout.ok_or_else(|| missing_parameter("VisibilityTimeout"))?;
+                    change_one(t, &q, &e.receipt_handle, timeout, now)
+                });
+                match r {
+                    Ok(_) => out.successful.push(IdEntry { id }),
+                    Err(err) => out.failed.push(failure(&id, &err)),
+                }
+            }
+            Ok::<_, AwsError>((out, q.id))
+        })
+        .await?;
+    i.wake(qid);
+    Ok(out)
+}
+
+/// Reads messages of a queue without changing them (for move tasks).
+pub(crate) fn visible_messages(
+    r: &mut dyn ReadTxn,
+    q: &QueueRecord,
+    now: u64,
+    limit: usize,
+) -> Result<Vec<(u64, StoredMessage)>, AwsError> {
+    let start = keys::visibility(q.id);
+    let end = keys::visible(q.id, now + 1, 0);
+    let mut out = Vec::new();
+    for (k, _) in r.scan(&start, Some(&end), limit)? {
+        let Some((_, seq)) = keys::parse_visible(&k) else { continue };
+        if let Some(bytes) = r.get(&keys::message(q.id, seq))? {
+            out.push((seq, decode_stored(&bytes)?));
+        }
+    }
+    Ok(out)
+}
+
+pub(crate) fn remove_message(t: &mut dyn Txn, queue_id: u64, seq: u64, m: &StoredMessage) -> Result<(), AwsError> {
+    remove(t, queue_id, seq, m)
+}

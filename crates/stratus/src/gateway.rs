@@ -1,0 +1,278 @@
+//! The one HTTP listener: platform endpoints under `/_stratus/`, then every AWS API request is
+//! authenticated, matched to its service and handed to the protocol layer.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use bytes::Bytes;
+use http::request::Parts;
+use http::{HeaderValue, Method, Response, StatusCode};
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use serde_json::json;
+use stratus_core::{Env, RequestContext};
+use stratus_iam::{AuthError, Authenticator, Principal};
+use stratus_proto::{ApiRequest, Service, Wire};
+use stratus_sigv4::{AuthInfo, Dialect};
+use stratus_sqs::Sqs;
+use stratus_storage::Store;
+
+use crate::config::Config;
+
+/// Largest request body accepted (Lambda's 6 MB synchronous payload fits, with room).
+pub const MAX_BODY: usize = 16 << 20;
+
+pub struct Gateway {
+    pub cfg: Config,
+    pub store: Store,
+    pub env: Env,
+    pub auth: Authenticator,
+    pub sqs: Sqs,
+    routes: Vec<Route>,
+    started: Instant,
+}
+
+/// How requests find a service: its SigV4 signing name and its `X-Amz-Target` prefix.
+struct Route {
+    signing_name: String,
+    target_prefix: Option<String>,
+    service: Arc<dyn Service>,
+}
+
+pub type Reply = Response<Full<Bytes>>;
+
+/// Region names as AWS spells them (`us-east-1`), so that they are safe in keys and ARNs.
+pub fn valid_region(r: &str) -> bool {
+    !r.is_empty() && r.len() <= 32 && r.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
+impl Gateway {
+    pub fn new(cfg: Config, store: Store, env: Env, auth: Authenticator, sqs: Sqs) -> Self {
+        let mut routes = Vec::new();
+        let services: [Arc<dyn Service>; 1] = [Arc::new(sqs.clone())];
+        for service in services {
+            let m = &service.model().metadata;
+            routes.push(Route {
+                signing_name: m.signing_name.clone(),
+                target_prefix: m.target_prefix.clone(),
+                service,
+            });
+        }
+        Self { cfg, store, env, auth, sqs, routes, started: Instant::now() }
+    }
+
+    pub fn service_names(&self) -> Vec<&str> {
+        self.routes.iter().map(|r| r.signing_name.as_str()).collect()
+    }
+
+    pub async fn handle(self: Arc<Self>, req: hyper::Request<Incoming>) -> Reply {
+        let (parts, body) = req.into_parts();
+        let dialect = guess_dialect(&parts);
+        if let Some(len) = parts.headers.get("content-length").and_then(|v| v.to_str().ok()?.parse::<u64>().ok())
+            && len > MAX_BODY as u64
+        {
+            return too_large(dialect);
+        }
+        let body = match Limited::new(body, MAX_BODY).collect().await {
+            Ok(b) => b.to_bytes(),
+            Err(e) if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() => return too_large(dialect),
+            Err(_) => {
+                return plain_error(
+                    dialect,
+                    StatusCode::BAD_REQUEST,
+                    "IncompleteBody",
+                    "The request body could not be read.",
+                );
+            }
+        };
+        if parts.uri.path().starts_with("/_stratus/") {
+            return self.platform(&parts, &body).await;
+        }
+        self.api(&parts, &body).await
+    }
+
+    async fn api(&self, parts: &Parts, body: &Bytes) -> Reply {
+        let info = match Authenticator::parse(&parts.method, &parts.uri, &parts.headers) {
+            Ok(i) => i,
+            Err(e) => return auth_error(guess_dialect(parts), &AuthError::SigV4(e)),
+        };
+        let Some(route) = self.route(parts, info.as_ref()) else {
+            return plain_error(
+                guess_dialect(parts),
+                StatusCode::BAD_REQUEST,
+                "UnrecognizedService",
+                "The request does not name a service this server provides.",
+            );
+        };
+        let req = ApiRequest { method: &parts.method, uri: &parts.uri, headers: &parts.headers, body };
+        let wire = stratus_proto::detect_wire(route.service.model(), &req);
+        let dialect = if wire == Wire::Query { Dialect::Query } else { Dialect::Json };
+        let principal = match self.authenticate(parts, body, info.as_ref()) {
+            Ok(p) => p,
+            Err(e) => return auth_error(dialect, &e),
+        };
+        let region =
+            principal.region.as_deref().filter(|r| valid_region(r)).unwrap_or(&self.cfg.default_region).to_string();
+        let ctx = RequestContext {
+            account: principal.account,
+            region,
+            request_id: self.env.ids.uuid(),
+            access_key: principal.access_key,
+            host: host_of(parts),
+            path: parts.uri.path().to_string(),
+        };
+        let resp = stratus_proto::dispatch(route.service.as_ref(), &ctx, &req).await;
+        tracing::debug!(service = %route.signing_name, status = resp.status().as_u16(), request_id = %ctx.request_id, "request");
+        resp.map(Full::new)
+    }
+
+    fn authenticate(&self, parts: &Parts, body: &Bytes, info: Option<&AuthInfo>) -> Result<Principal, AuthError> {
+        self.auth.authenticate(
+            info,
+            &parts.method,
+            &parts.uri,
+            &parts.headers,
+            || stratus_sigv4::sha256_hex(body),
+            self.env.clock.now(),
+        )
+    }
+
+    fn route(&self, parts: &Parts, info: Option<&AuthInfo>) -> Option<&Route> {
+        if let Some(target) = parts.headers.get("x-amz-target").and_then(|v| v.to_str().ok()) {
+            let prefix = target.rsplit_once('.').map(|(p, _)| p).unwrap_or(target);
+            return self.routes.iter().find(|r| r.target_prefix.as_deref() == Some(prefix));
+        }
+        if let Some(i) = info
+            && let Some(r) = self.routes.iter().find(|r| r.signing_name == i.service)
+        {
+            return Some(r);
+        }
+        // Unsigned query requests: the service whose model has the action, or SQS's queue URLs.
+        let action = parts.uri.query().and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("Action=")));
+        self.routes
+            .iter()
+            .find(|r| action.is_some_and(|a| r.service.model().operation(a).is_some()))
+            .or_else(|| self.routes.iter().find(|r| r.signing_name == "sqs"))
+    }
+
+    async fn platform(&self, parts: &Parts, body: &Bytes) -> Reply {
+        match (&parts.method, parts.uri.path()) {
+            (&Method::GET, "/_stratus/health") => json_reply(
+                StatusCode::OK,
+                json!({
+                    "status": "ready",
+                    "version": env!("CARGO_PKG_VERSION"),
+                    "services": self.service_names(),
+                    "storage": self.store.backend_name(),
+                    "durable": self.cfg.data_dir.is_some(),
+                    "uptimeSeconds": self.started.elapsed().as_secs(),
+                }),
+            ),
+            (&Method::POST, "/_stratus/reset") => {
+                let info = match Authenticator::parse(&parts.method, &parts.uri, &parts.headers) {
+                    Ok(i) => i,
+                    Err(e) => return auth_error(Dialect::Json, &AuthError::SigV4(e)),
+                };
+                match self.authenticate(parts, body, info.as_ref()) {
+                    Ok(p) if p.admin => {}
+                    Ok(_) => {
+                        return plain_error(
+                            Dialect::Json,
+                            StatusCode::FORBIDDEN,
+                            "AccessDenied",
+                            "Only an administrator may reset the server.",
+                        );
+                    }
+                    Err(e) => return auth_error(Dialect::Json, &e),
+                }
+                match self.store.wipe().await {
+                    Ok(()) => {
+                        self.sqs.reset();
+                        tracing::info!("state reset");
+                        json_reply(StatusCode::OK, json!({"reset": true}))
+                    }
+                    Err(e) => {
+                        plain_error(Dialect::Json, StatusCode::INTERNAL_SERVER_ERROR, "InternalFailure", &e.to_string())
+                    }
+                }
+            }
+            _ => plain_error(Dialect::Json, StatusCode::NOT_FOUND, "NotFound", "No such platform endpoint."),
+        }
+    }
+}
+
+fn host_of(parts: &Parts) -> String {
+    parts
+        .headers
+        .get("host")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+        .or_else(|| parts.uri.authority().map(|a| a.to_string()))
+        .unwrap_or_default()
+}
+
+/// Before the service is known: form posts and `?Action=` requests speak XML, others JSON.
+fn guess_dialect(parts: &Parts) -> Dialect {
+    let form = parts
+        .headers
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|c| c.starts_with("application/x-www-form-urlencoded"));
+    let action = parts.uri.query().is_some_and(|q| q.contains("Action="));
+    if (form || action) && !parts.headers.contains_key("x-amz-target") { Dialect::Query } else { Dialect::Json }
+}
+
+fn json_reply(status: StatusCode, v: serde_json::Value) -> Reply {
+    let mut r = Response::new(Full::new(Bytes::from(v.to_string())));
+    *r.status_mut() = status;
+    r.headers_mut().insert("content-type", HeaderValue::from_static("application/json"));
+    r
+}
+
+fn plain_error(dialect: Dialect, status: StatusCode, code: &str, message: &str) -> Reply {
+    match dialect {
+        Dialect::Json => {
+            let mut r = json_reply(status, json!({"__type": code, "message": message}));
+            if let Ok(v) = HeaderValue::from_str(code) {
+                r.headers_mut().insert("x-amzn-errortype", v);
+            }
+            r
+        }
+        _ => {
+            let mut w = stratus_proto::xml::XmlWriter::new();
+            w.decl();
+            w.open("ErrorResponse", None);
+            w.open("Error", None);
+            w.element("Type", if status.is_server_error() { "Receiver" } else { "Sender" });
+            w.element("Code", code);
+            w.element("Message", message);
+            w.close("Error");
+            w.close("ErrorResponse");
+            let mut r = Response::new(Full::new(Bytes::from(w.finish())));
+            *r.status_mut() = status;
+            r.headers_mut().insert("content-type", HeaderValue::from_static("text/xml"));
+            r
+        }
+    }
+}
+
+fn too_large(dialect: Dialect) -> Reply {
+    plain_error(
+        dialect,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "RequestEntityTooLarge",
+        &format!("Request body is larger than the {MAX_BODY} bytes this server accepts."),
+    )
+}
+
+fn auth_error(dialect: Dialect, e: &AuthError) -> Reply {
+    let (code, status, message) = e.aws_error(dialect);
+    let mut r = plain_error(dialect, StatusCode::from_u16(status).unwrap_or(StatusCode::FORBIDDEN), &code, &message);
+    if dialect == Dialect::Json
+        && let Ok(v) = HeaderValue::from_str(&format!("{code};Sender"))
+    {
+        // Query-compatible JSON clients (SQS) read the code from here.
+        r.headers_mut().insert("x-amzn-query-error", v);
+    }
+    r
+}

@@ -1,0 +1,170 @@
+//! The `stratus` binary: one process, one port, every service.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use stratus_core::Env;
+use stratus_iam::{Authenticator, Mode, StaticKeys};
+use stratus_sqs::Sqs;
+use stratus_storage::Store;
+use tokio::net::TcpListener;
+
+mod config;
+mod gateway;
+
+use config::{AuthMode, Config, LogFormat, ServeArgs};
+use gateway::Gateway;
+
+#[derive(Parser)]
+#[command(name = "stratus", version, about = "The AWS serverless stack as one self-hosted binary")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve every service on one port.
+    Serve(ServeArgs),
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let Command::Serve(args) = cli.command;
+    let cfg = match Config::resolve(args) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("stratus: {e}");
+            return std::process::ExitCode::from(2);
+        }
+    };
+    init_logging(&cfg);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("stratus: cannot start the runtime: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(serve(cfg)) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("{e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging(cfg: &Config) {
+    let filter = tracing_subscriber::EnvFilter::try_new(&cfg.log_level)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match cfg.log_format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Text => builder.init(),
+    }
+}
+
+async fn serve(cfg: Config) -> Result<(), String> {
+    let store = match &cfg.data_dir {
+        Some(dir) => Store::open_dir(dir).map_err(|e| format!("cannot open data directory {}: {e}", dir.display()))?,
+        None => Store::in_memory(),
+    };
+    let env = Env::system();
+    let auth = match cfg.auth {
+        AuthMode::Open => Authenticator::open(cfg.default_account.clone()),
+        AuthMode::Verify => Authenticator::new(
+            Mode::Verify,
+            Box::new(StaticKeys::new(cfg.credentials.clone())),
+            cfg.default_account.clone(),
+        ),
+    };
+    let sqs = Sqs::new(store.clone(), env.clone())?;
+    sqs.start();
+    let addr = SocketAddr::new(cfg.host, cfg.port);
+    let listener = TcpListener::bind(addr).await.map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+    let local = listener.local_addr().map_err(|e| e.to_string())?;
+    let gateway = Arc::new(Gateway::new(cfg.clone(), store.clone(), env, auth, sqs.clone()));
+    let data = match &cfg.data_dir {
+        Some(d) => std::fs::canonicalize(d).unwrap_or_else(|_| d.clone()).display().to_string(),
+        None => "memory (nothing is kept)".to_string(),
+    };
+    tracing::info!(
+        "Stratus {} listening on http://{local}, data in {data}, auth {:?}, services: {}",
+        env!("CARGO_PKG_VERSION"),
+        cfg.auth,
+        gateway.service_names().join(", ")
+    );
+
+    let graceful = GracefulShutdown::new();
+    let shutdown = shutdown_signal();
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let (stream, _) = match accepted {
+                    Ok(s) => s,
+                    Err(e) => {
+                        tracing::warn!("accept failed: {e}");
+                        tokio::time::sleep(Duration::from_millis(10)).await;
+                        continue;
+                    }
+                };
+                let _ = stream.set_nodelay(true);
+                let gw = gateway.clone();
+                let conn = hyper::server::conn::http1::Builder::new()
+                    .timer(TokioTimer::new())
+                    .header_read_timeout(Duration::from_secs(30))
+                    .serve_connection(
+                        TokioIo::new(stream),
+                        service_fn(move |req| {
+                            let gw = gw.clone();
+                            async move { Ok::<_, Infallible>(gw.handle(req).await) }
+                        }),
+                    );
+                let conn = graceful.watch(conn);
+                tokio::spawn(async move {
+                    let _ = conn.await;
+                });
+            }
+            _ = &mut shutdown => break,
+        }
+    }
+    tracing::info!("shutting down: finishing in-flight requests");
+    drop(listener);
+    sqs.shutdown();
+    tokio::select! {
+        _ = graceful.shutdown() => {}
+        _ = tokio::time::sleep(Duration::from_secs(10)) => tracing::warn!("some connections did not finish in 10 s"),
+    }
+    store.close();
+    tracing::info!("stopped; storage closed cleanly");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(t) => t,
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
