@@ -76,6 +76,8 @@ pub struct Shape {
     pub timestamp_format: Option<String>,
     /// The member sent as the whole HTTP body (rest protocols).
     pub payload: Option<String>,
+    /// Default wire name of members of this shape that do not name themselves.
+    pub location_name: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -197,6 +199,7 @@ struct RawShape {
     error: Option<RawError>,
     timestamp_format: Option<String>,
     payload: Option<String>,
+    location_name: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -310,6 +313,7 @@ impl ServiceModel {
                     }),
                     timestamp_format: s.timestamp_format,
                     payload: s.payload,
+                    location_name: s.location_name,
                 },
             );
         }
@@ -332,6 +336,7 @@ impl ServiceModel {
             for (k, v) in facts {
                 match (k.as_str(), v) {
                     ("flattened", Value::Bool(b)) => shape.flattened = *b,
+                    ("locationName", Value::String(wire)) => shape.location_name = Some(wire.clone()),
                     (which, Value::String(wire)) => {
                         let slot = match (shape.kind, which) {
                             (ShapeKind::List, "member") => shape.member.as_mut(),
@@ -366,6 +371,15 @@ impl ServiceModel {
 
     pub fn operation(&self, name: &str) -> Option<&Operation> {
         self.operations.get(name)
+    }
+
+    /// The wire name of structure member `name` (query protocol, XML): the member's own
+    /// `locationName`, else its shape's, else the member name.
+    pub fn wire_name<'a>(&'a self, name: &'a str, m: &'a Member) -> &'a str {
+        m.location_name
+            .as_deref()
+            .or_else(|| self.shapes.get(&m.shape).and_then(|s| s.location_name.as_deref()))
+            .unwrap_or(name)
     }
 
     /// The code an error shape reports in the query protocol (its own name when the model gives

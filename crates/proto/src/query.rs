@@ -53,8 +53,13 @@ fn decode_struct(
 ) -> Result<Option<Value>, ValidationFailure> {
     let mut obj = Map::new();
     for (name, m) in &shape.members {
-        let wire = m.location_name.as_deref().unwrap_or(name);
-        if let Some(v) = decode_member(model, m, &key(prefix, wire), name, params)? {
+        let wire = model.wire_name(name, m);
+        let mut v = decode_member(model, m, &key(prefix, wire), name, params)?;
+        if v.is_none() && wire != name {
+            // Some SDKs (Java v1 for SQS TagQueue) send the member name instead of the wire name.
+            v = decode_member(model, &Member { location_name: None, ..m.clone() }, &key(prefix, name), name, params)?;
+        }
+        if let Some(v) = v {
             obj.insert(name.clone(), v);
         }
     }
@@ -178,7 +183,7 @@ fn write_members(w: &mut XmlWriter, model: &ServiceModel, shape: &Shape, v: &Val
     for (name, m) in &shape.members {
         let Some(child) = obj.get(name).filter(|c| !c.is_null()) else { continue };
         let Some(child_shape) = model.shape(&m.shape) else { continue };
-        let mut elem = m.location_name.clone().unwrap_or_else(|| name.clone());
+        let mut elem = model.wire_name(name, m).to_string();
         if child_shape.kind == ShapeKind::List
             && (child_shape.flattened || m.flattened)
             && let Some(n) = child_shape.member.as_ref().and_then(|i| i.location_name.clone())

@@ -221,6 +221,11 @@ impl Service for Sqs {
     }
 
     fn validation_error(&self, failure: &ValidationFailure, _wire: Wire) -> AwsError {
-        failure.to_query_style()
+        match failure {
+            ValidationFailure::Missing { path, .. } if path == "Entries" => {
+                AwsError::new("EmptyBatchRequest", "There should be at least one batch request entry in the request.")
+            }
+            other => other.to_query_style(),
+        }
     }
 }

@@ -56,7 +56,7 @@ fn check_message(q: &QueueRecord, m: &SendMessageInput) -> Result<(), AwsError> 
         )));
     }
     if let Some(d) = m.delay_seconds {
-        if q.is_fifo() {
+        if q.is_fifo() && d != 0 {
             return Err(not_for_queue_type("DelaySeconds", d));
         }
         if !(0..=900).contains(&d) {
@@ -296,6 +296,11 @@ pub(crate) async fn send_batch(
                 }
                 parsed.push((id, entry));
             }
+            if q.is_fifo()
+                && parsed.iter().any(|(_, e)| e.as_ref().is_ok_and(|en| en.message.message_group_id.is_none()))
+            {
+                return Err(invalid_parameter("The request must contain the parameter MessageGroupId."));
+            }
             let max = q.max_message_size();
             if total as u64 > max {
                 return Err(AwsError::new(
@@ -352,7 +357,7 @@ fn take_messages(
     if let Some((arn, _)) = &redrive {
         dlq = load_arn(t, arn)?;
     }
-    let mut out = Vec::new();
+    let mut out = Vec::with_capacity(spec.max);
     // Candidates: standard queues by visibility time; FIFO queues strictly in send order.
     let candidates: Vec<(u64, Vec<u8>)> = if q.is_fifo() {
         scan_prefix(t, &keys::messages(q.id), 20_000)?
@@ -378,11 +383,14 @@ fn take_messages(
     };
     let mut blocked_groups: HashSet<String> = HashSet::new();
     let mut next_visible: Option<u64> = None;
+    // Available messages in order; FIFO queues hand them out group by group (as many of one
+    // group as possible, then the next group), each group in send order.
+    let mut available: Vec<(u64, StoredMessage)> = Vec::new();
     for (seq, bytes) in candidates {
-        if out.len() >= spec.max {
+        if !q.is_fifo() && available.len() >= spec.max {
             break;
         }
-        let mut m = decode_stored(&bytes)?;
+        let m = decode_stored(&bytes)?;
         if m.sent + retention_ms <= now {
             remove(t, q.id, seq, &m)?;
             continue;
@@ -394,7 +402,7 @@ fn take_messages(
             }
             continue;
         }
-        if m.group.as_ref().is_some_and(|g| blocked_groups.contains(g)) && q.is_fifo() {
+        if q.is_fifo() && m.group.as_ref().is_some_and(|g| blocked_groups.contains(g)) {
             continue;
         }
         if let (Some((_, max_receives)), Some(dlq)) = (&redrive, &dlq)
@@ -405,6 +413,20 @@ fn take_messages(
             woken.push(dlq.id);
             continue;
         }
+        available.push((seq, m));
+    }
+    if q.is_fifo() {
+        let mut order: Vec<String> = Vec::new();
+        for (_, m) in &available {
+            let g = m.group.clone().unwrap_or_default();
+            if !order.contains(&g) {
+                order.push(g);
+            }
+        }
+        let rank = |m: &StoredMessage| order.iter().position(|g| Some(g) == m.group.as_ref()).unwrap_or(0);
+        available.sort_by_key(|(seq, m)| (rank(m), *seq));
+    }
+    for (seq, mut m) in available.into_iter().take(spec.max) {
         t.delete(&keys::visible(q.id, m.visible_at, seq))?;
         m.receive_count += 1;
         m.receipt = m.receipt.wrapping_add(1);
@@ -485,7 +507,7 @@ fn render(q: &QueueRecord, seq: u64, m: &StoredMessage, spec: &ReceiveSpec, ids:
                 p == "All"
                     || p == ".*"
                     || p == *name
-                    || p.strip_suffix(".*").is_some_and(|pre| name.starts_with(&format!("{pre}.")))
+                    || p.strip_suffix(".*").is_some_and(|pre| name.starts_with(pre))
             })
         })
         .map(|(k, v)| (k.clone(), v.clone()))
@@ -582,10 +604,15 @@ fn receipt_for(q: &QueueRecord, handle: &str) -> Result<(u64, u32), AwsError> {
 /// Deletes the message a handle names. A handle from an earlier receive of a message that
 /// was received again does not delete it (AWS: "the request succeeds, but the message will
 /// not be deleted").
-fn delete_one(t: &mut dyn Txn, q: &QueueRecord, handle: &str) -> Result<(), AwsError> {
+fn delete_one(t: &mut dyn Txn, q: &QueueRecord, handle: &str, now: u64) -> Result<(), AwsError> {
     let (seq, receipt) = receipt_for(q, handle)?;
     if let Some(bytes) = t.get(&keys::message(q.id, seq))? {
         let m = decode_stored(&bytes)?;
+        // FIFO queues refuse a handle whose visibility timeout has passed: the message may
+        // already be on its way to another consumer, and order must hold.
+        if q.is_fifo() && (m.receipt != receipt || m.visible_at <= now) {
+            return Err(invalid_value("ReceiptHandle", handle, "The receipt handle has expired."));
+        }
         if m.receipt == receipt {
             remove(t, q.id, seq, &m)?;
         }
@@ -595,10 +622,11 @@ fn delete_one(t: &mut dyn Txn, q: &QueueRecord, handle: &str) -> Result<(), AwsE
 
 pub(crate) async fn delete(i: &Inner, ctx: &RequestContext, input: DeleteMessageInput) -> Result<(), AwsError> {
     let ctx2 = ctx.clone();
+    let now = i.now();
     i.store
         .write(move |t| {
             let q = resolve(t, &ctx2, &input.queue_url)?;
-            delete_one(t, &q, &input.receipt_handle)
+            delete_one(t, &q, &input.receipt_handle, now)
         })
         .await
 }
@@ -623,12 +651,13 @@ pub(crate) async fn delete_batch(
 ) -> Result<BatchOutput<IdEntry>, AwsError> {
     let entries = parse_entries(input.entries)?;
     let ctx2 = ctx.clone();
+    let now = i.now();
     i.store
         .write(move |t| {
             let q = resolve(t, &ctx2, &input.queue_url)?;
             let mut out = BatchOutput { successful: Vec::new(), failed: Vec::new() };
             for (id, e) in entries {
-                match e.and_then(|e| delete_one(t, &q, &e.receipt_handle)) {
+                match e.and_then(|e| delete_one(t, &q, &e.receipt_handle, now)) {
                     Ok(()) => out.successful.push(IdEntry { id }),
                     Err(err) => out.failed.push(failure(&id, &err)),
                 }

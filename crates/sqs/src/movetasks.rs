@@ -231,8 +231,9 @@ pub(crate) async fn cancel(
     _ctx: &RequestContext,
     input: CancelMessageMoveTaskInput,
 ) -> Result<CancelMessageMoveTaskOutput, AwsError> {
-    let (id, source) = parse_handle(&input.task_handle).ok_or_else(|| not_found("TaskHandle"))?;
-    let (account, region, _) = parse_queue_arn(&source).ok_or_else(|| not_found("TaskHandle"))?;
+    let bad = || invalid_value("TaskHandle", &input.task_handle, "The task handle is not valid.");
+    let (id, source) = parse_handle(&input.task_handle).ok_or_else(bad)?;
+    let (account, region, _) = parse_queue_arn(&source).ok_or_else(bad)?;
     i.store
         .write(move |t| {
             let key = keys::task(&account, &region, &id);

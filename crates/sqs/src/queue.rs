@@ -221,11 +221,13 @@ pub fn validate_attributes(attrs: &Attributes, fifo: bool, creating: bool) -> Re
             "RedrivePolicy" if !v.is_empty() => validate_redrive_policy(v)?,
             "RedriveAllowPolicy" if !v.is_empty() => validate_redrive_allow_policy(v)?,
             "FifoQueue" => {
-                boolean(name, v)?;
-                if !creating {
+                // The queue type is fixed at creation: a standard queue does not know the
+                // attribute, a FIFO queue accepts only its own value.
+                if !creating && !fifo {
                     return Err(invalid_attribute_name(name));
                 }
-                if !fifo && v == "true" {
+                boolean(name, v)?;
+                if fifo != (v == "true") && (!creating || v == "true") {
                     return Err(invalid_attribute_value(name));
                 }
             }
@@ -266,7 +268,9 @@ pub fn validate_attributes(attrs: &Attributes, fifo: bool, creating: bool) -> Re
 }
 
 fn validate_redrive_policy(v: &str) -> Result<(), AwsError> {
-    let bad = |reason: &str| invalid_attribute_value_reason("RedrivePolicy", reason);
+    let bad = |reason: &str| {
+        invalid_parameter(format!("Value {v} for parameter RedrivePolicy is invalid. Reason: {reason}"))
+    };
     let p: Value = serde_json::from_str(v).map_err(|_| bad("Redrive policy is not a valid JSON map."))?;
     let obj = p.as_object().ok_or_else(|| bad("Redrive policy is not a valid JSON map."))?;
     for k in obj.keys() {
@@ -298,7 +302,9 @@ fn validate_redrive_policy(v: &str) -> Result<(), AwsError> {
 }
 
 fn validate_redrive_allow_policy(v: &str) -> Result<(), AwsError> {
-    let bad = |reason: &str| invalid_attribute_value_reason("RedriveAllowPolicy", reason);
+    let bad = |reason: &str| {
+        invalid_parameter(format!("Value {v} for parameter RedriveAllowPolicy is invalid. Reason: {reason}"))
+    };
     let p: Value = serde_json::from_str(v).map_err(|_| bad("Redrive allow policy is not a valid JSON map."))?;
     let perm = p
         .get("redrivePermission")
@@ -321,6 +327,19 @@ fn validate_redrive_allow_policy(v: &str) -> Result<(), AwsError> {
         other => return Err(bad(&format!("Invalid value for redrivePermission: {other}"))),
     }
     Ok(())
+}
+
+/// The stored form of a valid RedrivePolicy: the target ARN and the count as a number, as
+/// AWS returns it.
+pub fn normalize_redrive_policy(v: &str) -> String {
+    let Ok(p) = serde_json::from_str::<Value>(v) else { return v.to_string() };
+    let arn = p.get("deadLetterTargetArn").and_then(Value::as_str).unwrap_or_default();
+    let count = match p.get("maxReceiveCount") {
+        Some(Value::Number(n)) => n.as_u64(),
+        Some(Value::String(s)) => s.parse().ok(),
+        _ => None,
+    };
+    serde_json::json!({"deadLetterTargetArn": arn, "maxReceiveCount": count}).to_string()
 }
 
 /// The URL a client uses for a queue: on loopback `http://localhost:{port}/{account}/{name}`
@@ -347,7 +366,7 @@ pub fn parse_queue_url(url: &str, ctx: &RequestContext) -> Option<(String, Strin
     let path = match rest.find('/') {
         Some(i) if url.contains("://") => &rest[i + 1..],
         _ if url.contains("://") => return None,
-        _ => rest,
+        _ => rest.trim_start_matches('/'),
     };
     let path = path.split(['?', '#']).next().unwrap_or_default().trim_end_matches('/');
     let mut parts = path.split('/');

@@ -130,6 +130,9 @@ pub(crate) async fn create(
             if !fifo {
                 stored.remove("FifoQueue");
             }
+            if let Some(p) = stored.get_mut("RedrivePolicy").filter(|p| !p.is_empty()) {
+                *p = crate::queue::normalize_redrive_policy(p);
+            }
             let q = QueueRecord {
                 id: next_sequence(t, keys::QUEUE_IDS)?,
                 name,
@@ -325,7 +328,13 @@ pub(crate) async fn set_attributes(
             let mut q = resolve(t, &ctx2, &input.queue_url)?;
             validate_attributes(&input.attributes, q.is_fifo(), false)?;
             check_redrive_target(t, &input.attributes, q.is_fifo(), &q.arn())?;
-            for (k, v) in input.attributes {
+            for (k, mut v) in input.attributes {
+                if k == "FifoQueue" {
+                    continue;
+                }
+                if k == "RedrivePolicy" && !v.is_empty() {
+                    v = crate::queue::normalize_redrive_policy(&v);
+                }
                 if v.is_empty()
                     && matches!(k.as_str(), "Policy" | "RedrivePolicy" | "RedriveAllowPolicy" | "KmsMasterKeyId")
                 {
