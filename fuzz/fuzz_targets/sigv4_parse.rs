@@ -20,14 +20,10 @@ fuzz_target!(|data: &[u8]| {
     let Some((&selector, rest)) = data.split_first() else {
         return;
     };
-    let method = Method::from_bytes(METHODS[usize::from(selector) % METHODS.len()].as_bytes())
-        .unwrap_or(Method::GET);
+    let method = Method::from_bytes(METHODS[usize::from(selector) % METHODS.len()].as_bytes()).unwrap_or(Method::GET);
 
     let mut lines = rest.split(|&b| b == b'\n');
-    let uri = lines
-        .next()
-        .and_then(|line| Uri::try_from(line).ok())
-        .unwrap_or_else(|| Uri::from_static("/"));
+    let uri = lines.next().and_then(|line| Uri::try_from(line).ok()).unwrap_or_else(|| Uri::from_static("/"));
 
     let mut headers = HeaderMap::new();
     for line in lines {
@@ -37,9 +33,7 @@ fuzz_target!(|data: &[u8]| {
         let (name, value) = line.split_at(colon);
         let value = value.get(1..).unwrap_or_default();
         let value = value.strip_prefix(b" ").unwrap_or(value);
-        if let (Ok(name), Ok(value)) =
-            (HeaderName::from_bytes(name), HeaderValue::from_bytes(value))
-        {
+        if let (Ok(name), Ok(value)) = (HeaderName::from_bytes(name), HeaderValue::from_bytes(value)) {
             headers.append(name, value);
         }
     }

@@ -14,6 +14,14 @@ pub type Params = BTreeMap<String, String>;
 /// Parses `application/x-www-form-urlencoded` data. Bytes that are not UTF-8 after decoding
 /// are an error (AWS rejects them rather than guessing).
 pub fn parse_form(raw: &[u8], into: &mut Params) -> Result<(), String> {
+    let mut pairs = Vec::new();
+    parse_form_multi(raw, &mut pairs)?;
+    into.extend(pairs);
+    Ok(())
+}
+
+/// Like [`parse_form`], keeping repeated keys (`?a=1&a=2`) in order.
+pub fn parse_form_multi(raw: &[u8], into: &mut Vec<(String, String)>) -> Result<(), String> {
     for pair in raw.split(|b| *b == b'&') {
         if pair.is_empty() {
             continue;
@@ -22,7 +30,7 @@ pub fn parse_form(raw: &[u8], into: &mut Params) -> Result<(), String> {
             Some(i) => (&pair[..i], &pair[i + 1..]),
             None => (pair, &[][..]),
         };
-        into.insert(decode_component(k)?, decode_component(v)?);
+        into.push((decode_component(k)?, decode_component(v)?));
     }
     Ok(())
 }

@@ -23,6 +23,7 @@ mod messages;
 mod movetasks;
 mod queue;
 mod queues;
+mod sweeper;
 pub mod types;
 
 pub use message::{md5_hex, md5_of_attributes};
@@ -68,10 +69,11 @@ impl Sqs {
     }
 
     /// Starts the background work: message move tasks left running by a previous process
-    /// are resumed.
+    /// are resumed, and expired messages are swept.
     pub fn start(&self) {
         let inner = self.inner.clone();
         tokio::spawn(async move { movetasks::resume_all(inner).await });
+        tokio::spawn(sweeper::run(self.inner.clone()));
     }
 
     /// Ends long polls early so that shutdown does not wait for them.

@@ -504,10 +504,7 @@ fn render(q: &QueueRecord, seq: u64, m: &StoredMessage, spec: &ReceiveSpec, ids:
         .iter()
         .filter(|(name, _)| {
             spec.attribute_names.iter().any(|p| {
-                p == "All"
-                    || p == ".*"
-                    || p == *name
-                    || p.strip_suffix(".*").is_some_and(|pre| name.starts_with(pre))
+                p == "All" || p == ".*" || p == *name || p.strip_suffix(".*").is_some_and(|pre| name.starts_with(pre))
             })
         })
         .map(|(k, v)| (k.clone(), v.clone()))

@@ -268,9 +268,8 @@ pub fn validate_attributes(attrs: &Attributes, fifo: bool, creating: bool) -> Re
 }
 
 fn validate_redrive_policy(v: &str) -> Result<(), AwsError> {
-    let bad = |reason: &str| {
-        invalid_parameter(format!("Value {v} for parameter RedrivePolicy is invalid. Reason: {reason}"))
-    };
+    let bad =
+        |reason: &str| invalid_parameter(format!("Value {v} for parameter RedrivePolicy is invalid. Reason: {reason}"));
     let p: Value = serde_json::from_str(v).map_err(|_| bad("Redrive policy is not a valid JSON map."))?;
     let obj = p.as_object().ok_or_else(|| bad("Redrive policy is not a valid JSON map."))?;
     for k in obj.keys() {

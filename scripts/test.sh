@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it. On a fresh machine it installs what the tests need first.
+#   scripts/test.sh          everything
+#   scripts/test.sh --quick  skip the tests marked slow
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PYTEST_ARGS=()
+if [[ "${1:-}" == "--quick" ]]; then PYTEST_ARGS+=(-m "not slow"); fi
+
+step() { printf '\n== %s\n' "$*"; }
+
+step "python test dependencies"
+python3 -m pip install --quiet --disable-pip-version-check -r tests/requirements.txt
+
+step "vendored models match botocore"
+python3 scripts/vendor-models.py --check
+
+step "format"
+cargo fmt --all -- --check
+
+step "lints"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+step "unit, storage conformance and protocol tests"
+cargo test --workspace --locked
+
+step "release build"
+cargo build --release --locked -p stratus
+
+step "end-to-end tests (real binary, boto3, aws CLI)"
+python3 -m pytest tests -n 2 "${PYTEST_ARGS[@]}"
