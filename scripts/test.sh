@@ -16,6 +16,9 @@ python3 -m pip install --quiet --disable-pip-version-check -r tests/requirements
 step "vendored models match botocore"
 python3 scripts/vendor-models.py --check
 
+step "crate dependency rules"
+python3 scripts/check-deps.py
+
 step "format"
 cargo fmt --all -- --check
 

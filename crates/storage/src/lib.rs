@@ -1,6 +1,7 @@
 //! The storage interface of DESIGN.md §6: an ordered, transactional key-value store with range
 //! scans, an outbox, sequences and a blob store. Services are written only against [`Store`];
-//! backends implement [`Backend`] and must pass [`conformance`].
+//! backends implement [`Backend`] (in their own crates, except the in-memory reference) and
+//! must pass [`conformance`].
 //!
 //! Architecture invariant: nothing here knows a service; nothing in a service knows a backend.
 
@@ -12,7 +13,6 @@ pub mod blob;
 pub mod conformance;
 pub mod faulty;
 pub mod memory;
-pub mod sqlite;
 
 pub use blob::{BlobStore, FsBlobs, MemBlobs};
 
@@ -89,14 +89,6 @@ impl Store {
     /// A store that keeps everything in memory (throwaway runs and tests).
     pub fn in_memory() -> Self {
         Self::new(Arc::new(memory::MemoryBackend::default()), Arc::new(MemBlobs::default()))
-    }
-
-    /// The embedded durable store in `dir`.
-    pub fn open_dir(dir: &std::path::Path) -> Result<Self> {
-        std::fs::create_dir_all(dir).map_err(|e| StoreError::Io(e.to_string()))?;
-        let backend = sqlite::SqliteBackend::open(&dir.join("stratus.db"))?;
-        let blobs = FsBlobs::open(&dir.join("blobs"))?;
-        Ok(Self::new(Arc::new(backend), Arc::new(blobs)))
     }
 
     pub fn backend_name(&self) -> &'static str {

@@ -73,7 +73,8 @@ fn init_logging(cfg: &Config) {
 
 async fn serve(cfg: Config) -> Result<(), String> {
     let store = match &cfg.data_dir {
-        Some(dir) => Store::open_dir(dir).map_err(|e| format!("cannot open data directory {}: {e}", dir.display()))?,
+        Some(dir) => stratus_storage_sqlite::open_dir(dir)
+            .map_err(|e| format!("cannot open data directory {}: {e}", dir.display()))?,
         None => Store::in_memory(),
     };
     let env = Env::system();

@@ -4,13 +4,21 @@
 //! transaction runs inside its own savepoint, so one that fails rolls back alone.
 
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
 use rusqlite::{Connection, OptionalExtension, params};
 
-use crate::{Backend, DoneFn, ReadFn, ReadTxn, Result, StoreError, Txn, WriteFn};
+use stratus_storage::{Backend, DoneFn, FsBlobs, ReadFn, ReadTxn, Result, Store, StoreError, Txn, WriteFn};
+
+/// The embedded durable store in `dir`: `stratus.db` and the `blobs/` folder.
+pub fn open_dir(dir: &Path) -> Result<Store> {
+    std::fs::create_dir_all(dir).map_err(io)?;
+    let backend = SqliteBackend::open(&dir.join("stratus.db"))?;
+    let blobs = FsBlobs::open(&dir.join("blobs"))?;
+    Ok(Store::new(Arc::new(backend), Arc::new(blobs)))
+}
 
 /// How many queued transactions at most share one commit.
 const MAX_GROUP: usize = 512;

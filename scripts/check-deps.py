@@ -1,0 +1,36 @@
+#!/usr/bin/env python3
+"""Checks the crate dependency rules of ARCHITECTURE.md with `cargo metadata`.
+
+- the protocol layer knows no service and no storage;
+- the storage interface depends on no backend;
+- a service depends on no other service, no storage backend and not on the binary.
+"""
+import json
+import subprocess
+import sys
+
+SERVICES = {"stratus-sqs"}
+BACKENDS = {"stratus-storage-sqlite"}
+
+meta = json.loads(subprocess.check_output(["cargo", "metadata", "--format-version", "1", "--no-deps", "--locked"]))
+deps = {p["name"]: {d["name"] for d in p["dependencies"] if d.get("kind") in (None, "normal")} for p in meta["packages"]}
+ours = {n for n in deps if n.startswith("stratus")}
+
+rules = []
+for name, ds in deps.items():
+    mine = ds & ours
+    if name == "stratus-proto":
+        rules += [(name, d) for d in mine - {"stratus-core"}]
+    if name == "stratus-storage":
+        rules += [(name, d) for d in mine & (BACKENDS | SERVICES)]
+    if name in SERVICES:
+        rules += [(name, d) for d in mine & (SERVICES | BACKENDS | {"stratus"})]
+for crate in SERVICES | BACKENDS | {"stratus-proto", "stratus-storage"}:
+    if crate not in deps:
+        rules.append((crate, "(missing from the workspace: update scripts/check-deps.py)"))
+
+if rules:
+    for a, b in rules:
+        print(f"dependency rule broken: {a} -> {b}")
+    sys.exit(1)
+print(f"crate dependency rules hold ({len(ours)} crates)")
