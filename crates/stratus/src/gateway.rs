@@ -183,7 +183,10 @@ impl Gateway {
                             "Only an administrator may reset the server.",
                         );
                     }
-                    Err(e) => return auth_error(Dialect::Json, &e),
+                    Err(e) => {
+                        let (code, _, message) = e.aws_error(Dialect::Json);
+                        return plain_error(Dialect::Json, StatusCode::FORBIDDEN, &code, &message);
+                    }
                 }
                 match self.store.wipe().await {
                     Ok(()) => {
