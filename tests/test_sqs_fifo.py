@@ -327,3 +327,20 @@ def test_fifo_change_visibility_zero_releases_message(sqs, new_queue):
     assert bodies(r) == ["g1-m1"]
     sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=r["Messages"][0]["ReceiptHandle"], VisibilityTimeout=0)
     assert bodies(sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)) == ["g1-m1", "g1-m2"]
+
+
+@xfail_moto("ReceiveRequestAttemptId is not deduplicated")
+def test_receive_request_attempt_id_returns_the_same_messages(sqs, new_queue):
+    url = new_queue(fifo=True, attributes={"ContentBasedDeduplication": "true"})
+    for i in range(3):
+        sqs.send_message(QueueUrl=url, MessageBody=f"m{i}", MessageGroupId="g")
+    first = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=2, ReceiveRequestAttemptId="attempt-1")
+    assert bodies(first) == ["m0", "m1"]
+    retry = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=2, ReceiveRequestAttemptId="attempt-1")
+    assert [m["MessageId"] for m in retry["Messages"]] == [m["MessageId"] for m in first["Messages"]]
+    assert [m["ReceiptHandle"] for m in retry["Messages"]] == [m["ReceiptHandle"] for m in first["Messages"]]
+    # Another attempt finds the group in flight.
+    assert sqs.receive_message(QueueUrl=url, ReceiveRequestAttemptId="attempt-2").get("Messages", []) == []
+    for m in retry["Messages"]:
+        sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+    assert bodies(sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)) == ["m2"]

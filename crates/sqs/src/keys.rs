@@ -5,6 +5,7 @@
 //! - `sqs/m/{id}{seq}` → message (JSON), `seq` ascending in send order
 //! - `sqs/v/{id}{visible_at}{seq}` → visibility index: `[0]` never received, `[1]` received
 //! - `sqs/d/{id}{scope}` → FIFO deduplication entry
+//! - `sqs/r/{id}{attempt}` → FIFO receive attempt (ReceiveRequestAttemptId) and what it returned
 //! - `sqs/t/{account}/{region}/{task}` → message move task
 //! - `sqs/gone/{account}/{region}/{name}` → when a queue of that name was deleted (ms)
 
@@ -64,6 +65,16 @@ pub fn dedups(id: u64) -> Vec<u8> {
 pub fn dedup(id: u64, scope: &str) -> Vec<u8> {
     let mut k = dedups(id);
     k.extend_from_slice(scope.as_bytes());
+    k
+}
+
+pub fn attempts(id: u64) -> Vec<u8> {
+    with_id(b"sqs/r/", id)
+}
+
+pub fn attempt(id: u64, attempt: &str) -> Vec<u8> {
+    let mut k = attempts(id);
+    k.extend_from_slice(attempt.as_bytes());
     k
 }
 

@@ -338,6 +338,45 @@ struct ReceiveSpec {
     visibility_ms: u64,
     system_names: Vec<String>,
     attribute_names: Vec<String>,
+    /// FIFO `ReceiveRequestAttemptId`: a retried receive gets the same messages back.
+    attempt: Option<String>,
+}
+
+/// What a FIFO receive with a `ReceiveRequestAttemptId` handed out, for its retries.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Attempt {
+    expires: u64,
+    /// (sequence, receive number, receipt handle) of each message returned.
+    messages: Vec<(u64, u32, String)>,
+}
+
+/// How long a receive attempt id can be retried.
+const ATTEMPT_WINDOW_MS: u64 = 5 * 60 * 1000;
+
+/// The messages of an earlier attempt that are still in flight under that attempt's receipt.
+fn replay_attempt(
+    t: &mut dyn Txn,
+    q: &QueueRecord,
+    spec: &ReceiveSpec,
+    now: u64,
+) -> Result<Option<Vec<Message>>, AwsError> {
+    let Some(id) = spec.attempt.as_deref() else { return Ok(None) };
+    let Some(bytes) = t.get(&keys::attempt(q.id, id))? else { return Ok(None) };
+    let Ok(attempt) = serde_json::from_slice::<Attempt>(&bytes) else { return Ok(None) };
+    if attempt.expires <= now {
+        t.delete(&keys::attempt(q.id, id))?;
+        return Ok(None);
+    }
+    let mut out = Vec::new();
+    for (seq, receipt, handle) in attempt.messages {
+        if let Some(v) = t.get(&keys::message(q.id, seq))? {
+            let m = decode_stored(&v)?;
+            if m.receipt == receipt && m.visible_at > now {
+                out.push(render_with(&m, spec, handle));
+            }
+        }
+    }
+    Ok(if out.is_empty() { None } else { Some(out) })
 }
 
 /// Takes up to `spec.max` available messages, making them invisible. Expired messages are
@@ -357,7 +396,13 @@ fn take_messages(
     if let Some((arn, _)) = &redrive {
         dlq = load_arn(t, arn)?;
     }
+    if q.is_fifo()
+        && let Some(replayed) = replay_attempt(t, q, spec, now)?
+    {
+        return Ok((replayed, None, Vec::new()));
+    }
     let mut out = Vec::with_capacity(spec.max);
+    let mut handed = Vec::new();
     // Candidates: standard queues by visibility time; FIFO queues strictly in send order.
     let candidates: Vec<(u64, Vec<u8>)> = if q.is_fifo() {
         scan_prefix(t, &keys::messages(q.id), 20_000)?
@@ -435,7 +480,9 @@ fn take_messages(
         m.visible_at = now + spec.visibility_ms;
         t.put(&keys::visible(q.id, m.visible_at, seq), &[1])?;
         t.put(&keys::message(q.id, seq), &encode_stored(&m)?)?;
-        out.push(render(q, seq, &m, spec, ids));
+        let handle = encode_receipt(q.id, seq, m.receipt, ids.random_bytes());
+        handed.push((seq, m.receipt, handle.clone()));
+        out.push(render_with(&m, spec, handle));
     }
     if next_visible.is_none() && !q.is_fifo() {
         // The earliest invisible message, for the long poll to wake at.
@@ -444,6 +491,13 @@ fn take_messages(
         if let Some((k, _)) = t.scan(&start, end.as_deref(), 1)?.into_iter().next() {
             next_visible = keys::parse_visible(&k).map(|(at, _)| at);
         }
+    }
+    if q.is_fifo()
+        && let Some(id) = spec.attempt.as_deref()
+        && !handed.is_empty()
+    {
+        let record = Attempt { expires: now + ATTEMPT_WINDOW_MS, messages: handed };
+        t.put(&keys::attempt(q.id, id), &serde_json::to_vec(&record).map_err(|e| AwsError::internal(e.to_string()))?)?;
     }
     Ok((out, next_visible, woken))
 }
@@ -479,7 +533,7 @@ pub(crate) fn move_to(
     Ok(())
 }
 
-fn render(q: &QueueRecord, seq: u64, m: &StoredMessage, spec: &ReceiveSpec, ids: &dyn IdSource) -> Message {
+fn render_with(m: &StoredMessage, spec: &ReceiveSpec, receipt_handle: String) -> Message {
     let all_sys = spec.system_names.iter().any(|n| n == "All");
     let want = |n: &str| all_sys || spec.system_names.iter().any(|x| x == n);
     let mut attributes = BTreeMap::new();
@@ -511,7 +565,7 @@ fn render(q: &QueueRecord, seq: u64, m: &StoredMessage, spec: &ReceiveSpec, ids:
         .collect();
     Message {
         message_id: m.id.clone(),
-        receipt_handle: encode_receipt(q.id, seq, m.receipt, ids.random_bytes()),
+        receipt_handle,
         md5_of_body: m.md5_body.clone(),
         body: m.body.clone(),
         attributes,
@@ -552,6 +606,7 @@ pub(crate) async fn receive(
         visibility_ms: input.visibility_timeout.map(|v| v as u64).unwrap_or_else(|| q.visibility_timeout()) * 1000,
         system_names,
         attribute_names: input.message_attribute_names,
+        attempt: input.receive_request_attempt_id,
     });
     let deadline = tokio::time::Instant::now() + Duration::from_millis(wait_ms);
     let waiter = i.waiter(q.id);

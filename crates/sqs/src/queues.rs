@@ -235,7 +235,7 @@ pub(crate) async fn delete(i: &Inner, ctx: &RequestContext, input: QueueUrlInput
         .write(move |t| {
             let q = resolve(t, &ctx2, &input.queue_url)?;
             t.delete(&keys::queue(&q.account, &q.region, &q.name))?;
-            for prefix in [keys::messages(q.id), keys::visibility(q.id), keys::dedups(q.id)] {
+            for prefix in [keys::messages(q.id), keys::visibility(q.id), keys::dedups(q.id), keys::attempts(q.id)] {
                 let end = stratus_storage::prefix_end(&prefix);
                 t.delete_range(&prefix, end.as_deref())?;
             }

@@ -1,5 +1,5 @@
-//! Background upkeep: messages past their queue's retention period and FIFO deduplication
-//! entries past their five minutes are deleted. Finding them is a read; a write happens only
+//! Background upkeep: messages past their queue's retention period, and FIFO deduplication
+//! entries and receive attempts past their five minutes, are deleted. Finding them is a read; a write happens only
 //! when there is something to delete, so an idle server does not sync the disk every tick.
 
 use std::sync::Arc;
@@ -48,9 +48,11 @@ fn expired(r: &mut dyn ReadTxn, now: u64, dedup: bool) -> Result<Found, AwsError
             found.messages.push((q.id, retention, k));
         }
         if dedup {
-            for (k, v) in scan_prefix(r, &keys::dedups(q.id), usize::MAX)? {
-                if dedup_expires(&v).is_none_or(|e| e <= now) {
-                    found.dedups.push(k);
+            for prefix in [keys::dedups(q.id), keys::attempts(q.id)] {
+                for (k, v) in scan_prefix(r, &prefix, usize::MAX)? {
+                    if dedup_expires(&v).is_none_or(|e| e <= now) {
+                        found.dedups.push(k);
+                    }
                 }
             }
         }
