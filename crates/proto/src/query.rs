@@ -145,7 +145,8 @@ fn decode_member(
     }
 }
 
-fn scalar(shape: &Shape, raw: &str, at: &str, member: &str) -> Result<Value, ValidationFailure> {
+/// A scalar parameter (query string, header, URI label) as the shape's JSON value.
+pub(crate) fn scalar(shape: &Shape, raw: &str, at: &str, member: &str) -> Result<Value, ValidationFailure> {
     let bad = |expected: &'static str| ValidationFailure::Type {
         path: at.to_string(),
         member: member.to_string(),

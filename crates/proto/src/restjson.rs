@@ -157,27 +157,7 @@ enum Bad {
 }
 
 fn scalar(shape: &Shape, raw: &str, member: &str) -> Result<Value, Bad> {
-    let bad = |expected: &'static str| {
-        Bad::Invalid(ValidationFailure::Type {
-            path: member.to_string(),
-            member: member.to_string(),
-            expected,
-            value: raw.to_string(),
-        })
-    };
-    Ok(match shape.kind {
-        ShapeKind::Integer | ShapeKind::Long => Value::from(raw.trim().parse::<i64>().map_err(|_| bad("integer"))?),
-        ShapeKind::Float | ShapeKind::Double => {
-            let f = raw.trim().parse::<f64>().map_err(|_| bad("number"))?;
-            serde_json::Number::from_f64(f).map(Value::Number).ok_or_else(|| bad("number"))?
-        }
-        ShapeKind::Boolean => match raw {
-            "true" => Value::Bool(true),
-            "false" => Value::Bool(false),
-            _ => return Err(bad("boolean")),
-        },
-        _ => Value::String(raw.to_string()),
-    })
+    crate::query::scalar(shape, raw, member, member).map_err(Bad::Invalid)
 }
 
 fn decode_input(

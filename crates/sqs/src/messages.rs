@@ -696,27 +696,50 @@ fn parse_entries(entries: Vec<Value>) -> Result<Entries, AwsError> {
         .collect())
 }
 
+/// What a receipt-handle batch does to one entry; `Ok(true)` when it made a message visible.
+type ReceiptAction = fn(&mut dyn Txn, &QueueRecord, &ReceiptEntry, u64) -> Result<bool, AwsError>;
+
+/// Runs `action` for each entry of a DeleteMessageBatch / ChangeMessageVisibilityBatch in one
+/// transaction, collecting per-entry failures; wakes long polls if a message became visible.
+async fn receipt_batch(
+    i: &Inner,
+    ctx: &RequestContext,
+    input: BatchInput,
+    action: ReceiptAction,
+) -> Result<BatchOutput<IdEntry>, AwsError> {
+    let entries = parse_entries(input.entries)?;
+    let ctx2 = ctx.clone();
+    let now = i.now();
+    let (out, qid, woke) = i
+        .store
+        .write(move |t| {
+            let q = resolve(t, &ctx2, &input.queue_url)?;
+            let mut out = BatchOutput { successful: Vec::new(), failed: Vec::new() };
+            let mut woke = false;
+            for (id, e) in entries {
+                match e.and_then(|e| action(t, &q, &e, now)) {
+                    Ok(visible) => {
+                        woke |= visible;
+                        out.successful.push(IdEntry { id });
+                    }
+                    Err(err) => out.failed.push(failure(&id, &err)),
+                }
+            }
+            Ok::<_, AwsError>((out, q.id, woke))
+        })
+        .await?;
+    if woke {
+        i.wake(qid);
+    }
+    Ok(out)
+}
+
 pub(crate) async fn delete_batch(
     i: &Inner,
     ctx: &RequestContext,
     input: BatchInput,
 ) -> Result<BatchOutput<IdEntry>, AwsError> {
-    let entries = parse_entries(input.entries)?;
-    let ctx2 = ctx.clone();
-    let now = i.now();
-    i.store
-        .write(move |t| {
-            let q = resolve(t, &ctx2, &input.queue_url)?;
-            let mut out = BatchOutput { successful: Vec::new(), failed: Vec::new() };
-            for (id, e) in entries {
-                match e.and_then(|e| delete_one(t, &q, &e.receipt_handle, now)) {
-                    Ok(()) => out.successful.push(IdEntry { id }),
-                    Err(err) => out.failed.push(failure(&id, &err)),
-                }
-            }
-            Ok(out)
-        })
-        .await
+    receipt_batch(i, ctx, input, |t, q, e, now| delete_one(t, q, &e.receipt_handle, now).map(|()| false)).await
 }
 
 fn change_one(t: &mut dyn Txn, q: &QueueRecord, handle: &str, timeout: i64, now: u64) -> Result<bool, AwsError> {
@@ -783,29 +806,11 @@ pub(crate) async fn change_visibility_batch(
     ctx: &RequestContext,
     input: BatchInput,
 ) -> Result<BatchOutput<IdEntry>, AwsError> {
-    let entries = parse_entries(input.entries)?;
-    let ctx2 = ctx.clone();
-    let now = i.now();
-    let (out, qid) = i
-        .store
-        .write(move |t| {
-            let q = resolve(t, &ctx2, &input.queue_url)?;
-            let mut out = BatchOutput { successful: Vec::new(), failed: Vec::new() };
-            for (id, e) in entries {
-                let r = e.and_then(|e| {
-                    let timeout = e.visibility_timeout.ok_or_else(|| missing_parameter("VisibilityTimeout"))?;
-                    change_one(t, &q, &e.receipt_handle, timeout, now)
-                });
-                match r {
-                    Ok(_) => out.successful.push(IdEntry { id }),
-                    Err(err) => out.failed.push(failure(&id, &err)),
-                }
-            }
-            Ok::<_, AwsError>((out, q.id))
-        })
-        .await?;
-    i.wake(qid);
-    Ok(out)
+    receipt_batch(i, ctx, input, |t, q, e, now| {
+        let timeout = e.visibility_timeout.ok_or_else(|| missing_parameter("VisibilityTimeout"))?;
+        change_one(t, q, &e.receipt_handle, timeout, now)
+    })
+    .await
 }
 
 /// Reads messages of a queue without changing them (for move tasks).
