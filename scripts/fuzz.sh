@@ -20,7 +20,8 @@
 # out-of-bounds accesses in unsafe/C code (libFuzzer's own, any -sys crate), not only Rust
 # panics. FUZZ_SANITIZER=none builds with sanitizer coverage only: every flag cargo-fuzz then
 # passes (`-Cpasses=sancov-module`, `-Cllvm-args=...`, `--cfg fuzzing`) is a stable `-C` flag,
-# so that mode needs no RUSTC_BOOTSTRAP and runs faster, but catches panics only.
+# so that mode needs no RUSTC_BOOTSTRAP and runs about 5x faster here (json_decode: ~68k vs
+# ~12k execs/s), but catches panics only. Switching sanitizers rebuilds everything.
 #
 # Builds use --debug-assertions so arithmetic overflow and debug_assert! fail as panics.
 # Environment: FUZZ_SANITIZER (address|none, default address), FUZZ_JOBS (cargo build jobs,
