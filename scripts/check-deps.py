@@ -3,13 +3,17 @@
 
 - the protocol layer knows no service and no storage;
 - the storage interface depends on no backend;
-- a service depends on no other service, no storage backend and not on the binary.
+- a service depends on no other service, no storage backend, not on the function runtime and
+  not on the binary;
+- the function runtime knows no AWS service.
 """
 import json
 import subprocess
 import sys
 
-SERVICES = {"stratus-sqs"}
+SERVICES = {"stratus-sqs", "stratus-lambda"}
+# Runs function code; only the binary joins it to the Lambda API (through lambda::Executor).
+RUNTIME = "stratus-runtime"
 BACKENDS = {"stratus-storage-sqlite"}
 
 meta = json.loads(subprocess.check_output(["cargo", "metadata", "--format-version", "1", "--no-deps", "--locked"]))
@@ -24,7 +28,9 @@ for name, ds in deps.items():
     if name == "stratus-storage":
         rules += [(name, d) for d in mine & (BACKENDS | SERVICES)]
     if name in SERVICES:
-        rules += [(name, d) for d in mine & (SERVICES | BACKENDS | {"stratus"})]
+        rules += [(name, d) for d in mine & (SERVICES | BACKENDS | {"stratus", RUNTIME})]
+    if name == RUNTIME:
+        rules += [(name, d) for d in mine - {"stratus-core"}]
 for crate in SERVICES | BACKENDS | {"stratus-proto", "stratus-storage"}:
     if crate not in deps:
         rules.append((crate, "(missing from the workspace: update scripts/check-deps.py)"))

@@ -11,11 +11,18 @@ pub struct AwsError {
     pub status: Option<u16>,
     /// Overrides whether the sender is at fault.
     pub sender: Option<bool>,
+    /// Further members of the error body (e.g. Lambda's `Reason`), for the JSON protocols.
+    pub fields: Vec<(String, String)>,
 }
 
 impl AwsError {
     pub fn new(code: impl Into<String>, message: impl Into<String>) -> Self {
-        Self { code: code.into(), message: message.into(), status: None, sender: None }
+        Self { code: code.into(), message: message.into(), status: None, sender: None, fields: Vec::new() }
+    }
+
+    pub fn with_field(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.fields.push((name.into(), value.into()));
+        self
     }
 
     pub fn with_status(mut self, status: u16) -> Self {

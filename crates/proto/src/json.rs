@@ -48,10 +48,15 @@ pub fn encode_error(model: &ServiceModel, err: &AwsError, request_id: &str) -> R
     let (query_code, status, sender) = model.error_info(&err.code);
     let status = err.status.unwrap_or(status);
     let sender = err.sender.unwrap_or(sender && status < 500);
-    let body = serde_json::json!({
+    let mut body = serde_json::json!({
         "__type": format!("com.amazonaws.{}#{}", model.metadata.endpoint_prefix, err.code),
         "message": err.message,
     });
+    if let Value::Object(obj) = &mut body {
+        for (k, v) in &err.fields {
+            obj.insert(k.clone(), Value::String(v.clone()));
+        }
+    }
     let mut r = respond(
         StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST),
         content_type(model),

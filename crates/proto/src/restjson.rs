@@ -315,7 +315,10 @@ pub fn encode_response(model: &ServiceModel, op: &Operation, output: Value, requ
             }
         }
     }
-    let body = body.unwrap_or_else(|| Bytes::from(Value::Object(obj).to_string()));
+    // An output whose payload member is absent has an empty body (Invoke with Event).
+    let has_payload = op.output.as_deref().and_then(|s| model.shape(s)).is_some_and(|s| s.payload.is_some());
+    let body =
+        body.unwrap_or_else(|| if has_payload { Bytes::new() } else { Bytes::from(Value::Object(obj).to_string()) });
     let mut r = respond(StatusCode::from_u16(status).unwrap_or(StatusCode::OK), content_type, request_id, body);
     for (k, v) in headers {
         if let (Ok(name), Ok(value)) = (http::HeaderName::from_bytes(k.as_bytes()), HeaderValue::from_str(&v)) {
@@ -328,7 +331,12 @@ pub fn encode_response(model: &ServiceModel, op: &Operation, output: Value, requ
 pub fn encode_error(model: &ServiceModel, err: &AwsError, request_id: &str) -> Response<Bytes> {
     let (_, status, _) = model.error_info(&err.code);
     let status = err.status.unwrap_or(status);
-    let body = serde_json::json!({ "message": err.message, "Type": if status < 500 { "User" } else { "Service" } });
+    let mut body = serde_json::json!({ "message": err.message, "Type": if status < 500 { "User" } else { "Service" } });
+    if let Value::Object(obj) = &mut body {
+        for (k, v) in &err.fields {
+            obj.insert(k.clone(), Value::String(v.clone()));
+        }
+    }
     let mut r = respond(
         StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST),
         "application/json",

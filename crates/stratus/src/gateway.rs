@@ -47,9 +47,17 @@ pub fn valid_region(r: &str) -> bool {
 }
 
 impl Gateway {
-    pub fn new(cfg: Config, store: Store, env: Env, auth: Authenticator, sqs: Sqs) -> Self {
+    pub fn new(
+        cfg: Config,
+        store: Store,
+        env: Env,
+        auth: Authenticator,
+        sqs: Sqs,
+        others: Vec<Arc<dyn Service>>,
+    ) -> Self {
         let mut routes = Vec::new();
-        let services: [Arc<dyn Service>; 1] = [Arc::new(sqs.clone())];
+        let mut services: Vec<Arc<dyn Service>> = vec![Arc::new(sqs.clone())];
+        services.extend(others);
         for service in services {
             let m = &service.model().metadata;
             routes.push(Route {
@@ -168,6 +176,24 @@ impl Gateway {
                     "uptimeSeconds": self.started.elapsed().as_secs(),
                 }),
             ),
+            (&Method::GET, path) if path.starts_with("/_stratus/lambda-code/") => {
+                // The `Code.Location` of GetFunction: the deployment package, by its SHA-256.
+                let sha = &path["/_stratus/lambda-code/".len()..];
+                if sha.len() != 64 || !sha.bytes().all(|b| b.is_ascii_hexdigit()) {
+                    return plain_error(Dialect::Json, StatusCode::NOT_FOUND, "NotFound", "No such code package.");
+                }
+                match self.store.blobs().get(&stratus_lambda::code_blob_name(sha)) {
+                    Ok(Some(zip)) => {
+                        let mut r = Response::new(Full::new(Bytes::from(zip)));
+                        r.headers_mut().insert("content-type", HeaderValue::from_static("application/zip"));
+                        r
+                    }
+                    Ok(None) => plain_error(Dialect::Json, StatusCode::NOT_FOUND, "NotFound", "No such code package."),
+                    Err(e) => {
+                        plain_error(Dialect::Json, StatusCode::INTERNAL_SERVER_ERROR, "InternalFailure", &e.to_string())
+                    }
+                }
+            }
             (&Method::POST, "/_stratus/reset") => {
                 let info = match Authenticator::parse(&parts.method, &parts.uri, &parts.headers) {
                     Ok(i) => i,

@@ -91,7 +91,7 @@ async fn serve(cfg: Config) -> Result<(), String> {
     let addr = SocketAddr::new(cfg.host, cfg.port);
     let listener = TcpListener::bind(addr).await.map_err(|e| format!("cannot listen on {addr}: {e}"))?;
     let local = listener.local_addr().map_err(|e| e.to_string())?;
-    let gateway = Arc::new(Gateway::new(cfg.clone(), store.clone(), env, auth, sqs.clone()));
+    let gateway = Arc::new(Gateway::new(cfg.clone(), store.clone(), env, auth, sqs.clone(), Vec::new()));
     let data = match &cfg.data_dir {
         Some(d) => std::fs::canonicalize(d).unwrap_or_else(|_| d.clone()).display().to_string(),
         None => "memory (nothing is kept)".to_string(),

@@ -1,0 +1,35 @@
+//! Where Lambda keeps things in the store.
+//!
+//! - `lambda/f/{account}/{region}/{name}` → function record ($LATEST configuration, counters,
+//!   tags, policy, concurrency, event invoke configs)
+//! - `lambda/v/{account}/{region}/{name}/{version:010}` → a published version's configuration
+//! - `lambda/a/{account}/{region}/{name}/{alias}` → alias
+//! - blob `lambda-code/{sha256 hex}` → deployment package (content-addressed)
+
+pub fn function(account: &str, region: &str, name: &str) -> Vec<u8> {
+    format!("lambda/f/{account}/{region}/{name}").into_bytes()
+}
+
+pub fn functions(account: &str, region: &str) -> Vec<u8> {
+    format!("lambda/f/{account}/{region}/").into_bytes()
+}
+
+pub fn version(account: &str, region: &str, name: &str, version: u64) -> Vec<u8> {
+    format!("lambda/v/{account}/{region}/{name}/{version:010}").into_bytes()
+}
+
+pub fn versions(account: &str, region: &str, name: &str) -> Vec<u8> {
+    format!("lambda/v/{account}/{region}/{name}/").into_bytes()
+}
+
+pub fn alias(account: &str, region: &str, name: &str, alias: &str) -> Vec<u8> {
+    format!("lambda/a/{account}/{region}/{name}/{alias}").into_bytes()
+}
+
+pub fn aliases(account: &str, region: &str, name: &str) -> Vec<u8> {
+    format!("lambda/a/{account}/{region}/{name}/").into_bytes()
+}
+
+pub fn code_blob(sha256_hex: &str) -> String {
+    format!("lambda-code/{sha256_hex}")
+}

@@ -1,0 +1,150 @@
+//! AWS Lambda's API: functions, versions, aliases, reserved concurrency, resource policies,
+//! tags and invocation. Running the code is the [`Executor`]'s job (the binary plugs in the
+//! process runtime), so this crate knows no process and the runtime knows no AWS API.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, LazyLock};
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+use stratus_core::{Env, RequestContext};
+use stratus_proto::{AwsError, BoxFuture, Operation, Service, ServiceModel};
+use stratus_storage::{ReadTxn, Store};
+
+mod errors;
+pub mod executor;
+mod functions;
+mod invoke;
+mod keys;
+pub mod types;
+
+pub use executor::{ExecError, Executor, InvokeRequest, InvokeResponse};
+
+static MODEL: LazyLock<Result<ServiceModel, String>> =
+    LazyLock::new(|| ServiceModel::parse(include_str!("../../../models/lambda.json"), None).map_err(|e| e.to_string()));
+
+/// The key prefix of every execution environment of a function.
+pub fn env_key_prefix(account: &str, region: &str, name: &str) -> String {
+    format!("{account}:{region}:{name}:")
+}
+
+/// The blob name a deployment package is stored under (served by the gateway as the
+/// `Code.Location` of GetFunction).
+pub fn code_blob_name(sha256_hex: &str) -> String {
+    keys::code_blob(sha256_hex)
+}
+
+#[derive(Clone)]
+pub struct Lambda {
+    inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    pub store: Store,
+    pub env: Env,
+    pub executor: Arc<dyn Executor>,
+    model: &'static ServiceModel,
+    code: invoke::CodeCache,
+    closing: AtomicBool,
+}
+
+impl Inner {
+    pub fn now(&self) -> u64 {
+        self.env.clock.now_millis()
+    }
+
+    pub fn closing(&self) -> bool {
+        self.closing.load(Ordering::SeqCst)
+    }
+
+    pub async fn read<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut dyn ReadTxn) -> Result<T, AwsError> + Send + 'static,
+    ) -> Result<T, AwsError> {
+        self.store.read(f).await
+    }
+}
+
+impl Lambda {
+    pub fn new(store: Store, env: Env, executor: Arc<dyn Executor>) -> Result<Self, String> {
+        let model = MODEL.as_ref().map_err(Clone::clone)?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                store,
+                env,
+                executor,
+                model,
+                code: invoke::CodeCache::default(),
+                closing: AtomicBool::new(false),
+            }),
+        })
+    }
+
+    /// Starts delivering queued asynchronous invocations (also those left by a previous run).
+    pub fn start(&self) {
+        tokio::spawn(invoke::run_async_queue(self.inner.clone()));
+    }
+
+    pub fn shutdown(&self) {
+        self.inner.closing.store(true, Ordering::SeqCst);
+    }
+}
+
+fn parse<T: DeserializeOwned>(input: Value) -> Result<T, AwsError> {
+    serde_json::from_value(input).map_err(|e| errors::invalid(format!("Invalid request: {e}")))
+}
+
+fn out<T: Serialize>(v: T) -> Result<Value, AwsError> {
+    serde_json::to_value(v).map_err(|e| AwsError::internal(e.to_string()))
+}
+
+impl Service for Lambda {
+    fn model(&self) -> &ServiceModel {
+        self.inner.model
+    }
+
+    fn call<'a>(
+        &'a self,
+        ctx: &'a RequestContext,
+        op: &'a Operation,
+        input: Value,
+    ) -> BoxFuture<'a, Result<Value, AwsError>> {
+        Box::pin(async move {
+            let i = &self.inner;
+            match op.name.as_str() {
+                "CreateFunction" => out(functions::create(i, ctx, parse(input)?).await?),
+                "GetFunction" => out(functions::get(i, ctx, parse(input)?).await?),
+                "GetFunctionConfiguration" => out(functions::get_configuration(i, ctx, parse(input)?).await?),
+                "ListFunctions" => out(functions::list(i, ctx, parse(input)?).await?),
+                "DeleteFunction" => functions::delete(i, ctx, parse(input)?).await.map(|()| Value::Null),
+                "UpdateFunctionCode" => out(functions::update_code(i, ctx, parse(input)?).await?),
+                "UpdateFunctionConfiguration" => out(functions::update_configuration(i, ctx, parse(input)?).await?),
+                "PublishVersion" => out(functions::publish_version(i, ctx, parse(input)?).await?),
+                "ListVersionsByFunction" => out(functions::list_versions(i, ctx, parse(input)?).await?),
+                "CreateAlias" => out(functions::create_alias(i, ctx, parse(input)?).await?),
+                "GetAlias" => out(functions::get_alias(i, ctx, parse(input)?).await?),
+                "ListAliases" => out(functions::list_aliases(i, ctx, parse(input)?).await?),
+                "UpdateAlias" => out(functions::update_alias(i, ctx, parse(input)?).await?),
+                "DeleteAlias" => functions::delete_alias(i, ctx, parse(input)?).await.map(|()| Value::Null),
+                "PutFunctionConcurrency" => out(functions::put_concurrency(i, ctx, parse(input)?).await?),
+                "GetFunctionConcurrency" => functions::get_concurrency(i, ctx, parse(input)?).await,
+                "DeleteFunctionConcurrency" => {
+                    functions::delete_concurrency(i, ctx, parse(input)?).await.map(|()| Value::Null)
+                }
+                "TagResource" => functions::tag(i, ctx, parse(input)?).await.map(|()| Value::Null),
+                "UntagResource" => functions::untag(i, ctx, parse(input)?).await.map(|()| Value::Null),
+                "ListTags" => out(functions::list_tags(i, ctx, parse(input)?).await?),
+                "AddPermission" => functions::add_permission(i, ctx, parse(input)?).await,
+                "RemovePermission" => functions::remove_permission(i, ctx, parse(input)?).await.map(|()| Value::Null),
+                "GetPolicy" => functions::get_policy(i, ctx, parse(input)?).await,
+                "GetAccountSettings" => functions::account_settings(i, ctx).await,
+                "Invoke" => invoke::invoke(i, ctx, parse(input)?).await,
+                other => Err(AwsError::new(
+                    "UnknownOperationException",
+                    format!("The operation {other} is not supported by this server yet."),
+                )),
+            }
+        })
+    }
+}
