@@ -278,18 +278,6 @@ fn store_code(i: &Inner, zip: &[u8], sha_hex: &str) -> Result<(), AwsError> {
     Ok(())
 }
 
-/// Layers are referenced by version ARN; a layer version must exist. (Publishing layers is
-/// not served yet, so none exists and every reference is refused, as AWS refuses unknown ones.)
-fn layer_refs(layers: &[String]) -> Result<Vec<LayerRef>, AwsError> {
-    if layers.len() > 5 {
-        return Err(invalid("Cannot reference more than 5 layers."));
-    }
-    match layers.first() {
-        Some(arn) => Err(invalid(format!("Layer version {arn} does not exist."))),
-        None => Ok(Vec::new()),
-    }
-}
-
 fn new_revision(i: &Inner) -> String {
     i.env.ids.uuid()
 }
@@ -320,7 +308,7 @@ pub(crate) async fn create(
         (input.code.s3_bucket.as_deref(), input.code.s3_key.as_deref()),
         input.code.image_uri.as_deref(),
     )?;
-    let layers = layer_refs(&input.layers)?;
+    let layer_arns = input.layers.clone();
     store_code(i, &zip, &sha_hex)?;
     let now = i.now();
     let arn = function_arn(&f.account, &f.region, &f.name);
@@ -340,7 +328,7 @@ pub(crate) async fn create(
         environment: input.environment.map(|e| EnvironmentResponse { variables: e.variables }),
         tracing_config: input.tracing_config.unwrap_or(TracingConfig { mode: "PassThrough".into() }),
         revision_id: new_revision(i),
-        layers,
+        layers: Vec::new(),
         state: "Active".into(),
         state_reason: None,
         state_reason_code: None,
@@ -376,11 +364,15 @@ pub(crate) async fn create(
                 return Err(conflict(format!("Function already exist: {}", f2.name)));
             }
             let mut rec = rec;
+            rec.latest.layers = crate::layers::references(t, &layer_arns)?;
+            let layers_out = rec.latest.layers.clone();
             let published = if publish { Some(publish_in(t, &f2, &mut rec, None)?) } else { None };
             save(t, &f2, &rec)?;
-            Ok::<_, AwsError>(published)
+            Ok::<_, AwsError>((published, layers_out))
         })
         .await?;
+    let (published, layers_out) = published;
+    config.layers = layers_out;
     // AWS answers while the function is still being created; it is usable once Active.
     config.state = "Pending".into();
     config.state_reason = Some("The function is being created.".into());
@@ -691,7 +683,7 @@ pub(crate) async fn update_configuration(
     if let Some(rt) = &input.runtime {
         i.executor.check_runtime(rt).map_err(invalid)?;
     }
-    let layers = input.layers.as_deref().map(layer_refs).transpose()?;
+    let layer_arns = input.layers.clone();
     let now = i.now();
     let revision = new_revision(i);
     let f2 = f.clone();
@@ -722,8 +714,8 @@ pub(crate) async fn update_configuration(
             if let Some(v) = input.runtime {
                 c.runtime = Some(v);
             }
-            if let Some(v) = layers {
-                c.layers = v;
+            if let Some(arns) = layer_arns {
+                c.layers = crate::layers::references(t, &arns)?;
             }
             if let Some(v) = input.tracing_config {
                 c.tracing_config = v;

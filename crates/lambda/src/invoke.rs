@@ -77,6 +77,8 @@ struct Target {
     sha_hex: String,
     reserved: Option<u32>,
     executed_version: String,
+    /// (layer version ARN, archive SHA-256 hex), in order.
+    layers: Vec<(String, String)>,
 }
 
 async fn target(i: &Inner, f: FunctionName, pick: f64) -> Result<Target, AwsError> {
@@ -97,7 +99,8 @@ async fn target(i: &Inner, f: FunctionName, pick: f64) -> Result<Target, AwsErro
             v => rec.version_code.get(v).cloned().unwrap_or_else(|| rec.code_sha_hex.clone()),
         };
         let executed_version = config.version.clone();
-        Ok(Target { f, config, sha_hex, reserved: rec.reserved_concurrency, executed_version })
+        let layers = crate::layers::archives(r, &config.layers)?;
+        Ok(Target { f, config, sha_hex, reserved: rec.reserved_concurrency, executed_version, layers })
     })
     .await
 }
@@ -118,6 +121,11 @@ async fn run(
         return Err(throttled());
     }
     let code = i.code.get(i, &t.sha_hex)?;
+    let layers = t
+        .layers
+        .iter()
+        .map(|(arn, sha)| Ok((arn.clone(), i.code.get(i, sha)?)))
+        .collect::<Result<Vec<_>, AwsError>>()?;
     let arn = function_arn(&t.f.account, &t.f.region, &t.f.name);
     let invoked_arn = match &t.f.qualifier {
         Some(q) => format!("{arn}:{q}"),
@@ -134,7 +142,7 @@ async fn run(
         region: t.f.region.clone(),
         config: t.config.clone(),
         code,
-        layers: Vec::new(),
+        layers,
         request_id,
         payload,
         invoked_arn,

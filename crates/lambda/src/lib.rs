@@ -17,6 +17,7 @@ pub mod executor;
 mod functions;
 mod invoke;
 mod keys;
+mod layers;
 pub mod types;
 
 pub use executor::{ExecError, Executor, InvokeRequest, InvokeResponse};
@@ -140,6 +141,12 @@ impl Service for Lambda {
                 "GetPolicy" => functions::get_policy(i, ctx, parse(input)?).await,
                 "GetAccountSettings" => functions::account_settings(i, ctx).await,
                 "Invoke" => invoke::invoke(i, ctx, parse(input)?).await,
+                "PublishLayerVersion" => layers::publish(i, ctx, parse(input)?).await,
+                "GetLayerVersion" => layers::get(i, ctx, parse(input)?).await,
+                "GetLayerVersionByArn" => layers::get_by_arn(i, ctx, parse(input)?).await,
+                "DeleteLayerVersion" => layers::delete(i, ctx, parse(input)?).await.map(|()| Value::Null),
+                "ListLayerVersions" => layers::list_versions(i, ctx, parse(input)?).await,
+                "ListLayers" => layers::list_layers(i, ctx, parse(input)?).await,
                 other => Err(AwsError::new(
                     "UnknownOperationException",
                     format!("The operation {other} is not supported by this server yet."),

@@ -16,6 +16,7 @@ use stratus_storage::Store;
 struct Fake {
     invoked: Mutex<Vec<(String, Vec<u8>)>>,
     retired: Mutex<Vec<String>>,
+    layers: Mutex<Vec<(String, usize)>>,
 }
 
 impl Executor for Fake {
@@ -33,6 +34,9 @@ impl Executor for Fake {
         Box::pin(async move {
             if let Ok(mut v) = self.invoked.lock() {
                 v.push((req.key.clone(), req.payload.clone()));
+            }
+            if let Ok(mut l) = self.layers.lock() {
+                *l = req.layers.iter().map(|(arn, zip)| (arn.clone(), zip.len())).collect();
             }
             if req.payload == b"{\"fail\":true}" {
                 return Ok(InvokeResponse {
@@ -232,4 +236,61 @@ async fn unsupported_operations_say_so() {
     let (status, h, body) = api.call(Method::GET, "/2015-03-31/event-source-mappings/", &[], b"").await;
     assert_eq!(status, 400, "{}", String::from_utf8_lossy(&body));
     assert_eq!(h["x-amzn-errortype"], "UnknownOperationException");
+}
+
+#[tokio::test]
+async fn layers_are_versioned_and_reach_the_executor() {
+    let api = Api::new();
+    let content =
+        json!({"Content": {"ZipFile": STANDARD.encode(ZIP)}, "CompatibleRuntimes": ["python3.12"], "Description": "d"});
+    let (status, v1) = api.json(Method::POST, "/2018-10-31/layers/shared/versions", content.clone()).await;
+    assert_eq!(status, 201, "{v1}");
+    assert_eq!(v1["Version"], 1);
+    assert_eq!(v1["LayerVersionArn"], "arn:aws:lambda:us-east-1:000000000000:layer:shared:1");
+    assert_eq!(v1["Content"]["CodeSize"], ZIP.len());
+    let (_, v2) = api.json(Method::POST, "/2018-10-31/layers/shared/versions", content).await;
+    assert_eq!(v2["Version"], 2);
+    let (status, got) = api.json(Method::GET, "/2018-10-31/layers/shared/versions/1", Value::Null).await;
+    assert_eq!((status, got["Description"].clone()), (200, json!("d")));
+    let (status, got) =
+        api.json(Method::GET, "/2018-10-31/layers?find=LayerVersion&Arn=arn%3Aaws%3Alambda%3Aus-east-1%3A000000000000%3Alayer%3Ashared%3A2", Value::Null).await;
+    assert_eq!((status, got["Version"].clone()), (200, json!(2)), "{got}");
+    let (_, list) = api.json(Method::GET, "/2018-10-31/layers/shared/versions", Value::Null).await;
+    let versions: Vec<i64> = list["LayerVersions"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|v| v["Version"].as_i64()).collect())
+        .unwrap_or_default();
+    assert_eq!(versions, vec![2, 1], "newest first");
+    let (_, layers) = api.json(Method::GET, "/2018-10-31/layers", Value::Null).await;
+    assert_eq!(layers["Layers"][0]["LatestMatchingVersion"]["Version"], 2);
+
+    let (status, v) = api
+        .json(
+            Method::POST,
+            "/2015-03-31/functions",
+            json!({"FunctionName": "withlayer", "Runtime": "python3.12",
+        "Role": "arn:aws:iam::000000000000:role/r", "Handler": "a.b", "Code": {"ZipFile": STANDARD.encode(ZIP)},
+        "Layers": ["arn:aws:lambda:us-east-1:000000000000:layer:shared:9"]}),
+        )
+        .await;
+    assert_eq!(status, 400, "{v}");
+    let (status, v) = api
+        .json(
+            Method::POST,
+            "/2015-03-31/functions",
+            json!({"FunctionName": "withlayer", "Runtime": "python3.12",
+        "Role": "arn:aws:iam::000000000000:role/r", "Handler": "a.b", "Code": {"ZipFile": STANDARD.encode(ZIP)},
+        "Layers": ["arn:aws:lambda:us-east-1:000000000000:layer:shared:1"]}),
+        )
+        .await;
+    assert_eq!(status, 201, "{v}");
+    assert_eq!(v["Layers"][0]["CodeSize"], ZIP.len());
+    let (status, _, _) = api.call(Method::POST, "/2015-03-31/functions/withlayer/invocations", &[], b"{}").await;
+    assert_eq!(status, 200);
+    let seen = api.fake.layers.lock().map(|l| l.clone()).unwrap_or_default();
+    assert_eq!(seen, vec![("arn:aws:lambda:us-east-1:000000000000:layer:shared:1".to_string(), ZIP.len())]);
+    let (status, _, _) = api.call(Method::DELETE, "/2018-10-31/layers/shared/versions/1", &[], b"").await;
+    assert_eq!(status, 204);
+    let (status, _) = api.json(Method::GET, "/2018-10-31/layers/shared/versions/1", Value::Null).await;
+    assert_eq!(status, 404);
 }
