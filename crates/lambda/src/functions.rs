@@ -38,6 +38,9 @@ pub struct FunctionRecord {
     pub code_sha_hex: String,
     #[serde(default)]
     pub version_code: BTreeMap<String, String>,
+    /// Asynchronous invocation settings by qualifier (`$LATEST`, a version or an alias).
+    #[serde(default)]
+    pub event_invoke_configs: BTreeMap<String, crate::invokeconfig::EventInvokeConfig>,
 }
 
 /// Where a function name points: account, region, name and qualifier.
@@ -354,6 +357,7 @@ pub(crate) async fn create(
         reserved_concurrency: None,
         code_sha_hex: sha_hex,
         version_code: BTreeMap::new(),
+        event_invoke_configs: BTreeMap::new(),
     };
     let publish = input.publish;
     let f2 = f.clone();

@@ -273,6 +273,56 @@ pub(crate) async fn run_async_queue(i: Arc<Inner>) {
     }
 }
 
+/// The outbox topic of destination records (the binary delivers them to SQS, SNS or Lambda).
+pub const DESTINATION_TOPIC: &str = "lambda-destinations";
+
+/// A record for an on-success / on-failure destination, in AWS's shape.
+fn destination_record(
+    ev: &QueuedEvent,
+    function_arn: &str,
+    condition: &str,
+    attempts: u32,
+    outcome: Option<&InvokeResponse>,
+    now: u64,
+) -> Value {
+    let request_payload: Value =
+        STANDARD.decode(&ev.payload_b64).ok().and_then(|b| serde_json::from_slice(&b).ok()).unwrap_or(Value::Null);
+    let mut record = json!({
+        "version": "1.0",
+        "timestamp": stratus_core::time::iso8601_millis(now),
+        "requestContext": {
+            "requestId": ev.request_id,
+            "functionArn": function_arn,
+            "condition": condition,
+            "approximateInvokeCount": attempts,
+        },
+        "requestPayload": request_payload,
+    });
+    if let (Some(o), Some(r)) = (record.as_object_mut(), outcome) {
+        let mut ctx = json!({"statusCode": 200, "executedVersion": "$LATEST"});
+        if let (Some(c), Some(fe)) = (ctx.as_object_mut(), &r.function_error) {
+            c.insert("functionError".into(), json!(fe));
+        }
+        o.insert("responseContext".into(), ctx);
+        o.insert(
+            "responsePayload".into(),
+            serde_json::from_slice(&r.payload).unwrap_or_else(|_| json!(String::from_utf8_lossy(&r.payload))),
+        );
+    }
+    record
+}
+
+async fn send_to_destination(i: &Inner, ev: &QueuedEvent, destination: Option<String>, record: Value) {
+    let Some(destination) = destination else { return };
+    let body = json!({"destination": destination, "account": ev.account, "region": ev.region, "record": record});
+    let bytes = body.to_string().into_bytes();
+    if let Err(e) =
+        i.store.write_signalling(move |t| stratus_storage::outbox_push(t, DESTINATION_TOPIC, &bytes).map(|_| ())).await
+    {
+        tracing::warn!(error = %e, "could not queue a destination record");
+    }
+}
+
 async fn deliver(i: &Inner, bytes: &[u8]) {
     let Ok(ev) = serde_json::from_slice::<QueuedEvent>(bytes) else {
         tracing::warn!("dropping an unreadable queued async invocation");
@@ -285,24 +335,58 @@ async fn deliver(i: &Inner, bytes: &[u8]) {
         name: ev.name.clone(),
         qualifier: ev.qualifier.clone(),
     };
-    for attempt in 0..=RETRY_DELAYS.len() {
+    let settings = {
+        let f = f.clone();
+        i.read(move |r| {
+            let rec = must_load(r, &f)?;
+            Ok(rec.event_invoke_configs.get(f.qualifier.as_deref().unwrap_or("$LATEST")).cloned().unwrap_or_default())
+        })
+        .await
+    };
+    let settings = match settings {
+        Ok(s) => s,
+        Err(e) if e.code == "ResourceNotFoundException" => return,
+        Err(_) => crate::invokeconfig::EventInvokeConfig::default(),
+    };
+    let function_arn =
+        format!("{}:{}", function_arn(&f.account, &f.region, &f.name), f.qualifier.as_deref().unwrap_or("$LATEST"));
+    let retries = settings.retries() as usize;
+    let mut last: Option<InvokeResponse> = None;
+    for attempt in 0..=retries {
+        if i.now().saturating_sub(ev.enqueued_ms) > settings.max_age_ms() {
+            let record =
+                destination_record(&ev, &function_arn, "EventAgeExceeded", attempt as u32, last.as_ref(), i.now());
+            send_to_destination(i, &ev, settings.on_failure.clone(), record).await;
+            return;
+        }
         let pick: f64 = (i.env.ids.random_bytes()[0] as f64) / 256.0;
         let outcome = match target(i, f.clone(), pick).await {
             Ok(t) => run(i, &t, ev.request_id.clone(), payload.clone(), None).await,
             Err(e) => Err(e),
         };
         match outcome {
-            Ok(r) if r.function_error.is_none() => return,
-            Ok(_) => tracing::info!(request_id = %ev.request_id, attempt, "async invocation failed; will retry"),
+            Ok(r) if r.function_error.is_none() => {
+                let record = destination_record(&ev, &function_arn, "Success", attempt as u32 + 1, Some(&r), i.now());
+                send_to_destination(i, &ev, settings.on_success.clone(), record).await;
+                return;
+            }
+            Ok(r) => {
+                tracing::info!(request_id = %ev.request_id, attempt, "async invocation failed");
+                last = Some(r);
+            }
             Err(e) if e.code == "ResourceNotFoundException" => {
                 tracing::info!(request_id = %ev.request_id, "function gone; dropping async invocation");
                 return;
             }
-            Err(e) => tracing::info!(request_id = %ev.request_id, error = %e, "async invocation not run; will retry"),
+            Err(e) => tracing::info!(request_id = %ev.request_id, error = %e, "async invocation not run"),
         }
-        match RETRY_DELAYS.get(attempt) {
-            Some(d) if !i.closing() => tokio::time::sleep(*d).await,
-            _ => return,
+        if attempt < retries {
+            if i.closing() {
+                return;
+            }
+            tokio::time::sleep(RETRY_DELAYS.get(attempt).copied().unwrap_or(RETRY_DELAYS[1])).await;
         }
     }
+    let record = destination_record(&ev, &function_arn, "RetriesExhausted", retries as u32 + 1, last.as_ref(), i.now());
+    send_to_destination(i, &ev, settings.on_failure.clone(), record).await;
 }

@@ -16,6 +16,7 @@ mod errors;
 pub mod executor;
 mod functions;
 mod invoke;
+mod invokeconfig;
 mod keys;
 mod layers;
 pub mod types;
@@ -141,6 +142,13 @@ impl Service for Lambda {
                 "GetPolicy" => functions::get_policy(i, ctx, parse(input)?).await,
                 "GetAccountSettings" => functions::account_settings(i, ctx).await,
                 "Invoke" => invoke::invoke(i, ctx, parse(input)?).await,
+                "PutFunctionEventInvokeConfig" => invokeconfig::put(i, ctx, parse(input)?, false).await,
+                "UpdateFunctionEventInvokeConfig" => invokeconfig::put(i, ctx, parse(input)?, true).await,
+                "GetFunctionEventInvokeConfig" => invokeconfig::get(i, ctx, parse(input)?).await,
+                "DeleteFunctionEventInvokeConfig" => {
+                    invokeconfig::delete(i, ctx, parse(input)?).await.map(|()| Value::Null)
+                }
+                "ListFunctionEventInvokeConfigs" => invokeconfig::list(i, ctx, parse(input)?).await,
                 "PublishLayerVersion" => layers::publish(i, ctx, parse(input)?).await,
                 "GetLayerVersion" => layers::get(i, ctx, parse(input)?).await,
                 "GetLayerVersionByArn" => layers::get_by_arn(i, ctx, parse(input)?).await,

@@ -58,6 +58,7 @@ impl Executor for Fake {
 struct Api {
     lambda: Lambda,
     fake: Arc<Fake>,
+    store: Store,
 }
 
 const ZIP: &[u8] = b"PK\x03\x04 pretend zip";
@@ -65,8 +66,9 @@ const ZIP: &[u8] = b"PK\x03\x04 pretend zip";
 impl Api {
     fn new() -> Self {
         let fake = Arc::new(Fake::default());
-        let lambda = Lambda::new(Store::in_memory(), Env::system(), fake.clone()).expect("lambda");
-        Self { lambda, fake }
+        let store = Store::in_memory();
+        let lambda = Lambda::new(store.clone(), Env::system(), fake.clone()).expect("lambda");
+        Self { lambda, fake, store }
     }
 
     async fn call(
@@ -293,4 +295,70 @@ async fn layers_are_versioned_and_reach_the_executor() {
     assert_eq!(status, 204);
     let (status, _) = api.json(Method::GET, "/2018-10-31/layers/shared/versions/1", Value::Null).await;
     assert_eq!(status, 404);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn event_invoke_config_and_destinations() {
+    let api = Api::new();
+    api.lambda.start();
+    api.create("f").await;
+    let (status, _) = api.json(Method::GET, "/2019-09-25/functions/f/event-invoke-config", Value::Null).await;
+    assert_eq!(status, 404);
+    let (status, v) = api
+        .json(
+            Method::PUT,
+            "/2019-09-25/functions/f/event-invoke-config",
+            json!({"MaximumRetryAttempts": 0,
+            "DestinationConfig": {"OnFailure": {"Destination": "arn:aws:sqs:us-east-1:000000000000:failures"},
+                                  "OnSuccess": {"Destination": "arn:aws:sqs:us-east-1:000000000000:successes"}}}),
+        )
+        .await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["FunctionArn"], "arn:aws:lambda:us-east-1:000000000000:function:f:$LATEST");
+    assert_eq!(v["MaximumRetryAttempts"], 0);
+    let (status, v) =
+        api.json(Method::PUT, "/2019-09-25/functions/f/event-invoke-config", json!({"MaximumRetryAttempts": 3})).await;
+    assert_eq!(status, 400, "{v}");
+    let (status, v) = api
+        .json(Method::POST, "/2019-09-25/functions/f/event-invoke-config", json!({"MaximumEventAgeInSeconds": 120}))
+        .await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(
+        (v["MaximumRetryAttempts"].clone(), v["MaximumEventAgeInSeconds"].clone()),
+        (json!(0), json!(120)),
+        "update merges"
+    );
+    let (_, list) = api.json(Method::GET, "/2019-09-25/functions/f/event-invoke-config/list", Value::Null).await;
+    assert_eq!(list["FunctionEventInvokeConfigs"].as_array().map(Vec::len), Some(1));
+
+    for payload in [&br#"{"fail":true}"#[..], br#"{"ok":1}"#] {
+        let (status, _, _) = api
+            .call(Method::POST, "/2015-03-31/functions/f/invocations", &[("x-amz-invocation-type", "Event")], payload)
+            .await;
+        assert_eq!(status, 202);
+    }
+    let mut records = Vec::new();
+    for _ in 0..100 {
+        records = api.store.outbox_pending("lambda-destinations", 0, 10).await.expect("outbox");
+        if records.len() >= 2 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let records: Vec<Value> = records.iter().map(|(_, b)| serde_json::from_slice(b).expect("json")).collect();
+    let failure = records
+        .iter()
+        .find(|r| r["destination"] == "arn:aws:sqs:us-east-1:000000000000:failures")
+        .expect("failure record");
+    assert_eq!(failure["record"]["requestContext"]["condition"], "RetriesExhausted");
+    assert_eq!(failure["record"]["requestContext"]["approximateInvokeCount"], 1);
+    assert_eq!(failure["record"]["requestPayload"], json!({"fail": true}));
+    assert_eq!(failure["record"]["responseContext"]["functionError"], "Unhandled");
+    let success = records
+        .iter()
+        .find(|r| r["destination"] == "arn:aws:sqs:us-east-1:000000000000:successes")
+        .expect("success record");
+    assert_eq!(success["record"]["responsePayload"], json!({"ok": 1}));
+    let (status, _, _) = api.call(Method::DELETE, "/2019-09-25/functions/f/event-invoke-config", &[], b"").await;
+    assert_eq!(status, 204);
 }
