@@ -186,19 +186,7 @@ pub(crate) async fn invoke(i: &Inner, ctx: &RequestContext, input: InvokeInput) 
             if t.reserved == Some(0) {
                 return Err(throttled());
             }
-            let event = QueuedEvent {
-                account: t.f.account.clone(),
-                region: t.f.region.clone(),
-                name: t.f.name.clone(),
-                qualifier: t.f.qualifier.clone(),
-                request_id: ctx.request_id.clone(),
-                payload_b64: STANDARD.encode(&payload),
-                enqueued_ms: i.now(),
-            };
-            let bytes = serde_json::to_vec(&event).map_err(|e| AwsError::internal(e.to_string()))?;
-            i.store
-                .write_signalling(move |txn| stratus_storage::outbox_push(txn, ASYNC_TOPIC, &bytes).map(|_| ()))
-                .await?;
+            push_event(i, &t, ctx.request_id.clone(), &payload).await?;
             Ok(json!({"StatusCode": 202}))
         }
         _ => {
@@ -219,6 +207,44 @@ pub(crate) async fn invoke(i: &Inner, ctx: &RequestContext, input: InvokeInput) 
             Ok(out)
         }
     }
+}
+
+/// Queues an `Event` invocation of `function` (a name or ARN in `account`/`region`).
+pub(crate) async fn enqueue(
+    i: &Inner,
+    account: &str,
+    region: &str,
+    function: &str,
+    payload: Vec<u8>,
+) -> Result<(), AwsError> {
+    let ctx = RequestContext {
+        account: account.to_string(),
+        region: region.to_string(),
+        request_id: i.env.ids.uuid(),
+        access_key: None,
+        host: "localhost".into(),
+        path: "/".into(),
+    };
+    let f = parse_function_name(function, &ctx)?;
+    let pick: f64 = (i.env.ids.random_bytes()[0] as f64) / 256.0;
+    let t = target(i, f, pick).await?;
+    push_event(i, &t, ctx.request_id, &payload).await
+}
+
+/// Writes an asynchronous invocation to the outbox: once this returns, it will be delivered.
+async fn push_event(i: &Inner, t: &Target, request_id: String, payload: &[u8]) -> Result<(), AwsError> {
+    let event = QueuedEvent {
+        account: t.f.account.clone(),
+        region: t.f.region.clone(),
+        name: t.f.name.clone(),
+        qualifier: t.f.qualifier.clone(),
+        request_id,
+        payload_b64: STANDARD.encode(payload),
+        enqueued_ms: i.now(),
+    };
+    let bytes = serde_json::to_vec(&event).map_err(|e| AwsError::internal(e.to_string()))?;
+    i.store.write_signalling(move |txn| stratus_storage::outbox_push(txn, ASYNC_TOPIC, &bytes).map(|_| ())).await?;
+    Ok(())
 }
 
 /// The last 4 KB of a log, cut at a character boundary.

@@ -88,6 +88,21 @@ impl Lambda {
         tokio::spawn(invoke::run_async_queue(self.inner.clone()));
     }
 
+    /// Queues an asynchronous invocation on behalf of another part of Stratus (a destination,
+    /// a push trigger); it is delivered like an `Event` Invoke.
+    pub async fn invoke_event(
+        &self,
+        account: &str,
+        region: &str,
+        function: &str,
+        payload: Vec<u8>,
+    ) -> Result<(), AwsError> {
+        invoke::enqueue(&self.inner, account, region, function, payload).await
+    }
+
+    /// Destination records waiting for delivery (outbox topic), for the binary's trigger engine.
+    pub const DESTINATION_TOPIC: &'static str = invoke::DESTINATION_TOPIC;
+
     pub fn shutdown(&self) {
         self.inner.closing.store(true, Ordering::SeqCst);
     }

@@ -82,6 +82,35 @@ impl Sqs {
         self.inner.closing_signal.notify_waiters();
     }
 
+    /// Sends a message on behalf of another part of Stratus (a Lambda destination, an SNS
+    /// subscription): the same checks and durability as SendMessage. Returns the message id.
+    pub async fn send_internal(
+        &self,
+        account: &str,
+        region: &str,
+        queue: &str,
+        body: String,
+    ) -> Result<String, AwsError> {
+        let ctx = RequestContext {
+            account: account.to_string(),
+            region: region.to_string(),
+            request_id: self.inner.env.ids.uuid(),
+            access_key: None,
+            host: "localhost".into(),
+            path: "/".into(),
+        };
+        let input = types::SendMessageInput {
+            queue_url: format!("http://localhost/{account}/{queue}"),
+            message_body: body,
+            delay_seconds: None,
+            message_attributes: Default::default(),
+            message_system_attributes: Default::default(),
+            message_deduplication_id: None,
+            message_group_id: None,
+        };
+        Ok(messages::send(&self.inner, &ctx, input).await?.message_id)
+    }
+
     /// Forgets in-memory state (after the store was wiped).
     pub fn reset(&self) {
         self.inner.waker.reset();
