@@ -14,6 +14,7 @@ use stratus_storage::{ReadTxn, Store};
 
 mod errors;
 pub mod executor;
+pub mod filter;
 mod functions;
 mod invoke;
 mod invokeconfig;

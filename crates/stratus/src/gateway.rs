@@ -30,6 +30,8 @@ pub struct Gateway {
     pub sqs: Sqs,
     routes: Vec<Route>,
     started: Instant,
+    /// Called after a reset wiped the store (in-memory state of services and runtimes).
+    on_reset: Vec<Box<dyn Fn() + Send + Sync>>,
 }
 
 /// How requests find a service: its SigV4 signing name and its `X-Amz-Target` prefix.
@@ -66,7 +68,13 @@ impl Gateway {
                 service,
             });
         }
-        Self { cfg, store, env, auth, sqs, routes, started: Instant::now() }
+        Self { cfg, store, env, auth, sqs, routes, started: Instant::now(), on_reset: Vec::new() }
+    }
+
+    /// Adds work to do after a reset.
+    pub fn on_reset(mut self, f: impl Fn() + Send + Sync + 'static) -> Self {
+        self.on_reset.push(Box::new(f));
+        self
     }
 
     pub fn service_names(&self) -> Vec<&str> {
@@ -217,6 +225,9 @@ impl Gateway {
                 match self.store.wipe().await {
                     Ok(()) => {
                         self.sqs.reset();
+                        for f in &self.on_reset {
+                            f();
+                        }
                         tracing::info!("state reset");
                         json_reply(StatusCode::OK, json!({"reset": true}))
                     }

@@ -11,11 +11,15 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use stratus_core::Env;
 use stratus_iam::{Authenticator, Mode, StaticKeys};
+use stratus_lambda::Lambda;
+use stratus_runtime::{RuntimeConfig, Runtimes};
 use stratus_sqs::Sqs;
 use stratus_storage::Store;
 use tokio::net::TcpListener;
 
 mod config;
+mod engine;
+mod functions;
 mod gateway;
 
 use config::{AuthMode, Config, LogFormat, ServeArgs};
@@ -88,10 +92,33 @@ async fn serve(cfg: Config) -> Result<(), String> {
     };
     let sqs = Sqs::new(store.clone(), env.clone())?;
     sqs.start();
+    let logs = stratus_logs::Logs::new(store.clone(), env.clone())?;
+    logs.start();
     let addr = SocketAddr::new(cfg.host, cfg.port);
     let listener = TcpListener::bind(addr).await.map_err(|e| format!("cannot listen on {addr}: {e}"))?;
     let local = listener.local_addr().map_err(|e| e.to_string())?;
-    let gateway = Arc::new(Gateway::new(cfg.clone(), store.clone(), env, auth, sqs.clone(), Vec::new()));
+
+    // Function environments live under the data directory (or a temporary one in memory mode).
+    let work_dir = match &cfg.data_dir {
+        Some(d) => d.join("functions"),
+        None => std::env::temp_dir().join(format!("stratus-functions-{}", std::process::id())),
+    };
+    let sink = Arc::new(functions::LogsSink { logs: logs.clone(), handle: tokio::runtime::Handle::current() });
+    let runtimes = Arc::new(Runtimes::new(RuntimeConfig::new(work_dir), sink));
+    let endpoint = format!(
+        "http://{}:{}",
+        if local.ip().is_unspecified() { "127.0.0.1".to_string() } else { local.ip().to_string() },
+        local.port()
+    );
+    let executor = Arc::new(functions::ProcessExecutor { runtimes: runtimes.clone(), endpoint });
+    let lambda = Lambda::new(store.clone(), env.clone(), executor)?;
+    lambda.start();
+    tokio::spawn(engine::Engine { store: store.clone(), sqs: sqs.clone(), lambda: lambda.clone() }.run());
+    let others: Vec<Arc<dyn stratus_proto::Service>> = vec![Arc::new(lambda.clone()), Arc::new(logs.clone())];
+    let retire = runtimes.clone();
+    let gateway = Arc::new(
+        Gateway::new(cfg.clone(), store.clone(), env, auth, sqs.clone(), others).on_reset(move || retire.retire("")),
+    );
     let data = match &cfg.data_dir {
         Some(d) => std::fs::canonicalize(d).unwrap_or_else(|_| d.clone()).display().to_string(),
         None => "memory (nothing is kept)".to_string(),
@@ -140,10 +167,13 @@ async fn serve(cfg: Config) -> Result<(), String> {
     tracing::info!("shutting down: finishing in-flight requests");
     drop(listener);
     sqs.shutdown();
+    lambda.shutdown();
+    logs.shutdown();
     tokio::select! {
         _ = graceful.shutdown() => {}
         _ = tokio::time::sleep(Duration::from_secs(10)) => tracing::warn!("some connections did not finish in 10 s"),
     }
+    runtimes.shutdown().await;
     store.close();
     tracing::info!("stopped; storage closed cleanly");
     Ok(())

@@ -1,0 +1,244 @@
+//! Amazon CloudWatch Logs (JSON 1.1, `X-Amz-Target: Logs_20140328.<Op>`): log groups, log
+//! streams, events, retention and tags, served by the shared protocol layer.
+//!
+//! Every operation is one storage transaction. Events are stored by stream and timestamp, so
+//! GetLogEvents and FilterLogEvents are range scans; retention is applied when reading (events
+//! past a group's retention are never returned) and by a background sweep that deletes them.
+//!
+//! Implemented: CreateLogGroup, DeleteLogGroup, DescribeLogGroups, CreateLogStream,
+//! DeleteLogStream, DescribeLogStreams, PutLogEvents, GetLogEvents, FilterLogEvents (with filter
+//! patterns, see [`pattern`]), PutRetentionPolicy, DeleteRetentionPolicy,
+//! PutLogGroupDeletionProtection, TagLogGroup,
+//! UntagLogGroup, ListTagsLogGroup, TagResource, UntagResource, ListTagsForResource.
+//! The function runtime delivers log lines through [`Logs::append`].
+//!
+//! Every other operation of the model (metric and subscription filters, Logs Insights queries,
+//! export and import tasks, destinations, deliveries, account, resource, data protection, index
+//! and transformer policies, anomaly detectors, integrations, lookup tables, scheduled queries,
+//! KMS association, ListLogGroups, live tail, …; see [`SUPPORTED`]) answers
+//! `InvalidOperationException` ("The operation X is not supported by this server.").
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, LazyLock};
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+use stratus_core::{Env, RequestContext};
+use stratus_proto::{AwsError, BoxFuture, Operation, Service, ServiceModel, ValidationFailure, Wire};
+use stratus_storage::{ReadTxn, Store};
+use tokio::sync::Notify;
+
+mod errors;
+mod events;
+mod group;
+mod groups;
+mod keys;
+pub mod pattern;
+mod streams;
+mod sweeper;
+mod tokens;
+pub mod types;
+
+static MODEL: LazyLock<Result<ServiceModel, String>> =
+    LazyLock::new(|| ServiceModel::parse(include_str!("../../../models/logs.json"), None).map_err(|e| e.to_string()));
+
+/// The operations this server implements; every other operation of the model answers
+/// `InvalidOperationException`.
+pub const SUPPORTED: &[&str] = &[
+    "CreateLogGroup",
+    "DeleteLogGroup",
+    "DescribeLogGroups",
+    "CreateLogStream",
+    "DeleteLogStream",
+    "DescribeLogStreams",
+    "PutLogEvents",
+    "GetLogEvents",
+    "FilterLogEvents",
+    "PutRetentionPolicy",
+    "DeleteRetentionPolicy",
+    "PutLogGroupDeletionProtection",
+    "TagLogGroup",
+    "UntagLogGroup",
+    "ListTagsLogGroup",
+    "TagResource",
+    "UntagResource",
+    "ListTagsForResource",
+];
+
+/// The CloudWatch Logs service.
+#[derive(Clone)]
+pub struct Logs {
+    inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    pub store: Store,
+    pub env: Env,
+    model: &'static ServiceModel,
+    closing: AtomicBool,
+    closing_signal: Notify,
+}
+
+impl Logs {
+    pub fn new(store: Store, env: Env) -> Result<Self, String> {
+        let model = MODEL.as_ref().map_err(Clone::clone)?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                store,
+                env,
+                model,
+                closing: AtomicBool::new(false),
+                closing_signal: Notify::new(),
+            }),
+        })
+    }
+
+    /// Starts the background work: events past their group's retention are deleted.
+    pub fn start(&self) {
+        tokio::spawn(sweeper::run(self.inner.clone()));
+    }
+
+    /// Stops the background work.
+    pub fn shutdown(&self) {
+        self.inner.closing.store(true, Ordering::SeqCst);
+        self.inner.closing_signal.notify_waiters();
+    }
+
+    /// Forgets in-memory state (after the store was wiped). The service keeps none.
+    pub fn reset(&self) {}
+
+    /// Delivers log lines (e.g. a function's output): creates the group and the stream when
+    /// missing and stores the events, in one transaction. `events` are (timestamp in
+    /// milliseconds, message); they are stored in timestamp order whatever order they come in,
+    /// and none is rejected for its age, as a runtime's own log delivery is not a client batch.
+    pub async fn append(
+        &self,
+        account: &str,
+        region: &str,
+        group: &str,
+        stream: &str,
+        events: Vec<(u64, String)>,
+    ) -> Result<(), AwsError> {
+        events::append(&self.inner, account, region, group, stream, events).await
+    }
+
+    /// Runs one retention sweep now (tests; the background task runs it periodically).
+    pub async fn sweep_expired(&self) -> Result<usize, AwsError> {
+        sweeper::sweep(&self.inner).await
+    }
+}
+
+impl Inner {
+    pub fn now(&self) -> u64 {
+        self.env.clock.now_millis()
+    }
+
+    pub fn closing(&self) -> bool {
+        self.closing.load(Ordering::SeqCst)
+    }
+
+    pub async fn read<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut dyn ReadTxn) -> Result<T, AwsError> + Send + 'static,
+    ) -> Result<T, AwsError> {
+        self.store.read(f).await
+    }
+}
+
+fn parse<T: DeserializeOwned>(input: Value) -> Result<T, AwsError> {
+    serde_json::from_value(input).map_err(|e| AwsError::new("SerializationException", format!("Invalid request: {e}")))
+}
+
+fn out<T: Serialize>(v: T) -> Result<Value, AwsError> {
+    serde_json::to_value(v).map_err(|e| AwsError::internal(e.to_string()))
+}
+
+/// Members whose model pattern the protocol layer does not check, and their patterns.
+const PATTERNS: &[(&str, &str)] = &[
+    ("logGroupName", group::GROUP_NAME_PATTERN),
+    ("logGroupNamePrefix", group::GROUP_NAME_PATTERN),
+    ("logStreamName", group::STREAM_NAME_PATTERN),
+    ("logStreamNamePrefix", group::STREAM_NAME_PATTERN),
+    ("logGroupIdentifier", group::IDENTIFIER_PATTERN),
+];
+
+fn check_patterns(input: &Value) -> Result<(), AwsError> {
+    for (member, pattern) in PATTERNS {
+        if let Some(v) = input.get(member).and_then(Value::as_str) {
+            group::check_pattern(member, v, pattern)?;
+        }
+    }
+    if let Some(v) = input.get("logGroupNamePattern").and_then(Value::as_str)
+        && !v.chars().all(|c| c.is_ascii_alphanumeric() || ".-_/#".contains(c))
+    {
+        return Err(errors::constraint(
+            "logGroupNamePattern",
+            v,
+            "Member must satisfy regular expression pattern: [\\.\\-_/#A-Za-z0-9]*",
+        ));
+    }
+    Ok(())
+}
+
+impl Service for Logs {
+    fn model(&self) -> &ServiceModel {
+        self.inner.model
+    }
+
+    fn call<'a>(
+        &'a self,
+        ctx: &'a RequestContext,
+        op: &'a Operation,
+        input: Value,
+    ) -> BoxFuture<'a, Result<Value, AwsError>> {
+        Box::pin(async move {
+            let i = &self.inner;
+            let name = op.name.as_str();
+            if !SUPPORTED.contains(&name) {
+                return Err(errors::unsupported_operation(name));
+            }
+            check_patterns(&input)?;
+            match name {
+                "CreateLogGroup" => groups::create(i, ctx, parse(input)?).await.map(|()| Value::Null),
+                "DeleteLogGroup" => groups::delete(i, ctx, parse(input)?).await.map(|()| Value::Null),
+                "DescribeLogGroups" => out(groups::describe(i, ctx, parse(input)?).await?),
+                "PutRetentionPolicy" => groups::put_retention(i, ctx, parse(input)?).await.map(|()| Value::Null),
+                "DeleteRetentionPolicy" => groups::delete_retention(i, ctx, parse(input)?).await.map(|()| Value::Null),
+                "PutLogGroupDeletionProtection" => {
+                    groups::put_deletion_protection(i, ctx, parse(input)?).await.map(|()| Value::Null)
+                }
+                "TagLogGroup" => groups::tag_log_group(i, ctx, parse(input)?).await.map(|()| Value::Null),
+                "UntagLogGroup" => groups::untag_log_group(i, ctx, parse(input)?).await.map(|()| Value::Null),
+                "ListTagsLogGroup" => out(groups::list_tags_log_group(i, ctx, parse(input)?).await?),
+                "TagResource" => groups::tag_resource(i, ctx, parse(input)?).await.map(|()| Value::Null),
+                "UntagResource" => groups::untag_resource(i, ctx, parse(input)?).await.map(|()| Value::Null),
+                "ListTagsForResource" => out(groups::list_tags_for_resource(i, ctx, parse(input)?).await?),
+                "CreateLogStream" => streams::create(i, ctx, parse(input)?).await.map(|()| Value::Null),
+                "DeleteLogStream" => streams::delete(i, ctx, parse(input)?).await.map(|()| Value::Null),
+                "DescribeLogStreams" => out(streams::describe(i, ctx, parse(input)?).await?),
+                "PutLogEvents" => out(events::put(i, ctx, parse(input)?).await?),
+                "GetLogEvents" => out(events::get(i, ctx, parse(input)?).await?),
+                "FilterLogEvents" => out(events::filter(i, ctx, parse(input)?).await?),
+                other => Err(errors::unsupported_operation(other)),
+            }
+        })
+    }
+
+    fn validation_error(&self, failure: &ValidationFailure, _wire: Wire) -> AwsError {
+        match failure {
+            // What AWS answers for over-long names (recorded against AWS).
+            ValidationFailure::Length { member, len, max: Some(max), .. }
+                if (member == "logGroupName" || member == "logStreamName") && (*len as f64) > *max =>
+            {
+                errors::invalid_parameter(
+                    "Invalid LogGroup or LogStream, both must have length less than or equal to 512.",
+                )
+            }
+            other => {
+                let e = other.to_validation_exception();
+                if e.code == "ValidationException" { errors::invalid_parameter(e.message) } else { e }
+            }
+        }
+    }
+}

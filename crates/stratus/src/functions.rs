@@ -1,0 +1,120 @@
+//! Connects the Lambda API to the process runtime: the binary is the only place that sees
+//! both (ARCHITECTURE.md invariant 1). It also decides what a function's environment says
+//! about Stratus: where to reach it and which credentials to use.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use stratus_lambda::{ExecError, Executor, InvokeRequest, InvokeResponse};
+use stratus_proto::BoxFuture;
+use stratus_runtime::{FunctionSpec, Invocation, Outcome, RuntimeError, Runtimes};
+
+pub struct ProcessExecutor {
+    pub runtimes: Arc<Runtimes>,
+    /// `http://127.0.0.1:{port}`, given to functions as `AWS_ENDPOINT_URL`.
+    pub endpoint: String,
+}
+
+impl ProcessExecutor {
+    fn spec(&self, req: &InvokeRequest) -> FunctionSpec {
+        let c = &req.config;
+        let mut env: BTreeMap<String, String> = stratus_lambda::executor::function_env(c);
+        // In open mode a 12-digit access key acts as that account, so the function's calls
+        // land in its own account; verify mode will hand out the execution role's keys.
+        for (k, v) in [
+            ("AWS_ENDPOINT_URL", self.endpoint.clone()),
+            ("AWS_REGION", req.region.clone()),
+            ("AWS_DEFAULT_REGION", req.region.clone()),
+            ("AWS_ACCESS_KEY_ID", req.account.clone()),
+            ("AWS_SECRET_ACCESS_KEY", "stratus".to_string()),
+            ("AWS_SESSION_TOKEN", format!("stratus-session-{}", c.function_name)),
+        ] {
+            env.insert(k.to_string(), v);
+        }
+        let log_group = c
+            .logging_config
+            .get("LogGroup")
+            .and_then(|v| v.as_str())
+            .map(str::to_string)
+            .unwrap_or_else(|| format!("/aws/lambda/{}", c.function_name));
+        // The runtime names only a group when it hands over log lines; the account and region
+        // travel in front of it (`|` cannot occur in a log group name) and the function sees
+        // the plain name.
+        env.insert("AWS_LAMBDA_LOG_GROUP_NAME".into(), log_group.clone());
+        let log_group = format!("{}|{}|{log_group}", req.account, req.region);
+        FunctionSpec {
+            key: req.key.clone(),
+            code_zip: req.code.clone(),
+            layers: req.layers.clone(),
+            runtime: c.runtime.clone().unwrap_or_default(),
+            handler: c.handler.clone().unwrap_or_default(),
+            env,
+            memory_mb: c.memory_size,
+            timeout: std::time::Duration::from_secs(u64::from(c.timeout)),
+            max_concurrency: req.reserved_concurrency,
+            function_name: c.function_name.clone(),
+            version: c.version.clone(),
+            invoked_arn_base: c.function_arn.clone(),
+            log_group,
+        }
+    }
+}
+
+impl Executor for ProcessExecutor {
+    fn check_code(&self, zip: &[u8]) -> Result<(), String> {
+        Runtimes::check_code(zip).map_err(|e| e.to_string())
+    }
+
+    fn check_runtime(&self, runtime: &str) -> Result<(), String> {
+        self.runtimes.check_runtime(runtime).map_err(|e| e.to_string())
+    }
+
+    fn invoke(&self, req: InvokeRequest) -> BoxFuture<'_, Result<InvokeResponse, ExecError>> {
+        Box::pin(async move {
+            let spec = self.spec(&req);
+            let inv = Invocation {
+                request_id: req.request_id.clone(),
+                payload: bytes::Bytes::from(req.payload),
+                invoked_function_arn: req.invoked_arn.clone(),
+                trace_id: None,
+                client_context: req.client_context.clone(),
+                cognito_identity: None,
+            };
+            match self.runtimes.invoke(&spec, inv).await {
+                Ok(r) => {
+                    let (payload, function_error) = match r.outcome {
+                        Outcome::Success(p) => (p.to_vec(), None),
+                        Outcome::FunctionError { payload, .. } => (payload.to_vec(), Some("Unhandled".to_string())),
+                    };
+                    Ok(InvokeResponse { payload, function_error, log_tail: r.log_tail })
+                }
+                Err(RuntimeError::Throttled) => Err(ExecError::Throttled),
+                Err(e) => Err(ExecError::Unavailable(e.to_string())),
+            }
+        })
+    }
+
+    fn retire(&self, prefix: &str) {
+        self.runtimes.retire(prefix);
+    }
+}
+
+/// Function output into CloudWatch Logs. The runtime calls it from its own thread, in order per
+/// stream, so it can wait for the write.
+pub struct LogsSink {
+    pub logs: stratus_logs::Logs,
+    pub handle: tokio::runtime::Handle,
+}
+
+impl stratus_runtime::LogSink for LogsSink {
+    fn append(&self, group: &str, stream: &str, events: Vec<(u64, String)>) {
+        let mut parts = group.splitn(3, '|');
+        let (Some(account), Some(region), Some(group)) = (parts.next(), parts.next(), parts.next()) else {
+            tracing::warn!(%group, "log lines for an unknown log group dropped");
+            return;
+        };
+        if let Err(e) = self.handle.block_on(self.logs.append(account, region, group, stream, events)) {
+            tracing::warn!(error = %e, "could not store function log lines");
+        }
+    }
+}
