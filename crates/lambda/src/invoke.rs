@@ -209,6 +209,28 @@ pub(crate) async fn invoke(i: &Inner, ctx: &RequestContext, input: InvokeInput) 
     }
 }
 
+/// Invokes `function` synchronously on behalf of another part of Stratus (a poller).
+pub(crate) async fn invoke_internal(
+    i: &Inner,
+    account: &str,
+    region: &str,
+    function: &str,
+    payload: Vec<u8>,
+) -> Result<InvokeResponse, AwsError> {
+    let ctx = RequestContext {
+        account: account.to_string(),
+        region: region.to_string(),
+        request_id: i.env.ids.uuid(),
+        access_key: None,
+        host: "localhost".into(),
+        path: "/".into(),
+    };
+    let f = parse_function_name(function, &ctx)?;
+    let pick: f64 = (i.env.ids.random_bytes()[0] as f64) / 256.0;
+    let t = target(i, f, pick).await?;
+    run(i, &t, ctx.request_id, payload, None).await
+}
+
 /// Queues an `Event` invocation of `function` (a name or ARN in `account`/`region`).
 pub(crate) async fn enqueue(
     i: &Inner,

@@ -5,6 +5,7 @@
 //! - `lambda/v/{account}/{region}/{name}/{version:010}` → a published version's configuration
 //! - `lambda/a/{account}/{region}/{name}/{alias}` → alias
 //! - `lambda/l/{account}/{region}/{layer}/{version:010}` → layer version
+//! - `lambda/esm/{uuid}` → event source mapping
 //! - blob `lambda-code/{sha256 hex}` → deployment package or layer archive (content-addressed)
 
 pub fn function(account: &str, region: &str, name: &str) -> Vec<u8> {
@@ -41,6 +42,14 @@ pub fn layer_versions(account: &str, region: &str, layer: &str) -> Vec<u8> {
 
 pub fn layer_version(account: &str, region: &str, layer: &str, version: u64) -> Vec<u8> {
     format!("lambda/l/{account}/{region}/{layer}/{version:010}").into_bytes()
+}
+
+pub fn mappings() -> Vec<u8> {
+    b"lambda/esm/".to_vec()
+}
+
+pub fn mapping(uuid: &str) -> Vec<u8> {
+    format!("lambda/esm/{uuid}").into_bytes()
 }
 
 pub fn code_blob(sha256_hex: &str) -> String {

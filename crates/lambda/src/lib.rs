@@ -3,7 +3,7 @@
 //! process runtime), so this crate knows no process and the runtime knows no AWS API.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, LazyLock};
+use std::sync::{Arc, LazyLock, OnceLock};
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -13,6 +13,7 @@ use stratus_proto::{AwsError, BoxFuture, Operation, Service, ServiceModel};
 use stratus_storage::{ReadTxn, Store};
 
 mod errors;
+mod esm;
 pub mod executor;
 pub mod filter;
 mod functions;
@@ -20,9 +21,11 @@ mod invoke;
 mod invokeconfig;
 mod keys;
 mod layers;
+pub mod source;
 pub mod types;
 
 pub use executor::{ExecError, Executor, InvokeRequest, InvokeResponse};
+pub use source::{QueueMessage, QueueSource};
 
 static MODEL: LazyLock<Result<ServiceModel, String>> =
     LazyLock::new(|| ServiceModel::parse(include_str!("../../../models/lambda.json"), None).map_err(|e| e.to_string()));
@@ -50,6 +53,9 @@ pub(crate) struct Inner {
     model: &'static ServiceModel,
     code: invoke::CodeCache,
     closing: AtomicBool,
+    /// Where event source mappings read from (set by the binary).
+    queue_source: OnceLock<Arc<dyn QueueSource>>,
+    pollers: esm::Pollers,
 }
 
 impl Inner {
@@ -80,13 +86,23 @@ impl Lambda {
                 model,
                 code: invoke::CodeCache::default(),
                 closing: AtomicBool::new(false),
+                queue_source: OnceLock::new(),
+                pollers: esm::Pollers::default(),
             }),
         })
     }
 
-    /// Starts delivering queued asynchronous invocations (also those left by a previous run).
+    /// Gives event source mappings their queues (before [`Lambda::start`]).
+    pub fn set_queue_source(&self, source: Arc<dyn QueueSource>) {
+        let _ = self.inner.queue_source.set(source);
+    }
+
+    /// Starts delivering queued asynchronous invocations (also those left by a previous run)
+    /// and the pollers of every event source mapping.
     pub fn start(&self) {
         tokio::spawn(invoke::run_async_queue(self.inner.clone()));
+        let inner = self.inner.clone();
+        tokio::spawn(async move { inner.pollers.start_all(&inner).await });
     }
 
     /// Queues an asynchronous invocation on behalf of another part of Stratus (a destination,
@@ -103,6 +119,11 @@ impl Lambda {
 
     /// Destination records waiting for delivery (outbox topic), for the binary's trigger engine.
     pub const DESTINATION_TOPIC: &'static str = invoke::DESTINATION_TOPIC;
+
+    /// Forgets running pollers (after the store was wiped).
+    pub fn reset(&self) {
+        self.inner.pollers.stop_all();
+    }
 
     pub fn shutdown(&self) {
         self.inner.closing.store(true, Ordering::SeqCst);
@@ -165,6 +186,11 @@ impl Service for Lambda {
                     invokeconfig::delete(i, ctx, parse(input)?).await.map(|()| Value::Null)
                 }
                 "ListFunctionEventInvokeConfigs" => invokeconfig::list(i, ctx, parse(input)?).await,
+                "CreateEventSourceMapping" => esm::create(i, ctx, parse(input)?).await,
+                "GetEventSourceMapping" => esm::get(i, parse(input)?).await,
+                "ListEventSourceMappings" => esm::list(i, ctx, parse(input)?).await,
+                "UpdateEventSourceMapping" => esm::update(i, ctx, parse(input)?).await,
+                "DeleteEventSourceMapping" => esm::delete(i, parse(input)?).await,
                 "PublishLayerVersion" => layers::publish(i, ctx, parse(input)?).await,
                 "GetLayerVersion" => layers::get(i, ctx, parse(input)?).await,
                 "GetLayerVersionByArn" => layers::get_by_arn(i, ctx, parse(input)?).await,

@@ -82,6 +82,80 @@ impl Sqs {
         self.inner.closing_signal.notify_waiters();
     }
 
+    fn internal_ctx(&self, account: &str, region: &str) -> RequestContext {
+        RequestContext {
+            account: account.to_string(),
+            region: region.to_string(),
+            request_id: self.inner.env.ids.uuid(),
+            access_key: None,
+            host: "localhost".into(),
+            path: "/".into(),
+        }
+    }
+
+    /// Receives up to 10 messages with every attribute, waiting up to `wait_seconds` (woken by
+    /// sends), for a poller inside Stratus (Lambda's event source mappings).
+    pub async fn receive_internal(
+        &self,
+        account: &str,
+        region: &str,
+        queue: &str,
+        max: u8,
+        wait_seconds: u8,
+    ) -> Result<Vec<types::Message>, AwsError> {
+        let ctx = self.internal_ctx(account, region);
+        let input = types::ReceiveMessageInput {
+            queue_url: format!("http://localhost/{account}/{queue}"),
+            attribute_names: vec!["All".into()],
+            message_system_attribute_names: Vec::new(),
+            message_attribute_names: vec!["All".into()],
+            max_number_of_messages: Some(i64::from(max.clamp(1, 10))),
+            visibility_timeout: None,
+            wait_time_seconds: Some(i64::from(wait_seconds.min(20))),
+            receive_request_attempt_id: None,
+        };
+        Ok(messages::receive(&self.inner, &ctx, input).await?.messages)
+    }
+
+    /// Deletes messages by receipt handle (at most 10); returns the handles that failed.
+    pub async fn delete_internal(
+        &self,
+        account: &str,
+        region: &str,
+        queue: &str,
+        handles: Vec<String>,
+    ) -> Result<Vec<String>, AwsError> {
+        let ctx = self.internal_ctx(account, region);
+        let entries: Vec<Value> = handles
+            .iter()
+            .enumerate()
+            .map(|(n, h)| serde_json::json!({"Id": format!("m{n}"), "ReceiptHandle": h}))
+            .collect();
+        let out = messages::delete_batch(
+            &self.inner,
+            &ctx,
+            types::BatchInput { queue_url: format!("http://localhost/{account}/{queue}"), entries },
+        )
+        .await?;
+        Ok(out
+            .failed
+            .iter()
+            .filter_map(|f| f.id.strip_prefix('m')?.parse::<usize>().ok())
+            .filter_map(|n| handles.get(n).cloned())
+            .collect())
+    }
+
+    /// The visibility timeout (seconds) of a queue and whether it is FIFO.
+    pub async fn queue_info_internal(&self, account: &str, region: &str, queue: &str) -> Result<(u64, bool), AwsError> {
+        let (account, region, queue) = (account.to_string(), region.to_string(), queue.to_string());
+        self.inner
+            .read(move |r| {
+                let q = queues::load(r, &account, &region, &queue)?.ok_or_else(errors::queue_does_not_exist)?;
+                Ok((q.visibility_timeout(), q.is_fifo()))
+            })
+            .await
+    }
+
     /// Sends a message on behalf of another part of Stratus (a Lambda destination, an SNS
     /// subscription): the same checks and durability as SendMessage. Returns the message id.
     pub async fn send_internal(
@@ -91,14 +165,7 @@ impl Sqs {
         queue: &str,
         body: String,
     ) -> Result<String, AwsError> {
-        let ctx = RequestContext {
-            account: account.to_string(),
-            region: region.to_string(),
-            request_id: self.inner.env.ids.uuid(),
-            access_key: None,
-            host: "localhost".into(),
-            path: "/".into(),
-        };
+        let ctx = self.internal_ctx(account, region);
         let input = types::SendMessageInput {
             queue_url: format!("http://localhost/{account}/{queue}"),
             message_body: body,

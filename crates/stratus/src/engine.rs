@@ -86,3 +86,81 @@ impl Engine {
         }
     }
 }
+
+/// SQS as the queue behind Lambda's event source mappings.
+pub struct SqsSource {
+    pub sqs: Sqs,
+}
+
+fn queue_of(arn: &str) -> Result<(String, String, String), stratus_proto::AwsError> {
+    let a = stratus_core::Arn::parse(arn)
+        .filter(|a| a.service == "sqs")
+        .ok_or_else(|| stratus_proto::AwsError::new("QueueDoesNotExist", format!("{arn} is not a queue ARN")))?;
+    Ok((a.account.to_string(), a.region.to_string(), a.resource.to_string()))
+}
+
+impl stratus_lambda::QueueSource for SqsSource {
+    fn info<'a>(&'a self, arn: &'a str) -> stratus_proto::BoxFuture<'a, Result<(u64, bool), stratus_proto::AwsError>> {
+        Box::pin(async move {
+            let (account, region, name) = queue_of(arn)?;
+            self.sqs.queue_info_internal(&account, &region, &name).await
+        })
+    }
+
+    fn receive<'a>(
+        &'a self,
+        arn: &'a str,
+        max: u8,
+        wait_seconds: u8,
+    ) -> stratus_proto::BoxFuture<'a, Result<Vec<stratus_lambda::QueueMessage>, stratus_proto::AwsError>> {
+        Box::pin(async move {
+            let (account, region, name) = queue_of(arn)?;
+            let msgs = self.sqs.receive_internal(&account, &region, &name, max, wait_seconds).await?;
+            Ok(msgs
+                .into_iter()
+                .map(|m| {
+                    let attrs: serde_json::Map<String, Value> = m
+                        .message_attributes
+                        .iter()
+                        .map(|(k, v)| {
+                            let mut a = serde_json::json!({
+                                "stringListValues": v.string_list_values,
+                                "binaryListValues": v.binary_list_values,
+                                "dataType": v.data_type,
+                            });
+                            if let Some(o) = a.as_object_mut() {
+                                if let Some(s) = &v.string_value {
+                                    o.insert("stringValue".into(), Value::String(s.clone()));
+                                }
+                                if let Some(b) = &v.binary_value {
+                                    o.insert("binaryValue".into(), Value::String(b.clone()));
+                                }
+                            }
+                            (k.clone(), a)
+                        })
+                        .collect();
+                    stratus_lambda::QueueMessage {
+                        message_id: m.message_id,
+                        receipt_handle: m.receipt_handle,
+                        body: m.body,
+                        md5_of_body: m.md5_of_body,
+                        md5_of_message_attributes: m.md5_of_message_attributes,
+                        attributes: m.attributes,
+                        message_attributes: Value::Object(attrs),
+                    }
+                })
+                .collect())
+        })
+    }
+
+    fn delete<'a>(
+        &'a self,
+        arn: &'a str,
+        handles: Vec<String>,
+    ) -> stratus_proto::BoxFuture<'a, Result<(), stratus_proto::AwsError>> {
+        Box::pin(async move {
+            let (account, region, name) = queue_of(arn)?;
+            self.sqs.delete_internal(&account, &region, &name, handles).await.map(|_| ())
+        })
+    }
+}

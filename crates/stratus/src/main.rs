@@ -112,12 +112,15 @@ async fn serve(cfg: Config) -> Result<(), String> {
     );
     let executor = Arc::new(functions::ProcessExecutor { runtimes: runtimes.clone(), endpoint });
     let lambda = Lambda::new(store.clone(), env.clone(), executor)?;
+    lambda.set_queue_source(Arc::new(engine::SqsSource { sqs: sqs.clone() }));
     lambda.start();
     tokio::spawn(engine::Engine { store: store.clone(), sqs: sqs.clone(), lambda: lambda.clone() }.run());
     let others: Vec<Arc<dyn stratus_proto::Service>> = vec![Arc::new(lambda.clone()), Arc::new(logs.clone())];
-    let retire = runtimes.clone();
+    let (retire, lambda_reset) = (runtimes.clone(), lambda.clone());
     let gateway = Arc::new(
-        Gateway::new(cfg.clone(), store.clone(), env, auth, sqs.clone(), others).on_reset(move || retire.retire("")),
+        Gateway::new(cfg.clone(), store.clone(), env, auth, sqs.clone(), others)
+            .on_reset(move || retire.retire(""))
+            .on_reset(move || lambda_reset.reset()),
     );
     let data = match &cfg.data_dir {
         Some(d) => std::fs::canonicalize(d).unwrap_or_else(|_| d.clone()).display().to_string(),

@@ -1,0 +1,35 @@
+//! The seam to queues that event source mappings poll (DESIGN.md §4: "queue and stream
+//! sources"). The binary implements it over SQS; Lambda knows no SQS code.
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+use stratus_proto::{AwsError, BoxFuture};
+
+/// A received message, with what the SQS event record carries.
+#[derive(Debug, Clone)]
+pub struct QueueMessage {
+    pub message_id: String,
+    pub receipt_handle: String,
+    pub body: String,
+    pub md5_of_body: String,
+    pub md5_of_message_attributes: Option<String>,
+    /// System attributes (`ApproximateReceiveCount`, `SentTimestamp`, …).
+    pub attributes: BTreeMap<String, String>,
+    /// Message attributes in the event record's shape (`stringValue`, `dataType`, …).
+    pub message_attributes: Value,
+}
+
+pub trait QueueSource: Send + Sync + 'static {
+    /// The queue's visibility timeout (seconds) and whether it is FIFO.
+    fn info<'a>(&'a self, arn: &'a str) -> BoxFuture<'a, Result<(u64, bool), AwsError>>;
+    /// Up to `max` (≤ 10) messages, waiting up to `wait_seconds` for the first.
+    fn receive<'a>(
+        &'a self,
+        arn: &'a str,
+        max: u8,
+        wait_seconds: u8,
+    ) -> BoxFuture<'a, Result<Vec<QueueMessage>, AwsError>>;
+    /// Deletes the messages with these receipt handles.
+    fn delete<'a>(&'a self, arn: &'a str, handles: Vec<String>) -> BoxFuture<'a, Result<(), AwsError>>;
+}
