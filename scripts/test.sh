@@ -31,5 +31,9 @@ cargo test --workspace --locked
 step "release build"
 cargo build --release --locked -p stratus
 
+step "test functions (Rust lambda_runtime)"
+# tests/test_lambda_rust.py deploys it; built here so pytest finds it ready (its build is then a no-op).
+CARGO_TARGET_DIR=target/functions cargo build --release --locked --manifest-path tests/functions/rust-echo/Cargo.toml
+
 step "end-to-end tests (real binary, boto3, aws CLI)"
 python3 -m pytest tests -n 2 "${PYTEST_ARGS[@]}"

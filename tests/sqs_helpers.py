@@ -11,6 +11,7 @@ import json
 import os
 import shutil
 import signal
+import random
 import socket
 import struct
 import subprocess
@@ -71,6 +72,23 @@ def stratus_binary() -> Path:
 
 
 def free_port() -> int:
+    """A free port below the kernel's ephemeral range, so that no client connection (whose
+    local port the kernel picks from that range) can take it between now and the server's
+    bind, nor while a crashed server is restarted on it."""
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            low = int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        low = 32768
+    rng = random.Random()
+    for _ in range(200):
+        port = rng.randrange(max(1024, low - 12000), low)
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]

@@ -99,3 +99,17 @@ def test_in_memory_mode_forgets_on_restart(server_factory):
     assert srv.stop(timeout=10) == 0
     srv.start(timeout=10)
     assert srv.sqs().list_queues().get("QueueUrls", []) == []
+
+
+def test_second_server_cannot_share_a_data_dir_or_a_port(server_factory, tmp_path):
+    first = server_factory()
+    import subprocess
+    from sqs_helpers import free_port, stratus_binary
+    same_dir = subprocess.run([str(stratus_binary()), "serve", "--port", str(free_port()), "--data-dir",
+                               str(first.data_dir)], capture_output=True, text=True, timeout=20)
+    assert same_dir.returncode != 0 and "in use by another Stratus process" in same_dir.stderr
+    other = tmp_path / "other"
+    same_port = subprocess.run([str(stratus_binary()), "serve", "--port", str(first.port), "--data-dir", str(other)],
+                               capture_output=True, text=True, timeout=20)
+    assert same_port.returncode != 0 and "cannot listen" in same_port.stderr
+    assert first.alive()

@@ -76,6 +76,7 @@ fn init_logging(cfg: &Config) {
 }
 
 async fn serve(cfg: Config) -> Result<(), String> {
+    let _lock = cfg.data_dir.as_deref().map(lock_data_dir).transpose()?;
     let store = match &cfg.data_dir {
         Some(dir) => stratus_storage_sqlite::open_dir(dir)
             .map_err(|e| format!("cannot open data directory {}: {e}", dir.display()))?,
@@ -95,7 +96,7 @@ async fn serve(cfg: Config) -> Result<(), String> {
     let logs = stratus_logs::Logs::new(store.clone(), env.clone())?;
     logs.start();
     let addr = SocketAddr::new(cfg.host, cfg.port);
-    let listener = TcpListener::bind(addr).await.map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+    let listener = bind(addr).await.map_err(|e| format!("cannot listen on {addr}: {e}"))?;
     let local = listener.local_addr().map_err(|e| e.to_string())?;
 
     // Function environments live under the data directory (or a temporary one in memory mode).
@@ -180,6 +181,49 @@ async fn serve(cfg: Config) -> Result<(), String> {
     store.close();
     tracing::info!("stopped; storage closed cleanly");
     Ok(())
+}
+
+/// Binds the listening socket. After a crash, connections the dead process had accepted linger
+/// (FIN-WAIT-2 until their clients close them) and would keep the port "in use" for a minute
+/// even with SO_REUSEADDR. So the listener is bound with SO_REUSEPORT too — which would also
+/// let a second live server share the port, so first make sure nobody is accepting on it.
+async fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    if tokio::net::TcpStream::connect(addr).await.is_ok() {
+        return Err(std::io::Error::new(std::io::ErrorKind::AddrInUse, "another process is listening on it"));
+    }
+    let socket = if addr.is_ipv4() { tokio::net::TcpSocket::new_v4()? } else { tokio::net::TcpSocket::new_v6()? };
+    socket.set_reuseaddr(true)?;
+    socket.set_reuseport(true)?;
+    socket.bind(addr)?;
+    socket.listen(1024)
+}
+
+/// Holds an exclusive lock on the data directory for the life of the process, so that two
+/// servers never write the same files.
+fn lock_data_dir(dir: &std::path::Path) -> Result<std::fs::File, String> {
+    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create data directory {}: {e}", dir.display()))?;
+    let path = dir.join("LOCK");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+    // A child process the previous server was starting when it died may still hold a copy
+    // of the descriptor for a moment (between fork and exec), so wait briefly for it.
+    let deadline = std::time::Instant::now() + Duration::from_secs(3);
+    loop {
+        match file.try_lock() {
+            Ok(()) => return Ok(file),
+            Err(std::fs::TryLockError::WouldBlock) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            Err(std::fs::TryLockError::WouldBlock) => {
+                return Err(format!("data directory {} is in use by another Stratus process", dir.display()));
+            }
+            Err(std::fs::TryLockError::Error(e)) => return Err(format!("cannot lock {}: {e}", path.display())),
+        }
+    }
 }
 
 async fn shutdown_signal() {
