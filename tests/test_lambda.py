@@ -396,3 +396,38 @@ def test_function_output_lands_in_cloudwatch_logs(lam, target):
         assert field in report, report
     streams = logs.describe_log_streams(logGroupName=group)["logStreams"]
     assert len(streams) == 1 and "[$LATEST]" in streams[0]["logStreamName"]
+
+
+def test_layers_reach_the_function(lam):
+    layer_zip = zip_of({"python/shared_helper.py": "GREETING = 'from a layer'\n"})
+    layer = lam.publish_layer_version(LayerName=unique("shared"), Content={"ZipFile": layer_zip},
+                                      CompatibleRuntimes=["python3.11"])
+    assert layer["Version"] == 1 and layer["Content"]["CodeSize"] == len(layer_zip)
+    code = zip_of({"app.py": "import shared_helper\ndef handler(e, c):\n    return shared_helper.GREETING\n"})
+    name, created = create(lam, code, Layers=[layer["LayerVersionArn"]])
+    assert created["Layers"][0]["Arn"] == layer["LayerVersionArn"]
+    _, body = invoke(lam, name, {})
+    assert body == "from a layer"
+    with pytest.raises(ClientError) as e:
+        create(lam, code, Layers=[layer["LayerVersionArn"][:-1] + "9"])
+    assert error_code(e)[0] == "InvalidParameterValueException"
+
+
+def test_async_failure_goes_to_the_on_failure_destination(lam, sqs_client):
+    dest = sqs_client.create_queue(QueueName=unique("failures"))["QueueUrl"]
+    dest_arn = sqs_client.get_queue_attributes(QueueUrl=dest, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    name, _ = create(lam, PY_ECHO)
+    lam.put_function_event_invoke_config(FunctionName=name, MaximumRetryAttempts=0,
+                                         DestinationConfig={"OnFailure": {"Destination": dest_arn}})
+    lam.invoke(FunctionName=name, InvocationType="Event", Payload=json.dumps({"fail": True}).encode())
+    msgs = []
+    deadline = time.monotonic() + 15
+    while not msgs and time.monotonic() < deadline:
+        msgs = sqs_client.receive_message(QueueUrl=dest, WaitTimeSeconds=1).get("Messages", [])
+    assert msgs, "no destination record"
+    record = json.loads(msgs[0]["Body"])
+    assert record["requestContext"]["condition"] == "RetriesExhausted"
+    assert record["requestContext"]["functionArn"].endswith(f"{name}:$LATEST")
+    assert record["requestPayload"] == {"fail": True}
+    assert record["responseContext"]["functionError"] == "Unhandled"
+    assert record["responsePayload"]["errorType"] == "ValueError"

@@ -52,6 +52,9 @@ pub struct ServeArgs {
     /// How requests are authenticated.
     #[arg(long, env = "STRATUS_AUTH", value_enum)]
     pub auth: Option<AuthMode>,
+    /// Seconds an idle function environment is kept warm before it is stopped.
+    #[arg(long, env = "STRATUS_FUNCTION_IDLE_SECONDS")]
+    pub function_idle_seconds: Option<u64>,
     /// A TOML file with any of these settings (and `[[credentials]]` for verify mode).
     #[arg(long, env = "STRATUS_CONFIG")]
     pub config: Option<PathBuf>,
@@ -70,6 +73,7 @@ struct FileConfig {
     log_level: Option<String>,
     log_format: Option<LogFormat>,
     auth: Option<AuthMode>,
+    function_idle_seconds: Option<u64>,
     #[serde(default)]
     credentials: Vec<Credential>,
 }
@@ -86,6 +90,7 @@ pub struct Config {
     pub log_level: String,
     pub log_format: LogFormat,
     pub auth: AuthMode,
+    pub function_idle_seconds: u64,
     pub credentials: Vec<Credential>,
 }
 
@@ -118,6 +123,7 @@ impl Config {
             log_level: args.log_level.or(file.log_level).unwrap_or_else(|| "info".into()),
             log_format: args.log_format.or(file.log_format).unwrap_or(LogFormat::Text),
             auth: args.auth.or(file.auth).unwrap_or(AuthMode::Open),
+            function_idle_seconds: args.function_idle_seconds.or(file.function_idle_seconds).unwrap_or(600),
             credentials: file.credentials,
         };
         if !stratus_core::is_account_id(&cfg.default_account) {

@@ -105,7 +105,9 @@ async fn serve(cfg: Config) -> Result<(), String> {
         None => std::env::temp_dir().join(format!("stratus-functions-{}", std::process::id())),
     };
     let sink = Arc::new(functions::LogsSink { logs: logs.clone(), handle: tokio::runtime::Handle::current() });
-    let runtimes = Arc::new(Runtimes::new(RuntimeConfig::new(work_dir), sink));
+    let mut runtime_config = RuntimeConfig::new(work_dir);
+    runtime_config.idle_timeout = Duration::from_secs(cfg.function_idle_seconds);
+    let runtimes = Arc::new(Runtimes::new(runtime_config, sink));
     let endpoint = format!(
         "http://{}:{}",
         if local.ip().is_unspecified() { "127.0.0.1".to_string() } else { local.ip().to_string() },
