@@ -1,4 +1,5 @@
-//! One signed HTTP/1.1 keep-alive connection to an SQS JSON-protocol endpoint.
+//! One signed HTTP/1.1 keep-alive connection to an SQS JSON-protocol endpoint
+//! (or to Lambda's Invoke REST path).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -33,6 +34,30 @@ pub struct Target {
 pub struct Reply {
     pub status: StatusCode,
     pub body: Bytes,
+    /// Lambda Invoke: the `X-Amz-Function-Error` header was present.
+    pub function_error: bool,
+}
+
+/// A Lambda Invoke target: the request path and the URI its signature covers.
+pub struct InvokePath {
+    pub path: String,
+    pub sign_uri: Uri,
+}
+
+impl InvokePath {
+    /// `POST /2015-03-31/functions/{name}/invocations` (synchronous, `RequestResponse`).
+    /// Names are restricted to what needs no percent-encoding.
+    pub fn new(target: &Target, function: &str) -> Result<Self, BoxError> {
+        let ok = !function.is_empty()
+            && function.len() <= 170
+            && function.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        if !ok {
+            return Err(format!("--function {function:?}: use a plain function name ([A-Za-z0-9_-])").into());
+        }
+        let path = format!("/2015-03-31/functions/{function}/invocations");
+        let sign_uri = format!("http://{}{path}", target.authority.to_str()?).parse()?;
+        Ok(Self { path, sign_uri })
+    }
 }
 
 pub struct Conn {
@@ -65,8 +90,19 @@ impl Conn {
     /// reads the whole response. Transport errors drop the connection; the
     /// next call reconnects.
     pub async fn call(&mut self, action: &str, body: Bytes) -> Result<Reply, BoxError> {
+        let request = self.build_request(action, body)?;
+        self.send(request).await
+    }
+
+    /// Builds, signs (service `lambda`) and sends one synchronous Invoke.
+    pub async fn invoke(&mut self, path: &InvokePath, payload: Bytes) -> Result<Reply, BoxError> {
+        let request = self.build_invoke(path, payload)?;
+        self.send(request).await
+    }
+
+    async fn send(&mut self, request: Request<Full<Bytes>>) -> Result<Reply, BoxError> {
         let timeout = self.target.timeout;
-        match tokio::time::timeout(timeout, self.call_inner(action, body)).await {
+        match tokio::time::timeout(timeout, self.send_inner(request)).await {
             Ok(Ok(reply)) => Ok(reply),
             Ok(Err(e)) => {
                 self.sender = None;
@@ -79,8 +115,7 @@ impl Conn {
         }
     }
 
-    async fn call_inner(&mut self, action: &str, body: Bytes) -> Result<Reply, BoxError> {
-        let request = self.build_request(action, body)?;
+    async fn send_inner(&mut self, request: Request<Full<Bytes>>) -> Result<Reply, BoxError> {
         let mut sender = match self.sender.take() {
             Some(s) if !s.is_closed() => s,
             _ => self.open().await?,
@@ -88,6 +123,7 @@ impl Conn {
         sender.ready().await?;
         let response = sender.send_request(request).await?;
         let status = response.status();
+        let function_error = response.headers().contains_key("x-amz-function-error");
         let keep_alive = !response
             .headers()
             .get(http::header::CONNECTION)
@@ -97,7 +133,7 @@ impl Conn {
         if keep_alive {
             self.sender = Some(sender);
         }
-        Ok(Reply { status, body })
+        Ok(Reply { status, body, function_error })
     }
 
     fn build_request(&self, action: &str, body: Bytes) -> Result<Request<Full<Bytes>>, BoxError> {
@@ -118,6 +154,27 @@ impl Conn {
         sign(&params, &Method::POST, &t.sign_uri, &mut headers, &body)
             .map_err(|e| -> BoxError { format!("SigV4 signing failed: {e:?}").into() })?;
         let mut request = Request::builder().method(Method::POST).uri("/").body(Full::new(body))?;
+        *request.headers_mut() = headers;
+        Ok(request)
+    }
+
+    fn build_invoke(&self, path: &InvokePath, payload: Bytes) -> Result<Request<Full<Bytes>>, BoxError> {
+        let t = &*self.target;
+        let mut headers = HeaderMap::with_capacity(8);
+        headers.insert(HOST, t.authority.clone());
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        headers.insert(CONTENT_LENGTH, HeaderValue::from(payload.len()));
+        let params = SigningParams {
+            access_key: &t.access_key,
+            secret_key: &t.secret_key,
+            session_token: None,
+            region: &t.region,
+            service: "lambda",
+            time: SystemTime::now(),
+        };
+        sign(&params, &Method::POST, &path.sign_uri, &mut headers, &payload)
+            .map_err(|e| -> BoxError { format!("SigV4 signing failed: {e:?}").into() })?;
+        let mut request = Request::builder().method(Method::POST).uri(path.path.as_str()).body(Full::new(payload))?;
         *request.headers_mut() = headers;
         Ok(request)
     }

@@ -76,6 +76,11 @@ impl Histogram {
         self.total
     }
 
+    /// Samples recorded.
+    pub fn total(&self) -> u64 {
+        self.total
+    }
+
     pub fn max(&self) -> u64 {
         if self.total == 0 { 0 } else { self.max }
     }

@@ -1,6 +1,7 @@
 //! `stratus-loadgen`: a closed-loop HTTP load generator for SQS-compatible
 //! endpoints (Stratus, moto_server, ...), speaking the SQS JSON protocol with
-//! SigV4-signed requests over N keep-alive HTTP/1.1 connections.
+//! SigV4-signed requests over N keep-alive HTTP/1.1 connections; the
+//! `lambda-invoke` workload calls Lambda's synchronous Invoke instead.
 //!
 //! Only loopback endpoints are accepted, and every run is bounded both by
 //! `--duration` and by `--max-requests`.
@@ -19,7 +20,7 @@ use clap::{Parser, ValueEnum};
 use http::Uri;
 use serde_json::{Value, json};
 
-use crate::client::{BoxError, Conn, Target};
+use crate::client::{BoxError, Conn, InvokePath, Target};
 use crate::histogram::Histogram;
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
@@ -30,6 +31,8 @@ enum Workload {
     SendBatch,
     /// Pre-fill the queue, then ReceiveMessage(max 10) + DeleteMessageBatch.
     ReceiveDelete,
+    /// Lambda Invoke (RequestResponse) of --function with --payload; SigV4 service `lambda`.
+    LambdaInvoke,
 }
 
 impl Workload {
@@ -38,6 +41,7 @@ impl Workload {
             Workload::Send => "send",
             Workload::SendBatch => "send-batch",
             Workload::ReceiveDelete => "receive-delete",
+            Workload::LambdaInvoke => "lambda-invoke",
         }
     }
 }
@@ -46,7 +50,7 @@ impl Workload {
 #[command(
     name = "stratus-loadgen",
     version,
-    about = "Closed-loop SQS (JSON protocol, SigV4) load generator for loopback endpoints"
+    about = "Closed-loop SQS (JSON protocol, SigV4) and Lambda Invoke load generator for loopback endpoints"
 )]
 struct Args {
     /// Endpoint, e.g. http://127.0.0.1:4566 (loopback addresses only).
@@ -72,6 +76,16 @@ struct Args {
     /// Queue name (created with CreateQueue if missing). Default: loadgen-<workload>.
     #[arg(long)]
     queue: Option<String>,
+
+    /// lambda-invoke: the function to invoke (a plain name, e.g. bench-c).
+    #[arg(long)]
+    function: Option<String>,
+
+    /// lambda-invoke: the JSON payload of every Invoke. A reply that is a JSON
+    /// object with a numeric "fn_ns" (nanoseconds the function says it spent)
+    /// also yields the function's time and the rest (latency - fn_ns).
+    #[arg(long, default_value = r#"{"bench":"loadgen"}"#)]
+    payload: String,
 
     /// Message body size in bytes.
     #[arg(long, default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..=262_144))]
@@ -252,6 +266,8 @@ impl Bodies {
 struct Shared {
     queue_url: String,
     bodies: Bodies,
+    /// lambda-invoke: where requests go, and the payload.
+    invoke: Option<(InvokePath, Bytes)>,
     workload: Workload,
     measure_start: Instant,
     deadline: Instant,
@@ -282,6 +298,10 @@ struct Stats {
     connects: u64,
     drained: bool,
     latency: Histogram,
+    /// lambda-invoke: the function's own time (`fn_ns` in its reply) and the
+    /// latency minus it, per request.
+    function: Histogram,
+    overhead: Histogram,
     first_error: Option<String>,
     end: Option<Instant>,
 }
@@ -296,6 +316,8 @@ impl Stats {
         self.connects += o.connects;
         self.drained |= o.drained;
         self.latency.merge(&o.latency);
+        self.function.merge(&o.function);
+        self.overhead.merge(&o.overhead);
         if self.first_error.is_none() {
             self.first_error = o.first_error;
         }
@@ -351,6 +373,42 @@ impl Worker {
         }
     }
 
+    /// One synchronous Invoke; a reply with `X-Amz-Function-Error` is an error.
+    async fn invoke(&mut self) {
+        let Some((path, payload)) = self.shared.invoke.as_ref() else {
+            self.stats.note_error(true, || "internal: no invoke target".into());
+            return;
+        };
+        let payload = payload.clone();
+        let t0 = Instant::now();
+        let result = self.conn.invoke(path, payload).await;
+        let ns = u64::try_from(t0.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        let measured = t0 >= self.shared.measure_start;
+        match result {
+            Ok(reply) if reply.status.is_success() && !reply.function_error => {
+                if measured {
+                    self.stats.latency.record(ns);
+                    self.stats.ok += 1;
+                    self.stats.messages += 1;
+                    if let Some(fn_ns) = reported_fn_ns(&reply.body) {
+                        self.stats.function.record(fn_ns);
+                        self.stats.overhead.record(ns.saturating_sub(fn_ns));
+                    }
+                }
+            }
+            Ok(reply) => {
+                let what = if reply.function_error { " (function error)" } else { "" };
+                self.stats.note_error(measured, || {
+                    format!("Invoke: HTTP {}{what}: {}", reply.status, error_sample(&reply.body))
+                });
+            }
+            Err(e) => {
+                self.stats.note_error(measured, || format!("Invoke: {e}"));
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+    }
+
     fn count_messages(&mut self, n: u64) {
         if Instant::now() >= self.shared.measure_start {
             self.stats.messages += n;
@@ -362,6 +420,7 @@ impl Worker {
         let mut consecutive_empty = 0u32;
         while shared.admit() {
             match shared.workload {
+                Workload::LambdaInvoke => self.invoke().await,
                 Workload::Send => {
                     if self.request("SendMessage", shared.bodies.send.clone()).await.is_some() {
                         self.count_messages(1);
@@ -419,6 +478,16 @@ impl Worker {
         self.stats.connects = self.conn.connects;
         self.stats
     }
+}
+
+/// `fn_ns` of a function's JSON reply: the nanoseconds it says it spent.
+fn reported_fn_ns(body: &[u8]) -> Option<u64> {
+    if !body.starts_with(b"{") {
+        return None;
+    }
+    let v: Value = serde_json::from_slice(body).ok()?;
+    let n = v.get("fn_ns")?;
+    n.as_u64().or_else(|| n.as_f64().filter(|f| f.is_finite() && *f >= 0.0).map(|f| f as u64))
 }
 
 /// (successful, failed) entry counts of a *Batch reply.
@@ -516,7 +585,19 @@ struct Report {
     drained: bool,
     prefilled: Option<(u64, Duration)>,
     latency: Histogram,
+    function: Histogram,
+    overhead: Histogram,
     first_error: Option<String>,
+}
+
+fn quantiles_json(h: &Histogram) -> Value {
+    json!({
+        "p50": round3(ms(h.quantile(0.50))),
+        "p90": round3(ms(h.quantile(0.90))),
+        "p99": round3(ms(h.quantile(0.99))),
+        "max": round3(ms(h.max())),
+        "mean": round3(h.mean() / 1e6),
+    })
 }
 
 fn ms(ns: u64) -> f64 {
@@ -540,7 +621,7 @@ impl Report {
 
     fn to_json(&self, args: &Args, threads: usize) -> Value {
         let h = &self.latency;
-        json!({
+        let mut v = json!({
             "tool": "stratus-loadgen",
             "endpoint": args.endpoint,
             "workload": self.workload.name(),
@@ -568,14 +649,25 @@ impl Report {
                 "mean": round3(h.mean() / 1e6),
             },
             "first_error": self.first_error,
-        })
+        });
+        if self.workload == Workload::LambdaInvoke
+            && let Some(o) = v.as_object_mut()
+        {
+            o.insert("function".into(), json!(args.function));
+            o.insert("reported".into(), json!(self.function.total()));
+            if self.function.total() > 0 {
+                o.insert("function_ms".into(), quantiles_json(&self.function));
+                o.insert("overhead_ms".into(), quantiles_json(&self.overhead));
+            }
+        }
+        v
     }
 
     fn to_text(&self, args: &Args, threads: usize) -> String {
         let h = &self.latency;
         let mut s = String::new();
         s.push_str(&format!(
-            "stratus-loadgen  workload={}  endpoint={}  queue={}  connections={}  threads={}  body={}B\n",
+            "stratus-loadgen  workload={}  endpoint={}  target={}  connections={}  threads={}  body={}B\n",
             self.workload.name(),
             args.endpoint,
             self.queue,
@@ -616,6 +708,19 @@ impl Report {
             ms(h.max()),
             h.mean() / 1e6
         ));
+        for (label, h) in [("function ms ", &self.function), ("overhead ms ", &self.overhead)] {
+            if h.total() > 0 {
+                s.push_str(&format!(
+                    "  {label} p50 {:.3}  p90 {:.3}  p99 {:.3}  max {:.3}  mean {:.3}  (fn_ns in {} replies)\n",
+                    ms(h.quantile(0.50)),
+                    ms(h.quantile(0.90)),
+                    ms(h.quantile(0.99)),
+                    ms(h.max()),
+                    h.mean() / 1e6,
+                    h.total()
+                ));
+            }
+        }
         if let Some(e) = &self.first_error {
             s.push_str(&format!("  first error  {e}\n"));
         }
@@ -631,17 +736,24 @@ async fn run(args: &Args) -> Result<Report, BoxError> {
         return Err("--duration must be > 0".into());
     }
     let target = Arc::new(resolve_target(args).await?);
-    let queue = args.queue.clone().unwrap_or_else(|| format!("loadgen-{}", args.workload.name()));
-
-    let mut setup = Conn::new(Arc::clone(&target));
-    let queue_url = create_queue(&mut setup, &queue).await?;
-    drop(setup);
+    let (queue, queue_url, mut invoke) = if args.workload == Workload::LambdaInvoke {
+        let function = args.function.clone().ok_or("--workload lambda-invoke needs --function NAME")?;
+        serde_json::from_str::<Value>(&args.payload).map_err(|e| format!("--payload is not JSON: {e}"))?;
+        let path = InvokePath::new(&target, &function)?;
+        (function, String::new(), Some((path, Bytes::from(args.payload.clone()))))
+    } else {
+        let queue = args.queue.clone().unwrap_or_else(|| format!("loadgen-{}", args.workload.name()));
+        let mut setup = Conn::new(Arc::clone(&target));
+        let queue_url = create_queue(&mut setup, &queue).await?;
+        (queue, queue_url, None)
+    };
     let bodies = Bodies::new(&queue_url, args.body_size as usize)?;
 
-    let make_shared = |bodies: Bodies, measure_start: Instant| {
+    let make_shared = |bodies: Bodies, invoke: Option<(InvokePath, Bytes)>, measure_start: Instant| {
         Arc::new(Shared {
             queue_url: queue_url.clone(),
             bodies,
+            invoke,
             workload: args.workload,
             measure_start,
             deadline: measure_start + duration,
@@ -655,7 +767,7 @@ async fn run(args: &Args) -> Result<Report, BoxError> {
     let mut bodies = Some(bodies);
     if args.workload == Workload::ReceiveDelete && args.prefill > 0 {
         let b = bodies.take().ok_or("internal: bodies missing")?;
-        let shared = make_shared(b, Instant::now());
+        let shared = make_shared(b, None, Instant::now());
         let result =
             prefill(Arc::clone(&target), Arc::clone(&shared), args.connections, args.prefill, prefill_budget).await?;
         prefilled = Some(result);
@@ -666,7 +778,7 @@ async fn run(args: &Args) -> Result<Report, BoxError> {
     let bodies = bodies.ok_or("internal: bodies missing")?;
 
     let measure_start = Instant::now() + warmup;
-    let shared = make_shared(bodies, measure_start);
+    let shared = make_shared(bodies, invoke.take(), measure_start);
     let mut tasks = Vec::with_capacity(args.connections as usize);
     for _ in 0..args.connections {
         let worker =
@@ -692,6 +804,8 @@ async fn run(args: &Args) -> Result<Report, BoxError> {
         drained: total.drained,
         prefilled,
         latency: total.latency,
+        function: total.function,
+        overhead: total.overhead,
         first_error: total.first_error,
     })
 }
@@ -721,6 +835,10 @@ mod tests {
         let r = br#"{"Messages":[{"ReceiptHandle":"h1","Body":"x"},{"ReceiptHandle":"h2"}]}"#;
         assert_eq!(receipt_handles(r), vec!["h1".to_string(), "h2".to_string()]);
         assert!(receipt_handles(b"{}").is_empty());
+        assert_eq!(reported_fn_ns(br#"{"fn_ns":1234,"x":1}"#), Some(1234));
+        assert_eq!(reported_fn_ns(br#"{"fn_ns":12.7}"#), Some(12));
+        assert_eq!(reported_fn_ns(br#"{"other":1}"#), None);
+        assert_eq!(reported_fn_ns(b"null"), None);
     }
 
     #[test]
