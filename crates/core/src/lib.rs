@@ -130,6 +130,19 @@ pub struct RequestContext {
 }
 
 impl RequestContext {
+    /// The context of work Stratus does on its own behalf (a trigger, a poller, a
+    /// destination) in an account and region.
+    pub fn internal(account: &str, region: &str, request_id: String) -> Self {
+        Self {
+            account: account.to_string(),
+            region: region.to_string(),
+            request_id,
+            access_key: None,
+            host: "localhost".into(),
+            path: "/".into(),
+        }
+    }
+
     /// An ARN in this context's partition, region and account.
     pub fn arn(&self, service: &str, resource: &str) -> String {
         format!("arn:aws:{service}:{}:{}:{resource}", self.region, self.account)

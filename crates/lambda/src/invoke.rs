@@ -217,14 +217,7 @@ pub(crate) async fn invoke_internal(
     function: &str,
     payload: Vec<u8>,
 ) -> Result<InvokeResponse, AwsError> {
-    let ctx = RequestContext {
-        account: account.to_string(),
-        region: region.to_string(),
-        request_id: i.env.ids.uuid(),
-        access_key: None,
-        host: "localhost".into(),
-        path: "/".into(),
-    };
+    let ctx = RequestContext::internal(account, region, i.env.ids.uuid());
     let f = parse_function_name(function, &ctx)?;
     let pick: f64 = (i.env.ids.random_bytes()[0] as f64) / 256.0;
     let t = target(i, f, pick).await?;
@@ -239,14 +232,7 @@ pub(crate) async fn enqueue(
     function: &str,
     payload: Vec<u8>,
 ) -> Result<(), AwsError> {
-    let ctx = RequestContext {
-        account: account.to_string(),
-        region: region.to_string(),
-        request_id: i.env.ids.uuid(),
-        access_key: None,
-        host: "localhost".into(),
-        path: "/".into(),
-    };
+    let ctx = RequestContext::internal(account, region, i.env.ids.uuid());
     let f = parse_function_name(function, &ctx)?;
     let pick: f64 = (i.env.ids.random_bytes()[0] as f64) / 256.0;
     let t = target(i, f, pick).await?;

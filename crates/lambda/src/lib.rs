@@ -5,10 +5,9 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, LazyLock, OnceLock};
 
-use serde::Serialize;
-use serde::de::DeserializeOwned;
 use serde_json::Value;
 use stratus_core::{Env, RequestContext};
+use stratus_proto::typed_output as out;
 use stratus_proto::{AwsError, BoxFuture, Operation, Service, ServiceModel};
 use stratus_storage::{ReadTxn, Store};
 
@@ -130,12 +129,8 @@ impl Lambda {
     }
 }
 
-fn parse<T: DeserializeOwned>(input: Value) -> Result<T, AwsError> {
-    serde_json::from_value(input).map_err(|e| errors::invalid(format!("Invalid request: {e}")))
-}
-
-fn out<T: Serialize>(v: T) -> Result<Value, AwsError> {
-    serde_json::to_value(v).map_err(|e| AwsError::internal(e.to_string()))
+fn parse<T: serde::de::DeserializeOwned>(input: Value) -> Result<T, AwsError> {
+    stratus_proto::typed_input(input, "InvalidParameterValueException")
 }
 
 impl Service for Lambda {

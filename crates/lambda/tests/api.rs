@@ -235,7 +235,8 @@ async fn updates_retire_environments_and_versions_route_by_alias() {
 #[tokio::test]
 async fn unsupported_operations_say_so() {
     let api = Api::new();
-    let (status, h, body) = api.call(Method::GET, "/2015-03-31/event-source-mappings/", &[], b"").await;
+    api.create("f").await;
+    let (status, h, body) = api.call(Method::GET, "/2021-10-31/functions/f/url", &[], b"").await;
     assert_eq!(status, 400, "{}", String::from_utf8_lossy(&body));
     assert_eq!(h["x-amzn-errortype"], "UnknownOperationException");
 }

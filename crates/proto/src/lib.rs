@@ -67,6 +67,17 @@ pub trait Service: Send + Sync + 'static {
     }
 }
 
+/// A validated input as the operation's typed input; `invalid_code` is the service's error for
+/// an input the model accepts but the type does not (reported with the serde message).
+pub fn typed_input<T: serde::de::DeserializeOwned>(input: Value, invalid_code: &str) -> Result<T, AwsError> {
+    serde_json::from_value(input).map_err(|e| AwsError::new(invalid_code, format!("Invalid request: {e}")))
+}
+
+/// An operation's typed output as the value the protocol encodes.
+pub fn typed_output<T: serde::Serialize>(output: T) -> Result<Value, AwsError> {
+    serde_json::to_value(output).map_err(|e| AwsError::internal(e.to_string()))
+}
+
 /// The parts of an HTTP request the protocol layer reads.
 pub struct ApiRequest<'a> {
     pub method: &'a Method,

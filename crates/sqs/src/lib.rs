@@ -8,10 +8,9 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, LazyLock, Mutex};
 
-use serde::Serialize;
-use serde::de::DeserializeOwned;
 use serde_json::Value;
 use stratus_core::{Env, RequestContext};
+use stratus_proto::typed_output as out;
 use stratus_proto::{AwsError, BoxFuture, Checks, Operation, Service, ServiceModel, ValidationFailure, Wire};
 use stratus_storage::{ReadTxn, Store};
 use tokio::sync::Notify;
@@ -83,14 +82,7 @@ impl Sqs {
     }
 
     fn internal_ctx(&self, account: &str, region: &str) -> RequestContext {
-        RequestContext {
-            account: account.to_string(),
-            region: region.to_string(),
-            request_id: self.inner.env.ids.uuid(),
-            access_key: None,
-            host: "localhost".into(),
-            path: "/".into(),
-        }
+        RequestContext::internal(account, region, self.inner.env.ids.uuid())
     }
 
     /// Receives up to 10 messages with every attribute, waiting up to `wait_seconds` (woken by
@@ -244,12 +236,8 @@ impl Inner {
     }
 }
 
-fn parse<T: DeserializeOwned>(input: Value) -> Result<T, AwsError> {
-    serde_json::from_value(input).map_err(|e| errors::invalid_parameter(format!("Invalid request: {e}")))
-}
-
-fn out<T: Serialize>(v: T) -> Result<Value, AwsError> {
-    serde_json::to_value(v).map_err(|e| AwsError::internal(e.to_string()))
+fn parse<T: serde::de::DeserializeOwned>(input: Value) -> Result<T, AwsError> {
+    stratus_proto::typed_input(input, "InvalidParameterValue")
 }
 
 impl Service for Sqs {
