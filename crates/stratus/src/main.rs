@@ -105,7 +105,7 @@ async fn serve(cfg: Config) -> Result<(), String> {
         None => std::env::temp_dir().join(format!("stratus-functions-{}", std::process::id())),
     };
     let sink = Arc::new(functions::LogsSink { logs: logs.clone(), handle: tokio::runtime::Handle::current() });
-    let mut runtime_config = RuntimeConfig::new(work_dir);
+    let mut runtime_config = RuntimeConfig::new(work_dir.clone());
     runtime_config.idle_timeout = Duration::from_secs(cfg.function_idle_seconds);
     let runtimes = Arc::new(Runtimes::new(runtime_config, sink));
     let endpoint = format!(
@@ -180,6 +180,10 @@ async fn serve(cfg: Config) -> Result<(), String> {
         _ = tokio::time::sleep(Duration::from_secs(10)) => tracing::warn!("some connections did not finish in 10 s"),
     }
     runtimes.shutdown().await;
+    if cfg.data_dir.is_none() {
+        // In memory mode nothing is kept, the functions' scratch space included.
+        let _ = std::fs::remove_dir_all(&work_dir);
+    }
     store.close();
     tracing::info!("stopped; storage closed cleanly");
     Ok(())
