@@ -431,3 +431,35 @@ def test_async_failure_goes_to_the_on_failure_destination(lam, sqs_client):
     assert record["requestPayload"] == {"fail": True}
     assert record["responseContext"]["functionError"] == "Unhandled"
     assert record["responsePayload"]["errorType"] == "ValueError"
+
+
+SANDBOX_PROBE = zip_of({"probe.py": """
+import os
+def handler(event, context):
+    out = {"cwd": os.getcwd(), "task_root": os.environ["LAMBDA_TASK_ROOT"], "tmpdir": os.environ["TMPDIR"]}
+    try:
+        open(os.path.join(os.environ["LAMBDA_TASK_ROOT"], "written.txt"), "w").write("x")
+        out["task_writable"] = True
+    except OSError:
+        out["task_writable"] = False
+    marker = "/tmp/marker-" + event["who"]
+    open(marker, "w").write("x")
+    out["tmp_entries"] = sorted(n for n in os.listdir("/tmp") if n.startswith("marker-"))
+    out["opt_listing"] = sorted(os.listdir("/opt")) if os.path.isdir("/opt") else None
+    return out
+"""})
+
+
+def test_functions_get_aws_file_layout_with_private_tmp_and_read_only_code(lam):
+    layer = lam.publish_layer_version(LayerName=unique("probe-layer"),
+                                      Content={"ZipFile": zip_of({"python/probe_layer.py": "X = 1\n"})})
+    a, _ = create(lam, SANDBOX_PROBE, handler="probe.handler", Layers=[layer["LayerVersionArn"]])
+    b, _ = create(lam, SANDBOX_PROBE, handler="probe.handler")
+    _, ra = invoke(lam, a, {"who": "a"})
+    _, rb = invoke(lam, b, {"who": "b"})
+    assert ra["cwd"] == ra["task_root"] == "/var/task"
+    assert ra["tmpdir"] == "/tmp"
+    assert ra["task_writable"] is False, "the package is read-only to the function"
+    assert ra["tmp_entries"] == ["marker-a"] and rb["tmp_entries"] == ["marker-b"], "each environment has its own /tmp"
+    assert ra["opt_listing"] == ["python"], "layers are extracted at /opt"
+    assert rb["opt_listing"] == []

@@ -67,6 +67,8 @@ pub(crate) struct EnvSetup<'a> {
     pub env_root: PathBuf,
     pub memory: &'a MemoryLimiter,
     pub shipper: LogShipper,
+    /// Run in a mount namespace with AWS's layout (see `sandbox::Mounts`).
+    pub sandboxed: bool,
 }
 
 /// Why an environment could not be started; the invocation fails the way Lambda fails it.
@@ -109,8 +111,9 @@ impl Env {
         let internal =
             |what: &str, e: io::Error| StartFailure { error_type: "Runtime.Unknown", message: format!("{what}: {e}") };
         let spec = setup.spec;
-        let launch = kinds::launch(setup.kind, &setup.code, setup.interpreter, &setup.ric_dir, spec.memory_mb)
-            .map_err(|message| StartFailure { error_type: "Runtime.InvalidEntrypoint", message })?;
+        let launch =
+            kinds::launch(setup.kind, &setup.code, setup.interpreter, &setup.ric_dir, spec.memory_mb, setup.sandboxed)
+                .map_err(|message| StartFailure { error_type: "Runtime.InvalidEntrypoint", message })?;
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await.map_err(|e| internal("bind", e))?;
         let api_addr = listener.local_addr().map_err(|e| internal("bind", e))?.to_string();
         let tmp = setup.env_root.join(setup.id.to_string()).join("tmp");
@@ -125,8 +128,14 @@ impl Env {
             tmp: &tmp,
             api: &api_addr,
             log_stream: &stream,
+            sandboxed: setup.sandboxed,
         }
         .build();
+        let mounts = if setup.sandboxed {
+            sandbox::Mounts::new(&setup.code.task, &setup.code.opt, &setup.ric_dir, &tmp)
+        } else {
+            None
+        };
 
         let (reader, writer) = io::pipe().map_err(|e| internal("pipe", e))?;
         let writer2 = writer.try_clone().map_err(|e| internal("pipe", e))?;
@@ -148,6 +157,7 @@ impl Env {
         sandbox::apply(
             &mut cmd,
             ChildLimits { cgroup_procs: cgroup.as_ref().map(Cgroup::procs_fd), address_space, open_files: OPEN_FILES },
+            mounts,
         );
         let started = Instant::now();
         let spawned = cmd.spawn();

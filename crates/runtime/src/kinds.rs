@@ -164,26 +164,41 @@ pub(crate) fn provided_bootstrap(code: &CodeDir) -> Result<PathBuf, String> {
     Err(format!("Couldn't find valid bootstrap(s): [{} {}]", candidates[0].display(), candidates[1].display()))
 }
 
+/// A host path as the function sees it: inside the sandbox the package is at `/var/task`, the
+/// layers at `/opt` and the runtime clients at `/var/runtime`.
+pub(crate) fn seen(path: &Path, code: &CodeDir, ric_dir: &Path, sandboxed: bool) -> PathBuf {
+    if !sandboxed {
+        return path.to_path_buf();
+    }
+    for (host, inside) in [(&code.task, crate::sandbox::TASK), (&code.opt, crate::sandbox::OPT)] {
+        if let Ok(rest) = path.strip_prefix(host) {
+            return Path::new(inside).join(rest);
+        }
+    }
+    match path.strip_prefix(ric_dir) {
+        Ok(rest) => Path::new(crate::sandbox::RUNTIME).join(rest),
+        Err(_) => path.to_path_buf(),
+    }
+}
+
 pub(crate) fn launch(
     kind: &Kind,
     code: &CodeDir,
     interpreter: Option<&Interpreter>,
     ric_dir: &Path,
     memory_mb: u32,
+    sandboxed: bool,
 ) -> Result<Launch, String> {
+    let ric = |file: &str| seen(&ric_dir.join(file), code, ric_dir, sandboxed).to_string_lossy().into_owned();
     match (kind, interpreter) {
-        (Kind::Provided { .. }, _) => Ok(Launch { program: provided_bootstrap(code)?, args: Vec::new() }),
-        (Kind::Python { .. }, Some(i)) => Ok(Launch {
-            program: i.path.clone(),
-            args: vec![ric_dir.join(PYTHON_RIC_FILE).to_string_lossy().into_owned()],
-        }),
+        (Kind::Provided { .. }, _) => {
+            Ok(Launch { program: seen(&provided_bootstrap(code)?, code, ric_dir, sandboxed), args: Vec::new() })
+        }
+        (Kind::Python { .. }, Some(i)) => Ok(Launch { program: i.path.clone(), args: vec![ric(PYTHON_RIC_FILE)] }),
         (Kind::Node { .. }, Some(i)) => Ok(Launch {
             program: i.path.clone(),
             // AWS's Node runtime sizes the heap from the memory setting the same way.
-            args: vec![
-                format!("--max-old-space-size={}", (u64::from(memory_mb) * 9 / 10).max(32)),
-                ric_dir.join(NODE_RIC_FILE).to_string_lossy().into_owned(),
-            ],
+            args: vec![format!("--max-old-space-size={}", (u64::from(memory_mb) * 9 / 10).max(32)), ric(NODE_RIC_FILE)],
         }),
         _ => Err("no interpreter".into()),
     }
@@ -199,6 +214,8 @@ pub(crate) struct EnvVars<'a> {
     pub tmp: &'a Path,
     pub api: &'a str,
     pub log_stream: &'a str,
+    /// The process runs in the sandbox (AWS's paths) rather than on the host's paths.
+    pub sandboxed: bool,
 }
 
 impl EnvVars<'_> {
@@ -206,8 +223,12 @@ impl EnvVars<'_> {
     pub(crate) fn build(&self) -> BTreeMap<String, String> {
         let spec = self.spec;
         let p = |p: &Path| p.to_string_lossy().into_owned();
-        let task = p(&self.code.task);
-        let opt = p(&self.code.opt);
+        let (task, opt, tmp, runtime) = if self.sandboxed {
+            let s = |x: &str| x.to_string();
+            (s(crate::sandbox::TASK), s(crate::sandbox::OPT), s(crate::sandbox::TMP), s(crate::sandbox::RUNTIME))
+        } else {
+            (p(&self.code.task), p(&self.code.opt), p(self.tmp), p(self.ric_dir))
+        };
         let mut env = BTreeMap::new();
         let mut path = Vec::new();
         if let Some(dir) = self.interpreter.and_then(|i| i.path.parent()) {
@@ -253,9 +274,9 @@ impl EnvVars<'_> {
         env.insert("AWS_LAMBDA_RUNTIME_API".into(), self.api.to_string());
         env.insert("AWS_LAMBDA_LOG_STREAM_NAME".into(), self.log_stream.to_string());
         env.insert("LAMBDA_TASK_ROOT".into(), task);
-        env.insert("LAMBDA_RUNTIME_DIR".into(), p(self.ric_dir));
+        env.insert("LAMBDA_RUNTIME_DIR".into(), runtime);
         env.insert("_HANDLER".into(), spec.handler.clone());
-        env.insert("TMPDIR".into(), p(self.tmp));
+        env.insert("TMPDIR".into(), tmp);
         env
     }
 }

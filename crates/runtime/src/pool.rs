@@ -33,6 +33,8 @@ struct Inner {
     env_root: PathBuf,
     interpreters: Interpreters,
     shipper: LogShipper,
+    /// Environments run in a mount namespace with AWS's file layout.
+    sandboxed: bool,
     pools: Mutex<HashMap<String, Pool>>,
     code: Mutex<HashMap<String, CodeCell>>,
     /// Every live environment, busy ones included, for `shutdown`.
@@ -107,7 +109,20 @@ impl Runtimes {
         if let Err(e) = prepared {
             tracing::error!("cannot prepare the function runtime in {}: {e}", config.work_dir.display());
         }
+        let sandboxed = match crate::sandbox::probe(&config.work_dir.join("probe")) {
+            Ok(()) => {
+                tracing::info!(
+                    "functions run in mount namespaces: package read-only at /var/task, layers at /opt, private /tmp"
+                );
+                true
+            }
+            Err(e) => {
+                tracing::warn!("functions run without a file-system sandbox (host paths, shared /tmp): {e}");
+                false
+            }
+        };
         let inner = Inner {
+            sandboxed,
             ric_dir,
             code_root,
             env_root,
@@ -175,6 +190,7 @@ impl Runtimes {
                         env_root: inner.env_root.clone(),
                         memory: &inner.memory,
                         shipper: inner.shipper.clone(),
+                        sandboxed: inner.sandboxed,
                     };
                     match Env::start(setup).await {
                         Ok(env) => {
