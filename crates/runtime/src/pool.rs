@@ -33,8 +33,10 @@ struct Inner {
     env_root: PathBuf,
     interpreters: Interpreters,
     shipper: LogShipper,
-    /// Environments run in a mount namespace with AWS's file layout.
-    sandboxed: bool,
+    /// Whether environments run in a mount namespace with AWS's file layout: probed once, in
+    /// the background at start so that start-up does not wait for it.
+    sandboxed: Arc<std::sync::OnceLock<bool>>,
+    probe_dir: PathBuf,
     pools: Mutex<HashMap<String, Pool>>,
     code: Mutex<HashMap<String, CodeCell>>,
     /// Every live environment, busy ones included, for `shutdown`.
@@ -94,6 +96,22 @@ enum Acquired {
     Cold,
 }
 
+/// Decides (once) whether environments can be sandboxed, and says so in the log.
+fn probe_sandbox(dir: &std::path::Path) -> bool {
+    match crate::sandbox::probe(dir) {
+        Ok(()) => {
+            tracing::info!(
+                "functions run in mount namespaces: package read-only at /var/task, layers at /opt, private /tmp"
+            );
+            true
+        }
+        Err(e) => {
+            tracing::warn!("functions run without a file-system sandbox (host paths, shared /tmp): {e}");
+            false
+        }
+    }
+}
+
 impl Runtimes {
     pub fn new(config: RuntimeConfig, sink: Arc<dyn LogSink>) -> Self {
         let ric_dir = config.work_dir.join("runtime");
@@ -109,20 +127,17 @@ impl Runtimes {
         if let Err(e) = prepared {
             tracing::error!("cannot prepare the function runtime in {}: {e}", config.work_dir.display());
         }
-        let sandboxed = match crate::sandbox::probe(&config.work_dir.join("probe")) {
-            Ok(()) => {
-                tracing::info!(
-                    "functions run in mount namespaces: package read-only at /var/task, layers at /opt, private /tmp"
-                );
-                true
-            }
-            Err(e) => {
-                tracing::warn!("functions run without a file-system sandbox (host paths, shared /tmp): {e}");
-                false
-            }
-        };
+        let sandboxed: Arc<std::sync::OnceLock<bool>> = Arc::default();
+        let probe_dir = config.work_dir.join("probe");
+        {
+            let (cell, dir) = (sandboxed.clone(), probe_dir.clone());
+            std::thread::spawn(move || {
+                cell.get_or_init(|| probe_sandbox(&dir));
+            });
+        }
         let inner = Inner {
             sandboxed,
+            probe_dir,
             ric_dir,
             code_root,
             env_root,
@@ -190,7 +205,7 @@ impl Runtimes {
                         env_root: inner.env_root.clone(),
                         memory: &inner.memory,
                         shipper: inner.shipper.clone(),
-                        sandboxed: inner.sandboxed,
+                        sandboxed: *inner.sandboxed.get_or_init(|| probe_sandbox(&inner.probe_dir)),
                     };
                     match Env::start(setup).await {
                         Ok(env) => {
