@@ -156,14 +156,7 @@ pub(crate) async fn describe(
     let (groups, more) = i
         .read(move |r| {
             let base = keys::groups(&account, &region);
-            let mut start = base.clone();
-            start.extend_from_slice(prefix.as_bytes());
-            if let Some(after) = &after {
-                let mut k = base.clone();
-                k.extend_from_slice(after.as_bytes());
-                k.push(0);
-                start = start.max(k);
-            }
+            let mut start = stratus_storage::listing_start(&base, &prefix, after.as_deref());
             let end = prefix_end(&base);
             let mut found = Vec::new();
             let mut more = false;

@@ -199,16 +199,7 @@ pub(crate) async fn list(
     let names = i
         .read(move |r| {
             let base = keys::queues(&account, &region);
-            let mut start = base.clone();
-            start.extend_from_slice(prefix.as_bytes());
-            if let Some(after) = &after {
-                let mut k = base.clone();
-                k.extend_from_slice(after.as_bytes());
-                k.push(0);
-                if k > start {
-                    start = k;
-                }
-            }
+            let start = stratus_storage::listing_start(&base, &prefix, after.as_deref());
             let end = stratus_storage::prefix_end(&base);
             let rows = r.scan(&start, end.as_deref(), limit.unwrap_or(1000) + 1)?;
             Ok(rows

@@ -256,6 +256,20 @@ pub fn prefix_end(prefix: &[u8]) -> Option<Vec<u8>> {
     None
 }
 
+/// Where a name-ordered listing under `base` starts: at the first name with `prefix`, or just
+/// after the name `after` (a pagination token's last name), whichever comes later.
+pub fn listing_start(base: &[u8], prefix: &str, after: Option<&str>) -> Vec<u8> {
+    let mut start = base.to_vec();
+    start.extend_from_slice(prefix.as_bytes());
+    if let Some(after) = after {
+        let mut k = base.to_vec();
+        k.extend_from_slice(after.as_bytes());
+        k.push(0);
+        start = start.max(k);
+    }
+    start
+}
+
 /// All entries whose key starts with `prefix`, at most `limit`.
 pub fn scan_prefix(r: &mut dyn ReadTxn, prefix: &[u8], limit: usize) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
     let end = prefix_end(prefix);
