@@ -240,32 +240,64 @@ fn check_environment(env: &Option<Environment>) -> Result<(), AwsError> {
     Ok(())
 }
 
-/// Decodes and checks a deployment package: returns (bytes, sha256 hex, CodeSha256 base64).
-fn take_code(
+/// Where a deployment package comes from: inline (base64) or an S3 object.
+pub(crate) struct CodeRef<'a> {
+    pub zip_file: Option<&'a str>,
+    pub s3_bucket: Option<&'a str>,
+    pub s3_key: Option<&'a str>,
+    pub s3_object_version: Option<&'a str>,
+}
+
+/// Reads a package named by `S3Bucket`/`S3Key`; S3's errors are reported the way Lambda
+/// reports them (`InvalidParameterValueException` quoting the S3 error).
+pub(crate) async fn fetch_from_s3(
     i: &Inner,
-    zip_b64: Option<&str>,
-    s3: (Option<&str>, Option<&str>),
-    image: Option<&str>,
-) -> Result<(Vec<u8>, String, String), AwsError> {
-    if image.is_some() {
-        return Err(invalid("Container image functions are not supported by this server; deploy a .zip file archive."));
-    }
-    if let (Some(bucket), _) = s3 {
+    bucket: &str,
+    key: Option<&str>,
+    version: Option<&str>,
+) -> Result<Vec<u8>, AwsError> {
+    let Some(key) = key else {
+        return Err(invalid("Please provide a source for function code."));
+    };
+    let Some(source) = i.code_source.get() else {
         return Err(invalid(format!(
             "Error occurred while GetObject. S3 Error Code: NoSuchBucket. S3 Error Message: The specified bucket does not exist: {bucket}"
         )));
-    }
-    let Some(b64) = zip_b64 else {
-        return Err(invalid("Please provide a source for function code."));
     };
-    let zip = STANDARD.decode(b64).map_err(|_| invalid("Could not decode the ZipFile parameter."))?;
-    if zip.len() as u64 > CODE_SIZE_ZIPPED {
-        return Err(AwsError::new(
-            "RequestEntityTooLargeException",
-            format!("Request must be smaller than {CODE_SIZE_ZIPPED} bytes for the CreateFunction operation"),
-        )
-        .with_status(413));
+    source.fetch(bucket, key, version).await.map_err(|e| {
+        if e.status.is_some_and(|s| s >= 500) {
+            e
+        } else {
+            invalid(format!(
+                "Error occurred while GetObject. S3 Error Code: {}. S3 Error Message: {}",
+                e.code, e.message
+            ))
+        }
+    })
+}
+
+/// Decodes and checks a deployment package: returns (bytes, sha256 hex, CodeSha256 base64).
+async fn take_code(i: &Inner, code: CodeRef<'_>, image: Option<&str>) -> Result<(Vec<u8>, String, String), AwsError> {
+    if image.is_some() {
+        return Err(invalid("Container image functions are not supported by this server; deploy a .zip file archive."));
     }
+    let zip = if let Some(bucket) = code.s3_bucket {
+        // Packages from S3 are not bound by the direct-upload size (only the unzipped size).
+        fetch_from_s3(i, bucket, code.s3_key, code.s3_object_version).await?
+    } else {
+        let Some(b64) = code.zip_file else {
+            return Err(invalid("Please provide a source for function code."));
+        };
+        let zip = STANDARD.decode(b64).map_err(|_| invalid("Could not decode the ZipFile parameter."))?;
+        if zip.len() as u64 > CODE_SIZE_ZIPPED {
+            return Err(AwsError::new(
+                "RequestEntityTooLargeException",
+                format!("Request must be smaller than {CODE_SIZE_ZIPPED} bytes for the CreateFunction operation"),
+            )
+            .with_status(413));
+        }
+        zip
+    };
     i.executor.check_code(&zip).map_err(|e| {
         invalid(format!("Could not unzip uploaded file. Please check your file, then try to upload again. {e}"))
     })?;
@@ -305,12 +337,13 @@ pub(crate) async fn create(
     i.executor.check_runtime(&runtime).map_err(invalid)?;
     let handler =
         input.handler.clone().ok_or_else(|| invalid("Handler is required for .zip file archive functions."))?;
-    let (zip, sha_hex, sha_b64) = take_code(
-        i,
-        input.code.zip_file.as_deref(),
-        (input.code.s3_bucket.as_deref(), input.code.s3_key.as_deref()),
-        input.code.image_uri.as_deref(),
-    )?;
+    let code = CodeRef {
+        zip_file: input.code.zip_file.as_deref(),
+        s3_bucket: input.code.s3_bucket.as_deref(),
+        s3_key: input.code.s3_key.as_deref(),
+        s3_object_version: input.code.s3_object_version.as_deref(),
+    };
+    let (zip, sha_hex, sha_b64) = take_code(i, code, input.code.image_uri.as_deref()).await?;
     let layer_arns = input.layers.clone();
     store_code(i, &zip, &sha_hex)?;
     let now = i.now();
@@ -625,12 +658,13 @@ pub(crate) async fn update_code(
     input: UpdateFunctionCodeInput,
 ) -> Result<FunctionConfiguration, AwsError> {
     let f = parse_function_name(&input.function_name, ctx)?;
-    let (zip, sha_hex, sha_b64) = take_code(
-        i,
-        input.zip_file.as_deref(),
-        (input.s3_bucket.as_deref(), input.s3_key.as_deref()),
-        input.image_uri.as_deref(),
-    )?;
+    let code = CodeRef {
+        zip_file: input.zip_file.as_deref(),
+        s3_bucket: input.s3_bucket.as_deref(),
+        s3_key: input.s3_key.as_deref(),
+        s3_object_version: input.s3_object_version.as_deref(),
+    };
+    let (zip, sha_hex, sha_b64) = take_code(i, code, input.image_uri.as_deref()).await?;
     if !input.dry_run {
         store_code(i, &zip, &sha_hex)?;
     }
@@ -1189,6 +1223,30 @@ pub(crate) async fn remove_permission(
             save(t, &f, &rec)
         })
         .await
+}
+
+/// Whether a function (or the version / alias a qualified ARN names) exists and its resource
+/// policy lets an AWS service principal (`s3.amazonaws.com`) invoke it — what a push source
+/// checks before it accepts the function as a destination.
+pub(crate) async fn allows_service(i: &Inner, function_arn: &str, service: &str) -> Result<bool, AwsError> {
+    let ctx = RequestContext::internal("000000000000", "us-east-1", String::new());
+    let Ok(f) = parse_function_name(function_arn, &ctx) else { return Ok(false) };
+    let service = service.to_string();
+    i.read(move |r| {
+        let Some(rec) = load(r, &f)? else { return Ok(false) };
+        if f.qualifier.is_some() && resolve_config(r, &f, &rec).is_err() {
+            return Ok(false);
+        }
+        let Some(policy) = rec.policies.get(f.qualifier.as_deref().unwrap_or_default()) else { return Ok(false) };
+        let statements = policy.get("Statement").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
+        Ok(statements.iter().any(|s| {
+            let principal = &s["Principal"];
+            s["Effect"] == "Allow"
+                && (principal == "*" || principal["Service"] == service.as_str())
+                && matches!(s["Action"].as_str(), Some("lambda:InvokeFunction" | "lambda:*" | "*"))
+        }))
+    })
+    .await
 }
 
 pub(crate) async fn get_policy(i: &Inner, ctx: &RequestContext, input: FunctionRef) -> Result<Value, AwsError> {

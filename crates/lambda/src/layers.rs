@@ -11,7 +11,7 @@ use stratus_proto::AwsError;
 use stratus_storage::{ReadTxn, scan_prefix};
 
 use crate::errors::{invalid, validation};
-use crate::functions::last_modified;
+use crate::functions::{self, last_modified};
 use crate::types::LayerRef;
 use crate::{Inner, keys};
 
@@ -81,6 +81,10 @@ pub struct ContentInput {
     pub zip_file: Option<String>,
     #[serde(rename = "S3Bucket")]
     pub s3_bucket: Option<String>,
+    #[serde(rename = "S3Key")]
+    pub s3_key: Option<String>,
+    #[serde(rename = "S3ObjectVersion")]
+    pub s3_object_version: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -177,20 +181,21 @@ pub(crate) fn archives(r: &mut dyn ReadTxn, refs: &[LayerRef]) -> Result<Vec<(St
 
 pub(crate) async fn publish(i: &Inner, ctx: &RequestContext, input: PublishInput) -> Result<Value, AwsError> {
     let (account, region, name) = layer_name(&input.layer_name, ctx)?;
-    if input.content.s3_bucket.is_some() {
-        return Err(invalid(
-            "Error occurred while GetObject. S3 Error Code: NoSuchBucket. S3 Error Message: The specified bucket does not exist",
-        ));
-    }
-    let zip = STANDARD
-        .decode(
-            input
-                .content
-                .zip_file
-                .as_deref()
-                .ok_or_else(|| invalid("Please provide a source for the layer content."))?,
-        )
-        .map_err(|_| invalid("Could not decode the ZipFile parameter."))?;
+    let zip = match input.content.s3_bucket.as_deref() {
+        Some(bucket) => {
+            let c = &input.content;
+            functions::fetch_from_s3(i, bucket, c.s3_key.as_deref(), c.s3_object_version.as_deref()).await?
+        }
+        None => STANDARD
+            .decode(
+                input
+                    .content
+                    .zip_file
+                    .as_deref()
+                    .ok_or_else(|| invalid("Please provide a source for the layer content."))?,
+            )
+            .map_err(|_| invalid("Could not decode the ZipFile parameter."))?,
+    };
     i.executor.check_code(&zip).map_err(|e| {
         invalid(format!("Could not unzip uploaded file. Please check your file, then try to upload again. {e}"))
     })?;

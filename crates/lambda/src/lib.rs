@@ -24,7 +24,7 @@ pub mod source;
 pub mod types;
 
 pub use executor::{ExecError, Executor, InvokeRequest, InvokeResponse};
-pub use source::{QueueMessage, QueueSource};
+pub use source::{CodeSource, QueueMessage, QueueSource};
 
 static MODEL: LazyLock<Result<ServiceModel, String>> =
     LazyLock::new(|| ServiceModel::parse(include_str!("../../../models/lambda.json"), None).map_err(|e| e.to_string()));
@@ -54,6 +54,8 @@ pub(crate) struct Inner {
     closing: AtomicBool,
     /// Where event source mappings read from (set by the binary).
     queue_source: OnceLock<Arc<dyn QueueSource>>,
+    /// Where packages named by `S3Bucket`/`S3Key` are read from (set by the binary).
+    code_source: OnceLock<Arc<dyn CodeSource>>,
     pollers: esm::Pollers,
 }
 
@@ -86,6 +88,7 @@ impl Lambda {
                 code: invoke::CodeCache::default(),
                 closing: AtomicBool::new(false),
                 queue_source: OnceLock::new(),
+                code_source: OnceLock::new(),
                 pollers: esm::Pollers::default(),
             }),
         })
@@ -94,6 +97,11 @@ impl Lambda {
     /// Gives event source mappings their queues (before [`Lambda::start`]).
     pub fn set_queue_source(&self, source: Arc<dyn QueueSource>) {
         let _ = self.inner.queue_source.set(source);
+    }
+
+    /// Lets functions and layers take their code from S3 (before serving requests).
+    pub fn set_code_source(&self, source: Arc<dyn CodeSource>) {
+        let _ = self.inner.code_source.set(source);
     }
 
     /// Starts delivering queued asynchronous invocations (also those left by a previous run)
@@ -114,6 +122,12 @@ impl Lambda {
         payload: Vec<u8>,
     ) -> Result<(), AwsError> {
         invoke::enqueue(&self.inner, account, region, function, payload).await
+    }
+
+    /// Whether the function exists and its resource policy lets `service` (an AWS service
+    /// principal such as `s3.amazonaws.com`) invoke it.
+    pub async fn allows_service_internal(&self, function_arn: &str, service: &str) -> Result<bool, AwsError> {
+        functions::allows_service(&self.inner, function_arn, service).await
     }
 
     /// Destination records waiting for delivery (outbox topic), for the binary's trigger engine.

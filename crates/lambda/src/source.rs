@@ -1,5 +1,6 @@
-//! The seam to queues that event source mappings poll (DESIGN.md §4: "queue and stream
-//! sources"). The binary implements it over SQS; Lambda knows no SQS code.
+//! The seams to other services' data (DESIGN.md §4: "queue and stream sources"): the queues
+//! event source mappings poll, and the objects deployment packages are read from. The binary
+//! implements them over SQS and S3; Lambda knows neither.
 
 use std::collections::BTreeMap;
 
@@ -32,4 +33,16 @@ pub trait QueueSource: Send + Sync + 'static {
     ) -> BoxFuture<'a, Result<Vec<QueueMessage>, AwsError>>;
     /// Deletes the messages with these receipt handles.
     fn delete<'a>(&'a self, arn: &'a str, handles: Vec<String>) -> BoxFuture<'a, Result<(), AwsError>>;
+}
+
+/// Deployment packages named by `S3Bucket` / `S3Key` (CreateFunction, UpdateFunctionCode,
+/// PublishLayerVersion).
+pub trait CodeSource: Send + Sync + 'static {
+    /// The object's bytes, or the S3 error (`NoSuchBucket`, `NoSuchKey`, …) as an `AwsError`.
+    fn fetch<'a>(
+        &'a self,
+        bucket: &'a str,
+        key: &'a str,
+        version: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<Vec<u8>, AwsError>>;
 }

@@ -363,3 +363,71 @@ async fn event_invoke_config_and_destinations() {
     let (status, _, _) = api.call(Method::DELETE, "/2019-09-25/functions/f/event-invoke-config", &[], b"").await;
     assert_eq!(status, 204);
 }
+
+/// Objects a fake S3 holds, for packages named by `S3Bucket`/`S3Key`.
+struct FakeS3;
+
+impl stratus_lambda::CodeSource for FakeS3 {
+    fn fetch<'a>(
+        &'a self,
+        bucket: &'a str,
+        key: &'a str,
+        version: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<Vec<u8>, stratus_proto::AwsError>> {
+        Box::pin(async move {
+            match (bucket, key, version) {
+                ("code", "f.zip", None | Some("v1")) => Ok(ZIP.to_vec()),
+                ("code", _, _) => Err(stratus_proto::AwsError::new("NoSuchKey", "The specified key does not exist.")),
+                _ => Err(stratus_proto::AwsError::new("NoSuchBucket", "The specified bucket does not exist")),
+            }
+        })
+    }
+}
+
+#[tokio::test]
+async fn code_from_s3_and_service_permissions() {
+    let api = Api::new();
+    let body = |code: Value| {
+        json!({"FunctionName": "from-s3", "Runtime": "python3.12", "Role": "arn:aws:iam::000000000000:role/r",
+               "Handler": "app.handler", "Code": code})
+    };
+    // Without S3 behind it, a bucket cannot exist.
+    let (status, v) =
+        api.json(Method::POST, "/2015-03-31/functions", body(json!({"S3Bucket": "code", "S3Key": "f.zip"}))).await;
+    assert_eq!(status, 400, "{v}");
+    assert!(v["message"].as_str().unwrap_or_default().contains("S3 Error Code: NoSuchBucket"), "{v}");
+    api.lambda.set_code_source(Arc::new(FakeS3));
+    let (status, v) =
+        api.json(Method::POST, "/2015-03-31/functions", body(json!({"S3Bucket": "code", "S3Key": "nope.zip"}))).await;
+    assert_eq!(status, 400, "{v}");
+    assert!(v["message"].as_str().unwrap_or_default().contains("S3 Error Code: NoSuchKey"), "{v}");
+    let (status, v) = api
+        .json(
+            Method::POST,
+            "/2015-03-31/functions",
+            body(json!({"S3Bucket": "code", "S3Key": "f.zip", "S3ObjectVersion": "v1"})),
+        )
+        .await;
+    assert_eq!(status, 201, "{v}");
+    assert_eq!(v["CodeSize"], ZIP.len());
+    let (status, v) = api
+        .json(Method::PUT, "/2015-03-31/functions/from-s3/code", json!({"S3Bucket": "other", "S3Key": "f.zip"}))
+        .await;
+    assert_eq!(status, 400, "{v}");
+    assert!(v["message"].as_str().unwrap_or_default().contains("NoSuchBucket"), "{v}");
+
+    let arn = "arn:aws:lambda:us-east-1:000000000000:function:from-s3";
+    assert!(!api.lambda.allows_service_internal(arn, "s3.amazonaws.com").await.expect("check"));
+    let (status, v) = api
+        .json(
+            Method::POST,
+            "/2015-03-31/functions/from-s3/policy",
+            json!({"StatementId": "s3", "Action": "lambda:InvokeFunction", "Principal": "s3.amazonaws.com"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{v}");
+    assert!(api.lambda.allows_service_internal(arn, "s3.amazonaws.com").await.expect("check"));
+    assert!(!api.lambda.allows_service_internal(arn, "sns.amazonaws.com").await.expect("check"));
+    let missing = "arn:aws:lambda:us-east-1:000000000000:function:missing";
+    assert!(!api.lambda.allows_service_internal(missing, "s3.amazonaws.com").await.expect("check"));
+}

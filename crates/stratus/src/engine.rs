@@ -1,9 +1,11 @@
 //! The trigger engine (DESIGN.md §4): effects between services travel as outbox records that
 //! this loop delivers. Services never call each other; only the binary knows both ends.
 //!
-//! Today it delivers Lambda's on-success / on-failure destination records to SQS queues and
-//! Lambda functions. A record leaves the outbox only once delivered (or once it can never be:
-//! the destination does not exist), so delivery is at least once, also across restarts.
+//! Each outbox topic below holds records `{"destination": arn, <payload field>: …}` written in
+//! the same transaction as the change that caused them; the engine hands the payload to the
+//! destination's service through its internal entry point (an SQS send, an asynchronous Lambda
+//! invocation). A record leaves the outbox only once delivered (or once it can never be: the
+//! destination does not exist), so delivery is at least once, also across restarts.
 
 use std::time::Duration;
 
@@ -18,6 +20,15 @@ pub struct Engine {
     pub lambda: Lambda,
 }
 
+/// An outbox topic the engine delivers from.
+struct Topic {
+    name: &'static str,
+    /// The record member that holds what is delivered.
+    payload: &'static str,
+}
+
+const TOPICS: &[Topic] = &[Topic { name: Lambda::DESTINATION_TOPIC, payload: "record" }];
+
 enum Delivery {
     Done,
     /// Try again later (storage busy, shutting down).
@@ -31,23 +42,8 @@ impl Engine {
             let notified = signal.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
-            match self.store.outbox_pending(Lambda::DESTINATION_TOPIC, 0, 64).await {
-                Ok(records) => {
-                    for (seq, bytes) in records {
-                        match self.deliver(&bytes).await {
-                            Delivery::Done => {
-                                if let Err(e) = self.store.outbox_ack(Lambda::DESTINATION_TOPIC, seq).await {
-                                    tracing::warn!(error = %e, "could not remove a delivered destination record");
-                                }
-                            }
-                            Delivery::Retry(why) => {
-                                tracing::warn!(%why, "destination delivery failed; will retry");
-                                break;
-                            }
-                        }
-                    }
-                }
-                Err(e) => tracing::warn!(error = %e, "could not read destination records"),
+            for topic in TOPICS {
+                self.drain(topic).await;
             }
             tokio::select! {
                 _ = &mut notified => {}
@@ -56,29 +52,54 @@ impl Engine {
         }
     }
 
-    async fn deliver(&self, bytes: &[u8]) -> Delivery {
+    /// Delivers what is pending on one topic, in order, stopping at the first failure (the
+    /// next round retries it).
+    async fn drain(&self, topic: &Topic) {
+        let records = match self.store.outbox_pending(topic.name, 0, 64).await {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::warn!(topic = topic.name, error = %e, "could not read outbox records");
+                return;
+            }
+        };
+        for (seq, bytes) in records {
+            match self.deliver(topic, &bytes).await {
+                Delivery::Done => {
+                    if let Err(e) = self.store.outbox_ack(topic.name, seq).await {
+                        tracing::warn!(topic = topic.name, error = %e, "could not remove a delivered record");
+                    }
+                }
+                Delivery::Retry(why) => {
+                    tracing::warn!(topic = topic.name, %why, "delivery failed; will retry");
+                    return;
+                }
+            }
+        }
+    }
+
+    async fn deliver(&self, topic: &Topic, bytes: &[u8]) -> Delivery {
         let Ok(v) = serde_json::from_slice::<Value>(bytes) else {
-            tracing::warn!("dropping an unreadable destination record");
+            tracing::warn!(topic = topic.name, "dropping an unreadable outbox record");
             return Delivery::Done;
         };
         let destination = v["destination"].as_str().unwrap_or_default();
-        let record = v["record"].to_string();
+        let payload = v[topic.payload].to_string();
         let Some(arn) = stratus_core::Arn::parse(destination) else {
             tracing::warn!(%destination, "dropping a record for an invalid destination");
             return Delivery::Done;
         };
         let outcome = match arn.service {
-            "sqs" => self.sqs.send_internal(arn.account, arn.region, arn.resource, record).await.map(|_| ()),
-            "lambda" => self.lambda.invoke_event(arn.account, arn.region, destination, record.into_bytes()).await,
+            "sqs" => self.sqs.send_internal(arn.account, arn.region, arn.resource, payload).await.map(|_| ()),
+            "lambda" => self.lambda.invoke_event(arn.account, arn.region, destination, payload.into_bytes()).await,
             other => {
-                tracing::warn!(%destination, "destinations of service {other} are not served yet; record dropped");
+                tracing::warn!(%destination, "destinations of service {other} are not served; record dropped");
                 return Delivery::Done;
             }
         };
         match outcome {
             Ok(()) => Delivery::Done,
             // The destination does not exist: AWS drops such records too.
-            Err(e) if matches!(e.code.as_str(), "QueueDoesNotExist" | "ResourceNotFoundException") => {
+            Err(e) if matches!(e.code.as_str(), "QueueDoesNotExist" | "ResourceNotFoundException" | "NotFound") => {
                 tracing::warn!(%destination, error = %e, "destination does not exist; record dropped");
                 Delivery::Done
             }
