@@ -160,6 +160,10 @@ async fn sequences_and_outbox(s: Store) {
     assert_eq!(s.outbox_pending("events", 1, 10).await.expect("pending"), vec![(2, b"two".to_vec())]);
     s.outbox_ack("events", 1).await.expect("ack");
     assert_eq!(s.outbox_pending("events", 0, 10).await.expect("pending"), vec![(2, b"two".to_vec())]);
+    s.write(|t| outbox_push(t, "events", b"three")).await.expect("push");
+    s.outbox_ack_many("events", &[2, 3]).await.expect("ack many");
+    assert!(s.outbox_pending("events", 0, 10).await.expect("pending").is_empty());
+    assert_eq!(s.outbox_pending("other", 0, 10).await.expect("pending"), vec![(1, b"x".to_vec())]);
     // Sequence keys and outbox records do not show up in service key space scans.
     let user = s.read(|r| r.scan(b"\x01", None, 100)).await.expect("scan");
     assert!(user.is_empty());

@@ -204,6 +204,15 @@ impl Store {
         let key = outbox_key(topic, seq);
         self.write(move |t| t.delete(&key)).await
     }
+
+    /// Removes several delivered outbox records in one transaction.
+    pub async fn outbox_ack_many(&self, topic: &str, seqs: &[u64]) -> Result<()> {
+        if seqs.is_empty() {
+            return Ok(());
+        }
+        let keys: Vec<Vec<u8>> = seqs.iter().map(|s| outbox_key(topic, *s)).collect();
+        self.write(move |t| keys.iter().try_for_each(|k| t.delete(k))).await
+    }
 }
 
 fn sys_key(kind: &str, name: &str) -> Vec<u8> {

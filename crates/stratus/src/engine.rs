@@ -7,13 +7,17 @@
 //! invocation). A record leaves the outbox only once delivered (or once it can never be: the
 //! destination does not exist), so delivery is at least once, also across restarts.
 
-use std::time::Duration;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use stratus_lambda::Lambda;
 use stratus_sqs::Sqs;
 use stratus_storage::Store;
+use tokio::task::JoinSet;
 
+#[derive(Clone)]
 pub struct Engine {
     pub store: Store,
     pub sqs: Sqs,
@@ -29,52 +33,90 @@ struct Topic {
 
 const TOPICS: &[Topic] = &[Topic { name: Lambda::DESTINATION_TOPIC, payload: "record" }];
 
+/// Records read (and delivered concurrently) per round and topic.
+const BATCH: usize = 256;
+
 enum Delivery {
     Done,
     /// Try again later (storage busy, shutting down).
     Retry(String),
 }
 
+/// When each failing record may be tried again, and how long it waited last time.
+type Backoff = HashMap<(&'static str, u64), (Instant, Duration)>;
+
 impl Engine {
     pub async fn run(self) {
+        let engine = Arc::new(self);
+        let mut backoff = Backoff::new();
         loop {
-            let signal = self.store.outbox_signal().clone();
+            let signal = engine.store.outbox_signal().clone();
             let notified = signal.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
+            let mut more = false;
             for topic in TOPICS {
-                self.drain(topic).await;
+                more |= engine.drain(topic, &mut backoff).await;
             }
+            if more {
+                continue;
+            }
+            let next_retry = backoff.values().map(|(at, _)| *at).min();
+            let wait = next_retry.map_or(Duration::from_secs(1), |at| at.saturating_duration_since(Instant::now()));
             tokio::select! {
                 _ = &mut notified => {}
-                _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                _ = tokio::time::sleep(wait.min(Duration::from_secs(1))) => {}
             }
         }
     }
 
-    /// Delivers what is pending on one topic, in order, stopping at the first failure (the
-    /// next round retries it).
-    async fn drain(&self, topic: &Topic) {
-        let records = match self.store.outbox_pending(topic.name, 0, 64).await {
+    /// Delivers what is pending on one topic, concurrently (events are unordered, as on AWS),
+    /// and removes what was delivered in one transaction. Records that failed wait with an
+    /// exponential backoff. Returns whether more records may be waiting.
+    async fn drain(self: &Arc<Self>, topic: &'static Topic, backoff: &mut Backoff) -> bool {
+        let records = match self.store.outbox_pending(topic.name, 0, BATCH).await {
             Ok(r) => r,
             Err(e) => {
                 tracing::warn!(topic = topic.name, error = %e, "could not read outbox records");
-                return;
+                return false;
             }
         };
+        let full = records.len() == BATCH;
+        let now = Instant::now();
+        let mut tasks = JoinSet::new();
         for (seq, bytes) in records {
-            match self.deliver(topic, &bytes).await {
-                Delivery::Done => {
-                    if let Err(e) = self.store.outbox_ack(topic.name, seq).await {
-                        tracing::warn!(topic = topic.name, error = %e, "could not remove a delivered record");
-                    }
+            if backoff.get(&(topic.name, seq)).is_some_and(|(at, _)| *at > now) {
+                continue;
+            }
+            let engine = self.clone();
+            tasks.spawn(async move { (seq, engine.deliver(topic, &bytes).await) });
+        }
+        let (mut delivered, mut failed) = (Vec::new(), false);
+        while let Some(joined) = tasks.join_next().await {
+            match joined {
+                Ok((seq, Delivery::Done)) => {
+                    backoff.remove(&(topic.name, seq));
+                    delivered.push(seq);
                 }
-                Delivery::Retry(why) => {
-                    tracing::warn!(topic = topic.name, %why, "delivery failed; will retry");
-                    return;
+                Ok((seq, Delivery::Retry(why))) => {
+                    failed = true;
+                    let wait = backoff.get(&(topic.name, seq)).map_or(Duration::from_millis(100), |(_, w)| *w * 2);
+                    let wait = wait.min(Duration::from_secs(60));
+                    tracing::warn!(topic = topic.name, %why, retry_in_ms = wait.as_millis() as u64, "delivery failed");
+                    backoff.insert((topic.name, seq), (Instant::now() + wait, wait));
+                }
+                Err(e) => {
+                    failed = true;
+                    tracing::warn!(topic = topic.name, error = %e, "a delivery task failed");
                 }
             }
         }
+        if let Err(e) = self.store.outbox_ack_many(topic.name, &delivered).await {
+            tracing::warn!(topic = topic.name, error = %e, "could not remove delivered records");
+            return false;
+        }
+        // Records waiting out a backoff are read again each round; only progress repeats at once.
+        full && !failed && !delivered.is_empty()
     }
 
     async fn deliver(&self, topic: &Topic, bytes: &[u8]) -> Delivery {
