@@ -469,6 +469,9 @@ impl Shared {
 #[derive(Default)]
 struct Stats {
     ok: u64,
+    /// Successful requests including the warm-up's (what a server should
+    /// have stored or forwarded).
+    ok_all: u64,
     errors: u64,
     /// Messages sent (send workloads) or received-and-deleted (receive-delete);
     /// objects put or got (S3).
@@ -492,6 +495,7 @@ struct Stats {
 impl Stats {
     fn merge(&mut self, o: Stats) {
         self.ok += o.ok;
+        self.ok_all += o.ok_all;
         self.errors += o.errors;
         self.messages += o.messages;
         self.bytes += o.bytes;
@@ -546,6 +550,7 @@ impl Worker {
         let measured = t0 >= self.shared.measure_start;
         match result {
             Ok(reply) if reply.status.is_success() => {
+                self.stats.ok_all += 1;
                 if measured {
                     let ns = u64::try_from(t0.elapsed().as_nanos()).unwrap_or(u64::MAX);
                     self.stats.latency.record(ns);
@@ -590,6 +595,7 @@ impl Worker {
         let measured = t0 >= self.shared.measure_start;
         match result {
             Ok(reply) if reply.status.is_success() && !reply.function_error => {
+                self.stats.ok_all += 1;
                 if measured {
                     self.stats.latency.record(ns);
                     self.stats.ok += 1;
@@ -826,6 +832,7 @@ struct Report {
     connections: u32,
     elapsed: Duration,
     ok: u64,
+    ok_all: u64,
     errors: u64,
     messages: u64,
     bytes: u64,
@@ -885,6 +892,7 @@ impl Report {
             "body_size": args.body_size,
             "duration_s": round3(self.secs()),
             "requests_ok": self.ok,
+            "requests_ok_all": self.ok_all,
             "errors": self.errors,
             "messages": self.messages,
             "failed_entries": self.failed_entries,
@@ -965,7 +973,10 @@ impl Report {
             self.secs(),
             if self.drained { "  (queue drained: stopped early)" } else { "" }
         ));
-        s.push_str(&format!("  requests     {} ok, {} errors, {} connects\n", self.ok, self.errors, self.connects));
+        s.push_str(&format!(
+            "  requests     {} ok ({} with warm-up), {} errors, {} connects\n",
+            self.ok, self.ok_all, self.errors, self.connects
+        ));
         s.push_str(&format!("  ops/s        {:.1}\n", self.ops_per_s()));
         s.push_str(&format!(
             "  {:<12} {:.1}  ({} {unit}{}{})\n",
@@ -1113,6 +1124,7 @@ async fn run(args: &Args) -> Result<Report, BoxError> {
         connections: args.connections,
         elapsed: end.duration_since(measure_start),
         ok: total.ok,
+        ok_all: total.ok_all,
         errors: total.errors,
         messages: total.messages,
         bytes: total.bytes,
