@@ -245,6 +245,9 @@ def run_server(server: common.Server, args, loadgen: Path, logs: Path, env, resu
         entry["error"] = str(e)
         return
     conns = args.moto_connections if server.is_moto else args.connections
+    acct = lb.CpuAccount()
+    acct.server_pid = server.pid
+    acct.reset()
 
     def add(row: dict) -> None:
         row["server"] = server.key
@@ -330,6 +333,7 @@ def run_server(server: common.Server, args, loadgen: Path, logs: Path, env, resu
                 log(f"  n/a: {short_error(e)}")
         if server.proc and server.proc.poll() is not None:
             entry["error"] = f"server exited with {server.proc.returncode} during the run"
+        entry["cpu"] = acct.phase(server.label)
     finally:
         server.stop()
         if server.data_dir:
@@ -541,6 +545,19 @@ def render(results: dict, args) -> str:
         o += ["S3 PUT → function start: not measured (Stratus not in --servers).", ""]
     if "moto" in results["servers"]:
         o += ["moto_server has no S3 → function row: it runs Lambda functions only in Docker containers.", ""]
+    cpu = [(s["label"], s["cpu"]) for s in results["servers"].values() if s.get("cpu")]
+    if cpu:
+        o += ["## Noise: CPU use while each server was measured", "",
+              "Cores busy on the whole machine (/proc/stat), of which this benchmark's processes (this script "
+              "and its boto3 threads, stratus-loadgen, the server and its functions) and other processes. "
+              "Figures from a phase where other processes took a noticeable share of the cores are not "
+              "comparable with a quiet run.", "",
+              "| Server phase | wall s | machine busy, cores | this benchmark | other processes |",
+              "|---|---:|---:|---:|---:|"]
+        for label, r in cpu:
+            o.append(f"| {label} | {r['wall_s']} | {r['machine_cores']:.2f} | {r['ours_cores']:.2f} | "
+                     f"{r['others_cores']:.2f} |")
+        o.append("")
     notes = [f"- {n}" for n in results.get("notes", [])]
     for key, s in results["servers"].items():
         if s.get("error"):
@@ -592,7 +609,8 @@ def parse_args(argv=None):
     p.add_argument("--budget", type=float, default=900.0, help="hard limit on the whole run, seconds")
     p.add_argument("--out", default=str(RESULTS / "push-latest.md"))
     a = p.parse_args(argv)
-    a.servers = [s for s in a.servers.split(",") if s]
+    # "stratus-durable" as in run.py
+    a.servers = [{"stratus-durable": "stratus"}.get(s, s) for s in a.servers.split(",") if s]
     if set(a.servers) - set(SERVER_KEYS) or not a.servers:
         p.error(f"--servers: comma list of {', '.join(SERVER_KEYS)}")
     if not (0 < a.duration <= 600 and 0 <= a.warmup <= 60 and 1 <= a.latency_puts <= 1000
