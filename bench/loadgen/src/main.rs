@@ -578,7 +578,10 @@ impl Worker {
             (Workload::S3Put, Some(plan), _) => self.s3_put(plan).await,
             (Workload::S3Get, Some(plan), _) => self.s3_get(plan).await,
             (Workload::SnsPublish, _, Some(body)) => self.publish(body.clone()).await,
-            _ => self.stats.note_error(true, || "internal: workload without its setup".into()),
+            _ => {
+                self.stats.note_error(true, || "internal: workload without its setup".into());
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
         }
     }
 
