@@ -1,5 +1,6 @@
-//! One signed HTTP/1.1 keep-alive connection to an SQS JSON-protocol endpoint
-//! (or to Lambda's Invoke REST path).
+//! One signed HTTP/1.1 keep-alive connection to an AWS-compatible endpoint:
+//! SQS (JSON protocol), Lambda Invoke, S3 (REST, path style) and query-protocol
+//! services such as SNS. One builder per request kind, all signed in one place.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -100,6 +101,25 @@ impl Conn {
         self.send(request).await
     }
 
+    /// One S3 request (service `s3`) on a path-style `path`
+    /// (`/{bucket}` or `/{bucket}/{key}`, already URL-safe).
+    pub async fn s3(
+        &mut self,
+        method: Method,
+        path: &str,
+        body: Bytes,
+        content_sha256: Option<&HeaderValue>,
+    ) -> Result<Reply, BoxError> {
+        let request = self.build_s3(method, path, body, content_sha256)?;
+        self.send(request).await
+    }
+
+    /// One query-protocol request (`POST /`, form body) signed for `service`.
+    pub async fn query(&mut self, service: &str, body: Bytes) -> Result<Reply, BoxError> {
+        let request = self.build_query(service, body)?;
+        self.send(request).await
+    }
+
     async fn send(&mut self, request: Request<Full<Bytes>>) -> Result<Reply, BoxError> {
         let timeout = self.target.timeout;
         match tokio::time::timeout(timeout, self.send_inner(request)).await {
@@ -136,46 +156,77 @@ impl Conn {
         Ok(Reply { status, body, function_error })
     }
 
-    fn build_request(&self, action: &str, body: Bytes) -> Result<Request<Full<Bytes>>, BoxError> {
+    /// Adds `Host` (and `Content-Length` unless it is a body-less GET), signs
+    /// for `service` over `sign_uri`, and builds the request for `path`. Every
+    /// request kind below goes through here.
+    fn signed(
+        &self,
+        method: Method,
+        path: &str,
+        sign_uri: &Uri,
+        service: &str,
+        mut headers: HeaderMap,
+        body: Bytes,
+    ) -> Result<Request<Full<Bytes>>, BoxError> {
         let t = &*self.target;
-        let mut headers = HeaderMap::with_capacity(8);
         headers.insert(HOST, t.authority.clone());
-        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/x-amz-json-1.0"));
-        headers.insert(CONTENT_LENGTH, HeaderValue::from(body.len()));
-        headers.insert("x-amz-target", HeaderValue::from_str(&format!("AmazonSQS.{action}"))?);
+        if !(body.is_empty() && method == Method::GET) {
+            headers.insert(CONTENT_LENGTH, HeaderValue::from(body.len()));
+        }
         let params = SigningParams {
             access_key: &t.access_key,
             secret_key: &t.secret_key,
             session_token: None,
             region: &t.region,
-            service: "sqs",
+            service,
             time: SystemTime::now(),
         };
-        sign(&params, &Method::POST, &t.sign_uri, &mut headers, &body)
+        sign(&params, &method, sign_uri, &mut headers, &body)
             .map_err(|e| -> BoxError { format!("SigV4 signing failed: {e:?}").into() })?;
-        let mut request = Request::builder().method(Method::POST).uri("/").body(Full::new(body))?;
+        let mut request = Request::builder().method(method).uri(path).body(Full::new(body))?;
         *request.headers_mut() = headers;
         Ok(request)
     }
 
-    fn build_invoke(&self, path: &InvokePath, payload: Bytes) -> Result<Request<Full<Bytes>>, BoxError> {
-        let t = &*self.target;
+    /// SQS JSON protocol: `POST /` with `X-Amz-Target: AmazonSQS.<action>`.
+    fn build_request(&self, action: &str, body: Bytes) -> Result<Request<Full<Bytes>>, BoxError> {
         let mut headers = HeaderMap::with_capacity(8);
-        headers.insert(HOST, t.authority.clone());
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/x-amz-json-1.0"));
+        headers.insert("x-amz-target", HeaderValue::from_str(&format!("AmazonSQS.{action}"))?);
+        self.signed(Method::POST, "/", &self.target.sign_uri, "sqs", headers, body)
+    }
+
+    fn build_invoke(&self, path: &InvokePath, payload: Bytes) -> Result<Request<Full<Bytes>>, BoxError> {
+        let mut headers = HeaderMap::with_capacity(8);
         headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-        headers.insert(CONTENT_LENGTH, HeaderValue::from(payload.len()));
-        let params = SigningParams {
-            access_key: &t.access_key,
-            secret_key: &t.secret_key,
-            session_token: None,
-            region: &t.region,
-            service: "lambda",
-            time: SystemTime::now(),
-        };
-        sign(&params, &Method::POST, &path.sign_uri, &mut headers, &payload)
-            .map_err(|e| -> BoxError { format!("SigV4 signing failed: {e:?}").into() })?;
-        let mut request = Request::builder().method(Method::POST).uri(path.path.as_str()).body(Full::new(payload))?;
-        *request.headers_mut() = headers;
-        Ok(request)
+        self.signed(Method::POST, &path.path, &path.sign_uri, "lambda", headers, payload)
+    }
+
+    /// S3 REST, path style: `method /{bucket}[/{key}]`. `content_sha256` is the
+    /// body's SHA-256 (hex) when the caller computed it once for a body it
+    /// sends many times; else signing hashes the body.
+    fn build_s3(
+        &self,
+        method: Method,
+        path: &str,
+        body: Bytes,
+        content_sha256: Option<&HeaderValue>,
+    ) -> Result<Request<Full<Bytes>>, BoxError> {
+        let mut headers = HeaderMap::with_capacity(8);
+        if !body.is_empty() {
+            headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/octet-stream"));
+        }
+        if let Some(hash) = content_sha256 {
+            headers.insert("x-amz-content-sha256", hash.clone());
+        }
+        let sign_uri: Uri = format!("http://{}{path}", self.target.authority.to_str()?).parse()?;
+        self.signed(method, path, &sign_uri, "s3", headers, body)
+    }
+
+    /// Query protocol (SNS and friends): `POST /` with a form-encoded body.
+    fn build_query(&self, service: &str, body: Bytes) -> Result<Request<Full<Bytes>>, BoxError> {
+        let mut headers = HeaderMap::with_capacity(8);
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/x-www-form-urlencoded"));
+        self.signed(Method::POST, "/", &self.target.sign_uri, service, headers, body)
     }
 }

@@ -1,7 +1,8 @@
-//! `stratus-loadgen`: a closed-loop HTTP load generator for SQS-compatible
-//! endpoints (Stratus, moto_server, ...), speaking the SQS JSON protocol with
-//! SigV4-signed requests over N keep-alive HTTP/1.1 connections; the
-//! `lambda-invoke` workload calls Lambda's synchronous Invoke instead.
+//! `stratus-loadgen`: a closed-loop HTTP load generator for AWS-compatible
+//! endpoints (Stratus, moto_server, ...) with SigV4-signed requests over N
+//! keep-alive HTTP/1.1 connections: SQS (JSON protocol), Lambda's synchronous
+//! Invoke, S3 PutObject / GetObject (REST, path style) and SNS Publish (query
+//! protocol).
 //!
 //! Only loopback endpoints are accepted, and every run is bounded both by
 //! `--duration` and by `--max-requests`.
@@ -17,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use clap::{Parser, ValueEnum};
-use http::Uri;
+use http::{HeaderValue, Method, Uri};
 use serde_json::{Value, json};
 
 use crate::client::{BoxError, Conn, InvokePath, Target};
@@ -33,6 +34,12 @@ enum Workload {
     ReceiveDelete,
     /// Lambda Invoke (RequestResponse) of --function with --payload; SigV4 service `lambda`.
     LambdaInvoke,
+    /// S3 PutObject of --object-size bytes to --bucket under keys loadgen/WORKER/N.
+    S3Put,
+    /// S3: PUT --objects objects, then GetObject them round-robin (length checked).
+    S3Get,
+    /// SNS Publish (query protocol) of a --body-size message to --topic-arn.
+    SnsPublish,
 }
 
 impl Workload {
@@ -42,6 +49,22 @@ impl Workload {
             Workload::SendBatch => "send-batch",
             Workload::ReceiveDelete => "receive-delete",
             Workload::LambdaInvoke => "lambda-invoke",
+            Workload::S3Put => "s3-put",
+            Workload::S3Get => "s3-get",
+            Workload::SnsPublish => "sns-publish",
+        }
+    }
+
+    fn is_s3(self) -> bool {
+        matches!(self, Workload::S3Put | Workload::S3Get)
+    }
+
+    /// What one successful request moves, for the report.
+    fn unit(self) -> &'static str {
+        match self {
+            Workload::S3Put | Workload::S3Get => "objects",
+            Workload::LambdaInvoke => "invokes",
+            _ => "messages",
         }
     }
 }
@@ -50,7 +73,7 @@ impl Workload {
 #[command(
     name = "stratus-loadgen",
     version,
-    about = "Closed-loop SQS (JSON protocol, SigV4) and Lambda Invoke load generator for loopback endpoints"
+    about = "Closed-loop SigV4 load generator (SQS, Lambda Invoke, S3 PutObject/GetObject, SNS Publish) for loopback endpoints"
 )]
 struct Args {
     /// Endpoint, e.g. http://127.0.0.1:4566 (loopback addresses only).
@@ -87,9 +110,25 @@ struct Args {
     #[arg(long, default_value = r#"{"bench":"loadgen"}"#)]
     payload: String,
 
-    /// Message body size in bytes.
+    /// Message body size in bytes (SQS messages, SNS messages).
     #[arg(long, default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..=262_144))]
     body_size: u32,
+
+    /// s3-put / s3-get: the bucket (path style; created with PUT /{bucket} if missing).
+    #[arg(long, default_value = "stratus-loadgen")]
+    bucket: String,
+
+    /// s3-put / s3-get: object size in bytes.
+    #[arg(long, default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..=(64 << 20)))]
+    object_size: u32,
+
+    /// s3-get: objects PUT before measuring and then read round-robin.
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    objects: u64,
+
+    /// sns-publish: the topic ARN (default: CreateTopic loadgen-sns-publish).
+    #[arg(long)]
+    topic_arn: Option<String>,
 
     /// Hard cap on requests sent in total (warm-up and pre-fill included).
     #[arg(long, default_value_t = 20_000_000)]
@@ -99,7 +138,7 @@ struct Args {
     #[arg(long, default_value_t = 200_000)]
     prefill: u64,
 
-    /// receive-delete: stop pre-filling after this many seconds.
+    /// receive-delete / s3-get: stop pre-filling after this many seconds.
     #[arg(long, default_value_t = 60.0)]
     prefill_secs: f64,
 
@@ -238,6 +277,143 @@ fn message_body(size: usize) -> String {
     (0..size).map(|i| char::from(ALPHABET[i % ALPHABET.len()])).collect()
 }
 
+/// `application/x-www-form-urlencoded` value: everything but the unreserved
+/// characters percent-encoded.
+fn form_encode(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for b in value.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// A query-protocol body: `Action=...&Version=...&k=v...`, values form-encoded.
+fn query_body(action: &str, version: &str, params: &[(&str, &str)]) -> Bytes {
+    let mut body = format!("Action={action}&Version={version}");
+    for (k, v) in params {
+        body.push_str(&format!("&{k}={}", form_encode(v)));
+    }
+    Bytes::from(body)
+}
+
+const SNS_VERSION: &str = "2010-03-31";
+
+/// The text of the first `<tag>...</tag>` of an XML reply.
+fn xml_text<'a>(body: &'a str, tag: &str) -> Option<&'a str> {
+    let open = format!("<{tag}>");
+    let start = body.find(&open)? + open.len();
+    let len = body[start..].find(&format!("</{tag}>"))?;
+    Some(body[start..start + len].trim())
+}
+
+/// CreateTopic (idempotent) and return the topic ARN.
+async fn create_topic(conn: &mut Conn, name: &str) -> Result<String, BoxError> {
+    let body = query_body("CreateTopic", SNS_VERSION, &[("Name", name)]);
+    let reply = conn.query("sns", body).await.map_err(|e| format!("CreateTopic {name}: {e}"))?;
+    let text = String::from_utf8_lossy(&reply.body);
+    if !reply.status.is_success() {
+        return Err(format!("CreateTopic {name} failed: HTTP {}: {}", reply.status, error_sample(&reply.body)).into());
+    }
+    xml_text(&text, "TopicArn")
+        .map(str::to_owned)
+        .ok_or_else(|| format!("CreateTopic reply has no TopicArn: {}", error_sample(&reply.body)).into())
+}
+
+/// S3 bucket names that need no encoding in a path-style URL.
+fn check_bucket(name: &str) -> Result<(), BoxError> {
+    let ok = (3..=63).contains(&name.len())
+        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.');
+    if ok { Ok(()) } else { Err(format!("--bucket {name:?}: use 3-63 characters of [a-z0-9.-]").into()) }
+}
+
+/// CreateBucket (`PUT /{bucket}`); a bucket we already own is fine.
+async fn create_bucket(conn: &mut Conn, bucket: &str) -> Result<(), BoxError> {
+    let reply = conn
+        .s3(Method::PUT, &format!("/{bucket}"), Bytes::new(), None)
+        .await
+        .map_err(|e| format!("CreateBucket {bucket}: {e}"))?;
+    if reply.status.is_success() || String::from_utf8_lossy(&reply.body).contains("BucketAlreadyOwnedByYou") {
+        return Ok(());
+    }
+    Err(format!("CreateBucket {bucket} failed: HTTP {}: {}", reply.status, error_sample(&reply.body)).into())
+}
+
+/// What the S3 workloads send: one payload (hashed once) and the key scheme.
+struct S3Plan {
+    bucket: String,
+    payload: Bytes,
+    /// Hex SHA-256 of `payload`, sent as `x-amz-content-sha256`.
+    payload_sha256: HeaderValue,
+    /// s3-get: the number of objects read round-robin, and the next one.
+    objects: u64,
+    next_get: AtomicU64,
+}
+
+impl S3Plan {
+    fn new(bucket: &str, size: usize, objects: u64) -> Result<Self, BoxError> {
+        let payload = Bytes::from(message_body(size));
+        let payload_sha256 = HeaderValue::from_str(&stratus_sigv4::sha256_hex(&payload))?;
+        Ok(Self { bucket: bucket.to_owned(), payload, payload_sha256, objects, next_get: AtomicU64::new(0) })
+    }
+
+    /// s3-put: `/{bucket}/loadgen/{worker}/{n}`.
+    fn put_path(&self, worker: u32, n: u64) -> String {
+        format!("/{}/loadgen/{worker}/{n}", self.bucket)
+    }
+
+    /// s3-get: `/{bucket}/loadgen/get/{i}`, i < objects.
+    fn get_path(&self, i: u64) -> String {
+        format!("/{}/loadgen/get/{i}", self.bucket)
+    }
+}
+
+/// PUTs the s3-get objects over `connections` connections, within `budget`.
+/// Returns the number put (all of them) and the time taken.
+async fn put_objects(
+    target: Arc<Target>,
+    plan: Arc<S3Plan>,
+    connections: u32,
+    budget: Duration,
+) -> Result<(u64, Duration), BoxError> {
+    let started = Instant::now();
+    let deadline = started + budget;
+    let next = Arc::new(AtomicU64::new(0));
+    let mut tasks = Vec::new();
+    for _ in 0..connections.min(u32::try_from(plan.objects).unwrap_or(u32::MAX)) {
+        let (target, plan, next) = (Arc::clone(&target), Arc::clone(&plan), Arc::clone(&next));
+        tasks.push(tokio::spawn(async move {
+            let mut conn = Conn::new(target);
+            let mut done = 0u64;
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= plan.objects || Instant::now() >= deadline {
+                    return Ok::<u64, String>(done);
+                }
+                let path = plan.get_path(i);
+                match conn.s3(Method::PUT, &path, plan.payload.clone(), Some(&plan.payload_sha256)).await {
+                    Ok(reply) if reply.status.is_success() => done += 1,
+                    Ok(reply) => {
+                        return Err(format!("PUT {path}: HTTP {}: {}", reply.status, error_sample(&reply.body)));
+                    }
+                    Err(e) => return Err(format!("PUT {path}: {e}")),
+                }
+            }
+        }));
+    }
+    let mut put = 0;
+    for t in tasks {
+        put += t.await??;
+    }
+    if put < plan.objects {
+        return Err(format!("put only {put} of {} objects within --prefill-secs", plan.objects).into());
+    }
+    Ok((put, started.elapsed()))
+}
+
 /// Request bodies that never change during a run.
 struct Bodies {
     send: Bytes,
@@ -268,6 +444,10 @@ struct Shared {
     bodies: Bodies,
     /// lambda-invoke: where requests go, and the payload.
     invoke: Option<(InvokePath, Bytes)>,
+    /// s3-put / s3-get: bucket, payload and keys.
+    s3: Option<Arc<S3Plan>>,
+    /// sns-publish: the Publish request body.
+    publish: Option<Bytes>,
     workload: Workload,
     measure_start: Instant,
     deadline: Instant,
@@ -289,9 +469,15 @@ impl Shared {
 #[derive(Default)]
 struct Stats {
     ok: u64,
+    /// Successful requests including the warm-up's (what a server should
+    /// have stored or forwarded).
+    ok_all: u64,
     errors: u64,
-    /// Messages sent (send workloads) or received-and-deleted (receive-delete).
+    /// Messages sent (send workloads) or received-and-deleted (receive-delete);
+    /// objects put or got (S3).
     messages: u64,
+    /// S3: object bytes put or got.
+    bytes: u64,
     /// Batch entries reported in `Failed`.
     failed_entries: u64,
     empty_receives: u64,
@@ -309,8 +495,10 @@ struct Stats {
 impl Stats {
     fn merge(&mut self, o: Stats) {
         self.ok += o.ok;
+        self.ok_all += o.ok_all;
         self.errors += o.errors;
         self.messages += o.messages;
+        self.bytes += o.bytes;
         self.failed_entries += o.failed_entries;
         self.empty_receives += o.empty_receives;
         self.connects += o.connects;
@@ -338,20 +526,31 @@ impl Stats {
 }
 
 struct Worker {
+    /// 0-based worker number (S3 keys).
+    id: u32,
+    /// Requests of this worker so far (S3 keys).
+    seq: u64,
     conn: Conn,
     shared: Arc<Shared>,
     stats: Stats,
 }
 
 impl Worker {
-    /// Sends one request, records latency (if inside the measured window) and
-    /// returns the body of a 2xx reply.
+    /// Sends one SQS request; see `finish`.
     async fn request(&mut self, action: &str, body: Bytes) -> Option<Bytes> {
         let t0 = Instant::now();
         let result = self.conn.call(action, body).await;
+        self.finish(action, t0, result).await
+    }
+
+    /// Records the outcome of a request sent at `t0`: latency and success if
+    /// it was sent inside the measured window, the first error in any case.
+    /// Returns the body of a 2xx reply.
+    async fn finish(&mut self, action: &str, t0: Instant, result: Result<client::Reply, BoxError>) -> Option<Bytes> {
         let measured = t0 >= self.shared.measure_start;
         match result {
             Ok(reply) if reply.status.is_success() => {
+                self.stats.ok_all += 1;
                 if measured {
                     let ns = u64::try_from(t0.elapsed().as_nanos()).unwrap_or(u64::MAX);
                     self.stats.latency.record(ns);
@@ -373,6 +572,19 @@ impl Worker {
         }
     }
 
+    /// One request of an S3 or SNS workload.
+    async fn push_request(&mut self, shared: &Shared) {
+        match (shared.workload, shared.s3.as_deref(), shared.publish.as_ref()) {
+            (Workload::S3Put, Some(plan), _) => self.s3_put(plan).await,
+            (Workload::S3Get, Some(plan), _) => self.s3_get(plan).await,
+            (Workload::SnsPublish, _, Some(body)) => self.publish(body.clone()).await,
+            _ => {
+                self.stats.note_error(true, || "internal: workload without its setup".into());
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+    }
+
     /// One synchronous Invoke; a reply with `X-Amz-Function-Error` is an error.
     async fn invoke(&mut self) {
         let Some((path, payload)) = self.shared.invoke.as_ref() else {
@@ -386,6 +598,7 @@ impl Worker {
         let measured = t0 >= self.shared.measure_start;
         match result {
             Ok(reply) if reply.status.is_success() && !reply.function_error => {
+                self.stats.ok_all += 1;
                 if measured {
                     self.stats.latency.record(ns);
                     self.stats.ok += 1;
@@ -415,12 +628,56 @@ impl Worker {
         }
     }
 
+    /// PutObject of the payload under this worker's next key.
+    async fn s3_put(&mut self, plan: &S3Plan) {
+        let path = plan.put_path(self.id, self.seq);
+        self.seq += 1;
+        let t0 = Instant::now();
+        let result = self.conn.s3(Method::PUT, &path, plan.payload.clone(), Some(&plan.payload_sha256)).await;
+        if self.finish("PutObject", t0, result).await.is_some() && t0 >= self.shared.measure_start {
+            self.stats.messages += 1;
+            self.stats.bytes += plan.payload.len() as u64;
+        }
+    }
+
+    /// GetObject of the next object (round-robin over all workers); a body
+    /// of the wrong length is an error.
+    async fn s3_get(&mut self, plan: &S3Plan) {
+        let i = plan.next_get.fetch_add(1, Ordering::Relaxed) % plan.objects;
+        let path = plan.get_path(i);
+        let want = plan.payload.len();
+        let t0 = Instant::now();
+        let result = self.conn.s3(Method::GET, &path, Bytes::new(), None).await.and_then(|reply| {
+            if reply.status.is_success() && reply.body.len() != want {
+                Err(format!("GET {path}: {} bytes, expected {want}", reply.body.len()).into())
+            } else {
+                Ok(reply)
+            }
+        });
+        if let Some(body) = self.finish("GetObject", t0, result).await
+            && t0 >= self.shared.measure_start
+        {
+            self.stats.messages += 1;
+            self.stats.bytes += body.len() as u64;
+        }
+    }
+
+    /// SNS Publish (query protocol).
+    async fn publish(&mut self, body: Bytes) {
+        let t0 = Instant::now();
+        let result = self.conn.query("sns", body).await;
+        if self.finish("Publish", t0, result).await.is_some() && t0 >= self.shared.measure_start {
+            self.stats.messages += 1;
+        }
+    }
+
     async fn run(mut self) -> Stats {
         let shared = Arc::clone(&self.shared);
         let mut consecutive_empty = 0u32;
         while shared.admit() {
             match shared.workload {
                 Workload::LambdaInvoke => self.invoke().await,
+                Workload::S3Put | Workload::S3Get | Workload::SnsPublish => self.push_request(&shared).await,
                 Workload::Send => {
                     if self.request("SendMessage", shared.bodies.send.clone()).await.is_some() {
                         self.count_messages(1);
@@ -573,12 +830,15 @@ async fn prefill(
 
 struct Report {
     workload: Workload,
+    /// The queue, function, bucket or topic ARN the run targeted.
     queue: String,
     connections: u32,
     elapsed: Duration,
     ok: u64,
+    ok_all: u64,
     errors: u64,
     messages: u64,
+    bytes: u64,
     failed_entries: u64,
     empty_receives: u64,
     connects: u64,
@@ -618,6 +878,10 @@ impl Report {
     fn msgs_per_s(&self) -> f64 {
         self.messages as f64 / self.secs()
     }
+    /// Megabytes (10^6 bytes) of object data per second.
+    fn mb_per_s(&self) -> f64 {
+        self.bytes as f64 / 1e6 / self.secs()
+    }
 
     fn to_json(&self, args: &Args, threads: usize) -> Value {
         let h = &self.latency;
@@ -631,6 +895,7 @@ impl Report {
             "body_size": args.body_size,
             "duration_s": round3(self.secs()),
             "requests_ok": self.ok,
+            "requests_ok_all": self.ok_all,
             "errors": self.errors,
             "messages": self.messages,
             "failed_entries": self.failed_entries,
@@ -650,6 +915,25 @@ impl Report {
             },
             "first_error": self.first_error,
         });
+        if let Some(o) = v.as_object_mut() {
+            match self.workload {
+                Workload::S3Put | Workload::S3Get => {
+                    o.remove("queue");
+                    o.insert("bucket".into(), json!(self.queue));
+                    o.insert("object_size".into(), json!(args.object_size));
+                    o.insert("bytes".into(), json!(self.bytes));
+                    o.insert("mb_per_s".into(), json!(round3(self.mb_per_s())));
+                    if self.workload == Workload::S3Get {
+                        o.insert("objects".into(), json!(args.objects));
+                    }
+                }
+                Workload::SnsPublish => {
+                    o.remove("queue");
+                    o.insert("topic_arn".into(), json!(self.queue));
+                }
+                _ => {}
+            }
+        }
         if self.workload == Workload::LambdaInvoke
             && let Some(o) = v.as_object_mut()
         {
@@ -666,18 +950,23 @@ impl Report {
     fn to_text(&self, args: &Args, threads: usize) -> String {
         let h = &self.latency;
         let mut s = String::new();
+        let unit = self.workload.unit();
         s.push_str(&format!(
-            "stratus-loadgen  workload={}  endpoint={}  target={}  connections={}  threads={}  body={}B\n",
+            "stratus-loadgen  workload={}  endpoint={}  target={}  connections={}  threads={}  {}\n",
             self.workload.name(),
             args.endpoint,
             self.queue,
             self.connections,
             threads,
-            args.body_size
+            if self.workload.is_s3() {
+                format!("object={}B", args.object_size)
+            } else {
+                format!("body={}B", args.body_size)
+            }
         ));
         if let Some((n, d)) = self.prefilled {
             s.push_str(&format!(
-                "  pre-filled   {n} messages in {:.2}s ({:.0} msg/s)\n",
+                "  pre-filled   {n} {unit} in {:.2}s ({:.0}/s)\n",
                 d.as_secs_f64(),
                 n as f64 / d.as_secs_f64().max(1e-9)
             ));
@@ -687,10 +976,14 @@ impl Report {
             self.secs(),
             if self.drained { "  (queue drained: stopped early)" } else { "" }
         ));
-        s.push_str(&format!("  requests     {} ok, {} errors, {} connects\n", self.ok, self.errors, self.connects));
+        s.push_str(&format!(
+            "  requests     {} ok ({} with warm-up), {} errors, {} connects\n",
+            self.ok, self.ok_all, self.errors, self.connects
+        ));
         s.push_str(&format!("  ops/s        {:.1}\n", self.ops_per_s()));
         s.push_str(&format!(
-            "  messages/s   {:.1}  ({} messages{}{})\n",
+            "  {:<12} {:.1}  ({} {unit}{}{})\n",
+            format!("{unit}/s"),
             self.msgs_per_s(),
             self.messages,
             if self.failed_entries > 0 {
@@ -700,6 +993,9 @@ impl Report {
             },
             if self.empty_receives > 0 { format!(", {} empty receives", self.empty_receives) } else { String::new() },
         ));
+        if self.workload.is_s3() {
+            s.push_str(&format!("  MB/s         {:.2}  ({} bytes)\n", self.mb_per_s(), self.bytes));
+        }
         s.push_str(&format!(
             "  latency ms   p50 {:.3}  p90 {:.3}  p99 {:.3}  max {:.3}  mean {:.3}\n",
             ms(h.quantile(0.50)),
@@ -736,17 +1032,37 @@ async fn run(args: &Args) -> Result<Report, BoxError> {
         return Err("--duration must be > 0".into());
     }
     let target = Arc::new(resolve_target(args).await?);
-    let (queue, queue_url, mut invoke) = if args.workload == Workload::LambdaInvoke {
-        let function = args.function.clone().ok_or("--workload lambda-invoke needs --function NAME")?;
-        serde_json::from_str::<Value>(&args.payload).map_err(|e| format!("--payload is not JSON: {e}"))?;
-        let path = InvokePath::new(&target, &function)?;
-        (function, String::new(), Some((path, Bytes::from(args.payload.clone()))))
-    } else {
-        let queue = args.queue.clone().unwrap_or_else(|| format!("loadgen-{}", args.workload.name()));
-        let mut setup = Conn::new(Arc::clone(&target));
-        let queue_url = create_queue(&mut setup, &queue).await?;
-        (queue, queue_url, None)
+    let mut setup = Conn::new(Arc::clone(&target));
+    let (mut invoke, mut s3, mut publish) = (None, None, None);
+    let (queue, queue_url) = match args.workload {
+        Workload::LambdaInvoke => {
+            let function = args.function.clone().ok_or("--workload lambda-invoke needs --function NAME")?;
+            serde_json::from_str::<Value>(&args.payload).map_err(|e| format!("--payload is not JSON: {e}"))?;
+            invoke = Some((InvokePath::new(&target, &function)?, Bytes::from(args.payload.clone())));
+            (function, String::new())
+        }
+        Workload::S3Put | Workload::S3Get => {
+            check_bucket(&args.bucket)?;
+            create_bucket(&mut setup, &args.bucket).await?;
+            s3 = Some(Arc::new(S3Plan::new(&args.bucket, args.object_size as usize, args.objects)?));
+            (args.bucket.clone(), String::new())
+        }
+        Workload::SnsPublish => {
+            let arn = match &args.topic_arn {
+                Some(arn) => arn.clone(),
+                None => create_topic(&mut setup, "loadgen-sns-publish").await?,
+            };
+            let message = message_body(args.body_size as usize);
+            publish = Some(query_body("Publish", SNS_VERSION, &[("TopicArn", &arn), ("Message", &message)]));
+            (arn, String::new())
+        }
+        Workload::Send | Workload::SendBatch | Workload::ReceiveDelete => {
+            let queue = args.queue.clone().unwrap_or_else(|| format!("loadgen-{}", args.workload.name()));
+            let queue_url = create_queue(&mut setup, &queue).await?;
+            (queue, queue_url)
+        }
     };
+    drop(setup);
     let bodies = Bodies::new(&queue_url, args.body_size as usize)?;
 
     let make_shared = |bodies: Bodies, invoke: Option<(InvokePath, Bytes)>, measure_start: Instant| {
@@ -754,6 +1070,8 @@ async fn run(args: &Args) -> Result<Report, BoxError> {
             queue_url: queue_url.clone(),
             bodies,
             invoke,
+            s3: s3.clone(),
+            publish: publish.clone(),
             workload: args.workload,
             measure_start,
             deadline: measure_start + duration,
@@ -776,13 +1094,26 @@ async fn run(args: &Args) -> Result<Report, BoxError> {
         bodies = Some(shared.bodies);
     }
     let bodies = bodies.ok_or("internal: bodies missing")?;
+    let mut objects_put = 0;
+    if let (Workload::S3Get, Some(plan)) = (args.workload, &s3) {
+        let (n, d) = put_objects(Arc::clone(&target), Arc::clone(plan), args.connections, prefill_budget).await?;
+        prefilled = Some((n, d));
+        objects_put = n;
+    }
 
     let measure_start = Instant::now() + warmup;
     let shared = make_shared(bodies, invoke.take(), measure_start);
+    // The cap covers the s3-get uploads too.
+    shared.issued.fetch_add(objects_put, Ordering::Relaxed);
     let mut tasks = Vec::with_capacity(args.connections as usize);
-    for _ in 0..args.connections {
-        let worker =
-            Worker { conn: Conn::new(Arc::clone(&target)), shared: Arc::clone(&shared), stats: Stats::default() };
+    for id in 0..args.connections {
+        let worker = Worker {
+            id,
+            seq: 0,
+            conn: Conn::new(Arc::clone(&target)),
+            shared: Arc::clone(&shared),
+            stats: Stats::default(),
+        };
         tasks.push(tokio::spawn(worker.run()));
     }
     let mut total = Stats::default();
@@ -796,8 +1127,10 @@ async fn run(args: &Args) -> Result<Report, BoxError> {
         connections: args.connections,
         elapsed: end.duration_since(measure_start),
         ok: total.ok,
+        ok_all: total.ok_all,
         errors: total.errors,
         messages: total.messages,
+        bytes: total.bytes,
         failed_entries: total.failed_entries,
         empty_receives: total.empty_receives,
         connects: total.connects,
@@ -839,6 +1172,30 @@ mod tests {
         assert_eq!(reported_fn_ns(br#"{"fn_ns":12.7}"#), Some(12));
         assert_eq!(reported_fn_ns(br#"{"other":1}"#), None);
         assert_eq!(reported_fn_ns(b"null"), None);
+    }
+
+    #[test]
+    fn query_and_s3_helpers() {
+        assert_eq!(form_encode("arn:aws:sns:us-east-1:1:t-1_a.b~"), "arn%3Aaws%3Asns%3Aus-east-1%3A1%3At-1_a.b~");
+        assert_eq!(form_encode("a b/c"), "a%20b%2Fc");
+        let body = query_body("Publish", SNS_VERSION, &[("TopicArn", "arn:x"), ("Message", "hi")]);
+        assert_eq!(&body[..], b"Action=Publish&Version=2010-03-31&TopicArn=arn%3Ax&Message=hi");
+        let reply = "<CreateTopicResponse><CreateTopicResult><TopicArn> arn:aws:sns:r:1:t </TopicArn>";
+        assert_eq!(xml_text(reply, "TopicArn"), Some("arn:aws:sns:r:1:t"));
+        assert_eq!(xml_text("<TopicArn>unterminated", "TopicArn"), None);
+        assert_eq!(xml_text(reply, "Missing"), None);
+        assert!(check_bucket("stratus-loadgen").is_ok());
+        assert!(check_bucket("a.b-c1").is_ok());
+        assert!(check_bucket("ab").is_err());
+        assert!(check_bucket("Upper").is_err());
+        assert!(check_bucket("a/b").is_err());
+        let plan = S3Plan::new("bkt", 3, 5).unwrap();
+        assert_eq!(plan.put_path(2, 7), "/bkt/loadgen/2/7");
+        assert_eq!(plan.get_path(4), "/bkt/loadgen/get/4");
+        assert_eq!(
+            plan.payload_sha256.to_str().unwrap(),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
     }
 
     #[test]
