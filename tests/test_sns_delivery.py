@@ -333,3 +333,25 @@ def test_http_endpoint_recovers_within_retries(sns, http_endpoint):
     ep.next()  # the immediate retry (answered 200 now)
     with pytest.raises(Exception):
         ep.next(timeout=2.5)  # delivered: no more retries
+
+
+def test_undelivered_message_survives_kill_9(sns, target, http_endpoint):
+    """A message whose endpoint is failing stays in the outbox across kill -9 and is delivered
+    after the restart, signed with the same key (the certificate URL does not change)."""
+    ep = http_endpoint()
+    topic = sns.create_topic(Name=unique("t"))["TopicArn"]
+    policy = {"healthyRetryPolicy": {"numRetries": 50, "minDelayTarget": 1, "maxDelayTarget": 1}}
+    confirmed_http(sns, ep, topic, DeliveryPolicy=json.dumps(policy))
+    ep.status = 500
+    r = sns.publish(TopicArn=topic, Message="keep me")
+    before = json.loads(ep.next()["body"])
+    target.server.kill()
+    ep.status = 200
+    while not ep.requests.empty():
+        ep.requests.get_nowait()
+    target.server.start(timeout=10)
+    after = json.loads(ep.next(timeout=15)["body"])
+    assert (after["MessageId"], after["Message"]) == (r["MessageId"], "keep me")
+    assert after["SigningCertURL"] == before["SigningCertURL"]
+    if HAVE_CRYPTO:
+        verify_signature(after)

@@ -92,7 +92,7 @@ pub fn parse(text: &str, scope: Scope) -> Result<Policy, AwsError> {
     let Value::Object(obj) = v else {
         return Err(invalid_filter_policy("Filter policy must be a JSON object"));
     };
-    let policy = parse_object(&obj, scope, 0)?;
+    let policy = parse_object(&obj, scope)?;
     let mut keys = Vec::new();
     policy.leaf_keys("", &mut keys);
     keys.sort();
@@ -106,7 +106,7 @@ pub fn parse(text: &str, scope: Scope) -> Result<Policy, AwsError> {
     Ok(policy)
 }
 
-fn parse_object(obj: &Map<String, Value>, scope: Scope, depth: usize) -> Result<Policy, AwsError> {
+fn parse_object(obj: &Map<String, Value>, scope: Scope) -> Result<Policy, AwsError> {
     let mut p = Policy { fields: Vec::new(), ors: Vec::new() };
     for (k, v) in obj {
         if k == "$or" {
@@ -121,7 +121,7 @@ fn parse_object(obj: &Map<String, Value>, scope: Scope, depth: usize) -> Result<
                 let Value::Object(o) = a else {
                     return Err(invalid_filter_policy("$or must be an array of filter policies"));
                 };
-                group.push(parse_object(o, scope, depth)?);
+                group.push(parse_object(o, scope)?);
             }
             p.ors.push(group);
             continue;
@@ -133,7 +133,7 @@ fn parse_object(obj: &Map<String, Value>, scope: Scope, depth: usize) -> Result<
                 }
                 Field::Leaf(items.iter().map(|i| parse_condition(k, i)).collect::<Result<_, _>>()?)
             }
-            Value::Object(o) if scope == Scope::MessageBody => Field::Nested(parse_object(o, scope, depth + 1)?),
+            Value::Object(o) if scope == Scope::MessageBody => Field::Nested(parse_object(o, scope)?),
             Value::Object(_) => {
                 return Err(invalid_filter_policy(
                     "Filter policy scope MessageAttributes does not support nested filter policy",
