@@ -127,7 +127,16 @@ pub(crate) async fn run(i: Arc<Inner>) {
     let in_flight: Arc<Mutex<HashSet<u64>>> = Arc::default();
     // FIFO subscriptions with a delivery under way: the next waits for it, to keep order.
     let lanes: Arc<Mutex<HashSet<String>>> = Arc::default();
+    let mut generation = i.generation();
     loop {
+        if i.generation() != generation {
+            // A reset wiped the outbox: what was in flight belongs to the old one.
+            generation = i.generation();
+            if let (Ok(mut f), Ok(mut l)) = (in_flight.lock(), lanes.lock()) {
+                f.clear();
+                l.clear();
+            }
+        }
         let signal = i.store.outbox_signal().clone();
         let notified = signal.notified();
         tokio::pin!(notified);
@@ -171,7 +180,11 @@ pub(crate) async fn run(i: Arc<Inner>) {
                 let (i2, flight, lanes2, signer2) = (i.clone(), in_flight.clone(), lanes.clone(), signer.clone());
                 tokio::spawn(async move {
                     let lane = d.fifo.then(|| d.subscription_arn.clone());
-                    deliver(&i2, &signer2, d).await;
+                    let done = deliver(&i2, &signer2, d, generation).await;
+                    if !done || i2.generation() != generation {
+                        // Left in the outbox (shutdown) or gone with it (reset).
+                        return;
+                    }
                     if let Err(e) = i2.store.outbox_ack(keys::DELIVERY_TOPIC, seq).await {
                         tracing::warn!(error = %e, "could not remove a delivered SNS record");
                     }
@@ -199,23 +212,28 @@ pub(crate) async fn run(i: Arc<Inner>) {
     }
 }
 
-/// Delivers one record with retries, then dead-letters it if that fails.
-async fn deliver(i: &Inner, signer: &Signer, d: Delivery) {
+/// Delivers one record with retries, then dead-letters it if that fails. Returns whether the
+/// record is done with (false: abandoned for a shutdown or a reset, so not to be acknowledged).
+async fn deliver(i: &Inner, signer: &Signer, d: Delivery, generation: u64) -> bool {
     let delays = retry_delays(&d);
     let mut attempt = 0;
     let why = loop {
         match attempt_once(i, signer, &d).await {
-            Outcome::Delivered => return,
+            Outcome::Delivered => return true,
             Outcome::Fail(why) => break why,
             Outcome::Retry(why) => {
                 let Some(delay) = delays.get(attempt) else { break why };
-                if i.closing() {
-                    // Shutting down: the record stays in the outbox for the next start.
-                    return;
+                if i.closing() || i.generation() != generation {
+                    // Shutting down: the record stays in the outbox for the next start. Reset:
+                    // the record is gone.
+                    return false;
                 }
                 tracing::debug!(subscription = %d.subscription_arn, %why, "SNS delivery failed; retrying");
                 attempt += 1;
                 tokio::time::sleep(*delay).await;
+                if i.generation() != generation {
+                    return false;
+                }
             }
         }
     };
@@ -232,6 +250,7 @@ async fn deliver(i: &Inner, signer: &Signer, d: Delivery) {
             tracing::warn!(subscription = %d.subscription_arn, %dlq, error = %e, "could not dead-letter an SNS message; dropped");
         }
     }
+    true
 }
 
 /// What an SQS queue receives: the envelope, or with raw delivery the message itself with the

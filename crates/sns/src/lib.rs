@@ -10,7 +10,7 @@
 //! endpoints), data protection policies, AddPermission/RemovePermission. Subscriptions to
 //! email, SMS, application and Firehose endpoints are refused with `InvalidParameter`.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, LazyLock, RwLock};
 
 use serde_json::Value;
@@ -79,6 +79,9 @@ pub(crate) struct Inner {
     /// Serializes creating the signing key.
     signer_init: tokio::sync::Mutex<()>,
     closing: AtomicBool,
+    /// Bumped by a reset: deliveries begun before it neither retry nor acknowledge (the outbox
+    /// they came from was wiped, and its sequence numbers start again).
+    generation: AtomicU64,
     /// Wakes the delivery loop (a FIFO delivery finished, shutdown).
     wake: Notify,
 }
@@ -90,6 +93,10 @@ impl Inner {
 
     pub fn closing(&self) -> bool {
         self.closing.load(Ordering::SeqCst)
+    }
+
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::SeqCst)
     }
 
     pub fn targets(&self) -> Option<Arc<dyn Targets>> {
@@ -165,6 +172,7 @@ impl Sns {
                 signer: RwLock::new(None),
                 signer_init: tokio::sync::Mutex::new(()),
                 closing: AtomicBool::new(false),
+                generation: AtomicU64::new(0),
                 wake: Notify::new(),
             }),
         })
@@ -191,6 +199,8 @@ impl Sns {
     /// After the store was wiped: keep using the signing key, and store it again so that it
     /// survives a restart.
     pub fn reset(&self) {
+        self.inner.generation.fetch_add(1, Ordering::SeqCst);
+        self.inner.wake.notify_one();
         let inner = self.inner.clone();
         let Some(signer) = inner.signer.read().ok().and_then(|s| s.clone()) else { return };
         tokio::spawn(async move {
