@@ -133,3 +133,60 @@ fn json_decoding_rejects_non_objects_and_unknown_targets() {
     let req = ApiRequest { method: &Method::POST, uri: &uri, headers: &headers, body: b"{}" };
     assert!(matches!(json_codec::decode_request(&m, &req), Err(e) if e.code == "UnknownOperationException"));
 }
+
+fn sns() -> ServiceModel {
+    ServiceModel::parse(include_str!("../../../models/sns.json"), None).expect("model")
+}
+
+#[test]
+fn sns_query_maps_and_lists_decode() {
+    let m = sns();
+    let op = m.operation("Publish").expect("op");
+    let q = form(
+        "Action=Publish&TopicArn=arn%3Aaws%3Asns%3Aus-east-1%3A000000000000%3At&Message=hi\
+         &MessageAttributes.entry.1.Name=color&MessageAttributes.entry.1.Value.DataType=String\
+         &MessageAttributes.entry.1.Value.StringValue=red\
+         &MessageAttributes.entry.2.Name=b&MessageAttributes.entry.2.Value.DataType=Binary\
+         &MessageAttributes.entry.2.Value.BinaryValue=AQI%3D",
+    );
+    let v = decode(&m, op, &q).expect("decode");
+    assert_eq!(
+        v["MessageAttributes"],
+        json!({"color": {"DataType": "String", "StringValue": "red"}, "b": {"DataType": "Binary", "BinaryValue": "AQI="}})
+    );
+    let op = m.operation("CreateTopic").expect("op");
+    let q = form(
+        "Action=CreateTopic&Name=t&Attributes.entry.1.key=DisplayName&Attributes.entry.1.value=Shop\
+         &Tags.member.1.Key=team&Tags.member.1.Value=a",
+    );
+    let v = decode(&m, op, &q).expect("decode");
+    assert_eq!(v["Attributes"], json!({"DisplayName": "Shop"}));
+    assert_eq!(v["Tags"], json!([{"Key": "team", "Value": "a"}]));
+    let op = m.operation("PublishBatch").expect("op");
+    let q = form(
+        "Action=PublishBatch&TopicArn=x&PublishBatchRequestEntries.member.1.Id=a\
+         &PublishBatchRequestEntries.member.1.Message=m1&PublishBatchRequestEntries.member.2.Id=b\
+         &PublishBatchRequestEntries.member.2.Message=m2",
+    );
+    let v = decode(&m, op, &q).expect("decode");
+    assert_eq!(v["PublishBatchRequestEntries"], json!([{"Id": "a", "Message": "m1"}, {"Id": "b", "Message": "m2"}]));
+}
+
+#[test]
+fn sns_query_output_lists_and_maps() {
+    let m = sns();
+    let op = m.operation("ListTopics").expect("op");
+    let xml =
+        encode_response(&m, op, &json!({"Topics": [{"TopicArn": "a"}, {"TopicArn": "b"}], "NextToken": "n"}), "r");
+    assert!(
+        xml.contains("<Topics><member><TopicArn>a</TopicArn></member><member><TopicArn>b</TopicArn></member></Topics>")
+            && xml.contains("<NextToken>n</NextToken>"),
+        "{xml}"
+    );
+    let op = m.operation("GetTopicAttributes").expect("op");
+    let xml = encode_response(&m, op, &json!({"Attributes": {"Owner": "1"}}), "r");
+    assert!(xml.contains("<Attributes><entry><key>Owner</key><value>1</value></entry></Attributes>"), "{xml}");
+    let (status, xml) = encode_error(&m, &AwsError::new("NotFoundException", "Topic does not exist"), "r");
+    assert_eq!(status, 404);
+    assert!(xml.contains("<Code>NotFound</Code>"), "{xml}");
+}

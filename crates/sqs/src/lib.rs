@@ -148,8 +148,8 @@ impl Sqs {
             .await
     }
 
-    /// Sends a message on behalf of another part of Stratus (a Lambda destination, an SNS
-    /// subscription): the same checks and durability as SendMessage. Returns the message id.
+    /// Sends a message on behalf of another part of Stratus (a Lambda destination): the same
+    /// checks and durability as SendMessage. Returns the message id.
     pub async fn send_internal(
         &self,
         account: &str,
@@ -157,15 +157,32 @@ impl Sqs {
         queue: &str,
         body: String,
     ) -> Result<String, AwsError> {
+        self.send_internal_message(account, region, queue, body, Default::default(), None, None).await
+    }
+
+    /// Sends a message with message attributes and, for FIFO queues, a group and deduplication
+    /// id, on behalf of another part of Stratus (an SNS subscription): the same checks (and
+    /// attribute MD5s) and durability as SendMessage. Returns the message id.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn send_internal_message(
+        &self,
+        account: &str,
+        region: &str,
+        queue: &str,
+        body: String,
+        attributes: types::MessageAttributes,
+        group_id: Option<String>,
+        dedup_id: Option<String>,
+    ) -> Result<String, AwsError> {
         let ctx = self.internal_ctx(account, region);
         let input = types::SendMessageInput {
             queue_url: format!("http://localhost/{account}/{queue}"),
             message_body: body,
             delay_seconds: None,
-            message_attributes: Default::default(),
+            message_attributes: attributes,
             message_system_attributes: Default::default(),
-            message_deduplication_id: None,
-            message_group_id: None,
+            message_deduplication_id: dedup_id,
+            message_group_id: group_id,
         };
         Ok(messages::send(&self.inner, &ctx, input).await?.message_id)
     }

@@ -227,3 +227,56 @@ impl stratus_lambda::QueueSource for SqsSource {
         })
     }
 }
+
+/// SQS and Lambda as the endpoints of SNS subscriptions.
+pub struct SnsTargets {
+    pub sqs: Sqs,
+    pub lambda: Lambda,
+}
+
+impl stratus_sns::Targets for SnsTargets {
+    fn send_sqs<'a>(
+        &'a self,
+        queue_arn: &'a str,
+        msg: stratus_sns::SqsDelivery,
+    ) -> stratus_proto::BoxFuture<'a, Result<(), stratus_proto::AwsError>> {
+        Box::pin(async move {
+            use base64::Engine as _;
+            let (account, region, name) = queue_of(queue_arn)?;
+            let attributes = msg
+                .attributes
+                .into_iter()
+                .map(|a| {
+                    let v = stratus_sqs::types::MessageAttributeValue {
+                        string_value: a.string_value,
+                        binary_value: a.binary_value.map(|b| base64::engine::general_purpose::STANDARD.encode(b)),
+                        string_list_values: Vec::new(),
+                        binary_list_values: Vec::new(),
+                        data_type: a.data_type,
+                    };
+                    (a.name, v)
+                })
+                .collect();
+            self.sqs
+                .send_internal_message(&account, &region, &name, msg.body, attributes, msg.group_id, msg.dedup_id)
+                .await
+                .map(|_| ())
+        })
+    }
+
+    fn invoke_lambda<'a>(
+        &'a self,
+        function_arn: &'a str,
+        payload: Vec<u8>,
+    ) -> stratus_proto::BoxFuture<'a, Result<(), stratus_proto::AwsError>> {
+        Box::pin(async move {
+            let arn = stratus_core::Arn::parse(function_arn).filter(|a| a.service == "lambda").ok_or_else(|| {
+                stratus_proto::AwsError::new(
+                    "ResourceNotFoundException",
+                    format!("{function_arn} is not a function ARN"),
+                )
+            })?;
+            self.lambda.invoke_event(arn.account, arn.region, function_arn, payload).await
+        })
+    }
+}

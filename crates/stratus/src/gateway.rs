@@ -30,6 +30,8 @@ pub struct Gateway {
     pub sqs: Sqs,
     routes: Vec<Route>,
     started: Instant,
+    /// Serves the SNS signing certificate.
+    sns: Option<stratus_sns::Sns>,
     /// Called after a reset wiped the store (in-memory state of services and runtimes).
     on_reset: Vec<Box<dyn Fn() + Send + Sync>>,
 }
@@ -68,7 +70,12 @@ impl Gateway {
                 service,
             });
         }
-        Self { cfg, store, env, auth, sqs, routes, started: Instant::now(), on_reset: Vec::new() }
+        Self { cfg, store, env, auth, sqs, routes, started: Instant::now(), sns: None, on_reset: Vec::new() }
+    }
+
+    pub fn with_sns(mut self, sns: stratus_sns::Sns) -> Self {
+        self.sns = Some(sns);
+        self
     }
 
     /// Adds work to do after a reset.
@@ -200,6 +207,19 @@ impl Gateway {
                     Err(e) => {
                         plain_error(Dialect::Json, StatusCode::INTERNAL_SERVER_ERROR, "InternalFailure", &e.to_string())
                     }
+                }
+            }
+            (&Method::GET, path) if path.starts_with("/_stratus/sns/") => {
+                // SNS's `SigningCertURL`: the certificate that verifies message signatures.
+                let sns = self.sns.as_ref();
+                let file = sns.and_then(|s| s.certificate_file_name());
+                match (file, sns.and_then(|s| s.certificate_pem())) {
+                    (Some(f), Some(pem)) if path["/_stratus/sns/".len()..] == f => {
+                        let mut r = Response::new(Full::new(Bytes::from(pem)));
+                        r.headers_mut().insert("content-type", HeaderValue::from_static("application/x-pem-file"));
+                        r
+                    }
+                    _ => plain_error(Dialect::Json, StatusCode::NOT_FOUND, "NotFound", "No such certificate."),
                 }
             }
             (&Method::POST, "/_stratus/reset") => {

@@ -113,17 +113,23 @@ async fn serve(cfg: Config) -> Result<(), String> {
         if local.ip().is_unspecified() { "127.0.0.1".to_string() } else { local.ip().to_string() },
         local.port()
     );
+    let sns = stratus_sns::Sns::new(store.clone(), env.clone(), endpoint.clone())?;
     let executor = Arc::new(functions::ProcessExecutor { runtimes: runtimes.clone(), endpoint });
     let lambda = Lambda::new(store.clone(), env.clone(), executor)?;
     lambda.set_queue_source(Arc::new(engine::SqsSource { sqs: sqs.clone() }));
     lambda.start();
+    sns.set_targets(Arc::new(engine::SnsTargets { sqs: sqs.clone(), lambda: lambda.clone() }));
+    sns.start();
     tokio::spawn(engine::Engine { store: store.clone(), sqs: sqs.clone(), lambda: lambda.clone() }.run());
-    let others: Vec<Arc<dyn stratus_proto::Service>> = vec![Arc::new(lambda.clone()), Arc::new(logs.clone())];
-    let (retire, lambda_reset) = (runtimes.clone(), lambda.clone());
+    let others: Vec<Arc<dyn stratus_proto::Service>> =
+        vec![Arc::new(lambda.clone()), Arc::new(logs.clone()), Arc::new(sns.clone())];
+    let (retire, lambda_reset, sns_reset) = (runtimes.clone(), lambda.clone(), sns.clone());
     let gateway = Arc::new(
         Gateway::new(cfg.clone(), store.clone(), env, auth, sqs.clone(), others)
+            .with_sns(sns.clone())
             .on_reset(move || retire.retire(""))
-            .on_reset(move || lambda_reset.reset()),
+            .on_reset(move || lambda_reset.reset())
+            .on_reset(move || sns_reset.reset()),
     );
     let data = match &cfg.data_dir {
         Some(d) => std::fs::canonicalize(d).unwrap_or_else(|_| d.clone()).display().to_string(),
@@ -175,6 +181,7 @@ async fn serve(cfg: Config) -> Result<(), String> {
     sqs.shutdown();
     lambda.shutdown();
     logs.shutdown();
+    sns.shutdown();
     tokio::select! {
         _ = graceful.shutdown() => {}
         _ = tokio::time::sleep(Duration::from_secs(10)) => tracing::warn!("some connections did not finish in 10 s"),

@@ -1,0 +1,321 @@
+//! Amazon SNS: standard and FIFO topics, subscriptions to SQS, Lambda and HTTP endpoints,
+//! filter policies, signed messages, and durable fan-out over the query protocol.
+//!
+//! Publish writes one outbox record per matching subscription in the transaction that accepts
+//! the message; [`Sns::start`] runs the loop that delivers them (`delivery.rs`). Deliveries to
+//! SQS and Lambda go through [`Targets`], which the binary implements over those services
+//! (service crates never call each other).
+//!
+//! Not served (answered with `InvalidAction`): SMS, mobile push (platform applications and
+//! endpoints), data protection policies, AddPermission/RemovePermission. Subscriptions to
+//! email, SMS, application and Firehose endpoints are refused with `InvalidParameter`.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, LazyLock, RwLock};
+
+use serde_json::Value;
+use stratus_core::{Env, RequestContext};
+use stratus_proto::typed_output as out;
+use stratus_proto::{AwsError, BoxFuture, Checks, Operation, Service, ServiceModel, ValidationFailure, Wire};
+use stratus_storage::{ReadTxn, Store};
+use tokio::sync::Notify;
+
+mod delivery;
+mod errors;
+pub mod filter;
+mod http;
+mod keys;
+mod message;
+mod publish;
+mod signing;
+mod subscriptions;
+mod topic;
+mod topics;
+pub mod types;
+
+static MODEL: LazyLock<Result<ServiceModel, String>> =
+    LazyLock::new(|| ServiceModel::parse(include_str!("../../../models/sns.json"), None).map_err(|e| e.to_string()));
+
+/// A message for an SQS queue subscribed to a topic.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SqsDelivery {
+    pub body: String,
+    pub attributes: Vec<SqsAttribute>,
+    pub group_id: Option<String>,
+    pub dedup_id: Option<String>,
+}
+
+/// An SQS message attribute (raw delivery carries SNS message attributes as these).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SqsAttribute {
+    pub name: String,
+    pub data_type: String,
+    pub string_value: Option<String>,
+    pub binary_value: Option<Vec<u8>>,
+}
+
+/// Where SNS delivers to SQS and Lambda: implemented by the binary over those services.
+pub trait Targets: Send + Sync + 'static {
+    /// Sends a message to the queue `queue_arn` (SendMessage's checks and durability).
+    fn send_sqs<'a>(&'a self, queue_arn: &'a str, msg: SqsDelivery) -> BoxFuture<'a, Result<(), AwsError>>;
+    /// Invokes `function_arn` asynchronously (`Event`) with `payload`.
+    fn invoke_lambda<'a>(&'a self, function_arn: &'a str, payload: Vec<u8>) -> BoxFuture<'a, Result<(), AwsError>>;
+}
+
+/// The SNS service.
+#[derive(Clone)]
+pub struct Sns {
+    inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    pub store: Store,
+    pub env: Env,
+    pub model: &'static ServiceModel,
+    /// This server's base URL, for the URLs in messages (certificate, unsubscribe, confirm).
+    endpoint: String,
+    targets: RwLock<Option<Arc<dyn Targets>>>,
+    signer: RwLock<Option<Arc<signing::Signer>>>,
+    /// Serializes creating the signing key.
+    signer_init: tokio::sync::Mutex<()>,
+    closing: AtomicBool,
+    /// Bumped by a reset: deliveries begun before it neither retry nor acknowledge (the outbox
+    /// they came from was wiped, and its sequence numbers start again).
+    generation: AtomicU64,
+    /// Wakes the delivery loop (a FIFO delivery finished, shutdown).
+    wake: Notify,
+}
+
+impl Inner {
+    pub fn now(&self) -> u64 {
+        self.env.clock.now_millis()
+    }
+
+    pub fn closing(&self) -> bool {
+        self.closing.load(Ordering::SeqCst)
+    }
+
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::SeqCst)
+    }
+
+    pub fn targets(&self) -> Option<Arc<dyn Targets>> {
+        self.targets.read().ok().and_then(|t| t.clone())
+    }
+
+    pub fn urls(&self) -> message::Urls<'_> {
+        message::Urls { endpoint: &self.endpoint }
+    }
+
+    pub async fn read<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut dyn ReadTxn) -> Result<T, AwsError> + Send + 'static,
+    ) -> Result<T, AwsError> {
+        self.store.read(f).await
+    }
+}
+
+/// The signing key: loaded from the store, or made (in a blocking task) and stored once.
+pub(crate) async fn ensure_signer(i: &Inner) -> Result<Arc<signing::Signer>, String> {
+    if let Some(s) = i.signer.read().ok().and_then(|s| s.clone()) {
+        return Ok(s);
+    }
+    let _guard = i.signer_init.lock().await;
+    if let Some(s) = i.signer.read().ok().and_then(|s| s.clone()) {
+        return Ok(s);
+    }
+    let stored: Option<Vec<u8>> =
+        i.store.read(|r| r.get(keys::SIGNING)).await.map_err(|e: stratus_storage::StoreError| e.to_string())?;
+    let signer = match stored.and_then(|b| serde_json::from_slice::<signing::Stored>(&b).ok()) {
+        Some(s) => signing::Signer::from_stored(&s)?,
+        None => {
+            let (now, serial) = (i.now() / 1000, i.env.ids.random_bytes());
+            let made = tokio::task::spawn_blocking(move || signing::Signer::generate(now, serial))
+                .await
+                .map_err(|e| e.to_string())??;
+            let bytes = serde_json::to_vec(&made.to_stored()?).map_err(|e| e.to_string())?;
+            // Another process cannot share the data directory, so the first writer wins only
+            // against a reset racing with this; keep whichever is stored.
+            let kept: Vec<u8> = i
+                .store
+                .write(move |t| match t.get(keys::SIGNING)? {
+                    Some(existing) => Ok::<_, stratus_storage::StoreError>(existing),
+                    None => {
+                        t.put(keys::SIGNING, &bytes)?;
+                        Ok(bytes)
+                    }
+                })
+                .await
+                .map_err(|e| e.to_string())?;
+            let s: signing::Stored = serde_json::from_slice(&kept).map_err(|e| e.to_string())?;
+            signing::Signer::from_stored(&s)?
+        }
+    };
+    let signer = Arc::new(signer);
+    if let Ok(mut slot) = i.signer.write() {
+        *slot = Some(signer.clone());
+    }
+    Ok(signer)
+}
+
+impl Sns {
+    /// `endpoint` is this server's base URL as endpoints reach it (`http://127.0.0.1:4566`).
+    pub fn new(store: Store, env: Env, endpoint: String) -> Result<Self, String> {
+        let model = MODEL.as_ref().map_err(Clone::clone)?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                store,
+                env,
+                model,
+                endpoint: endpoint.trim_end_matches('/').to_string(),
+                targets: RwLock::new(None),
+                signer: RwLock::new(None),
+                signer_init: tokio::sync::Mutex::new(()),
+                closing: AtomicBool::new(false),
+                generation: AtomicU64::new(0),
+                wake: Notify::new(),
+            }),
+        })
+    }
+
+    pub fn set_targets(&self, t: Arc<dyn Targets>) {
+        if let Ok(mut slot) = self.inner.targets.write() {
+            *slot = Some(t);
+        }
+        self.inner.wake.notify_one();
+    }
+
+    /// Starts the delivery loop (which first loads or makes the signing key).
+    pub fn start(&self) {
+        tokio::spawn(delivery::run(self.inner.clone()));
+    }
+
+    /// Stops taking new deliveries; records not yet delivered stay in the outbox.
+    pub fn shutdown(&self) {
+        self.inner.closing.store(true, Ordering::SeqCst);
+        self.inner.wake.notify_one();
+    }
+
+    /// After the store was wiped: keep using the signing key, and store it again so that it
+    /// survives a restart.
+    pub fn reset(&self) {
+        self.inner.generation.fetch_add(1, Ordering::SeqCst);
+        self.inner.wake.notify_one();
+        let inner = self.inner.clone();
+        let Some(signer) = inner.signer.read().ok().and_then(|s| s.clone()) else { return };
+        tokio::spawn(async move {
+            let Ok(bytes) = signer.to_stored().and_then(|s| serde_json::to_vec(&s).map_err(|e| e.to_string())) else {
+                return;
+            };
+            let r: Result<(), stratus_storage::StoreError> =
+                inner.store.write(move |t| t.put(keys::SIGNING, &bytes)).await;
+            if let Err(e) = r {
+                tracing::warn!(error = %e, "could not store the SNS signing key after a reset");
+            }
+        });
+    }
+
+    /// Publishes on behalf of another part of Stratus (S3 notifications, Lambda destinations):
+    /// the same checks, fan-out and durability as Publish. Returns the message id; a topic
+    /// that does not exist is `NotFoundException` (wire code `NotFound`).
+    pub async fn publish_internal(
+        &self,
+        topic_arn: &str,
+        message: String,
+        subject: Option<String>,
+    ) -> Result<String, AwsError> {
+        let input = types::PublishInput {
+            topic_arn: Some(topic_arn.to_string()),
+            target_arn: None,
+            phone_number: None,
+            message,
+            subject,
+            message_structure: None,
+            message_attributes: Default::default(),
+            message_deduplication_id: None,
+            message_group_id: None,
+        };
+        Ok(publish::publish(&self.inner, input).await?.message_id)
+    }
+
+    pub async fn topic_exists(&self, topic_arn: &str) -> Result<bool, AwsError> {
+        let arn = topic_arn.to_string();
+        self.inner
+            .read(move |r| match topic::load_topic(r, &arn) {
+                Ok(_) => Ok(true),
+                Err(e) if e.code == "NotFoundException" => Ok(false),
+                Err(e) => Err(e),
+            })
+            .await
+    }
+
+    /// The PEM certificate that verifies message signatures (None until the key is ready).
+    pub fn certificate_pem(&self) -> Option<String> {
+        self.inner.signer.read().ok().and_then(|s| s.as_ref().map(|s| s.certificate_pem()))
+    }
+
+    /// The file name the certificate is served under (`SimpleNotificationService-{id}.pem`).
+    pub fn certificate_file_name(&self) -> Option<String> {
+        self.inner
+            .signer
+            .read()
+            .ok()
+            .and_then(|s| s.as_ref().map(|s| format!("SimpleNotificationService-{}.pem", s.id)))
+    }
+}
+
+fn parse<T: serde::de::DeserializeOwned>(input: Value) -> Result<T, AwsError> {
+    stratus_proto::typed_input(input, "InvalidParameterException")
+}
+
+fn none(r: Result<(), AwsError>) -> Result<Value, AwsError> {
+    r.map(|()| Value::Null)
+}
+
+impl Service for Sns {
+    fn model(&self) -> &ServiceModel {
+        self.inner.model
+    }
+
+    fn call<'a>(
+        &'a self,
+        ctx: &'a RequestContext,
+        op: &'a Operation,
+        input: Value,
+    ) -> BoxFuture<'a, Result<Value, AwsError>> {
+        Box::pin(async move {
+            let i = &self.inner;
+            match op.name.as_str() {
+                "CreateTopic" => out(topics::create(i, ctx, parse(input)?).await?),
+                "DeleteTopic" => none(topics::delete(i, parse(input)?).await),
+                "ListTopics" => out(topics::list(i, ctx, parse(input)?).await?),
+                "GetTopicAttributes" => out(topics::get_attributes(i, parse(input)?).await?),
+                "SetTopicAttributes" => none(topics::set_attributes(i, parse(input)?).await),
+                "TagResource" => out(topics::tag(i, parse(input)?).await?),
+                "UntagResource" => out(topics::untag(i, parse(input)?).await?),
+                "ListTagsForResource" => out(topics::list_tags(i, parse(input)?).await?),
+                "Subscribe" => out(subscriptions::subscribe(i, parse(input)?).await?),
+                "ConfirmSubscription" => out(subscriptions::confirm(i, parse(input)?).await?),
+                "Unsubscribe" => none(subscriptions::unsubscribe(i, parse(input)?).await),
+                "ListSubscriptions" => out(subscriptions::list(i, ctx, parse(input)?).await?),
+                "ListSubscriptionsByTopic" => out(subscriptions::list_by_topic(i, parse(input)?).await?),
+                "GetSubscriptionAttributes" => out(subscriptions::get_attributes(i, parse(input)?).await?),
+                "SetSubscriptionAttributes" => none(subscriptions::set_attributes(i, parse(input)?).await),
+                "Publish" => out(publish::publish(i, parse(input)?).await?),
+                "PublishBatch" => out(publish::publish_batch(i, parse(input)?).await?),
+                other => Err(errors::unsupported(other)),
+            }
+        })
+    }
+
+    fn checks(&self) -> Checks {
+        Checks { enums: false, ranges: true }
+    }
+
+    fn validation_error(&self, failure: &ValidationFailure, _wire: Wire) -> AwsError {
+        match failure {
+            ValidationFailure::Missing { path, .. } if path == "PublishBatchRequestEntries" => errors::empty_batch(),
+            other => errors::invalid_parameter(other.member()),
+        }
+    }
+}
