@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use stratus_lambda::Lambda;
+use stratus_sns::Sns;
 use stratus_sqs::Sqs;
 use stratus_storage::Store;
 use tokio::task::JoinSet;
@@ -22,6 +23,7 @@ pub struct Engine {
     pub store: Store,
     pub sqs: Sqs,
     pub lambda: Lambda,
+    pub sns: Sns,
 }
 
 /// An outbox topic the engine delivers from.
@@ -29,9 +31,11 @@ struct Topic {
     name: &'static str,
     /// The record member that holds what is delivered.
     payload: &'static str,
+    /// The subject of the message when the destination is an SNS topic.
+    sns_subject: Option<&'static str>,
 }
 
-const TOPICS: &[Topic] = &[Topic { name: Lambda::DESTINATION_TOPIC, payload: "record" }];
+const TOPICS: &[Topic] = &[Topic { name: Lambda::DESTINATION_TOPIC, payload: "record", sns_subject: None }];
 
 /// Records read (and delivered concurrently) per round and topic.
 const BATCH: usize = 256;
@@ -133,6 +137,10 @@ impl Engine {
         let outcome = match arn.service {
             "sqs" => self.sqs.send_internal(arn.account, arn.region, arn.resource, payload).await.map(|_| ()),
             "lambda" => self.lambda.invoke_event(arn.account, arn.region, destination, payload.into_bytes()).await,
+            "sns" => {
+                let subject = topic.sns_subject.map(str::to_string);
+                self.sns.publish_internal(destination, payload, subject).await.map(|_| ())
+            }
             other => {
                 tracing::warn!(%destination, "destinations of service {other} are not served; record dropped");
                 return Delivery::Done;
@@ -141,7 +149,12 @@ impl Engine {
         match outcome {
             Ok(()) => Delivery::Done,
             // The destination does not exist: AWS drops such records too.
-            Err(e) if matches!(e.code.as_str(), "QueueDoesNotExist" | "ResourceNotFoundException" | "NotFound") => {
+            Err(e)
+                if matches!(
+                    e.code.as_str(),
+                    "QueueDoesNotExist" | "ResourceNotFoundException" | "NotFoundException"
+                ) =>
+            {
                 tracing::warn!(%destination, error = %e, "destination does not exist; record dropped");
                 Delivery::Done
             }

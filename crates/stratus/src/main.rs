@@ -120,7 +120,9 @@ async fn serve(cfg: Config) -> Result<(), String> {
     lambda.start();
     sns.set_targets(Arc::new(engine::SnsTargets { sqs: sqs.clone(), lambda: lambda.clone() }));
     sns.start();
-    tokio::spawn(engine::Engine { store: store.clone(), sqs: sqs.clone(), lambda: lambda.clone() }.run());
+    tokio::spawn(
+        engine::Engine { store: store.clone(), sqs: sqs.clone(), lambda: lambda.clone(), sns: sns.clone() }.run(),
+    );
     let others: Vec<Arc<dyn stratus_proto::Service>> =
         vec![Arc::new(lambda.clone()), Arc::new(logs.clone()), Arc::new(sns.clone())];
     let (retire, lambda_reset, sns_reset) = (runtimes.clone(), lambda.clone(), sns.clone());
