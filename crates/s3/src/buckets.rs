@@ -56,8 +56,11 @@ pub async fn create(s3: &S3, req: S3Request<CreateBucketInput>) -> S3Result<S3Re
     if !valid_bucket_name(&i.bucket) {
         return Err(s3_error!(InvalidBucketName, "The specified bucket is not valid."));
     }
-    let constraint =
-        i.create_bucket_configuration.as_ref().and_then(|c| c.location_constraint.as_ref()).map(|c| c.as_str().to_string());
+    let constraint = i
+        .create_bucket_configuration
+        .as_ref()
+        .and_then(|c| c.location_constraint.as_ref())
+        .map(|c| c.as_str().to_string());
     let region = match constraint.as_deref() {
         // us-east-1 is the absence of a constraint; naming it is an error.
         Some("us-east-1") => {
@@ -108,7 +111,7 @@ pub async fn create(s3: &S3, req: S3Request<CreateBucketInput>) -> S3Result<S3Re
             save_bucket(t, &b)
         })
         .await?;
-    Ok(S3Response::new(CreateBucketOutput { location: Some(format!("/{name}")), ..Default::default() }))
+    Ok(S3Response::new(CreateBucketOutput { location: Some(format!("/{name}")) }))
 }
 
 pub async fn delete(s3: &S3, req: S3Request<DeleteBucketInput>) -> S3Result<S3Response<DeleteBucketOutput>> {
@@ -170,7 +173,11 @@ pub async fn list(s3: &S3, req: S3Request<ListBucketsInput>) -> S3Result<S3Respo
     };
     let buckets = mine
         .into_iter()
-        .map(|b| Bucket_ { name: Some(b.name), creation_date: Some(timestamp(b.created_millis)), bucket_region: Some(b.region) })
+        .map(|b| Bucket_ {
+            name: Some(b.name),
+            creation_date: Some(timestamp(b.created_millis)),
+            bucket_region: Some(b.region),
+        })
         .collect();
     Ok(S3Response::new(ListBucketsOutput {
         buckets: Some(buckets),
@@ -186,7 +193,10 @@ pub fn owner(account: &str) -> Owner {
     Owner { id: Some(account.to_string()), display_name: Some("stratus".into()) }
 }
 
-pub async fn location(s3: &S3, req: S3Request<GetBucketLocationInput>) -> S3Result<S3Response<GetBucketLocationOutput>> {
+pub async fn location(
+    s3: &S3,
+    req: S3Request<GetBucketLocationInput>,
+) -> S3Result<S3Response<GetBucketLocationOutput>> {
     let b = read_bucket(s3, &req.input.bucket).await?;
     // us-east-1 is reported as no constraint.
     let location_constraint = (b.region != "us-east-1").then(|| BucketLocationConstraint::from(b.region));
@@ -202,7 +212,10 @@ pub async fn put_versioning(
         Some(BucketVersioningStatus::ENABLED) => Versioning::Enabled,
         Some(BucketVersioningStatus::SUSPENDED) => Versioning::Suspended,
         _ => {
-            return Err(s3_error!(MalformedXML, "The XML you provided was not well-formed or did not validate against our published schema"));
+            return Err(s3_error!(
+                MalformedXML,
+                "The XML you provided was not well-formed or did not validate against our published schema"
+            ));
         }
     };
     update(s3, i.bucket, move |b| {
@@ -229,7 +242,10 @@ pub async fn get_versioning(
     Ok(S3Response::new(GetBucketVersioningOutput { status, mfa_delete: None }))
 }
 
-pub async fn put_tagging(s3: &S3, req: S3Request<PutBucketTaggingInput>) -> S3Result<S3Response<PutBucketTaggingOutput>> {
+pub async fn put_tagging(
+    s3: &S3,
+    req: S3Request<PutBucketTaggingInput>,
+) -> S3Result<S3Response<PutBucketTaggingOutput>> {
     let i = req.input;
     let tags = tags_from(&i.tagging.tag_set);
     if tags.len() > 50 {
@@ -254,7 +270,10 @@ pub async fn put_tagging(s3: &S3, req: S3Request<PutBucketTaggingInput>) -> S3Re
     Ok(resp)
 }
 
-pub async fn get_tagging(s3: &S3, req: S3Request<GetBucketTaggingInput>) -> S3Result<S3Response<GetBucketTaggingOutput>> {
+pub async fn get_tagging(
+    s3: &S3,
+    req: S3Request<GetBucketTaggingInput>,
+) -> S3Result<S3Response<GetBucketTaggingOutput>> {
     let b = read_bucket(s3, &req.input.bucket).await?;
     match b.tags {
         Some(t) => Ok(S3Response::new(GetBucketTaggingOutput { tag_set: tag_list(&t) })),
@@ -315,7 +334,10 @@ pub async fn put_cors(s3: &S3, req: S3Request<PutBucketCorsInput>) -> S3Result<S
     for r in i.cors_configuration.cors_rules {
         for m in &r.allowed_methods {
             if !matches!(m.as_str(), "GET" | "PUT" | "POST" | "DELETE" | "HEAD") {
-                return Err(invalid_argument(&format!("Found unsupported HTTP method in CORS config. Unsupported method is {}", m.as_str())));
+                return Err(invalid_argument(&format!(
+                    "Found unsupported HTTP method in CORS config. Unsupported method is {}",
+                    m.as_str()
+                )));
             }
         }
         rules.push(CorsRule {
@@ -328,7 +350,10 @@ pub async fn put_cors(s3: &S3, req: S3Request<PutBucketCorsInput>) -> S3Result<S
         });
     }
     if rules.is_empty() || rules.len() > 100 {
-        return Err(s3_error!(MalformedXML, "The XML you provided was not well-formed or did not validate against our published schema"));
+        return Err(s3_error!(
+            MalformedXML,
+            "The XML you provided was not well-formed or did not validate against our published schema"
+        ));
     }
     update(s3, i.bucket, move |b| {
         b.cors = Some(rules);
@@ -347,7 +372,7 @@ pub async fn get_cors(s3: &S3, req: S3Request<GetBucketCorsInput>) -> S3Result<S
         .into_iter()
         .map(|r| CORSRule {
             id: r.id,
-            allowed_methods: r.allowed_methods.into_iter().map(AllowedMethod::from).collect(),
+            allowed_methods: r.allowed_methods,
             allowed_origins: r.allowed_origins,
             allowed_headers: (!r.allowed_headers.is_empty()).then_some(r.allowed_headers),
             expose_headers: (!r.expose_headers.is_empty()).then_some(r.expose_headers),
@@ -357,7 +382,10 @@ pub async fn get_cors(s3: &S3, req: S3Request<GetBucketCorsInput>) -> S3Result<S
     Ok(S3Response::new(GetBucketCorsOutput { cors_rules: Some(cors_rules) }))
 }
 
-pub async fn delete_cors(s3: &S3, req: S3Request<DeleteBucketCorsInput>) -> S3Result<S3Response<DeleteBucketCorsOutput>> {
+pub async fn delete_cors(
+    s3: &S3,
+    req: S3Request<DeleteBucketCorsInput>,
+) -> S3Result<S3Response<DeleteBucketCorsOutput>> {
     update(s3, req.input.bucket, |b| {
         b.cors = None;
         Ok(())
@@ -430,30 +458,34 @@ impl crate::S3 {
 
 fn rules_from(cfg: &NotificationConfiguration, new_id: &dyn Fn() -> String) -> S3Result<Vec<NotificationRule>> {
     let mut rules = Vec::new();
-    let mut push = |kind, id: &Option<String>, arn: &str, events: &[Event], filter: &Option<NotificationConfigurationFilter>| {
-        let pairs: Vec<(String, String)> = filter
-            .as_ref()
-            .and_then(|f| f.key.as_ref())
-            .and_then(|k| k.filter_rules.as_ref())
-            .map(|rs| {
-                rs.iter()
-                    .map(|r| {
-                        (r.name.as_ref().map(|n| n.as_str().to_string()).unwrap_or_default(), r.value.clone().unwrap_or_default())
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
-        let (prefix, suffix) = notifications::filter_rules(&pairs)?;
-        rules.push(NotificationRule {
-            kind,
-            id: id.clone().filter(|i| !i.is_empty()).unwrap_or_else(new_id),
-            arn: arn.to_string(),
-            events: events.iter().map(|e| e.as_ref().to_string()).collect(),
-            prefix,
-            suffix,
-        });
-        Ok::<(), S3Error>(())
-    };
+    let mut push =
+        |kind, id: &Option<String>, arn: &str, events: &[Event], filter: &Option<NotificationConfigurationFilter>| {
+            let pairs: Vec<(String, String)> = filter
+                .as_ref()
+                .and_then(|f| f.key.as_ref())
+                .and_then(|k| k.filter_rules.as_ref())
+                .map(|rs| {
+                    rs.iter()
+                        .map(|r| {
+                            (
+                                r.name.as_ref().map(|n| n.as_str().to_string()).unwrap_or_default(),
+                                r.value.clone().unwrap_or_default(),
+                            )
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            let (prefix, suffix) = notifications::filter_rules(&pairs)?;
+            rules.push(NotificationRule {
+                kind,
+                id: id.clone().filter(|i| !i.is_empty()).unwrap_or_else(new_id),
+                arn: arn.to_string(),
+                events: events.iter().map(|e| e.as_ref().to_string()).collect(),
+                prefix,
+                suffix,
+            });
+            Ok::<(), S3Error>(())
+        };
     for q in cfg.queue_configurations.iter().flatten() {
         push(DestinationKind::Queue, &q.id, &q.queue_arn, &q.events, &q.filter)?;
     }
@@ -469,12 +501,19 @@ fn rules_from(cfg: &NotificationConfiguration, new_id: &dyn Fn() -> String) -> S
 fn filter_out(r: &NotificationRule) -> Option<NotificationConfigurationFilter> {
     let mut rules = Vec::new();
     if let Some(p) = &r.prefix {
-        rules.push(FilterRule { name: Some(FilterRuleName::from_static(FilterRuleName::PREFIX)), value: Some(p.clone()) });
+        rules.push(FilterRule {
+            name: Some(FilterRuleName::from_static(FilterRuleName::PREFIX)),
+            value: Some(p.clone()),
+        });
     }
     if let Some(s) = &r.suffix {
-        rules.push(FilterRule { name: Some(FilterRuleName::from_static(FilterRuleName::SUFFIX)), value: Some(s.clone()) });
+        rules.push(FilterRule {
+            name: Some(FilterRuleName::from_static(FilterRuleName::SUFFIX)),
+            value: Some(s.clone()),
+        });
     }
-    (!rules.is_empty()).then(|| NotificationConfigurationFilter { key: Some(S3KeyFilter { filter_rules: Some(rules) }) })
+    (!rules.is_empty())
+        .then_some(NotificationConfigurationFilter { key: Some(S3KeyFilter { filter_rules: Some(rules) }) })
 }
 
 pub async fn put_notifications(

@@ -199,7 +199,9 @@ fn encoder(encoding: Option<&EncodingType>) -> impl Fn(&str) -> String + use<> {
 fn max_keys(m: Option<i32>) -> S3Result<usize> {
     match m {
         None => Ok(1000),
-        Some(n) if n < 0 => Err(s3_error!(InvalidArgument, "Argument maxKeys must be an integer between 0 and 2147483647")),
+        Some(n) if n < 0 => {
+            Err(s3_error!(InvalidArgument, "Argument maxKeys must be an integer between 0 and 2147483647"))
+        }
         Some(n) => Ok((n as usize).min(1000)),
     }
 }
@@ -243,7 +245,8 @@ pub async fn list_v1(s3: &S3, req: S3Request<ListObjectsInput>) -> S3Result<S3Re
         .await?;
     let enc = encoder(i.encoding_type.as_ref());
     // NextMarker is only sent with a delimiter (without one, clients continue after the last key).
-    let next_marker = (page.truncated && i.delimiter.is_some()).then(|| page.entries.last().map(|e| enc(e.name()))).flatten();
+    let next_marker =
+        (page.truncated && i.delimiter.is_some()).then(|| page.entries.last().map(|e| enc(e.name()))).flatten();
     let truncated = page.truncated;
     let (contents, prefixes) = split(page, &enc, true);
     Ok(S3Response::new(ListObjectsOutput {
@@ -368,7 +371,9 @@ pub async fn list_versions(
                         last_modified: Some(timestamp(v.last_modified_millis)),
                         owner: Some(owner(&v.owner)),
                         size: Some(v.size as i64),
-                        storage_class: Some(ObjectVersionStorageClass::from_static(ObjectVersionStorageClass::STANDARD)),
+                        storage_class: Some(ObjectVersionStorageClass::from_static(
+                            ObjectVersionStorageClass::STANDARD,
+                        )),
                         version_id: Some(v.version_id.clone()),
                         checksum_algorithm: v.checksum.as_ref().map(|(a, _)| vec![ChecksumAlgorithm::from(a.clone())]),
                         ..Default::default()

@@ -10,8 +10,8 @@ use crate::body;
 use crate::buckets::owner;
 use crate::errors::{Fail, Res, invalid_argument, no_such_upload};
 use crate::objects::{
-    self, ChecksumRequest, NewObject, check_conditions, check_key, copy_source, decode, encode,
-    load_bucket, quoted, resolve, set_checksum, timestamp,
+    self, ChecksumRequest, NewObject, check_conditions, check_key, copy_source, decode, encode, load_bucket, quoted,
+    resolve, set_checksum, timestamp,
 };
 use crate::types::{ContentHeaders, Part, Segment, Upload};
 use crate::{S3, caller, keys};
@@ -181,7 +181,11 @@ pub async fn upload_part_copy(
     let (offset, len) = match i.copy_source_range.as_deref() {
         None => (0, src.size),
         Some(r) => {
-            let bad = || invalid_argument("The x-amz-copy-source-range value must be of the form bytes=first-last where first and last are the zero-based offsets of the first and last bytes to copy");
+            let bad = || {
+                invalid_argument(
+                    "The x-amz-copy-source-range value must be of the form bytes=first-last where first and last are the zero-based offsets of the first and last bytes to copy",
+                )
+            };
             let (a, z) = r.strip_prefix("bytes=").and_then(|s| s.split_once('-')).ok_or_else(bad)?;
             let (a, z): (u64, u64) = (a.parse().map_err(|_| bad())?, z.parse().map_err(|_| bad())?);
             if a > z || z >= src.size {
@@ -203,9 +207,17 @@ pub async fn upload_part_copy(
     let checksum = algorithm.and_then(|a| body::checksum_value(&w.checksums, &a).map(|v| (a, v)));
     let etag = hex::encode(w.md5);
     let now = s3.now_millis();
-    let part = Part { number, etag: etag.clone(), size: w.size, blob: w.blob, last_modified_millis: now, checksum: checksum.clone() };
+    let part = Part {
+        number,
+        etag: etag.clone(),
+        size: w.size,
+        blob: w.blob,
+        last_modified_millis: now,
+        checksum: checksum.clone(),
+    };
     save_part(s3, i.bucket, i.key, i.upload_id, part).await?;
-    let mut result = CopyPartResult { e_tag: Some(quoted(&etag)), last_modified: Some(timestamp(now)), ..Default::default() };
+    let mut result =
+        CopyPartResult { e_tag: Some(quoted(&etag)), last_modified: Some(timestamp(now)), ..Default::default() };
     let mut c = Checksum::default();
     set_checksum(&checksum, &mut c);
     result.checksum_crc32 = c.checksum_crc32;
@@ -235,14 +247,22 @@ pub async fn complete(
         .as_ref()
         .and_then(|m| m.parts.as_ref())
         .map(|ps| {
-            ps.iter().map(|p| (p.part_number.unwrap_or(0), p.e_tag.as_ref().map(strip_etag).unwrap_or_default())).collect()
+            ps.iter()
+                .map(|p| (p.part_number.unwrap_or(0), p.e_tag.as_ref().map(strip_etag).unwrap_or_default()))
+                .collect()
         })
         .unwrap_or_default();
     if wanted.is_empty() {
-        return Err(s3_error!(MalformedXML, "The XML you provided was not well-formed or did not validate against our published schema"));
+        return Err(s3_error!(
+            MalformedXML,
+            "The XML you provided was not well-formed or did not validate against our published schema"
+        ));
     }
     if wanted.windows(2).any(|w| w[0].0 >= w[1].0) {
-        return Err(s3_error!(InvalidPartOrder, "The list of parts was not in ascending order. Parts must be ordered by part number."));
+        return Err(s3_error!(
+            InvalidPartOrder,
+            "The list of parts was not in ascending order. Parts must be ordered by part number."
+        ));
     }
     let (b, k, u) = (i.bucket.clone(), i.key.clone(), i.upload_id.clone());
     let (upload, stored) = s3
@@ -266,7 +286,10 @@ pub async fn complete(
     for (idx, (n, etag)) in wanted.iter().enumerate() {
         let p = stored.iter().find(|p| p.number as i32 == *n && &p.etag == etag).ok_or_else(invalid_part)?;
         if idx + 1 < wanted.len() && p.size < MIN_PART {
-            return Err(s3_error!(EntityTooSmall, "Your proposed upload is smaller than the minimum allowed object size."));
+            return Err(s3_error!(
+                EntityTooSmall,
+                "Your proposed upload is smaller than the minimum allowed object size."
+            ));
         }
         chosen.push(p.clone());
     }
@@ -452,7 +475,8 @@ pub async fn list_uploads(
             ..Default::default()
         });
     }
-    let (next_key, next_upload) = if truncated { last.map(|(k, u)| (Some(k), u)).unwrap_or((None, None)) } else { (None, None) };
+    let (next_key, next_upload) =
+        if truncated { last.map(|(k, u)| (Some(k), u)).unwrap_or((None, None)) } else { (None, None) };
     Ok(S3Response::new(ListMultipartUploadsOutput {
         bucket: Some(i.bucket),
         prefix: i.prefix,
@@ -464,7 +488,8 @@ pub async fn list_uploads(
         max_uploads: Some(max as i32),
         is_truncated: Some(truncated),
         uploads: Some(uploads),
-        common_prefixes: (!prefixes.is_empty()).then(|| prefixes.into_iter().map(|p| CommonPrefix { prefix: Some(p) }).collect()),
+        common_prefixes: (!prefixes.is_empty())
+            .then(|| prefixes.into_iter().map(|p| CommonPrefix { prefix: Some(p) }).collect()),
         encoding_type: i.encoding_type,
         ..Default::default()
     }))

@@ -61,7 +61,12 @@ pub fn install(t: &mut dyn Txn, bucket: &Bucket, v: &Version) -> Res<Vec<String>
 }
 
 /// Permanently removes one version; the next newer-than-all remaining version becomes current.
-pub fn remove_version(t: &mut dyn Txn, bucket: &str, key: &str, version_id: &str) -> Res<Option<(Version, Vec<String>)>> {
+pub fn remove_version(
+    t: &mut dyn Txn,
+    bucket: &str,
+    key: &str,
+    version_id: &str,
+) -> Res<Option<(Version, Vec<String>)>> {
     let all = versions(t, bucket, key)?;
     let Some(pos) = all.iter().position(|v| v.version_id == version_id) else { return Ok(None) };
     let gone = all[pos].clone();
@@ -144,7 +149,10 @@ pub fn parse_tagging_header(h: Option<&str>) -> S3Result<Vec<(String, String)>> 
 
 pub fn validate_tags(tags: &[(String, String)]) -> S3Result<()> {
     if tags.len() > 10 {
-        let mut e = S3Error::with_message(s3s::S3ErrorCode::Custom("BadRequest".into()), "Object tags cannot be greater than 10");
+        let mut e = S3Error::with_message(
+            s3s::S3ErrorCode::Custom("BadRequest".into()),
+            "Object tags cannot be greater than 10",
+        );
         e.set_status_code(http::StatusCode::BAD_REQUEST);
         return Err(e);
     }
@@ -180,13 +188,16 @@ pub struct ChecksumRequest {
 }
 
 impl ChecksumRequest {
-    pub fn new(algorithm: Option<&ChecksumAlgorithm>, given: &[(&str, Option<&String>)], headers: &http::HeaderMap) -> Self {
+    pub fn new(
+        algorithm: Option<&ChecksumAlgorithm>,
+        given: &[(&str, Option<&String>)],
+        headers: &http::HeaderMap,
+    ) -> Self {
         let expected: Vec<(String, String)> =
             given.iter().filter_map(|(a, v)| v.map(|v| (a.to_string(), v.clone()))).collect();
-        let trailer = headers
-            .get("x-amz-trailer")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|t| t.trim().to_ascii_lowercase().strip_prefix("x-amz-checksum-").map(|a| a.to_ascii_uppercase()));
+        let trailer = headers.get("x-amz-trailer").and_then(|v| v.to_str().ok()).and_then(|t| {
+            t.trim().to_ascii_lowercase().strip_prefix("x-amz-checksum-").map(|a| a.to_ascii_uppercase())
+        });
         let algorithm = algorithm
             .map(|a| a.as_str().to_ascii_uppercase())
             .or_else(|| expected.first().map(|(a, _)| a.clone()))
@@ -375,8 +386,8 @@ pub async fn put(s3: &S3, req: S3Request<PutObjectInput>) -> S3Result<S3Response
     let blob = keys::blob_name(&s3.env().ids.uuid());
     let w = body::write(s3.store().blobs().clone(), blob, i.body, sums.hasher()).await?;
     let trailers = trailing.as_ref().and_then(|t| t.take());
-    let checked = body::check_content_md5(i.content_md5.as_deref(), &w.md5)
-        .and_then(|()| sums.verify(&w, trailers.as_ref()));
+    let checked =
+        body::check_content_md5(i.content_md5.as_deref(), &w.md5).and_then(|()| sums.verify(&w, trailers.as_ref()));
     let checksum = match checked {
         Ok(c) => c,
         Err(e) => {
@@ -424,15 +435,15 @@ pub async fn put(s3: &S3, req: S3Request<PutObjectInput>) -> S3Result<S3Response
 /// Finds the version a GET/HEAD/CopySource names: the current one, or `version_id`.
 pub async fn resolve(s3: &S3, bucket: &str, key: &str, version_id: Option<&str>) -> S3Result<Version> {
     let (bucket, key, vid) = (bucket.to_string(), key.to_string(), version_id.map(str::to_string));
-    let found = s3
-        .store()
+    s3.store()
         .read(move |r| -> Res<Result<Version, S3Error>> {
             load_bucket(r, &bucket)?;
             if let Some(vid) = vid {
                 let all = versions(r, &bucket, &key)?;
                 return Ok(match all.into_iter().find(|v| v.version_id == vid) {
                     Some(v) if v.delete_marker => {
-                        let mut e = s3_error!(MethodNotAllowed, "The specified method is not allowed against this resource.");
+                        let mut e =
+                            s3_error!(MethodNotAllowed, "The specified method is not allowed against this resource.");
                         e = errors::with_delete_marker(e, &v.version_id);
                         Err(e)
                     }
@@ -453,8 +464,7 @@ pub async fn resolve(s3: &S3, bucket: &str, key: &str, version_id: Option<&str>)
                 None => Err(no_such_key()),
             })
         })
-        .await?;
-    found
+        .await?
 }
 
 /// The GET/HEAD preconditions of RFC 7232 as S3 applies them.
@@ -499,9 +509,14 @@ fn byte_range(v: &Version, range: Option<&Range>, part_number: Option<i32>) -> S
     }
     if let Some(n) = part_number {
         if v.parts_count.is_none() {
-            return if n == 1 { Ok(None) } else { Err(errors::invalid_argument("Part number must be 1 for a non-multipart object")) };
+            return if n == 1 {
+                Ok(None)
+            } else {
+                Err(errors::invalid_argument("Part number must be 1 for a non-multipart object"))
+            };
         }
-        let idx = usize::try_from(n - 1).map_err(|_| errors::invalid_argument("Part number must be an integer between 1 and 10000, inclusive"))?;
+        let idx = usize::try_from(n - 1)
+            .map_err(|_| errors::invalid_argument("Part number must be an integer between 1 and 10000, inclusive"))?;
         let mut off = 0;
         for (i, s) in v.segments.iter().enumerate() {
             if i == idx {
@@ -744,7 +759,10 @@ pub async fn delete_many(s3: &S3, req: S3Request<DeleteObjectsInput>) -> S3Resul
     let who = caller(&req);
     let i = req.input;
     if i.delete.objects.len() > 1000 {
-        return Err(s3_error!(MalformedXML, "The XML you provided was not well-formed or did not validate against our published schema"));
+        return Err(s3_error!(
+            MalformedXML,
+            "The XML you provided was not well-formed or did not validate against our published schema"
+        ));
     }
     let quiet = i.delete.quiet.unwrap_or(false);
     let (s3c, now) = (s3.clone(), s3.now_millis());
@@ -844,13 +862,17 @@ pub async fn copy(s3: &S3, req: S3Request<CopyObjectInput>) -> S3Result<S3Respon
         (src.headers.clone(), src.metadata.clone())
     };
     let tags = if replace_tags { parse_tagging_header(i.tagging.as_deref())? } else { src.tags.clone() };
-    let algorithm = i.checksum_algorithm.as_ref().map(|a| a.as_str().to_ascii_uppercase()).or_else(|| src.checksum.as_ref().map(|c| c.0.clone()));
+    let algorithm = i
+        .checksum_algorithm
+        .as_ref()
+        .map(|a| a.as_str().to_ascii_uppercase())
+        .or_else(|| src.checksum.as_ref().map(|c| c.0.clone()));
     let hasher = body::hasher_for(&algorithm.iter().map(String::as_str).collect::<Vec<_>>());
     let blob = keys::blob_name(&s3.env().ids.uuid());
     let (blobs, segments, size) = (s3.store().blobs().clone(), src.segments.clone(), src.size);
     let w = tokio::task::spawn_blocking(move || body::copy(&*blobs, &segments, 0, size, blob, hasher))
         .await
-        .map_err(|e| S3Error::internal_error(e))??;
+        .map_err(S3Error::internal_error)??;
     let checksum = algorithm.and_then(|a| body::checksum_value(&w.checksums, &a).map(|v| (a, v)));
     // A copy keeps the source's ETag (for multipart sources too).
     let etag = if src.parts_count.is_some() { hex::encode(w.md5) } else { src.etag.clone() };
@@ -911,7 +933,10 @@ async fn set_tags(
                 None => all.first().filter(|v| !v.delete_marker).ok_or(Fail(no_such_key()))?,
             };
             if target.delete_marker {
-                return Err(Fail(s3_error!(MethodNotAllowed, "The specified method is not allowed against this resource.")));
+                return Err(Fail(s3_error!(
+                    MethodNotAllowed,
+                    "The specified method is not allowed against this resource."
+                )));
             }
             let mut v = target.clone();
             v.tags = tags;
@@ -935,7 +960,10 @@ async fn set_tags(
     Ok(vid)
 }
 
-pub async fn put_tagging(s3: &S3, req: S3Request<PutObjectTaggingInput>) -> S3Result<S3Response<PutObjectTaggingOutput>> {
+pub async fn put_tagging(
+    s3: &S3,
+    req: S3Request<PutObjectTaggingInput>,
+) -> S3Result<S3Response<PutObjectTaggingOutput>> {
     let who = caller(&req);
     let i = req.input;
     let tags = tags_from(&i.tagging.tag_set);
@@ -956,7 +984,10 @@ pub async fn delete_tagging(
     Ok(resp)
 }
 
-pub async fn get_tagging(s3: &S3, req: S3Request<GetObjectTaggingInput>) -> S3Result<S3Response<GetObjectTaggingOutput>> {
+pub async fn get_tagging(
+    s3: &S3,
+    req: S3Request<GetObjectTaggingInput>,
+) -> S3Result<S3Response<GetObjectTaggingOutput>> {
     let i = req.input;
     let v = resolve(s3, &i.bucket, &i.key, i.version_id.as_deref()).await?;
     Ok(S3Response::new(GetObjectTaggingOutput { tag_set: tag_list(&v.tags), version_id: version_header(&v) }))

@@ -59,7 +59,8 @@ struct Hosts;
 
 impl S3Host for Hosts {
     fn parse_host_header<'a>(&'a self, host: &'a str) -> S3Result<VirtualHost<'a>> {
-        let name = host.rsplit_once(':').filter(|(_, p)| p.bytes().all(|b| b.is_ascii_digit())).map_or(host, |(h, _)| h);
+        let name =
+            host.rsplit_once(':').filter(|(_, p)| p.bytes().all(|b| b.is_ascii_digit())).map_or(host, |(h, _)| h);
         match name.strip_suffix(".s3.localhost") {
             Some(bucket) if !bucket.is_empty() => Ok(VirtualHost::new(host).with_bucket(bucket)),
             _ => Ok(VirtualHost::new(host)),
@@ -75,7 +76,9 @@ impl S3Auth for Keys {
     async fn get_secret_key(&self, access_key: &str) -> S3Result<SecretKey> {
         match self.0.lookup(access_key) {
             Some(c) => Ok(SecretKey::from(c.secret_access_key)),
-            None => Err(s3_error!(InvalidAccessKeyId, "The AWS Access Key Id you provided does not exist in our records.")),
+            None => {
+                Err(s3_error!(InvalidAccessKeyId, "The AWS Access Key Id you provided does not exist in our records."))
+            }
         }
     }
 }
@@ -163,7 +166,8 @@ fn strip_signature(parts: &mut Parts) {
     // Keep the other parameters byte for byte (they are part of how S3 reads the request).
     let kept: Vec<&str> =
         q.split('&').filter(|kv| !SIGNATURE_PARAMS.iter().any(|p| kv.split('=').next() == Some(*p))).collect();
-    let pq = if kept.is_empty() { parts.uri.path().to_string() } else { format!("{}?{}", parts.uri.path(), kept.join("&")) };
+    let pq =
+        if kept.is_empty() { parts.uri.path().to_string() } else { format!("{}?{}", parts.uri.path(), kept.join("&")) };
     let mut b = http::Uri::builder().path_and_query(pq);
     if let Some(s) = parts.uri.scheme() {
         b = b.scheme(s.clone());
@@ -259,7 +263,12 @@ impl S3Front {
             Ok(r) => r.map(|b| b.boxed_unsync()),
             Err(e) => {
                 tracing::warn!("S3 request failed: {e:?}");
-                error_xml(StatusCode::INTERNAL_SERVER_ERROR, "InternalError", "We encountered an internal error.", &request_id)
+                error_xml(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "InternalError",
+                    "We encountered an internal error.",
+                    &request_id,
+                )
             }
         };
         let h = resp.headers_mut();
@@ -334,7 +343,9 @@ mod tests {
     #[test]
     fn routes_s3_requests() {
         let v4 = |svc: &str| {
-            format!("AWS4-HMAC-SHA256 Credential=AKID/20240101/us-east-1/{svc}/aws4_request, SignedHeaders=host, Signature=x")
+            format!(
+                "AWS4-HMAC-SHA256 Credential=AKID/20240101/us-east-1/{svc}/aws4_request, SignedHeaders=host, Signature=x"
+            )
         };
         assert!(is_s3(&req("GET", "/bucket/key", &[("authorization", &v4("s3"))])));
         assert!(!is_s3(&req("POST", "/", &[("authorization", &v4("sqs"))])));
