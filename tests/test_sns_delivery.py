@@ -233,7 +233,9 @@ def handler(event, context):
 
 def test_lambda_receives_the_sns_event(sns, sqs, lam):
     sink_url, _ = make_queue(sqs)
-    name, created = create(lam, RECORDER, handler="rec.handler",
+    # A generous timeout: a cold start that imports boto3 on a loaded machine must not turn
+    # into a retried (and so duplicated) invocation.
+    name, created = create(lam, RECORDER, handler="rec.handler", Timeout=30,
                            Environment={"Variables": {"SINK": sink_url.rsplit("/", 1)[1]}})
     topic = sns.create_topic(Name=unique("t"))["TopicArn"]
     sub = sns.subscribe(TopicArn=topic, Protocol="lambda", Endpoint=created["FunctionArn"])["SubscriptionArn"]

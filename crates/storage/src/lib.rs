@@ -14,7 +14,7 @@ pub mod conformance;
 pub mod faulty;
 pub mod memory;
 
-pub use blob::{BlobStore, FsBlobs, MemBlobs};
+pub use blob::{BlobStore, BlobWriter, FsBlobs, MemBlobs};
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 

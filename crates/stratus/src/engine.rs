@@ -35,7 +35,10 @@ struct Topic {
     sns_subject: Option<&'static str>,
 }
 
-const TOPICS: &[Topic] = &[Topic { name: Lambda::DESTINATION_TOPIC, payload: "record", sns_subject: None }];
+const TOPICS: &[Topic] = &[
+    Topic { name: Lambda::DESTINATION_TOPIC, payload: "record", sns_subject: None },
+    Topic { name: stratus_s3::EVENTS_TOPIC, payload: "event", sns_subject: Some("Amazon S3 Notification") },
+];
 
 /// Records read (and delivered concurrently) per round and topic.
 const BATCH: usize = 256;
@@ -291,5 +294,43 @@ impl stratus_sns::Targets for SnsTargets {
             })?;
             self.lambda.invoke_event(arn.account, arn.region, function_arn, payload).await
         })
+    }
+}
+
+/// What S3 asks before it accepts a notification destination: the queue or topic exists, or
+/// the function exists and its resource policy lets `s3.amazonaws.com` invoke it.
+pub struct S3Targets {
+    pub sqs: Sqs,
+    pub sns: Sns,
+    pub lambda: Lambda,
+}
+
+impl stratus_s3::NotificationTargets for S3Targets {
+    fn check<'a>(&'a self, arn: &'a str) -> stratus_proto::BoxFuture<'a, bool> {
+        Box::pin(async move {
+            let Some(a) = stratus_core::Arn::parse(arn) else { return false };
+            match a.service {
+                "sqs" => self.sqs.queue_info_internal(a.account, a.region, a.resource).await.is_ok(),
+                "sns" => self.sns.topic_exists(arn).await.unwrap_or(false),
+                "lambda" => self.lambda.allows_service_internal(arn, "s3.amazonaws.com").await.unwrap_or(false),
+                _ => false,
+            }
+        })
+    }
+}
+
+/// S3 as the place Lambda reads deployment packages named by `S3Bucket`/`S3Key` from.
+pub struct S3Code {
+    pub s3: stratus_s3::S3,
+}
+
+impl stratus_lambda::CodeSource for S3Code {
+    fn fetch<'a>(
+        &'a self,
+        bucket: &'a str,
+        key: &'a str,
+        version: Option<&'a str>,
+    ) -> stratus_proto::BoxFuture<'a, Result<Vec<u8>, stratus_proto::AwsError>> {
+        Box::pin(self.s3.get_object_internal(bucket, key, version))
     }
 }

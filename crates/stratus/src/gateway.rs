@@ -34,6 +34,8 @@ pub struct Gateway {
     sns: Option<stratus_sns::Sns>,
     /// Called after a reset wiped the store (in-memory state of services and runtimes).
     on_reset: Vec<Box<dyn Fn() + Send + Sync>>,
+    /// S3 (REST-XML, streaming bodies) is routed before any body is read.
+    s3: Option<crate::s3::S3Front>,
 }
 
 /// How requests find a service: its SigV4 signing name and its `X-Amz-Target` prefix.
@@ -70,7 +72,7 @@ impl Gateway {
                 service,
             });
         }
-        Self { cfg, store, env, auth, sqs, routes, started: Instant::now(), sns: None, on_reset: Vec::new() }
+        Self { cfg, store, env, auth, sqs, routes, started: Instant::now(), sns: None, on_reset: Vec::new(), s3: None }
     }
 
     pub fn with_sns(mut self, sns: stratus_sns::Sns) -> Self {
@@ -84,11 +86,30 @@ impl Gateway {
         self
     }
 
-    pub fn service_names(&self) -> Vec<&str> {
-        self.routes.iter().map(|r| r.signing_name.as_str()).collect()
+    /// Serves S3 through `front`.
+    pub fn with_s3(mut self, front: crate::s3::S3Front) -> Self {
+        self.s3 = Some(front);
+        self
     }
 
-    pub async fn handle(self: Arc<Self>, req: hyper::Request<Incoming>) -> Reply {
+    pub fn service_names(&self) -> Vec<&str> {
+        let mut names: Vec<&str> = self.routes.iter().map(|r| r.signing_name.as_str()).collect();
+        if self.s3.is_some() {
+            names.push("s3");
+        }
+        names
+    }
+
+    pub async fn handle(self: Arc<Self>, req: hyper::Request<Incoming>) -> Response<crate::s3::Body> {
+        if let Some(s3) = &self.s3
+            && crate::s3::is_s3(&req)
+        {
+            return s3.handle(req).await;
+        }
+        self.handle_buffered(req).await.map(crate::s3::boxed)
+    }
+
+    async fn handle_buffered(self: Arc<Self>, req: hyper::Request<Incoming>) -> Reply {
         let (parts, body) = req.into_parts();
         let dialect = guess_dialect(&parts);
         if let Some(len) = parts.headers.get("content-length").and_then(|v| v.to_str().ok()?.parse::<u64>().ok())

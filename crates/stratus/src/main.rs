@@ -21,6 +21,7 @@ mod config;
 mod engine;
 mod functions;
 mod gateway;
+mod s3;
 
 use config::{AuthMode, Config, LogFormat, ServeArgs};
 use gateway::Gateway;
@@ -120,18 +121,31 @@ async fn serve(cfg: Config) -> Result<(), String> {
     lambda.start();
     sns.set_targets(Arc::new(engine::SnsTargets { sqs: sqs.clone(), lambda: lambda.clone() }));
     sns.start();
+    let s3 = stratus_s3::S3::new(store.clone(), env.clone());
+    s3.set_targets(Arc::new(engine::S3Targets { sqs: sqs.clone(), sns: sns.clone(), lambda: lambda.clone() }));
+    lambda.set_code_source(Arc::new(engine::S3Code { s3: s3.clone() }));
     tokio::spawn(
         engine::Engine { store: store.clone(), sqs: sqs.clone(), lambda: lambda.clone(), sns: sns.clone() }.run(),
     );
     let others: Vec<Arc<dyn stratus_proto::Service>> =
         vec![Arc::new(lambda.clone()), Arc::new(logs.clone()), Arc::new(sns.clone())];
     let (retire, lambda_reset, sns_reset) = (runtimes.clone(), lambda.clone(), sns.clone());
+    let s3_front = s3::S3Front::new(
+        s3.clone(),
+        auth.mode(),
+        Arc::new(StaticKeys::new(cfg.credentials.clone())),
+        cfg.default_account.clone(),
+        cfg.default_region.clone(),
+        env.clone(),
+    );
     let gateway = Arc::new(
         Gateway::new(cfg.clone(), store.clone(), env, auth, sqs.clone(), others)
             .with_sns(sns.clone())
+            .with_s3(s3_front)
             .on_reset(move || retire.retire(""))
             .on_reset(move || lambda_reset.reset())
-            .on_reset(move || sns_reset.reset()),
+            .on_reset(move || sns_reset.reset())
+            .on_reset(move || s3.reset()),
     );
     let data = match &cfg.data_dir {
         Some(d) => std::fs::canonicalize(d).unwrap_or_else(|_| d.clone()).display().to_string(),

@@ -1,0 +1,84 @@
+//! S3's errors by their code names, and the bridge from storage failures.
+
+use s3s::{S3Error, S3ErrorCode, s3_error};
+use stratus_storage::StoreError;
+
+/// The error a storage transaction body returns: an S3 error, or a storage failure.
+#[derive(Debug)]
+pub struct Fail(pub S3Error);
+
+pub type Res<T> = Result<T, Fail>;
+
+impl From<StoreError> for Fail {
+    fn from(e: StoreError) -> Self {
+        Fail(storage(e))
+    }
+}
+
+impl From<S3Error> for Fail {
+    fn from(e: S3Error) -> Self {
+        Fail(e)
+    }
+}
+
+impl From<Fail> for S3Error {
+    fn from(f: Fail) -> Self {
+        f.0
+    }
+}
+
+pub fn storage(e: StoreError) -> S3Error {
+    match e {
+        StoreError::Closed => s3_error!(ServiceUnavailable, "The service is shutting down."),
+        other => S3Error::with_message(S3ErrorCode::InternalError, format!("Internal storage error: {other}")),
+    }
+}
+
+pub fn corrupt() -> S3Error {
+    s3_error!(InternalError, "A stored record could not be read.")
+}
+
+pub fn no_such_bucket(bucket: &str) -> S3Error {
+    let _ = bucket;
+    s3_error!(NoSuchBucket, "The specified bucket does not exist")
+}
+
+pub fn no_such_key() -> S3Error {
+    s3_error!(NoSuchKey, "The specified key does not exist.")
+}
+
+pub fn no_such_version() -> S3Error {
+    s3_error!(NoSuchVersion, "The specified version does not exist.")
+}
+
+pub fn no_such_upload() -> S3Error {
+    s3_error!(
+        NoSuchUpload,
+        "The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed."
+    )
+}
+
+pub fn invalid_argument(message: &str) -> S3Error {
+    S3Error::with_message(S3ErrorCode::InvalidArgument, message.to_string())
+}
+
+pub fn precondition_failed() -> S3Error {
+    s3_error!(PreconditionFailed, "At least one of the pre-conditions you specified did not hold")
+}
+
+pub fn not_modified() -> S3Error {
+    let mut e = S3Error::new(S3ErrorCode::NotModified);
+    e.set_status_code(http::StatusCode::NOT_MODIFIED);
+    e
+}
+
+/// An error that carries the delete-marker headers AWS sends with it.
+pub fn with_delete_marker(mut e: S3Error, version_id: &str) -> S3Error {
+    let mut h = http::HeaderMap::new();
+    h.insert("x-amz-delete-marker", http::HeaderValue::from_static("true"));
+    if let Ok(v) = http::HeaderValue::from_str(version_id) {
+        h.insert("x-amz-version-id", v);
+    }
+    e.set_headers(h);
+    e
+}

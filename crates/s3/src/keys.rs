@@ -1,0 +1,106 @@
+//! The storage key layout of S3. Every key starts with `s3/`; bucket names contain no `/`, so
+//! `{bucket}/` always ends a bucket's part of a key.
+//!
+//! | key | value |
+//! | --- | --- |
+//! | `s3/b/{bucket}` | [`Bucket`](crate::types::Bucket) (JSON): owner, region, versioning, configurations |
+//! | `s3/c/{bucket}/{key}` | the current version of an object ([`Version`](crate::types::Version)); absent when the newest version is a delete marker |
+//! | `s3/v/{bucket}/{key}\0{!order}` | every version, delete markers included; `!order` (8 bytes, big-endian, inverted) sorts a key's versions newest first |
+//! | `s3/u/{bucket}/{key}\0{upload id}` | a multipart upload in progress ([`Upload`](crate::types::Upload)) |
+//! | `s3/p/{upload id}/{part number, 4 bytes}` | an uploaded part ([`Part`](crate::types::Part)) |
+//!
+//! The `\0` after an object key keeps all entries of one key together and before those of any
+//! longer key (`a\0…` < `a/…`); keys containing `\0` are rejected. Object bytes live in the blob
+//! store under a name unique to each write (`s3/{uuid}`), so metadata never points at a blob
+//! that a later or crashed write is still producing. Sequence [`ORDER_SEQUENCE`] orders versions
+//! and gives events their `sequencer`.
+
+pub const ORDER_SEQUENCE: &str = "s3/order";
+
+fn join(parts: &[&[u8]]) -> Vec<u8> {
+    let mut k = Vec::with_capacity(parts.iter().map(|p| p.len()).sum());
+    for p in parts {
+        k.extend_from_slice(p);
+    }
+    k
+}
+
+pub fn bucket(name: &str) -> Vec<u8> {
+    join(&[b"s3/b/", name.as_bytes()])
+}
+
+pub const BUCKETS: &[u8] = b"s3/b/";
+
+/// Prefix of the current versions of a bucket's objects.
+pub fn current_prefix(bucket: &str) -> Vec<u8> {
+    join(&[b"s3/c/", bucket.as_bytes(), b"/"])
+}
+
+pub fn current(bucket: &str, key: &str) -> Vec<u8> {
+    join(&[&current_prefix(bucket), key.as_bytes()])
+}
+
+pub fn versions_prefix(bucket: &str) -> Vec<u8> {
+    join(&[b"s3/v/", bucket.as_bytes(), b"/"])
+}
+
+/// Prefix of all versions of one object.
+pub fn versions_of(bucket: &str, key: &str) -> Vec<u8> {
+    join(&[&versions_prefix(bucket), key.as_bytes(), b"\0"])
+}
+
+pub fn version(bucket: &str, key: &str, order: u64) -> Vec<u8> {
+    join(&[&versions_of(bucket, key), &(!order).to_be_bytes()])
+}
+
+/// The object key of a `s3/v/` or `s3/u/` entry (between the bucket prefix and the `\0`).
+pub fn object_key_of(prefix_len: usize, k: &[u8]) -> Option<String> {
+    let rest = k.get(prefix_len..)?;
+    let end = rest.iter().position(|&b| b == 0)?;
+    String::from_utf8(rest[..end].to_vec()).ok()
+}
+
+pub fn uploads_prefix(bucket: &str) -> Vec<u8> {
+    join(&[b"s3/u/", bucket.as_bytes(), b"/"])
+}
+
+pub fn upload(bucket: &str, key: &str, upload_id: &str) -> Vec<u8> {
+    join(&[&uploads_prefix(bucket), key.as_bytes(), b"\0", upload_id.as_bytes()])
+}
+
+pub fn parts_prefix(upload_id: &str) -> Vec<u8> {
+    join(&[b"s3/p/", upload_id.as_bytes(), b"/"])
+}
+
+pub fn part(upload_id: &str, number: u32) -> Vec<u8> {
+    join(&[&parts_prefix(upload_id), &number.to_be_bytes()])
+}
+
+/// A fresh blob name for one write.
+pub fn blob_name(uuid: &str) -> String {
+    format!("s3/{uuid}")
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_sort_by_key_then_newest_first() {
+        let mut ks = [version("b", "a/x", 5), version("b", "a", 3), version("b", "a", 7), version("b", "a0", 1)];
+        ks.sort();
+        assert_eq!(ks[0], version("b", "a", 7));
+        assert_eq!(ks[1], version("b", "a", 3));
+        assert_eq!(ks[2], version("b", "a/x", 5));
+        assert_eq!(ks[3], version("b", "a0", 1));
+        let p = versions_prefix("b").len();
+        assert_eq!(object_key_of(p, &ks[2]).unwrap(), "a/x");
+    }
+
+    #[test]
+    fn parts_sort_numerically() {
+        assert!(part("u", 2) < part("u", 10));
+        assert!(part("u", 255) < part("u", 256));
+    }
+}

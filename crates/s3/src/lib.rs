@@ -1,0 +1,303 @@
+//! Amazon S3 on the Stratus storage interface, served over S3's REST-XML protocol by `s3s`:
+//! buckets (location, versioning, tagging, policy, CORS, notification configuration),
+//! objects (metadata, ranges, conditional requests, checksums, copy, tagging, versions and
+//! delete markers), listings (v1, v2, versions), multipart uploads, and event notifications
+//! written to the storage outbox in the transaction of the change that causes them.
+//!
+//! Operations not listed here answer `NotImplemented` (the `s3s` default), never a pretend
+//! success. The gateway attaches a [`Caller`] to every request (account, region, request id).
+
+use std::sync::{Arc, RwLock};
+
+use s3s::dto::*;
+use s3s::{S3Request, S3Response, S3Result};
+use stratus_core::{AwsError, Env};
+use stratus_storage::Store;
+
+mod body;
+mod buckets;
+mod errors;
+mod keys;
+mod listing;
+mod multipart;
+pub mod notifications;
+mod objects;
+mod types;
+
+/// The outbox topic of S3 event notifications. A record is JSON
+/// `{"destination": "<arn>", "event": <message to deliver>}`.
+pub const EVENTS_TOPIC: &str = "s3-events";
+
+/// Where notifications may go: the binary answers from the other services.
+pub trait NotificationTargets: Send + Sync + 'static {
+    /// Whether S3 may deliver to this destination ARN (queue / topic / function exists and, for a function, allows s3.amazonaws.com).
+    fn check<'a>(&'a self, arn: &'a str) -> stratus_proto::BoxFuture<'a, bool>;
+}
+
+/// Who is calling: set by the gateway as a request extension.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub account: String,
+    pub region: String,
+    pub request_id: String,
+    /// The access key id the request was signed with, if any.
+    pub access_key: Option<String>,
+    pub source_ip: String,
+}
+
+impl Caller {
+    fn principal_id(&self) -> String {
+        format!("AWS:{}", self.access_key.as_deref().unwrap_or(&self.account))
+    }
+}
+
+#[derive(Clone)]
+pub struct S3 {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Store,
+    env: Env,
+    targets: RwLock<Option<Arc<dyn NotificationTargets>>>,
+}
+
+impl S3 {
+    pub fn new(store: Store, env: Env) -> Self {
+        Self { inner: Arc::new(Inner { store, env, targets: RwLock::new(None) }) }
+    }
+
+    /// Sets how notification destinations are checked (without it, every destination is accepted).
+    pub fn set_targets(&self, targets: Arc<dyn NotificationTargets>) {
+        if let Ok(mut t) = self.inner.targets.write() {
+            *t = Some(targets);
+        }
+    }
+
+    /// Forgets in-memory state after the store was wiped (S3 keeps none today).
+    pub fn reset(&self) {}
+
+    /// Reads a whole object (Lambda's `S3Bucket`/`S3Key` code). Errors: `NoSuchBucket`, `NoSuchKey`.
+    pub async fn get_object_internal(
+        &self,
+        bucket: &str,
+        key: &str,
+        version_id: Option<&str>,
+    ) -> Result<Vec<u8>, AwsError> {
+        objects::read_whole(self, bucket, key, version_id).await.map_err(|e| {
+            let code = e.code().as_str().to_string();
+            let status = e.status_code().map(|s| s.as_u16()).unwrap_or(400);
+            AwsError::new(code, e.message().unwrap_or("").to_string()).with_status(status)
+        })
+    }
+
+    fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    fn env(&self) -> &Env {
+        &self.inner.env
+    }
+
+    fn now_millis(&self) -> u64 {
+        self.inner.env.clock.now_millis()
+    }
+
+    fn targets(&self) -> Option<Arc<dyn NotificationTargets>> {
+        self.inner.targets.read().ok().and_then(|t| t.clone())
+    }
+
+    /// A new opaque id (version ids, upload ids).
+    fn new_id(&self) -> String {
+        hex::encode(self.inner.env.ids.random_bytes())
+    }
+}
+
+/// The caller attached by the gateway (tests and internal calls get the default account).
+fn caller<T>(req: &S3Request<T>) -> Caller {
+    req.extensions.get::<Caller>().cloned().unwrap_or_else(|| Caller {
+        account: "000000000000".into(),
+        region: req.region.as_ref().map(|r| r.as_str().to_string()).unwrap_or_else(|| "us-east-1".into()),
+        request_id: String::new(),
+        access_key: req.credentials.as_ref().map(|c| c.access_key.clone()),
+        source_ip: "127.0.0.1".into(),
+    })
+}
+
+#[async_trait::async_trait]
+impl s3s::S3 for S3 {
+    async fn create_bucket(&self, req: S3Request<CreateBucketInput>) -> S3Result<S3Response<CreateBucketOutput>> {
+        buckets::create(self, req).await
+    }
+    async fn delete_bucket(&self, req: S3Request<DeleteBucketInput>) -> S3Result<S3Response<DeleteBucketOutput>> {
+        buckets::delete(self, req).await
+    }
+    async fn head_bucket(&self, req: S3Request<HeadBucketInput>) -> S3Result<S3Response<HeadBucketOutput>> {
+        buckets::head(self, req).await
+    }
+    async fn list_buckets(&self, req: S3Request<ListBucketsInput>) -> S3Result<S3Response<ListBucketsOutput>> {
+        buckets::list(self, req).await
+    }
+    async fn get_bucket_location(
+        &self,
+        req: S3Request<GetBucketLocationInput>,
+    ) -> S3Result<S3Response<GetBucketLocationOutput>> {
+        buckets::location(self, req).await
+    }
+    async fn put_bucket_versioning(
+        &self,
+        req: S3Request<PutBucketVersioningInput>,
+    ) -> S3Result<S3Response<PutBucketVersioningOutput>> {
+        buckets::put_versioning(self, req).await
+    }
+    async fn get_bucket_versioning(
+        &self,
+        req: S3Request<GetBucketVersioningInput>,
+    ) -> S3Result<S3Response<GetBucketVersioningOutput>> {
+        buckets::get_versioning(self, req).await
+    }
+    async fn put_bucket_tagging(
+        &self,
+        req: S3Request<PutBucketTaggingInput>,
+    ) -> S3Result<S3Response<PutBucketTaggingOutput>> {
+        buckets::put_tagging(self, req).await
+    }
+    async fn get_bucket_tagging(
+        &self,
+        req: S3Request<GetBucketTaggingInput>,
+    ) -> S3Result<S3Response<GetBucketTaggingOutput>> {
+        buckets::get_tagging(self, req).await
+    }
+    async fn delete_bucket_tagging(
+        &self,
+        req: S3Request<DeleteBucketTaggingInput>,
+    ) -> S3Result<S3Response<DeleteBucketTaggingOutput>> {
+        buckets::delete_tagging(self, req).await
+    }
+    async fn put_bucket_policy(
+        &self,
+        req: S3Request<PutBucketPolicyInput>,
+    ) -> S3Result<S3Response<PutBucketPolicyOutput>> {
+        buckets::put_policy(self, req).await
+    }
+    async fn get_bucket_policy(
+        &self,
+        req: S3Request<GetBucketPolicyInput>,
+    ) -> S3Result<S3Response<GetBucketPolicyOutput>> {
+        buckets::get_policy(self, req).await
+    }
+    async fn delete_bucket_policy(
+        &self,
+        req: S3Request<DeleteBucketPolicyInput>,
+    ) -> S3Result<S3Response<DeleteBucketPolicyOutput>> {
+        buckets::delete_policy(self, req).await
+    }
+    async fn put_bucket_cors(&self, req: S3Request<PutBucketCorsInput>) -> S3Result<S3Response<PutBucketCorsOutput>> {
+        buckets::put_cors(self, req).await
+    }
+    async fn get_bucket_cors(&self, req: S3Request<GetBucketCorsInput>) -> S3Result<S3Response<GetBucketCorsOutput>> {
+        buckets::get_cors(self, req).await
+    }
+    async fn delete_bucket_cors(
+        &self,
+        req: S3Request<DeleteBucketCorsInput>,
+    ) -> S3Result<S3Response<DeleteBucketCorsOutput>> {
+        buckets::delete_cors(self, req).await
+    }
+    async fn put_bucket_notification_configuration(
+        &self,
+        req: S3Request<PutBucketNotificationConfigurationInput>,
+    ) -> S3Result<S3Response<PutBucketNotificationConfigurationOutput>> {
+        buckets::put_notifications(self, req).await
+    }
+    async fn get_bucket_notification_configuration(
+        &self,
+        req: S3Request<GetBucketNotificationConfigurationInput>,
+    ) -> S3Result<S3Response<GetBucketNotificationConfigurationOutput>> {
+        buckets::get_notifications(self, req).await
+    }
+    async fn put_object(&self, req: S3Request<PutObjectInput>) -> S3Result<S3Response<PutObjectOutput>> {
+        objects::put(self, req).await
+    }
+    async fn get_object(&self, req: S3Request<GetObjectInput>) -> S3Result<S3Response<GetObjectOutput>> {
+        objects::get(self, req).await
+    }
+    async fn head_object(&self, req: S3Request<HeadObjectInput>) -> S3Result<S3Response<HeadObjectOutput>> {
+        objects::head(self, req).await
+    }
+    async fn delete_object(&self, req: S3Request<DeleteObjectInput>) -> S3Result<S3Response<DeleteObjectOutput>> {
+        objects::delete(self, req).await
+    }
+    async fn delete_objects(&self, req: S3Request<DeleteObjectsInput>) -> S3Result<S3Response<DeleteObjectsOutput>> {
+        objects::delete_many(self, req).await
+    }
+    async fn copy_object(&self, req: S3Request<CopyObjectInput>) -> S3Result<S3Response<CopyObjectOutput>> {
+        objects::copy(self, req).await
+    }
+    async fn put_object_tagging(
+        &self,
+        req: S3Request<PutObjectTaggingInput>,
+    ) -> S3Result<S3Response<PutObjectTaggingOutput>> {
+        objects::put_tagging(self, req).await
+    }
+    async fn get_object_tagging(
+        &self,
+        req: S3Request<GetObjectTaggingInput>,
+    ) -> S3Result<S3Response<GetObjectTaggingOutput>> {
+        objects::get_tagging(self, req).await
+    }
+    async fn delete_object_tagging(
+        &self,
+        req: S3Request<DeleteObjectTaggingInput>,
+    ) -> S3Result<S3Response<DeleteObjectTaggingOutput>> {
+        objects::delete_tagging(self, req).await
+    }
+    async fn list_objects(&self, req: S3Request<ListObjectsInput>) -> S3Result<S3Response<ListObjectsOutput>> {
+        listing::list_v1(self, req).await
+    }
+    async fn list_objects_v2(&self, req: S3Request<ListObjectsV2Input>) -> S3Result<S3Response<ListObjectsV2Output>> {
+        listing::list_v2(self, req).await
+    }
+    async fn list_object_versions(
+        &self,
+        req: S3Request<ListObjectVersionsInput>,
+    ) -> S3Result<S3Response<ListObjectVersionsOutput>> {
+        listing::list_versions(self, req).await
+    }
+    async fn create_multipart_upload(
+        &self,
+        req: S3Request<CreateMultipartUploadInput>,
+    ) -> S3Result<S3Response<CreateMultipartUploadOutput>> {
+        multipart::create(self, req).await
+    }
+    async fn upload_part(&self, req: S3Request<UploadPartInput>) -> S3Result<S3Response<UploadPartOutput>> {
+        multipart::upload_part(self, req).await
+    }
+    async fn upload_part_copy(
+        &self,
+        req: S3Request<UploadPartCopyInput>,
+    ) -> S3Result<S3Response<UploadPartCopyOutput>> {
+        multipart::upload_part_copy(self, req).await
+    }
+    async fn complete_multipart_upload(
+        &self,
+        req: S3Request<CompleteMultipartUploadInput>,
+    ) -> S3Result<S3Response<CompleteMultipartUploadOutput>> {
+        multipart::complete(self, req).await
+    }
+    async fn abort_multipart_upload(
+        &self,
+        req: S3Request<AbortMultipartUploadInput>,
+    ) -> S3Result<S3Response<AbortMultipartUploadOutput>> {
+        multipart::abort(self, req).await
+    }
+    async fn list_parts(&self, req: S3Request<ListPartsInput>) -> S3Result<S3Response<ListPartsOutput>> {
+        multipart::list_parts(self, req).await
+    }
+    async fn list_multipart_uploads(
+        &self,
+        req: S3Request<ListMultipartUploadsInput>,
+    ) -> S3Result<S3Response<ListMultipartUploadsOutput>> {
+        multipart::list_uploads(self, req).await
+    }
+}

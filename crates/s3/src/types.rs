@@ -1,0 +1,118 @@
+//! The stored records of buckets, object versions and multipart uploads.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::notifications::NotificationRule;
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, Default)]
+pub enum Versioning {
+    /// Never enabled: every object has exactly one version, `null`.
+    #[default]
+    Unversioned,
+    Enabled,
+    Suspended,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Bucket {
+    pub name: String,
+    pub account: String,
+    pub region: String,
+    pub created_millis: u64,
+    #[serde(default)]
+    pub versioning: Versioning,
+    #[serde(default)]
+    pub policy: Option<String>,
+    #[serde(default)]
+    pub cors: Option<Vec<CorsRule>>,
+    #[serde(default)]
+    pub tags: Option<Vec<(String, String)>>,
+    #[serde(default)]
+    pub notifications: Vec<NotificationRule>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct CorsRule {
+    pub id: Option<String>,
+    pub allowed_methods: Vec<String>,
+    pub allowed_origins: Vec<String>,
+    pub allowed_headers: Vec<String>,
+    pub expose_headers: Vec<String>,
+    pub max_age_seconds: Option<i32>,
+}
+
+/// One piece of an object's bytes: a blob (a whole single upload, or one multipart part).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Segment {
+    pub blob: String,
+    pub size: u64,
+}
+
+/// The standard headers stored with an object and returned by GET/HEAD.
+#[derive(Debug, Clone, Serialize, Deserialize, Default, PartialEq, Eq)]
+pub struct ContentHeaders {
+    pub content_type: Option<String>,
+    pub content_encoding: Option<String>,
+    pub content_disposition: Option<String>,
+    pub content_language: Option<String>,
+    pub cache_control: Option<String>,
+    /// As received (an HTTP date), so that it goes back unchanged.
+    pub expires: Option<String>,
+}
+
+/// One version of an object, or a delete marker.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Version {
+    pub key: String,
+    /// `null` for versions written while versioning was never enabled or suspended.
+    pub version_id: String,
+    /// Position in [`crate::keys::ORDER_SEQUENCE`]; newer writes have larger numbers.
+    pub order: u64,
+    pub delete_marker: bool,
+    pub last_modified_millis: u64,
+    #[serde(default)]
+    pub size: u64,
+    /// Hex MD5 (or MD5-of-MD5s with `-N`), without quotes.
+    #[serde(default)]
+    pub etag: String,
+    #[serde(default)]
+    pub segments: Vec<Segment>,
+    #[serde(default)]
+    pub headers: ContentHeaders,
+    #[serde(default)]
+    pub metadata: BTreeMap<String, String>,
+    #[serde(default)]
+    pub tags: Vec<(String, String)>,
+    /// The checksum the object was uploaded with: (algorithm, base64 value).
+    #[serde(default)]
+    pub checksum: Option<(String, String)>,
+    /// Number of parts when written by a multipart upload.
+    #[serde(default)]
+    pub parts_count: Option<u32>,
+    #[serde(default)]
+    pub owner: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Upload {
+    pub key: String,
+    pub upload_id: String,
+    pub initiated_millis: u64,
+    pub owner: String,
+    pub headers: ContentHeaders,
+    pub metadata: BTreeMap<String, String>,
+    pub tags: Vec<(String, String)>,
+    pub checksum_algorithm: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Part {
+    pub number: u32,
+    pub etag: String,
+    pub size: u64,
+    pub blob: String,
+    pub last_modified_millis: u64,
+    pub checksum: Option<(String, String)>,
+}

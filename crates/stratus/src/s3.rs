@@ -1,0 +1,372 @@
+//! Amazon S3 in the gateway: which requests are S3's, and how they reach the `s3s` service
+//! with their bodies streaming both ways (objects may be far larger than the gateway's body
+//! limit, so S3 requests are routed before any body is read).
+//!
+//! Authentication: in `verify` mode `s3s` checks signatures (SigV4 header, presigned, streaming
+//! chunks; SigV2 header and presigned) against the configured keys. In `open` mode nothing is
+//! checked, but `s3s` verifies every signature it sees and cannot know the caller's secret, so
+//! the signature is taken off the request before it is handed on; the caller is derived from
+//! the access key as for every other service.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http::request::Parts;
+use http::{HeaderValue, Method, Response, StatusCode};
+use http_body_util::combinators::UnsyncBoxBody;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use s3s::auth::{S3Auth, SecretKey};
+use s3s::host::{S3Host, VirtualHost};
+use s3s::service::{S3Service, S3ServiceBuilder};
+use s3s::{S3Result, s3_error};
+use stratus_core::{Env, account_for_access_key};
+use stratus_iam::{KeyStore, Mode};
+use stratus_s3::{Caller, S3};
+
+use crate::gateway::valid_region;
+
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+/// A reply body that is either buffered (every other service) or streamed (S3).
+pub type Body = UnsyncBoxBody<Bytes, BoxError>;
+
+pub fn boxed(b: Full<Bytes>) -> Body {
+    b.map_err(|never| match never {}).boxed_unsync()
+}
+
+/// The S3 front: the service, and what is needed to say who calls.
+pub struct S3Front {
+    s3: S3,
+    service: S3Service,
+    mode: Mode,
+    keys: Arc<dyn KeyStore>,
+    default_account: String,
+    default_region: String,
+    env: Env,
+}
+
+/// `{bucket}.s3.localhost[:port]` is virtual-hosted style; every other host is path style.
+struct Hosts;
+
+impl S3Host for Hosts {
+    fn parse_host_header<'a>(&'a self, host: &'a str) -> S3Result<VirtualHost<'a>> {
+        let name =
+            host.rsplit_once(':').filter(|(_, p)| p.bytes().all(|b| b.is_ascii_digit())).map_or(host, |(h, _)| h);
+        match name.strip_suffix(".s3.localhost") {
+            Some(bucket) if !bucket.is_empty() => Ok(VirtualHost::new(host).with_bucket(bucket)),
+            _ => Ok(VirtualHost::new(host)),
+        }
+    }
+}
+
+/// Secrets for `s3s` in verify mode.
+struct Keys(Arc<dyn KeyStore>);
+
+#[async_trait::async_trait]
+impl S3Auth for Keys {
+    async fn get_secret_key(&self, access_key: &str) -> S3Result<SecretKey> {
+        match self.0.lookup(access_key) {
+            Some(c) => Ok(SecretKey::from(c.secret_access_key)),
+            None => {
+                Err(s3_error!(InvalidAccessKeyId, "The AWS Access Key Id you provided does not exist in our records."))
+            }
+        }
+    }
+}
+
+/// The access key and (SigV4) region and service a request is signed with, without checking.
+struct Signed {
+    access_key: String,
+    region: Option<String>,
+    service: Option<String>,
+}
+
+fn query_param(query: &str, name: &str) -> Option<String> {
+    form_urlencoded::parse(query.as_bytes()).find(|(k, _)| k == name).map(|(_, v)| v.into_owned())
+}
+
+fn signed(uri: &http::Uri, headers: &http::HeaderMap) -> Option<Signed> {
+    let scope = |cred: &str| {
+        let mut it = cred.split('/');
+        let key = it.next()?.to_string();
+        let _date = it.next()?;
+        let region = it.next()?.to_string();
+        let service = it.next()?.to_string();
+        Some(Signed { access_key: key, region: Some(region), service: Some(service) })
+    };
+    if let Some(a) = headers.get("authorization").and_then(|v| v.to_str().ok()) {
+        if let Some(rest) = a.strip_prefix("AWS4-HMAC-SHA256") {
+            let cred = rest.split(',').find_map(|p| p.trim().strip_prefix("Credential="))?;
+            return scope(cred);
+        }
+        if let Some(rest) = a.strip_prefix("AWS ") {
+            let key = rest.split(':').next()?.to_string();
+            return Some(Signed { access_key: key, region: None, service: Some("s3".into()) });
+        }
+    }
+    let q = uri.query()?;
+    if let Some(cred) = query_param(q, "X-Amz-Credential") {
+        return scope(&cred);
+    }
+    query_param(q, "AWSAccessKeyId").map(|key| Signed { access_key: key, region: None, service: Some("s3".into()) })
+}
+
+/// Whether a request is for S3 (decided from the head alone, before any body is read).
+pub fn is_s3<B>(req: &http::Request<B>) -> bool {
+    let (uri, headers) = (req.uri(), req.headers());
+    let path = uri.path();
+    if path.starts_with("/_stratus/") || headers.contains_key("x-amz-target") {
+        return false;
+    }
+    let host = headers.get("host").and_then(|v| v.to_str().ok()).unwrap_or("");
+    let name = host.rsplit_once(':').map_or(host, |(h, _)| h);
+    if name == "s3.localhost" || name.ends_with(".s3.localhost") {
+        return true;
+    }
+    if let Some(s) = signed(uri, headers) {
+        return s.service.as_deref() == Some("s3");
+    }
+    let action = uri.query().is_some_and(|q| q.split('&').any(|kv| kv.starts_with("Action=")));
+    let form = headers
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|c| c.starts_with("application/x-www-form-urlencoded"));
+    !(action || (form && req.method() == Method::POST))
+}
+
+/// Query parameters that carry a signature, dropped in open mode.
+const SIGNATURE_PARAMS: &[&str] = &[
+    "X-Amz-Algorithm",
+    "X-Amz-Credential",
+    "X-Amz-Date",
+    "X-Amz-Expires",
+    "X-Amz-SignedHeaders",
+    "X-Amz-Signature",
+    "X-Amz-Security-Token",
+    "AWSAccessKeyId",
+    "Signature",
+    "Expires",
+];
+
+fn strip_signature(parts: &mut Parts) {
+    parts.headers.remove("authorization");
+    let Some(q) = parts.uri.query() else { return };
+    if !q.split('&').any(|kv| SIGNATURE_PARAMS.iter().any(|p| kv.split('=').next() == Some(*p))) {
+        return;
+    }
+    // Keep the other parameters byte for byte (they are part of how S3 reads the request).
+    let kept: Vec<&str> =
+        q.split('&').filter(|kv| !SIGNATURE_PARAMS.iter().any(|p| kv.split('=').next() == Some(*p))).collect();
+    let pq =
+        if kept.is_empty() { parts.uri.path().to_string() } else { format!("{}?{}", parts.uri.path(), kept.join("&")) };
+    let mut b = http::Uri::builder().path_and_query(pq);
+    if let Some(s) = parts.uri.scheme() {
+        b = b.scheme(s.clone());
+    }
+    if let Some(a) = parts.uri.authority() {
+        b = b.authority(a.clone());
+    }
+    if let Ok(u) = b.build() {
+        parts.uri = u;
+    }
+}
+
+/// The bucket a request addresses (virtual host first, then the first path segment).
+fn bucket_of(parts: &Parts) -> Option<String> {
+    let host = parts.headers.get("host").and_then(|v| v.to_str().ok()).unwrap_or("");
+    let name = host.rsplit_once(':').map_or(host, |(h, _)| h);
+    if let Some(b) = name.strip_suffix(".s3.localhost").filter(|b| !b.is_empty()) {
+        return Some(b.to_string());
+    }
+    parts.uri.path().trim_start_matches('/').split('/').next().filter(|b| !b.is_empty()).map(str::to_string)
+}
+
+fn error_xml(status: StatusCode, code: &str, message: &str, request_id: &str) -> Response<Body> {
+    let xml = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>{code}</Code><Message>{message}</Message><RequestId>{request_id}</RequestId></Error>"
+    );
+    let mut r = Response::new(boxed(Full::new(Bytes::from(xml))));
+    *r.status_mut() = status;
+    r.headers_mut().insert("content-type", HeaderValue::from_static("application/xml"));
+    r
+}
+
+impl S3Front {
+    pub fn new(
+        s3: S3,
+        mode: Mode,
+        keys: Arc<dyn KeyStore>,
+        default_account: String,
+        default_region: String,
+        env: Env,
+    ) -> Self {
+        let mut b = S3ServiceBuilder::new(s3.clone());
+        b.set_host(Hosts);
+        if mode == Mode::Verify {
+            b.set_auth(Keys(keys.clone()));
+        }
+        Self { s3, service: b.build(), mode, keys, default_account, default_region, env }
+    }
+
+    pub async fn handle(&self, req: hyper::Request<Incoming>) -> Response<Body> {
+        let (mut parts, body) = req.into_parts();
+        let request_id = self.env.ids.uuid();
+        let sig = signed(&parts.uri, &parts.headers);
+        let account = match (&sig, self.mode) {
+            (Some(s), Mode::Verify) => {
+                self.keys.lookup(&s.access_key).map(|c| c.account).unwrap_or_else(|| self.default_account.clone())
+            }
+            (Some(s), Mode::Open) => account_for_access_key(&s.access_key, &self.default_account),
+            (None, _) => self.default_account.clone(),
+        };
+        let region = sig
+            .as_ref()
+            .and_then(|s| s.region.clone())
+            .filter(|r| valid_region(r))
+            .unwrap_or_else(|| self.default_region.clone());
+        let origin = parts.headers.get("origin").and_then(|v| v.to_str().ok()).map(str::to_string);
+        if parts.method == Method::OPTIONS {
+            return self.preflight(&parts, origin.as_deref(), &request_id).await;
+        }
+        if self.mode == Mode::Open {
+            strip_signature(&mut parts);
+        }
+        let source_ip = parts
+            .headers
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(',').next())
+            .map(|v| v.trim().to_string())
+            .unwrap_or_else(|| "127.0.0.1".to_string());
+        parts.extensions.insert(Caller {
+            account,
+            region,
+            request_id: request_id.clone(),
+            access_key: sig.map(|s| s.access_key),
+            source_ip,
+        });
+        let cors = match (&origin, bucket_of(&parts)) {
+            (Some(o), Some(b)) => self.s3.cors_headers(&b, o, parts.method.as_str()).await,
+            _ => Vec::new(),
+        };
+        let req = hyper::Request::from_parts(parts, s3s::Body::from(body));
+        let mut resp = match self.service.call(req).await {
+            Ok(r) => r.map(|b| b.boxed_unsync()),
+            Err(e) => {
+                tracing::warn!("S3 request failed: {e:?}");
+                error_xml(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "InternalError",
+                    "We encountered an internal error.",
+                    &request_id,
+                )
+            }
+        };
+        let h = resp.headers_mut();
+        if let Ok(v) = HeaderValue::from_str(&request_id) {
+            h.entry("x-amz-request-id").or_insert(v);
+        }
+        for (name, value) in cors {
+            if let Ok(v) = HeaderValue::from_str(&value) {
+                h.insert(name, v);
+            }
+        }
+        resp
+    }
+
+    /// A CORS preflight, answered from the bucket's CORS rules as S3 does.
+    async fn preflight(&self, parts: &Parts, origin: Option<&str>, request_id: &str) -> Response<Body> {
+        let method = parts.headers.get("access-control-request-method").and_then(|v| v.to_str().ok());
+        let (Some(origin), Some(method), Some(bucket)) = (origin, method, bucket_of(parts)) else {
+            return error_xml(
+                StatusCode::BAD_REQUEST,
+                "BadRequest",
+                "Insufficient information. Origin request header needed.",
+                request_id,
+            );
+        };
+        let headers: Vec<String> = parts
+            .headers
+            .get("access-control-request-headers")
+            .and_then(|v| v.to_str().ok())
+            .map(|v| v.split(',').map(|h| h.trim().to_ascii_lowercase()).filter(|h| !h.is_empty()).collect())
+            .unwrap_or_default();
+        match self.s3.cors_preflight(&bucket, origin, method, &headers).await {
+            Ok(allowed) => {
+                let mut r = Response::new(boxed(Full::new(Bytes::new())));
+                for (name, value) in allowed {
+                    if let Ok(v) = HeaderValue::from_str(&value) {
+                        r.headers_mut().insert(name, v);
+                    }
+                }
+                r
+            }
+            Err(code) if code == "NoSuchBucket" => {
+                error_xml(StatusCode::NOT_FOUND, "NoSuchBucket", "The specified bucket does not exist", request_id)
+            }
+            Err(_) => error_xml(
+                StatusCode::FORBIDDEN,
+                "AccessForbidden",
+                "CORSResponse: This CORS request is not allowed. This is usually because the evalution of Origin, request method / Access-Control-Request-Method or Access-Control-Request-Headers are not whitelisted by the resource's CORS spec.",
+                request_id,
+            ),
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn req(method: &str, uri: &str, headers: &[(&str, &str)]) -> http::Request<()> {
+        let mut b = http::Request::builder().method(method).uri(uri);
+        for (k, v) in headers {
+            b = b.header(*k, *v);
+        }
+        b.body(()).unwrap()
+    }
+
+    fn parts(method: &str, uri: &str, headers: &[(&str, &str)]) -> Parts {
+        req(method, uri, headers).into_parts().0
+    }
+
+    #[test]
+    fn routes_s3_requests() {
+        let v4 = |svc: &str| {
+            format!(
+                "AWS4-HMAC-SHA256 Credential=AKID/20240101/us-east-1/{svc}/aws4_request, SignedHeaders=host, Signature=x"
+            )
+        };
+        assert!(is_s3(&req("GET", "/bucket/key", &[("authorization", &v4("s3"))])));
+        assert!(!is_s3(&req("POST", "/", &[("authorization", &v4("sqs"))])));
+        assert!(!is_s3(&req("POST", "/", &[("authorization", &v4("lambda")), ("x-amz-target", "X.Y")])));
+        assert!(is_s3(&req("GET", "/b/k?AWSAccessKeyId=a&Signature=s&Expires=1", &[])));
+        assert!(is_s3(&req("GET", "/b/k?X-Amz-Credential=a%2F20240101%2Fus-east-1%2Fs3%2Faws4_request", &[])));
+        assert!(is_s3(&req("GET", "/", &[("host", "bucket.s3.localhost:4566")])));
+        assert!(is_s3(&req("GET", "/b/k", &[])));
+        assert!(!is_s3(&req("GET", "/?Action=ListQueues", &[])));
+        assert!(!is_s3(&req("POST", "/", &[("content-type", "application/x-www-form-urlencoded")])));
+        assert!(!is_s3(&req("GET", "/_stratus/health", &[])));
+        assert!(is_s3(&req("GET", "/b", &[("authorization", "AWS AKID:sig")])));
+    }
+
+    #[test]
+    fn open_mode_strips_only_signature_parameters() {
+        let mut p = parts("GET", "/b/k?versionId=1&X-Amz-Signature=s&X-Amz-Credential=c&partNumber=2", &[]);
+        strip_signature(&mut p);
+        assert_eq!(p.uri.to_string(), "/b/k?versionId=1&partNumber=2");
+        let mut p = parts("GET", "/b/k?AWSAccessKeyId=a&Signature=s&Expires=1", &[("authorization", "x")]);
+        strip_signature(&mut p);
+        assert_eq!(p.uri.to_string(), "/b/k");
+        assert!(!p.headers.contains_key("authorization"));
+    }
+
+    #[test]
+    fn virtual_hosts_name_the_bucket() {
+        let h = Hosts;
+        assert_eq!(h.parse_host_header("photos.s3.localhost:4566").unwrap().bucket(), Some("photos"));
+        assert_eq!(h.parse_host_header("localhost:4566").unwrap().bucket(), None);
+        assert_eq!(h.parse_host_header("s3.localhost").unwrap().bucket(), None);
+    }
+}

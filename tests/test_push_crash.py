@@ -1,0 +1,80 @@
+"""kill -9 right after acknowledged writes that cause events: every S3 notification and every
+SNS delivery of an acknowledged PutObject / Publish still arrives after a restart on the same
+data directory (at least once)."""
+
+from __future__ import annotations
+
+import json
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import boto3
+import pytest
+
+from sqs_helpers import REGION, client_config
+
+pytestmark = pytest.mark.stratus_only
+
+N = 120
+
+
+def clients(endpoint):
+    kw = dict(endpoint_url=endpoint, region_name=REGION, aws_access_key_id="test", aws_secret_access_key="test",
+              config=client_config(read_timeout=30, max_pool_connections=16))
+    s = boto3.session.Session()
+    return s.client("s3", **kw), s.client("sqs", **kw), s.client("sns", **kw)
+
+
+def collect(sqs, url, want: set, key, timeout: float = 60) -> set:
+    seen: set = set()
+    deadline = time.monotonic() + timeout
+    while not want <= seen and time.monotonic() < deadline:
+        for m in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", []):
+            k = key(json.loads(m["Body"]))
+            if k is not None:
+                seen.add(k)
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+    return seen
+
+
+def test_kill9_after_acknowledged_puts_and_publishes(server_factory):
+    srv = server_factory()
+    s3, sqs, sns = clients(srv.endpoint)
+    s3_url = sqs.create_queue(QueueName="s3-events")["QueueUrl"]
+    s3_arn = sqs.get_queue_attributes(QueueUrl=s3_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    sns_url = sqs.create_queue(QueueName="sns-deliveries")["QueueUrl"]
+    sns_arn = sqs.get_queue_attributes(QueueUrl=sns_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    s3.create_bucket(Bucket="crash-bucket")
+    s3.put_bucket_notification_configuration(Bucket="crash-bucket", NotificationConfiguration={
+        "QueueConfigurations": [{"QueueArn": s3_arn, "Events": ["s3:ObjectCreated:*"]}]})
+    topic = sns.create_topic(Name="crash-topic")["TopicArn"]
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=sns_arn, Attributes={"RawMessageDelivery": "true"})
+
+    def put(n):
+        s3.put_object(Bucket="crash-bucket", Key=f"obj-{n}", Body=b"x" * 100)
+        return n
+
+    def publish(n):
+        sns.publish(TopicArn=topic, Message=json.dumps({"n": n}))
+        return n
+
+    acked_puts, acked_publishes = set(), set()
+    with ThreadPoolExecutor(8) as pool:
+        futures = [pool.submit(put, n) for n in range(N)] + [pool.submit(publish, n) for n in range(N)]
+        for i, f in enumerate(futures):
+            (acked_puts if i < N else acked_publishes).add(f.result())
+    srv.kill()  # at once after the last acknowledgement
+
+    srv.start(timeout=15)
+    s3, sqs, sns = clients(srv.endpoint)
+
+    def s3_key(body):
+        recs = body.get("Records")
+        return recs[0]["s3"]["object"]["key"] if recs else None
+
+    seen_keys = collect(sqs, s3_url, {f"obj-{n}" for n in acked_puts}, s3_key)
+    missing = {f"obj-{n}" for n in acked_puts} - seen_keys
+    assert not missing, f"S3 events lost across kill -9: {sorted(missing)[:10]}"
+    seen_n = collect(sqs, sns_url, acked_publishes, lambda b: b.get("n"))
+    missing = acked_publishes - seen_n
+    assert not missing, f"SNS deliveries lost across kill -9: {sorted(missing)[:10]}"
