@@ -149,3 +149,29 @@ def test_non_loopback_open_mode_is_refused(tmp_path):
                          capture_output=True, text=True, timeout=10)
     assert out.returncode != 0
     assert "open mode" in out.stderr
+
+
+def test_sns_links_work_unsigned_but_nothing_else_does(server):
+    """The UnsubscribeURL SNS puts in every message works without a signature, as on AWS;
+    other SNS actions sent unsigned the same way are refused."""
+    import boto3
+    import json as _json
+    kw = dict(endpoint_url=server.endpoint, region_name="us-east-1", aws_access_key_id=USER[0],
+              aws_secret_access_key=USER[1])
+    sns, sqs = boto3.client("sns", **kw), boto3.client("sqs", **kw)
+    url = sqs.create_queue(QueueName="sns-links")["QueueUrl"]
+    qarn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    topic = sns.create_topic(Name="links")["TopicArn"]
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=qarn)
+    sns.publish(TopicArn=topic, Message="hi")
+    msgs = []
+    deadline = time.monotonic() + 10
+    while not msgs and time.monotonic() < deadline:
+        msgs = sqs.receive_message(QueueUrl=url, WaitTimeSeconds=1).get("Messages", [])
+    assert msgs, "no delivery"
+    unsubscribe_url = _json.loads(msgs[0]["Body"])["UnsubscribeURL"]
+    r = requests.get(f"{server.endpoint}/?Action=ListTopics", timeout=10)
+    assert r.status_code == 403
+    r = requests.get(unsubscribe_url, timeout=10)
+    assert r.status_code == 200, r.text
+    assert sns.list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"] == []

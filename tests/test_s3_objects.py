@@ -350,3 +350,43 @@ def test_unsigned_error_is_s3_xml(endpoint):
         urllib.request.urlopen(f"{endpoint}/{bucket_name('nobucket')}/key")
     assert e.value.code == 404
     assert b"<Code>NoSuchBucket</Code>" in e.value.read()
+
+
+@pytest.mark.stratus_only
+@pytest.mark.parametrize("framing", ["STREAMING-UNSIGNED-PAYLOAD-TRAILER", "STREAMING-AWS4-HMAC-SHA256-PAYLOAD"])
+def test_aws_chunked_uploads_in_open_mode(s3, bucket, endpoint, framing):
+    """The framing SDKs use for streamed uploads and trailing checksums (JavaScript, Java, Go,
+    Rust): the stored object is the payload, not the frames."""
+    payload = b"0123456789" * 1000 + b"tail"
+    pieces = [payload[:4096], payload[4096:8192], payload[8192:]]
+    if framing.endswith("TRAILER"):
+        body = b"".join(b"%x\r\n%s\r\n" % (len(p), p) for p in pieces)
+        body += b"0\r\nx-amz-checksum-crc32:" + base64.b64encode(b"\0\0\0\0") + b"\r\n\r\n"
+    else:
+        sig = "0" * 64
+        body = b"".join(b"%x;chunk-signature=%s\r\n%s\r\n" % (len(p), sig.encode(), p) for p in pieces)
+        body += b"0;chunk-signature=" + sig.encode() + b"\r\n\r\n"
+    date = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    headers = {
+        "Host": urllib.parse.urlparse(endpoint).netloc,
+        "Content-Length": str(len(body)),
+        "Content-Encoding": "aws-chunked",
+        "X-Amz-Decoded-Content-Length": str(len(payload)),
+        "X-Amz-Content-Sha256": framing,
+        "X-Amz-Date": date,
+        "Content-Type": "text/plain",
+        "Authorization": f"AWS4-HMAC-SHA256 Credential=test/{date[:8]}/us-east-1/s3/aws4_request, "
+                         f"SignedHeaders=host;x-amz-content-sha256;x-amz-date, Signature={'0' * 64}",
+    }
+    if framing.endswith("TRAILER"):
+        headers["X-Amz-Trailer"] = "x-amz-checksum-crc32"
+    u = urllib.parse.urlparse(endpoint)
+    conn = http.client.HTTPConnection(u.hostname, u.port, timeout=10)
+    conn.request("PUT", f"/{bucket}/chunked.txt", body=body, headers=headers)
+    r = conn.getresponse()
+    assert r.status == 200, r.read()
+    r.read()
+    got = s3.get_object(Bucket=bucket, Key="chunked.txt")
+    assert got["Body"].read() == payload
+    assert got["ContentLength"] == len(payload)
+    assert got["ETag"] == f'"{hashlib.md5(payload).hexdigest()}"'

@@ -151,7 +151,11 @@ impl Gateway {
         let req = ApiRequest { method: &parts.method, uri: &parts.uri, headers: &parts.headers, body };
         let wire = stratus_proto::detect_wire(route.service.model(), &req);
         let dialect = if wire == Wire::Query { Dialect::Query } else { Dialect::Json };
-        let principal = match self.authenticate(parts, body, info.as_ref()) {
+        let principal = match self.link_principal(parts, info.as_ref(), route) {
+            Some(p) => Ok(p),
+            None => self.authenticate(parts, body, info.as_ref()),
+        };
+        let principal = match principal {
             Ok(p) => p,
             Err(e) => return auth_error(dialect, &e),
         };
@@ -168,6 +172,31 @@ impl Gateway {
         let resp = stratus_proto::dispatch(route.service.as_ref(), &ctx, &req).await;
         tracing::debug!(service = %route.signing_name, status = resp.status().as_u16(), request_id = %ctx.request_id, "request");
         resp.map(Full::new)
+    }
+
+    /// The links SNS puts in its messages (`SubscribeURL`, `UnsubscribeURL`) work unsigned, as
+    /// on AWS: an unsigned GET of ConfirmSubscription or Unsubscribe acts for the account and
+    /// region of the ARN it names (its token or subscription ARN is the credential).
+    fn link_principal(&self, parts: &Parts, info: Option<&AuthInfo>, route: &Route) -> Option<Principal> {
+        if info.is_some() || parts.method != Method::GET || route.signing_name != "sns" {
+            return None;
+        }
+        let query = parts.uri.query()?;
+        let param =
+            |name: &str| form_urlencoded::parse(query.as_bytes()).find(|(k, _)| k == name).map(|(_, v)| v.into_owned());
+        let arn = match param("Action")?.as_str() {
+            "ConfirmSubscription" => param("TopicArn")?,
+            "Unsubscribe" => param("SubscriptionArn")?,
+            _ => return None,
+        };
+        let a = stratus_core::Arn::parse(&arn)?;
+        Some(Principal {
+            account: a.account.to_string(),
+            access_key: None,
+            region: Some(a.region.to_string()),
+            service: Some("sns".into()),
+            admin: false,
+        })
     }
 
     fn authenticate(&self, parts: &Parts, body: &Bytes, info: Option<&AuthInfo>) -> Result<Principal, AuthError> {

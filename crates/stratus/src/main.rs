@@ -67,8 +67,12 @@ fn main() -> std::process::ExitCode {
 }
 
 fn init_logging(cfg: &Config) {
-    let filter = tracing_subscriber::EnvFilter::try_new(&cfg.log_level)
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    // `s3s` logs every client error (a missing key, a bad bucket name) at ERROR; S3's own
+    // failures are logged by Stratus. Its logs stay available by naming it in the filter.
+    let level =
+        if cfg.log_level.contains("s3s") { cfg.log_level.clone() } else { format!("{},s3s=off", cfg.log_level) };
+    let filter =
+        tracing_subscriber::EnvFilter::try_new(&level).unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
     match cfg.log_format {
         LogFormat::Json => builder.json().init(),

@@ -26,6 +26,8 @@ use stratus_s3::{Caller, S3};
 
 use crate::gateway::valid_region;
 
+mod chunked;
+
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 /// A reply body that is either buffered (every other service) or streamed (S3).
 pub type Body = UnsyncBoxBody<Bytes, BoxError>;
@@ -191,6 +193,58 @@ fn error_xml(status: StatusCode, code: &str, message: &str, request_id: &str) ->
     r
 }
 
+/// The message S3 sends with an error code, for errors raised without one.
+fn default_message(code: &str) -> &'static str {
+    match code {
+        "InvalidBucketName" => "The specified bucket is not valid.",
+        "NoSuchBucket" => "The specified bucket does not exist",
+        "NoSuchKey" => "The specified key does not exist.",
+        "NoSuchUpload" => {
+            "The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed."
+        }
+        "NoSuchVersion" => "The specified version does not exist.",
+        "MethodNotAllowed" => "The specified method is not allowed against this resource.",
+        "NotImplemented" => "A header you provided implies functionality that is not implemented.",
+        "MissingContentLength" => "You must provide the Content-Length HTTP header.",
+        "AccessDenied" => "Access Denied",
+        "SignatureDoesNotMatch" => {
+            "The request signature we calculated does not match the signature you provided. Check your key and signing method."
+        }
+        "MalformedXML" => "The XML you provided was not well-formed or did not validate against our published schema.",
+        "InvalidArgument" => "Invalid Argument",
+        "InvalidRequest" => "Invalid Request",
+        _ => "The request could not be processed.",
+    }
+}
+
+/// S3 error bodies always carry a `Message` and the `RequestId`; errors `s3s` raises itself
+/// (path and header parsing) may lack them, and clients show "Unknown" then.
+async fn complete_error(resp: Response<Body>, request_id: &str) -> Response<Body> {
+    let small = hyper::body::Body::size_hint(resp.body()).upper().is_some_and(|n| n <= 64 << 10);
+    if !small {
+        return resp;
+    }
+    let (mut parts, body) = resp.into_parts();
+    let Ok(collected) = body.collect().await else {
+        return error_xml(parts.status, "InternalError", "We encountered an internal error.", request_id);
+    };
+    let mut xml = String::from_utf8_lossy(&collected.to_bytes()).into_owned();
+    if let Some(end) = xml.find("</Code>") {
+        let code = xml[..end].rsplit('>').next().unwrap_or_default().to_string();
+        let at = end + "</Code>".len();
+        if !xml.contains("<Message>") {
+            xml.insert_str(at, &format!("<Message>{}</Message>", default_message(&code)));
+        }
+        if !xml.contains("<RequestId>")
+            && let Some(close) = xml.rfind("</Error>")
+        {
+            xml.insert_str(close, &format!("<RequestId>{request_id}</RequestId>"));
+        }
+    }
+    parts.headers.remove("content-length");
+    Response::from_parts(parts, boxed(Full::new(Bytes::from(xml))))
+}
+
 impl S3Front {
     pub fn new(
         s3: S3,
@@ -228,8 +282,12 @@ impl S3Front {
         if parts.method == Method::OPTIONS {
             return self.preflight(&parts, origin.as_deref(), &request_id).await;
         }
+        let unchunk = self.mode == Mode::Open && chunked::is_chunked(&parts);
         if self.mode == Mode::Open {
             strip_signature(&mut parts);
+            if unchunk {
+                chunked::unframe_headers(&mut parts);
+            }
         }
         let source_ip = parts
             .headers
@@ -249,7 +307,9 @@ impl S3Front {
             (Some(o), Some(b)) => self.s3.cors_headers(&b, o, parts.method.as_str()).await,
             _ => Vec::new(),
         };
-        let req = hyper::Request::from_parts(parts, s3s::Body::from(body));
+        let body =
+            if unchunk { s3s::Body::http_body_unsync(chunked::Unchunked::new(body)) } else { s3s::Body::from(body) };
+        let req = hyper::Request::from_parts(parts, body);
         let mut resp = match self.service.call(req).await {
             Ok(r) => r.map(|b| b.boxed_unsync()),
             Err(e) => {
@@ -262,6 +322,9 @@ impl S3Front {
                 )
             }
         };
+        if resp.status().is_client_error() || resp.status().is_server_error() {
+            resp = complete_error(resp, &request_id).await;
+        }
         let h = resp.headers_mut();
         if let Ok(v) = HeaderValue::from_str(&request_id) {
             h.entry("x-amz-request-id").or_insert(v);
