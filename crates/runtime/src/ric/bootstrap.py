@@ -376,11 +376,16 @@ def _handle(client, handler, fields, body):
     except Exception:
         etype, value, tb = sys.exc_info()
         error = _make_error(str(value), etype.__name__, _user_frames(tb), request_id)
-    if error is not None:
-        _log_error(error)
-        client.post_error(request_id, error)
-    else:
-        client.post_result(request_id, result, content_type)
+    try:
+        if error is not None:
+            _log_error(error)
+            client.post_error(request_id, error)
+        else:
+            client.post_result(request_id, result, content_type)
+    except (ConnectionError, OSError):
+        # The API refused the answer and closed the connection before reading it all (an
+        # oversized response): the event has its outcome; the next request reconnects.
+        client._close()
 
 
 def main():
