@@ -362,3 +362,22 @@ def test_undelivered_message_survives_kill_9(sns, target, http_endpoint):
     assert after["SigningCertURL"] == before["SigningCertURL"]
     if HAVE_CRYPTO:
         verify_signature(after)
+
+
+def test_concurrent_publishes_are_delivered_once_each(sns, sqs, target):
+    """Without a crash nothing is delivered twice: records finishing while the delivery loop
+    rescans the outbox must not be taken again."""
+    from concurrent.futures import ThreadPoolExecutor
+    import boto3
+    topic = sns.create_topic(Name=unique("t"))["TopicArn"]
+    url, _ = subscribe_queue(sns, sqs, topic, raw=True)
+    n = 400
+    clients = [boto3.session.Session().client("sns", endpoint_url=target.endpoint, region_name="us-east-1",
+                                              aws_access_key_id="test", aws_secret_access_key="test")
+               for _ in range(8)]
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(lambda i: clients[i % 8].publish(TopicArn=topic, Message=f"m{i}"), range(n)))
+    bodies = [m["Body"] for m in receive(sqs, url, n, timeout=30)]
+    bodies += [m["Body"] for m in receive(sqs, url, 1, timeout=2)]  # anything extra
+    assert sorted(set(bodies)) == sorted(f"m{i}" for i in range(n))
+    assert len(bodies) == n, f"{len(bodies) - n} duplicate deliveries"
