@@ -27,6 +27,15 @@ pub struct Written {
     pub size: u64,
     pub md5: [u8; 16],
     pub checksums: Checksum,
+    /// The bytes of a body small enough to be kept inline (nothing was written to `blob`).
+    pub inline: Option<Bytes>,
+}
+
+impl Written {
+    /// The segment that holds what was written.
+    pub fn segment(&self) -> Segment {
+        Segment { blob: self.blob.clone(), size: self.size, inline: self.inline.is_some(), data: self.inline.clone() }
+    }
 }
 
 /// Which checksums an upload computes: those the client sent (to verify) and the algorithm it
@@ -61,25 +70,23 @@ fn io_error(e: impl std::fmt::Display) -> S3Error {
     S3Error::with_message(S3ErrorCode::InternalError, format!("Object data could not be stored: {e}"))
 }
 
-/// Streams `body` into a new blob named `blob`, durable when this returns `Ok`.
+/// Streams `body` into a new blob named `blob`, durable when this returns `Ok`. A body of at
+/// most `inline_max` bytes is not written anywhere: it comes back in `Written::inline` for the
+/// caller to store in its metadata transaction.
 pub async fn write(
     blobs: Arc<dyn BlobStore>,
     blob: String,
     body: Option<StreamingBlob>,
     mut hasher: ChecksumHasher,
+    inline_max: usize,
 ) -> Result<Written, S3Error> {
-    let (tx, mut rx) = mpsc::channel::<Bytes>(4);
-    let name = blob.clone();
-    let writer = tokio::task::spawn_blocking(move || -> Result<(), S3Error> {
-        let mut w = blobs.writer(&name).map_err(io_error)?;
-        while let Some(chunk) = rx.blocking_recv() {
-            w.write(&chunk).map_err(io_error)?;
-        }
-        w.finish().map_err(io_error)
-    });
     let mut md5 = Md5::new();
     let mut size = 0u64;
     let mut failed = None;
+    // The first bytes, held until they outgrow `inline_max`.
+    let mut head: Vec<Bytes> = Vec::new();
+    let mut head_len = 0usize;
+    let mut file: Option<BlobWriterTask> = None;
     if let Some(mut body) = body {
         while let Some(chunk) = body.next().await {
             let chunk = match chunk {
@@ -92,20 +99,64 @@ pub async fn write(
             md5.update(&chunk);
             hasher.update(&chunk);
             size += chunk.len() as u64;
-            if tx.send(chunk).await.is_err() {
+            if file.is_none() {
+                if head_len + chunk.len() <= inline_max {
+                    head_len += chunk.len();
+                    head.push(chunk);
+                    continue;
+                }
+                let (tx, handle) = spawn_writer(blobs.clone(), blob.clone());
+                let mut sent = true;
+                for piece in head.drain(..) {
+                    sent = sent && tx.send(piece).await.is_ok();
+                }
+                file = Some((tx, handle));
+                if !sent {
+                    break;
+                }
+            }
+            if let Some((tx, _)) = &file
+                && tx.send(chunk).await.is_err()
+            {
+                // The writer failed; its error is reported below.
                 break;
             }
         }
     }
-    if let Some(e) = failed {
-        // Dropping the sender ends the writer; it is finished, so remove the blob again.
-        drop(tx);
-        let _ = writer.await;
+    let Some((tx, handle)) = file else {
+        if let Some(e) = failed {
+            return Err(e);
+        }
+        let mut data = bytes::BytesMut::with_capacity(head_len);
+        for piece in head {
+            data.extend_from_slice(&piece);
+        }
+        let (md5, checksums) = (md5.finalize().into(), hasher.finalize());
+        return Ok(Written { blob, size, md5, checksums, inline: Some(data.freeze()) });
+    };
+    drop(tx);
+    let written = handle.await.map_err(io_error).and_then(|r| r);
+    if let Some(e) = failed.or(written.err()) {
+        delete_later(blobs, vec![blob]);
         return Err(e);
     }
-    drop(tx);
-    writer.await.map_err(io_error)??;
-    Ok(Written { blob, size, md5: md5.finalize().into(), checksums: hasher.finalize() })
+    Ok(Written { blob, size, md5: md5.finalize().into(), checksums: hasher.finalize(), inline: None })
+}
+
+/// Where a blob writer is fed, and the task that writes (durable when it returns `Ok`).
+type BlobWriterTask = (mpsc::Sender<Bytes>, tokio::task::JoinHandle<Result<(), S3Error>>);
+
+/// A blocking task writing the chunks it is sent into a new blob, durable when it returns.
+fn spawn_writer(blobs: Arc<dyn BlobStore>, name: String) -> BlobWriterTask {
+    let (tx, mut rx) = mpsc::channel::<Bytes>(4);
+    let handle = tokio::task::spawn_blocking(move || -> Result<(), S3Error> {
+        let mut w = blobs.writer(&name).map_err(io_error)?;
+        while let Some(chunk) = rx.blocking_recv() {
+            w.write(&chunk).map_err(io_error)?;
+        }
+        w.finish().map_err(io_error)
+    });
+    (tx, handle)
 }
 
 /// What a client's broken body means to S3: a signature/length problem stays that error.
@@ -146,6 +197,22 @@ pub fn pump(
             continue;
         }
         let take = (seg.size - skip).min(left);
+        if seg.inline {
+            let data = seg
+                .data
+                .as_ref()
+                .ok_or_else(|| std::io::Error::other(format!("object data {} was not loaded", seg.blob)))?;
+            let (from, to) = (skip as usize, (skip + take) as usize);
+            let piece = data
+                .get(from..to)
+                .ok_or_else(|| std::io::Error::other(format!("object data {} is shorter than recorded", seg.blob)))?;
+            if !sink(data.slice_ref(piece)) {
+                return Ok(());
+            }
+            left -= take;
+            skip = 0;
+            continue;
+        }
         let mut r = blobs
             .open_range(&seg.blob, skip, take)
             .map_err(std::io::Error::other)?
@@ -201,7 +268,7 @@ pub fn copy(
         return Err(e);
     }
     w.finish().map_err(io_error)?;
-    Ok(Written { blob, size: len, md5: md5.finalize().into(), checksums: hasher.finalize() })
+    Ok(Written { blob, size: len, md5: md5.finalize().into(), checksums: hasher.finalize(), inline: None })
 }
 
 /// Deletes blobs no version refers to any more (after the commit that released them).
@@ -287,7 +354,7 @@ mod tests {
         let blobs = stratus_storage::MemBlobs::default();
         blobs.put("a", b"hello ").unwrap();
         blobs.put("b", b"world").unwrap();
-        let segs = vec![Segment { blob: "a".into(), size: 6 }, Segment { blob: "b".into(), size: 5 }];
+        let segs = vec![Segment::file("a".into(), 6), Segment::file("b".into(), 5)];
         let mut out = Vec::new();
         pump(&blobs, &segs, 4, 4, &mut |b| {
             out.extend_from_slice(&b);

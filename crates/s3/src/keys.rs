@@ -8,6 +8,7 @@
 //! | `s3/v/{bucket}/{key}\0{!order}` | every version, delete markers included; `!order` (8 bytes, big-endian, inverted) sorts a key's versions newest first |
 //! | `s3/u/{bucket}/{key}\0{upload id}` | a multipart upload in progress ([`Upload`](crate::types::Upload)) |
 //! | `s3/p/{upload id}/{part number, 4 bytes}` | an uploaded part ([`Part`](crate::types::Part)) |
+//! | `s3/i/{blob name}` | the bytes of a small object kept inline (see [`Segment::inline`](crate::types::Segment)) |
 //!
 //! The `\0` after an object key keeps all entries of one key together and before those of any
 //! longer key (`a\0…` < `a/…`); keys containing `\0` are rejected. Object bytes live in the blob
@@ -77,6 +78,11 @@ pub fn part(upload_id: &str, number: u32) -> Vec<u8> {
 }
 
 /// A fresh blob name for one write.
+/// Where an inline segment's bytes are kept.
+pub fn inline_data(blob: &str) -> Vec<u8> {
+    join(&[b"s3/i/", blob.as_bytes()])
+}
+
 pub fn blob_name(uuid: &str) -> String {
     format!("s3/{uuid}")
 }

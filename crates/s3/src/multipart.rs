@@ -126,7 +126,7 @@ pub async fn upload_part(s3: &S3, req: S3Request<UploadPartInput>) -> S3Result<S
         sums.algorithm = upload.checksum_algorithm.clone();
     }
     let blob = keys::blob_name(&s3.env().ids.uuid());
-    let w = body::write(s3.store().blobs().clone(), blob, i.body, sums.hasher()).await?;
+    let w = body::write(s3.store().blobs().clone(), blob, i.body, sums.hasher(), 0).await?;
     let trailers = trailing.as_ref().and_then(|t| t.take());
     let checked =
         body::check_content_md5(i.content_md5.as_deref(), &w.md5).and_then(|()| sums.verify(&w, trailers.as_ref()));
@@ -301,7 +301,7 @@ pub async fn complete(
         key: i.key.clone(),
         size: chosen.iter().map(|p| p.size).sum(),
         etag: etag.clone(),
-        segments: chosen.iter().map(|p| Segment { blob: p.blob.clone(), size: p.size }).collect(),
+        segments: chosen.iter().map(|p| Segment::file(p.blob.clone(), p.size)).collect(),
         headers: upload.headers.clone(),
         metadata: upload.metadata.clone(),
         tags: upload.tags.clone(),

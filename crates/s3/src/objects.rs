@@ -14,6 +14,32 @@ use crate::notifications::{EventSource, ObjectChange, event_message, outbox_reco
 use crate::types::{Bucket, ContentHeaders, Segment, Version, Versioning};
 use crate::{Caller, EVENTS_TOPIC, S3, caller, keys};
 
+/// PutObject bodies up to this size are kept inline in the metadata store.
+const INLINE_MAX: usize = 64 << 10;
+
+/// Releases a removed version's bytes inside the transaction that removes it: inline bytes are
+/// deleted at once; blob names are returned for deletion after the commit.
+fn release(t: &mut dyn Txn, segments: Vec<Segment>) -> Res<Vec<String>> {
+    let mut files = Vec::new();
+    for seg in segments {
+        if seg.inline {
+            t.delete(&keys::inline_data(&seg.blob))?;
+        } else {
+            files.push(seg.blob);
+        }
+    }
+    Ok(files)
+}
+
+/// Loads the bytes of a version's inline segments, for reading it.
+fn load_inline(r: &mut dyn ReadTxn, v: &mut Version) -> Res<()> {
+    for seg in v.segments.iter_mut().filter(|s| s.inline) {
+        let data = r.get(&keys::inline_data(&seg.blob))?.ok_or_else(|| Fail(corrupt()))?;
+        seg.data = Some(bytes::Bytes::from(data));
+    }
+    Ok(())
+}
+
 pub fn decode<T: serde::de::DeserializeOwned>(v: &[u8]) -> Res<T> {
     serde_json::from_slice(v).map_err(|_| Fail(corrupt()))
 }
@@ -47,7 +73,7 @@ pub fn install(t: &mut dyn Txn, bucket: &Bucket, v: &Version) -> Res<Vec<String>
         for old in versions(t, &bucket.name, &v.key)? {
             if old.version_id == "null" {
                 t.delete(&keys::version(&bucket.name, &v.key, old.order))?;
-                released.extend(old.segments.into_iter().map(|s| s.blob));
+                released.extend(release(t, old.segments)?);
             }
         }
     }
@@ -77,7 +103,7 @@ pub fn remove_version(
             _ => t.delete(&keys::current(bucket, key))?,
         }
     }
-    let blobs = gone.segments.iter().map(|s| s.blob.clone()).collect();
+    let blobs = release(t, gone.segments.clone())?;
     Ok(Some((gone, blobs)))
 }
 
@@ -298,7 +324,7 @@ pub struct NewObject {
 /// Commits a new object version (with its events); returns the version. On failure the new
 /// blobs are deleted again.
 pub async fn commit_object(s3: &S3, bucket: &str, who: &Caller, obj: NewObject) -> S3Result<Version> {
-    let new_blobs: Vec<String> = obj.segments.iter().map(|s| s.blob.clone()).collect();
+    let new_blobs: Vec<String> = obj.segments.iter().filter(|s| !s.inline).map(|s| s.blob.clone()).collect();
     let (bucket, s3c, who) = (bucket.to_string(), s3.clone(), who.clone());
     let now = s3.now_millis();
     let result = s3
@@ -321,6 +347,11 @@ pub async fn commit_object(s3: &S3, bucket: &str, who: &Caller, obj: NewObject) 
                         }
                         _ => {}
                     }
+                }
+            }
+            for seg in &obj.segments {
+                if let Some(data) = seg.data.as_ref().filter(|_| seg.inline) {
+                    t.put(&keys::inline_data(&seg.blob), data)?;
                 }
             }
             let order = stratus_storage::next_sequence(t, keys::ORDER_SEQUENCE)?;
@@ -384,7 +415,7 @@ pub async fn put(s3: &S3, req: S3Request<PutObjectInput>) -> S3Result<S3Response
         &req.headers,
     );
     let blob = keys::blob_name(&s3.env().ids.uuid());
-    let w = body::write(s3.store().blobs().clone(), blob, i.body, sums.hasher()).await?;
+    let w = body::write(s3.store().blobs().clone(), blob, i.body, sums.hasher(), INLINE_MAX).await?;
     let trailers = trailing.as_ref().and_then(|t| t.take());
     let checked =
         body::check_content_md5(i.content_md5.as_deref(), &w.md5).and_then(|()| sums.verify(&w, trailers.as_ref()));
@@ -400,7 +431,7 @@ pub async fn put(s3: &S3, req: S3Request<PutObjectInput>) -> S3Result<S3Response
         key: i.key,
         size: w.size,
         etag: etag.clone(),
-        segments: vec![Segment { blob: w.blob, size: w.size }],
+        segments: vec![w.segment()],
         headers: content_headers(
             i.content_type.as_ref(),
             i.content_encoding.as_ref(),
@@ -441,18 +472,23 @@ pub async fn resolve(s3: &S3, bucket: &str, key: &str, version_id: Option<&str>)
             if let Some(vid) = vid {
                 let all = versions(r, &bucket, &key)?;
                 return Ok(match all.into_iter().find(|v| v.version_id == vid) {
-                    Some(v) if v.delete_marker => {
+                    Some(mut v) if !v.delete_marker => {
+                        load_inline(r, &mut v)?;
+                        Ok(v)
+                    }
+                    Some(v) => {
                         let mut e =
                             s3_error!(MethodNotAllowed, "The specified method is not allowed against this resource.");
                         e = errors::with_delete_marker(e, &v.version_id);
                         Err(e)
                     }
-                    Some(v) => Ok(v),
                     None => Err(no_such_version()),
                 });
             }
             if let Some(v) = r.get(&keys::current(&bucket, &key))? {
-                return Ok(Ok(decode(&v)?));
+                let mut v: Version = decode(&v)?;
+                load_inline(r, &mut v)?;
+                return Ok(Ok(v));
             }
             // A delete marker on top says so in the 404.
             let newest = scan_prefix(r, &keys::versions_of(&bucket, &key), 1)?;
@@ -683,7 +719,7 @@ pub fn delete_in(
             let existed = t.get(&keys::current(&b.name, key))?.is_some();
             for v in versions(t, &b.name, key)? {
                 t.delete(&keys::version(&b.name, key, v.order))?;
-                released.extend(v.segments.into_iter().map(|s| s.blob));
+                released.extend(release(t, v.segments)?);
             }
             t.delete(&keys::current(&b.name, key))?;
             if existed {
@@ -880,7 +916,7 @@ pub async fn copy(s3: &S3, req: S3Request<CopyObjectInput>) -> S3Result<S3Respon
         key: i.key,
         size: w.size,
         etag: etag.clone(),
-        segments: vec![Segment { blob: w.blob, size: w.size }],
+        segments: vec![Segment::file(w.blob, w.size)],
         headers,
         metadata,
         tags,

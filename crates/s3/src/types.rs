@@ -48,6 +48,21 @@ pub struct CorsRule {
 pub struct Segment {
     pub blob: String,
     pub size: u64,
+    /// Small uploads keep their bytes in the metadata store (`keys::inline_data`), written in
+    /// the transaction that commits the version: one group-committed write instead of a file
+    /// create, fsync, rename and directory fsync per object.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub inline: bool,
+    /// An inline segment's bytes while they are being written or read (never in the record).
+    #[serde(skip)]
+    pub data: Option<bytes::Bytes>,
+}
+
+impl Segment {
+    /// A segment whose bytes are in the blob store.
+    pub fn file(blob: String, size: u64) -> Self {
+        Self { blob, size, inline: false, data: None }
+    }
 }
 
 /// The standard headers stored with an object and returned by GET/HEAD.
