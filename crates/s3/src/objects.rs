@@ -397,6 +397,51 @@ pub async fn commit_object(s3: &S3, bucket: &str, who: &Caller, obj: NewObject) 
 }
 
 pub async fn put(s3: &S3, req: S3Request<PutObjectInput>) -> S3Result<S3Response<PutObjectOutput>> {
+    put_as(s3, req, "ObjectCreated:Put").await
+}
+
+/// PostObject (an HTML form upload): a PutObject whose event is `ObjectCreated:Post`.
+pub async fn post(s3: &S3, req: S3Request<PostObjectInput>) -> S3Result<S3Response<PostObjectOutput>> {
+    let put_req = req.map_input(|i| PutObjectInput {
+        body: i.body,
+        bucket: i.bucket,
+        key: i.key,
+        cache_control: i.cache_control,
+        checksum_algorithm: i.checksum_algorithm,
+        checksum_crc32: i.checksum_crc32,
+        checksum_crc32c: i.checksum_crc32c,
+        checksum_crc64nvme: i.checksum_crc64nvme,
+        checksum_sha1: i.checksum_sha1,
+        checksum_sha256: i.checksum_sha256,
+        content_disposition: i.content_disposition,
+        content_encoding: i.content_encoding,
+        content_language: i.content_language,
+        content_length: i.content_length,
+        content_md5: i.content_md5,
+        content_type: i.content_type,
+        expires: i.expires,
+        metadata: i.metadata,
+        tagging: i.tagging,
+        ..Default::default()
+    });
+    let out = put_as(s3, put_req, "ObjectCreated:Post").await?;
+    Ok(out.map_output(|o| PostObjectOutput {
+        e_tag: o.e_tag,
+        version_id: o.version_id,
+        checksum_crc32: o.checksum_crc32,
+        checksum_crc32c: o.checksum_crc32c,
+        checksum_crc64nvme: o.checksum_crc64nvme,
+        checksum_sha1: o.checksum_sha1,
+        checksum_sha256: o.checksum_sha256,
+        ..Default::default()
+    }))
+}
+
+async fn put_as(
+    s3: &S3,
+    req: S3Request<PutObjectInput>,
+    event_name: &'static str,
+) -> S3Result<S3Response<PutObjectOutput>> {
     let who = caller(&req);
     let trailing = req.trailing_headers.clone();
     let i = req.input;
@@ -444,7 +489,7 @@ pub async fn put(s3: &S3, req: S3Request<PutObjectInput>) -> S3Result<S3Response
         tags,
         checksum: checksum.clone(),
         parts_count: None,
-        event_name: "ObjectCreated:Put",
+        event_name,
         if_match: i.if_match,
         if_none_match: i.if_none_match,
     };
