@@ -12,7 +12,7 @@
 //!
 //! The `\0` after an object key keeps all entries of one key together and before those of any
 //! longer key (`a\0…` < `a/…`); keys containing `\0` are rejected. Object bytes live in the blob
-//! store under a name unique to each write (`s3/{uuid}`), so metadata never points at a blob
+//! store under a name unique to each write (`s3/{time}-{uuid}`), so metadata never points at a blob
 //! that a later or crashed write is still producing. Sequence [`ORDER_SEQUENCE`] orders versions
 //! and gives events their `sequencer`.
 
@@ -83,8 +83,11 @@ pub fn inline_data(blob: &str) -> Vec<u8> {
     join(&[b"s3/i/", blob.as_bytes()])
 }
 
-pub fn blob_name(uuid: &str) -> String {
-    format!("s3/{uuid}")
+/// A name no other write uses. It starts with the time so that names (and the keys of inline
+/// data) of consecutive writes sort together: a commit group then touches a few adjacent
+/// b-tree pages rather than one random page per object.
+pub fn blob_name(now_millis: u64, uuid: &str) -> String {
+    format!("s3/{now_millis:012x}-{uuid}")
 }
 
 #[cfg(test)]

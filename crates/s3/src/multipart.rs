@@ -125,7 +125,7 @@ pub async fn upload_part(s3: &S3, req: S3Request<UploadPartInput>) -> S3Result<S
     if sums.algorithm.is_none() {
         sums.algorithm = upload.checksum_algorithm.clone();
     }
-    let blob = keys::blob_name(&s3.env().ids.uuid());
+    let blob = keys::blob_name(s3.now_millis(), &s3.env().ids.uuid());
     let w = body::write(s3.store().blobs().clone(), blob, i.body, sums.hasher(), 0).await?;
     let trailers = trailing.as_ref().and_then(|t| t.take());
     let checked =
@@ -199,7 +199,7 @@ pub async fn upload_part_copy(
     };
     let algorithm = upload.checksum_algorithm.clone();
     let hasher = body::hasher_for(&algorithm.iter().map(String::as_str).collect::<Vec<_>>());
-    let blob = keys::blob_name(&s3.env().ids.uuid());
+    let blob = keys::blob_name(s3.now_millis(), &s3.env().ids.uuid());
     let (blobs, segments) = (s3.store().blobs().clone(), src.segments.clone());
     let w = tokio::task::spawn_blocking(move || body::copy(&*blobs, &segments, offset, len, blob, hasher))
         .await

@@ -446,7 +446,13 @@ async fn put_as(
     let trailing = req.trailing_headers.clone();
     let i = req.input;
     check_key(&i.key)?;
-    let b = bucket_exists(s3, &i.bucket).await?;
+    // A body too large to keep inline is written to a file before the commit, so check the
+    // bucket first rather than write it for nothing; a small one is checked by the commit.
+    let small = i.content_length.is_some_and(|n| usize::try_from(n).is_ok_and(|n| n <= INLINE_MAX));
+    if !small {
+        bucket_exists(s3, &i.bucket).await?;
+    }
+    let bucket = i.bucket.clone();
     let tags = parse_tagging_header(i.tagging.as_deref())?;
     let sums = ChecksumRequest::new(
         i.checksum_algorithm.as_ref(),
@@ -459,7 +465,7 @@ async fn put_as(
         ],
         &req.headers,
     );
-    let blob = keys::blob_name(&s3.env().ids.uuid());
+    let blob = keys::blob_name(s3.now_millis(), &s3.env().ids.uuid());
     let w = body::write(s3.store().blobs().clone(), blob, i.body, sums.hasher(), INLINE_MAX).await?;
     let trailers = trailing.as_ref().and_then(|t| t.take());
     let checked =
@@ -493,9 +499,10 @@ async fn put_as(
         if_match: i.if_match,
         if_none_match: i.if_none_match,
     };
-    let v = commit_object(s3, &b.name, &who, obj).await?;
+    let v = commit_object(s3, &bucket, &who, obj).await?;
     let mut out = PutObjectOutput { e_tag: Some(quoted(&etag)), ..Default::default() };
-    if b.versioning == Versioning::Enabled || v.version_id != "null" {
+    // Enabled versioning always gives a real id; `null` (unversioned, suspended) is not sent.
+    if v.version_id != "null" {
         out.version_id = Some(v.version_id);
     }
     let mut c = Checksum::default();
@@ -949,7 +956,7 @@ pub async fn copy(s3: &S3, req: S3Request<CopyObjectInput>) -> S3Result<S3Respon
         .map(|a| a.as_str().to_ascii_uppercase())
         .or_else(|| src.checksum.as_ref().map(|c| c.0.clone()));
     let hasher = body::hasher_for(&algorithm.iter().map(String::as_str).collect::<Vec<_>>());
-    let blob = keys::blob_name(&s3.env().ids.uuid());
+    let blob = keys::blob_name(s3.now_millis(), &s3.env().ids.uuid());
     let (blobs, segments, size) = (s3.store().blobs().clone(), src.segments.clone(), src.size);
     let w = tokio::task::spawn_blocking(move || body::copy(&*blobs, &segments, 0, size, blob, hasher))
         .await
