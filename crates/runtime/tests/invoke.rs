@@ -530,6 +530,14 @@ async fn oversized_response_is_refused_and_the_environment_lives_on() {
     let again = fx.runtimes.invoke(&spec, invocation(&spec, "{}")).await.unwrap();
     assert_eq!(error_json(&again).0, "Function.ResponseSizeTooLarge");
     assert!(again.init_duration.is_none(), "the environment serves the next event");
+    // The Node runtime client too.
+    let node = common::spec("nodejs20.x", "index.big", zip_files(&[("index.js", NODE_APP)]));
+    for _ in 0..2 {
+        let r = fx.runtimes.invoke(&node, invocation(&node, "{}")).await.unwrap();
+        assert_eq!(error_json(&r).0, "Function.ResponseSizeTooLarge");
+    }
+    let r = fx.runtimes.invoke(&node, invocation(&node, "{}")).await.unwrap();
+    assert!(r.init_duration.is_none(), "the Node environment serves the next event");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -579,6 +587,7 @@ exports.boom = async () => {
 };
 
 exports.nested = { inner: { fn: async () => 'deep' } };
+exports.big = async () => 'x'.repeat(7 * 1024 * 1024);
 "#;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -209,7 +209,9 @@ function handle(res, handler) {
       }
       if (!posted) posted = request('POST', `/invocation/${inv.id}/response`, body, { 'Content-Type': 'application/json' });
     }
-    posted.then(() => setImmediate(next), fatal);
+    // A refused answer (an oversized response closes the connection before it is read) still
+    // settled the event; the environment goes on. An API that is gone fails the next request.
+    posted.then(() => setImmediate(next), () => setImmediate(next));
   };
 
   try {
