@@ -279,6 +279,11 @@ impl S3Front {
             .filter(|r| valid_region(r))
             .unwrap_or_else(|| self.default_region.clone());
         let origin = parts.headers.get("origin").and_then(|v| v.to_str().ok()).map(str::to_string);
+        let expects_continue = parts
+            .headers
+            .get("expect")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.eq_ignore_ascii_case("100-continue"));
         if parts.method == Method::OPTIONS {
             return self.preflight(&parts, origin.as_deref(), &request_id).await;
         }
@@ -324,6 +329,12 @@ impl S3Front {
         };
         if resp.status().is_client_error() || resp.status().is_server_error() {
             resp = complete_error(resp, &request_id).await;
+            if expects_continue {
+                // An error answered before the body was asked for: the client (told nothing
+                // with a 100) does not send it, yet the connection would wait to discard it and
+                // eat the start of the next request. Closing keeps the two in step.
+                resp.headers_mut().insert("connection", HeaderValue::from_static("close"));
+            }
         }
         let h = resp.headers_mut();
         if let Ok(v) = HeaderValue::from_str(&request_id) {
