@@ -125,7 +125,7 @@ def test_s3_to_sqs_test_event_filters_and_record_shape(s3, sqs):
     assert rec["awsRegion"] == REGION
     assert rec["eventTime"].endswith("Z")
     assert "principalId" in rec["userIdentity"]
-    assert "sourceIPAddress" in rec["requestParameters"]
+    assert rec["requestParameters"]["sourceIPAddress"] == "127.0.0.1"  # the client's address
     assert set(rec["responseElements"]) >= {"x-amz-request-id", "x-amz-id-2"}
     s3rec = rec["s3"]
     assert s3rec["s3SchemaVersion"] == "1.0"

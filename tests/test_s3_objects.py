@@ -112,6 +112,9 @@ def test_ranges(s3, bucket):
     assert g["Body"].read() == data[10:20]
     assert s3.get_object(Bucket=bucket, Key="r", Range="bytes=-5")["Body"].read() == data[-5:]
     assert s3.get_object(Bucket=bucket, Key="r", Range="bytes=1000-")["Body"].read() == data[1000:]
+    h = s3.head_object(Bucket=bucket, Key="r", Range="bytes=10-19")
+    assert h["ResponseMetadata"]["HTTPStatusCode"] == 206
+    assert h["ContentRange"] == f"bytes 10-19/{len(data)}" and h["ContentLength"] == 10
     with pytest.raises(ClientError) as e:
         s3.get_object(Bucket=bucket, Key="r", Range="bytes=5000-6000")
     assert code(e.value) == "InvalidRange" and status(e.value) == 416

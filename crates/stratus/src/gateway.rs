@@ -47,6 +47,10 @@ struct Route {
 
 pub type Reply = Response<Full<Bytes>>;
 
+/// The client's address, put into each request's extensions by the listener.
+#[derive(Debug, Clone, Copy)]
+pub struct Peer(pub std::net::SocketAddr);
+
 /// Region names as AWS spells them (`us-east-1`), so that they are safe in keys and ARNs.
 pub fn valid_region(r: &str) -> bool {
     !r.is_empty() && r.len() <= 32 && r.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')

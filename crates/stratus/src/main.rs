@@ -168,7 +168,7 @@ async fn serve(cfg: Config) -> Result<(), String> {
     loop {
         tokio::select! {
             accepted = listener.accept() => {
-                let (stream, _) = match accepted {
+                let (stream, peer) = match accepted {
                     Ok(s) => s,
                     Err(e) => {
                         tracing::warn!("accept failed: {e}");
@@ -183,8 +183,9 @@ async fn serve(cfg: Config) -> Result<(), String> {
                     .header_read_timeout(Duration::from_secs(30))
                     .serve_connection(
                         TokioIo::new(stream),
-                        service_fn(move |req| {
+                        service_fn(move |mut req| {
                             let gw = gw.clone();
+                            req.extensions_mut().insert(gateway::Peer(peer));
                             async move { Ok::<_, Infallible>(gw.handle(req).await) }
                         }),
                     );

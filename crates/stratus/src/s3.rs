@@ -300,6 +300,7 @@ impl S3Front {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.split(',').next())
             .map(|v| v.trim().to_string())
+            .or_else(|| parts.extensions.get::<crate::gateway::Peer>().map(|p| p.0.ip().to_string()))
             .unwrap_or_else(|| "127.0.0.1".to_string());
         parts.extensions.insert(Caller {
             account,
@@ -314,6 +315,7 @@ impl S3Front {
         };
         let body =
             if unchunk { s3s::Body::http_body_unsync(chunked::Unchunked::new(body)) } else { s3s::Body::from(body) };
+        let ranged_head = parts.method == Method::HEAD && parts.headers.contains_key("range");
         let req = hyper::Request::from_parts(parts, body);
         let mut resp = match self.service.call(req).await {
             Ok(r) => r.map(|b| b.boxed_unsync()),
@@ -327,6 +329,10 @@ impl S3Front {
                 )
             }
         };
+        if ranged_head && resp.status() == StatusCode::OK && resp.headers().contains_key("content-range") {
+            // S3 answers a ranged HEAD like the ranged GET it describes; `s3s` keeps HEADs at 200.
+            *resp.status_mut() = StatusCode::PARTIAL_CONTENT;
+        }
         if resp.status().is_client_error() || resp.status().is_server_error() {
             resp = complete_error(resp, &request_id).await;
             if expects_continue {
