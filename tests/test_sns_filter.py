@@ -38,9 +38,11 @@ ATTRIBUTE_CASES = [
     ({"store": [{"prefix": "example"}]}, {"red"}),
     ({"store": [{"suffix": "corp"}]}, {"red", "blue"}),
     ({"color": [{"equals-ignore-case": "RED"}]}, {"red", "Red", "tags"}),
-    ({"color": [{"anything-but": "red"}]}, {"blue", "Red", "tags", "ip"}),
-    ({"color": [{"anything-but": ["red", "blue"]}]}, {"Red", "tags", "ip"}),
-    ({"color": [{"anything-but": {"prefix": "r"}}]}, {"blue", "Red", "tags", "ip"}),
+    # A String.Array matches anything-but only if none of its elements is excluded ("tags"
+    # holds "red").
+    ({"color": [{"anything-but": "red"}]}, {"blue", "Red", "ip"}),
+    ({"color": [{"anything-but": ["red", "blue"]}]}, {"Red", "ip"}),
+    ({"color": [{"anything-but": {"prefix": "r"}}]}, {"blue", "Red", "ip"}),
     ({"store": [{"exists": True}]}, {"red", "blue"}),
     ({"store": [{"exists": False}]}, {"Red", "tags", "ip", "bare"}),
     ({"source_ip": [{"cidr": "10.0.0.0/16"}]}, {"ip"}),

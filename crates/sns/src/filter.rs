@@ -366,6 +366,12 @@ fn leaf_matches(conds: &[Cond], v: Option<&Value>) -> bool {
     conds.iter().any(|c| match (c, v) {
         (Cond::Exists(want), v) => *want == v.is_some(),
         (_, None) => false,
+        // An array matches `anything-but` only when none of its elements is excluded (AWS's
+        // documented String.Array semantics); every other condition needs one element.
+        (
+            c @ (Cond::AnythingBut(_) | Cond::AnythingButPrefix(_) | Cond::AnythingButSuffix(_)),
+            Some(Value::Array(items)),
+        ) => items.iter().all(|i| cond_matches(c, i)),
         (c, Some(Value::Array(items))) => items.iter().any(|i| cond_matches(c, i)),
         (c, Some(v)) => cond_matches(c, v),
     })
@@ -448,6 +454,8 @@ mod tests {
         assert!(m(r#"{"c":[{"anything-but":["red","blue"]}]}"#, &[("c", "String", "green")]));
         assert!(!m(r#"{"c":[{"anything-but":"red"}]}"#, &[("c", "String", "red")]));
         assert!(!m(r#"{"c":[{"anything-but":"red"}]}"#, &[]));
+        assert!(!m(r#"{"c":[{"anything-but":"red"}]}"#, &[("c", "String.Array", r#"["green","red"]"#)]));
+        assert!(m(r#"{"c":[{"anything-but":"red"}]}"#, &[("c", "String.Array", r#"["green","blue"]"#)]));
         assert!(m(r#"{"c":[{"anything-but":{"prefix":"re"}}]}"#, &[("c", "String", "blue")]));
         assert!(!m(r#"{"c":[{"anything-but":{"prefix":"re"}}]}"#, &[("c", "String", "red")]));
         assert!(m(r#"{"p":[{"numeric":[">",0,"<=",10]}]}"#, &[("p", "Number", "10")]));
