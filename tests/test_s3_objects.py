@@ -393,3 +393,20 @@ def test_aws_chunked_uploads_in_open_mode(s3, bucket, endpoint, framing):
     assert got["Body"].read() == payload
     assert got["ContentLength"] == len(payload)
     assert got["ETag"] == f'"{hashlib.md5(payload).hexdigest()}"'
+
+
+@pytest.mark.parametrize("signature", ["s3v4", None])
+def test_browser_form_upload_in_open_mode(endpoint, bucket, signature):
+    """PostObject with the form `generate_presigned_post` builds (SigV4 or the legacy fields):
+    the signature is not checked in open mode, but the policy's conditions are."""
+    import requests
+    s3 = make_s3_client(endpoint, **({"signature_version": signature} if signature else {}))
+    post = s3.generate_presigned_post(bucket, "forms/${filename}", Fields={"Content-Type": "text/plain"},
+                                      Conditions=[{"Content-Type": "text/plain"}, ["content-length-range", 0, 100],
+                                                  ["starts-with", "$key", "forms/"]])
+    r = requests.post(post["url"], data=post["fields"], files={"file": ("note.txt", b"from a browser")}, timeout=10)
+    assert r.status_code == 204, r.text
+    got = s3.get_object(Bucket=bucket, Key="forms/note.txt")
+    assert got["Body"].read() == b"from a browser" and got["ContentType"] == "text/plain"
+    r = requests.post(post["url"], data=post["fields"], files={"file": ("big.txt", b"x" * 200)}, timeout=10)
+    assert r.status_code == 400 and "<Code>EntityTooLarge</Code>" in r.text

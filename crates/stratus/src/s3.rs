@@ -27,6 +27,7 @@ use stratus_s3::{Caller, S3};
 use crate::gateway::valid_region;
 
 mod chunked;
+mod form;
 
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 /// A reply body that is either buffered (every other service) or streamed (S3).
@@ -294,6 +295,29 @@ impl S3Front {
                 chunked::unframe_headers(&mut parts);
             }
         }
+        let (mut account, mut access_key) = (account, sig.map(|s| s.access_key));
+        let mut body = Some(body);
+        let mut form_body = None;
+        if let Some(boundary) = form::boundary(&parts)
+            && let Some(b) = body.take()
+        {
+            match form::rewrite(&mut parts, b, &boundary, self.mode == Mode::Open).await {
+                Ok(u) => {
+                    if let Some(key) = u.access_key {
+                        account = match self.mode {
+                            Mode::Verify => self.keys.lookup(&key).map(|c| c.account),
+                            Mode::Open => Some(account_for_access_key(&key, &self.default_account)),
+                        }
+                        .unwrap_or_else(|| self.default_account.clone());
+                        access_key = Some(key);
+                    }
+                    form_body = Some(u.body);
+                }
+                Err(e) => {
+                    return error_xml(StatusCode::BAD_REQUEST, "MalformedPOSTRequest", &e.to_string(), &request_id);
+                }
+            }
+        }
         let source_ip = parts
             .headers
             .get("x-forwarded-for")
@@ -302,19 +326,17 @@ impl S3Front {
             .map(|v| v.trim().to_string())
             .or_else(|| parts.extensions.get::<crate::gateway::Peer>().map(|p| p.0.ip().to_string()))
             .unwrap_or_else(|| "127.0.0.1".to_string());
-        parts.extensions.insert(Caller {
-            account,
-            region,
-            request_id: request_id.clone(),
-            access_key: sig.map(|s| s.access_key),
-            source_ip,
-        });
+        parts.extensions.insert(Caller { account, region, request_id: request_id.clone(), access_key, source_ip });
         let cors = match (&origin, bucket_of(&parts)) {
             (Some(o), Some(b)) => self.s3.cors_headers(&b, o, parts.method.as_str()).await,
             _ => Vec::new(),
         };
-        let body =
-            if unchunk { s3s::Body::http_body_unsync(chunked::Unchunked::new(body)) } else { s3s::Body::from(body) };
+        let body = match (form_body, body) {
+            (Some(f), _) => s3s::Body::http_body_unsync(f),
+            (None, Some(b)) if unchunk => s3s::Body::http_body_unsync(chunked::Unchunked::new(b)),
+            (None, Some(b)) => s3s::Body::from(b),
+            (None, None) => s3s::Body::empty(),
+        };
         let ranged_head = parts.method == Method::HEAD && parts.headers.contains_key("range");
         let req = hyper::Request::from_parts(parts, body);
         let mut resp = match self.service.call(req).await {
