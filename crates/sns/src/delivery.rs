@@ -172,8 +172,11 @@ pub(crate) async fn run(i: Arc<Inner>) {
                     continue;
                 };
                 if d.fifo {
+                    // One record per subscription per scan, and none while one is under way. A
+                    // busy lane stays blocked for the rest of the scan: its delivery may finish
+                    // meanwhile, and a later record must not overtake the ones skipped here.
                     let busy = lanes.lock().map(|l| l.contains(&d.subscription_arn)).unwrap_or(true);
-                    if busy || !blocked.insert(d.subscription_arn.clone()) {
+                    if !blocked.insert(d.subscription_arn.clone()) || busy {
                         continue;
                     }
                     if let Ok(mut l) = lanes.lock() {
