@@ -2,8 +2,6 @@
 //! and delivered with AWS's retries) and DryRun.
 
 use std::collections::HashMap;
-use std::collections::hash_map::Entry;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -270,56 +268,33 @@ fn tail_4k(log: &str) -> &str {
 /// about one and two minutes, and removed from the outbox only when it is done — so an event
 /// accepted with 202 is delivered at least once, also across a restart.
 pub(crate) async fn run_async_queue(i: Arc<Inner>) {
-    // Invocations taken by a task: `None` while it runs, then the scan round during which its
-    // acknowledgement committed. A scan that began before that commit may still read the
-    // record, so it is forgotten only once a later round has begun (else it would run twice).
-    let in_flight: Arc<Mutex<HashMap<u64, Option<u64>>>> = Arc::default();
-    let round = Arc::new(AtomicU64::new(0));
+    let claims = stratus_storage::OutboxClaims::default();
     loop {
         let signal = i.store.outbox_signal().clone();
         let notified = signal.notified();
         tokio::pin!(notified);
         notified.as_mut().enable();
-        let this_round = round.fetch_add(1, Ordering::SeqCst) + 1;
+        let round = claims.begin_round();
         match i.store.outbox_pending(ASYNC_TOPIC, 0, 64).await {
             Ok(events) => {
                 for (seq, bytes) in events {
-                    let fresh = in_flight
-                        .lock()
-                        .map(|mut s| match s.entry(seq) {
-                            Entry::Occupied(_) => false,
-                            Entry::Vacant(v) => {
-                                v.insert(None);
-                                true
-                            }
-                        })
-                        .unwrap_or(false);
-                    if !fresh {
+                    if !claims.claim(seq) {
                         continue;
                     }
-                    let (i2, flight, round2) = (i.clone(), in_flight.clone(), round.clone());
+                    let (i2, claims2) = (i.clone(), claims.clone());
                     tokio::spawn(async move {
                         deliver(&i2, &bytes).await;
                         let acked = i2.store.outbox_ack(ASYNC_TOPIC, seq).await;
-                        if let Ok(mut s) = flight.lock() {
-                            match acked {
-                                Ok(()) => s.insert(seq, Some(round2.load(Ordering::SeqCst))),
-                                // Still queued: the next scan takes it again.
-                                Err(e) => {
-                                    tracing::warn!(error = %e, "could not remove a delivered async invocation");
-                                    s.remove(&seq)
-                                }
-                            };
+                        if let Err(e) = &acked {
+                            tracing::warn!(error = %e, "could not remove a delivered async invocation");
                         }
+                        claims2.release(seq, acked.is_ok());
                     });
                 }
             }
             Err(e) => tracing::warn!(error = %e, "could not read queued async invocations"),
         }
-        // Invocations acknowledged before this round began cannot be read by any later scan.
-        if let Ok(mut s) = in_flight.lock() {
-            s.retain(|_, acked_in| acked_in.is_none_or(|r| r >= this_round));
-        }
+        claims.end_round(round);
         if i.closing() {
             return;
         }

@@ -18,8 +18,7 @@
 //! Order: records of a FIFO topic are delivered one at a time per subscription, in publish
 //! order; other records are delivered concurrently.
 
-use std::collections::{HashMap, HashSet};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -125,11 +124,7 @@ pub(crate) async fn run(i: Arc<Inner>) {
             }
         }
     };
-    // Records taken by a delivery task: `None` while it runs, then the scan round during which
-    // its acknowledgement committed. A scan that began before that commit may still read the
-    // record, so it is forgotten only once a later round has begun (else it would go twice).
-    let in_flight: Arc<Mutex<HashMap<u64, Option<u64>>>> = Arc::default();
-    let round = Arc::new(AtomicU64::new(0));
+    let claims = stratus_storage::OutboxClaims::default();
     // FIFO subscriptions with a delivery under way: the next waits for it, to keep order.
     let lanes: Arc<Mutex<HashSet<String>>> = Arc::default();
     let mut generation = i.generation();
@@ -137,8 +132,8 @@ pub(crate) async fn run(i: Arc<Inner>) {
         if i.generation() != generation {
             // A reset wiped the outbox: what was in flight belongs to the old one.
             generation = i.generation();
-            if let (Ok(mut f), Ok(mut l)) = (in_flight.lock(), lanes.lock()) {
-                f.clear();
+            claims.clear();
+            if let Ok(mut l) = lanes.lock() {
                 l.clear();
             }
         }
@@ -151,7 +146,7 @@ pub(crate) async fn run(i: Arc<Inner>) {
         local.as_mut().enable();
         let mut after = 0;
         let mut blocked: HashSet<String> = HashSet::new();
-        let this_round = round.fetch_add(1, Ordering::SeqCst) + 1;
+        let round = claims.begin_round();
         loop {
             let records = match i.store.outbox_pending(keys::DELIVERY_TOPIC, after, SCAN).await {
                 Ok(r) => r,
@@ -163,7 +158,7 @@ pub(crate) async fn run(i: Arc<Inner>) {
             let n = records.len();
             for (seq, bytes) in records {
                 after = seq;
-                if in_flight.lock().map(|s| s.contains_key(&seq)).unwrap_or(true) {
+                if claims.is_claimed(seq) {
                     continue;
                 }
                 let Ok(d) = serde_json::from_slice::<Delivery>(&bytes) else {
@@ -183,11 +178,8 @@ pub(crate) async fn run(i: Arc<Inner>) {
                         l.insert(d.subscription_arn.clone());
                     }
                 }
-                if let Ok(mut s) = in_flight.lock() {
-                    s.insert(seq, None);
-                }
-                let (i2, flight, lanes2, signer2) = (i.clone(), in_flight.clone(), lanes.clone(), signer.clone());
-                let round2 = round.clone();
+                claims.claim(seq);
+                let (i2, claims2, lanes2, signer2) = (i.clone(), claims.clone(), lanes.clone(), signer.clone());
                 tokio::spawn(async move {
                     let lane = d.fifo.then(|| d.subscription_arn.clone());
                     let done = deliver(&i2, &signer2, d, generation).await;
@@ -196,16 +188,10 @@ pub(crate) async fn run(i: Arc<Inner>) {
                         return;
                     }
                     let acked = i2.store.outbox_ack(keys::DELIVERY_TOPIC, seq).await;
-                    if let Ok(mut s) = flight.lock() {
-                        match &acked {
-                            Ok(()) => s.insert(seq, Some(round2.load(Ordering::SeqCst))),
-                            // Still in the outbox: the next scan takes it again.
-                            Err(e) => {
-                                tracing::warn!(error = %e, "could not remove a delivered SNS record");
-                                s.remove(&seq)
-                            }
-                        };
+                    if let Err(e) = &acked {
+                        tracing::warn!(error = %e, "could not remove a delivered SNS record");
                     }
+                    claims2.release(seq, acked.is_ok());
                     if let (Some(l), Ok(mut lanes)) = (lane, lanes2.lock()) {
                         lanes.remove(&l);
                     }
@@ -216,10 +202,7 @@ pub(crate) async fn run(i: Arc<Inner>) {
                 break;
             }
         }
-        // Records acknowledged before this round began cannot be read by any later scan.
-        if let Ok(mut s) = in_flight.lock() {
-            s.retain(|_, acked_in| acked_in.is_none_or(|r| r >= this_round));
-        }
+        claims.end_round(round);
         if i.closing() {
             return;
         }

@@ -10,11 +10,13 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::Notify;
 
 pub mod blob;
+pub mod claims;
 pub mod conformance;
 pub mod faulty;
 pub mod memory;
 
 pub use blob::{BlobStore, BlobWriter, FsBlobs, MemBlobs};
+pub use claims::OutboxClaims;
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
