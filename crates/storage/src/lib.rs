@@ -158,7 +158,15 @@ impl Store {
 
     /// Deletes everything: keys, outbox and blobs.
     pub async fn wipe(&self) -> Result<()> {
-        self.write(|t| t.delete_range(b"", None)).await?;
+        // Outbox sequence numbers keep counting: a consumer task still finishing a record of
+        // the old outbox acknowledges it by number, which must not be a new record's.
+        let kept = sys_key("seq", "outbox/");
+        self.write(move |t| {
+            let counters = scan_prefix(t, &kept, usize::MAX)?;
+            t.delete_range(b"", None)?;
+            counters.iter().try_for_each(|(k, v)| t.put(k, v))
+        })
+        .await?;
         let blobs = self.blobs.clone();
         tokio::task::spawn_blocking(move || blobs.clear()).await.map_err(|_| StoreError::Aborted)?
     }
