@@ -105,23 +105,9 @@ def run_loadgen(loadgen: Path, server: common.Server, workload: str, conns: int,
            "--connections", str(conns), "--duration", str(args.duration), "--warmup", str(args.warmup),
            "--max-requests", str(max_requests), "--timeout", "10", "--json", *extra]
     limit = args.warmup + args.duration + 60 + 60  # + the s3-get uploads (--prefill-secs 60)
-    sampler = common.CpuSampler(server.pid)
-    sampler.start()
-    try:
-        cp = subprocess.run(cmd, capture_output=True, text=True, timeout=limit, cwd=ROOT,
-                            stdin=subprocess.DEVNULL)
-    except subprocess.TimeoutExpired:
-        return {"error": f"stratus-loadgen timed out after {limit:.0f}s"}
-    finally:
-        end = time.perf_counter()
-        sampler.stop()
-    with open(logs / "loadgen.log", "a") as f:
-        f.write(f"$ {' '.join(cmd)}\n{cp.stdout}{cp.stderr}\n")
-    line = next((ln for ln in reversed(cp.stdout.splitlines()) if ln.startswith("{")), None)
-    if line is None:
-        return {"error": (cp.stderr.strip().splitlines() or [f"exit {cp.returncode}"])[-1]}
-    res = json.loads(line)
-    res["server_cpu_cores"] = sampler.cores_between(end - float(res.get("duration_s") or 0), end)
+    res = common.run_json_client(cmd, server.pid, limit, logs / "loadgen.log")
+    if "error" in res:
+        return res
     if res.get("requests_ok", 0) == 0:
         res["error"] = res.get("first_error") or "no request succeeded"
     return res

@@ -283,24 +283,29 @@ def run_client(client: str, loadgen: Path, server: Server, workload: str, conns:
     else:
         cmd = [sys.executable, str(BENCH / "sqs_boto3.py"), "--threads", str(conns)] + common
     limit = args.warmup + args.duration + prefill_secs + 90
-    sampler = CpuSampler(server.pid)
+    return run_json_client(cmd, server.pid, limit, logs / "clients.log")
+
+
+def run_json_client(cmd: list[str], server_pid: int, limit: float, log_path: Path) -> dict:
+    """Runs a client that prints one JSON report line (bounded by `limit` seconds), appends its
+    output to `log_path`, and adds the server's CPU (cores) during the client's measured window
+    (its last `duration_s` seconds before it exited). An `error` key says what went wrong."""
+    sampler = CpuSampler(server_pid)
     sampler.start()
     try:
         cp = subprocess.run(cmd, capture_output=True, text=True, timeout=limit, cwd=ROOT,
                             stdin=subprocess.DEVNULL)
     except subprocess.TimeoutExpired:
-        return {"error": f"client timed out after {limit:.0f}s"}
+        return {"error": f"{Path(cmd[0]).name} timed out after {limit:.0f}s"}
     finally:
         end = time.perf_counter()
         sampler.stop()
-    with open(logs / "clients.log", "a") as f:
+    with open(log_path, "a") as f:
         f.write(f"$ {' '.join(cmd)}\n{cp.stdout}{cp.stderr}\n")
     line = next((ln for ln in reversed(cp.stdout.splitlines()) if ln.startswith("{")), None)
     if line is None:
         return {"error": (cp.stderr.strip().splitlines() or [f"exit {cp.returncode}"])[-1][:200]}
     res = json.loads(line)
-    # server CPU during the measured window (the client's last duration_s
-    # seconds before it exited), in cores
     res["server_cpu_cores"] = sampler.cores_between(end - float(res.get("duration_s") or 0), end)
     res["exit_code"] = cp.returncode
     return res

@@ -11,7 +11,7 @@ use crate::buckets::owner;
 use crate::errors::{Fail, Res, invalid_argument, no_such_upload};
 use crate::objects::{
     self, ChecksumRequest, NewObject, check_conditions, check_key, copy_source, decode, encode, load_bucket, quoted,
-    resolve, set_checksum, timestamp,
+    resolve_with_data, set_checksum, timestamp,
 };
 use crate::types::{ContentHeaders, Part, Segment, Upload};
 use crate::{S3, caller, keys};
@@ -125,18 +125,8 @@ pub async fn upload_part(s3: &S3, req: S3Request<UploadPartInput>) -> S3Result<S
     if sums.algorithm.is_none() {
         sums.algorithm = upload.checksum_algorithm.clone();
     }
-    let blob = keys::blob_name(s3.now_millis(), &s3.env().ids.uuid());
-    let w = body::write(s3.store().blobs().clone(), blob, i.body, sums.hasher(), 0).await?;
-    let trailers = trailing.as_ref().and_then(|t| t.take());
-    let checked =
-        body::check_content_md5(i.content_md5.as_deref(), &w.md5).and_then(|()| sums.verify(&w, trailers.as_ref()));
-    let checksum = match checked {
-        Ok(c) => c,
-        Err(e) => {
-            body::delete_later(s3.store().blobs().clone(), vec![w.blob]);
-            return Err(e);
-        }
-    };
+    // Parts stay in blob files: a completed object is the list of its parts' blobs.
+    let (w, checksum) = sums.receive(s3, i.body, i.content_md5.as_deref(), trailing.as_ref(), 0).await?;
     let etag = hex::encode(w.md5);
     let part = Part {
         number,
@@ -169,7 +159,7 @@ pub async fn upload_part_copy(
     let (b, k, u) = (i.bucket.clone(), i.key.clone(), i.upload_id.clone());
     let upload = s3.store().read(move |r| load_upload(r, &b, &k, &u)).await?;
     let (sb, sk, svid) = copy_source(&i.copy_source)?;
-    let src = resolve(s3, &sb, &sk, svid.as_deref()).await?;
+    let src = resolve_with_data(s3, &sb, &sk, svid.as_deref()).await?;
     check_conditions(
         &src,
         i.copy_source_if_match.as_ref(),

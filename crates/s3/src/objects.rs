@@ -257,6 +257,31 @@ impl ChecksumRequest {
         }
         Ok(self.algorithm.as_ref().and_then(|a| body::checksum_value(&w.checksums, a).map(|v| (a.clone(), v))))
     }
+
+    /// Receives an upload's body into a new blob (or inline, up to `inline_max` bytes), then
+    /// checks its Content-MD5 and checksums (trailing ones too); returns what was written and
+    /// the checksum to store. A body that fails a check is deleted again.
+    pub async fn receive(
+        &self,
+        s3: &S3,
+        body: Option<StreamingBlob>,
+        content_md5: Option<&str>,
+        trailing: Option<&s3s::TrailingHeaders>,
+        inline_max: usize,
+    ) -> S3Result<(Written, Option<(String, String)>)> {
+        let blob = keys::blob_name(s3.now_millis(), &s3.env().ids.uuid());
+        let w = body::write(s3.store().blobs().clone(), blob, body, self.hasher(), inline_max).await?;
+        let trailers = trailing.and_then(|t| t.take());
+        match body::check_content_md5(content_md5, &w.md5).and_then(|()| self.verify(&w, trailers.as_ref())) {
+            Ok(checksum) => Ok((w, checksum)),
+            Err(e) => {
+                if w.inline.is_none() {
+                    body::delete_later(s3.store().blobs().clone(), vec![w.blob]);
+                }
+                Err(e)
+            }
+        }
+    }
 }
 
 pub fn set_checksum(c: &Option<(String, String)>, out: &mut Checksum) {
@@ -465,18 +490,7 @@ async fn put_as(
         ],
         &req.headers,
     );
-    let blob = keys::blob_name(s3.now_millis(), &s3.env().ids.uuid());
-    let w = body::write(s3.store().blobs().clone(), blob, i.body, sums.hasher(), INLINE_MAX).await?;
-    let trailers = trailing.as_ref().and_then(|t| t.take());
-    let checked =
-        body::check_content_md5(i.content_md5.as_deref(), &w.md5).and_then(|()| sums.verify(&w, trailers.as_ref()));
-    let checksum = match checked {
-        Ok(c) => c,
-        Err(e) => {
-            body::delete_later(s3.store().blobs().clone(), vec![w.blob]);
-            return Err(e);
-        }
-    };
+    let (w, checksum) = sums.receive(s3, i.body, i.content_md5.as_deref(), trailing.as_ref(), INLINE_MAX).await?;
     let etag = hex::encode(w.md5);
     let obj = NewObject {
         key: i.key,
@@ -515,19 +529,38 @@ async fn put_as(
     Ok(S3Response::new(out))
 }
 
-/// Finds the version a GET/HEAD/CopySource names: the current one, or `version_id`.
+/// Finds the version a HEAD or a tagging call names: the current one, or `version_id`.
 pub async fn resolve(s3: &S3, bucket: &str, key: &str, version_id: Option<&str>) -> S3Result<Version> {
+    find_version(s3, bucket, key, version_id, false).await
+}
+
+/// Like [`resolve`], with the bytes of inline segments loaded, for those who read the object
+/// (GET, CopySource, internal reads).
+pub async fn resolve_with_data(s3: &S3, bucket: &str, key: &str, version_id: Option<&str>) -> S3Result<Version> {
+    find_version(s3, bucket, key, version_id, true).await
+}
+
+async fn find_version(
+    s3: &S3,
+    bucket: &str,
+    key: &str,
+    version_id: Option<&str>,
+    with_data: bool,
+) -> S3Result<Version> {
     let (bucket, key, vid) = (bucket.to_string(), key.to_string(), version_id.map(str::to_string));
+    let load = move |r: &mut dyn ReadTxn, mut v: Version| -> Res<Version> {
+        if with_data {
+            load_inline(r, &mut v)?;
+        }
+        Ok(v)
+    };
     s3.store()
         .read(move |r| -> Res<Result<Version, S3Error>> {
             load_bucket(r, &bucket)?;
             if let Some(vid) = vid {
                 let all = versions(r, &bucket, &key)?;
                 return Ok(match all.into_iter().find(|v| v.version_id == vid) {
-                    Some(mut v) if !v.delete_marker => {
-                        load_inline(r, &mut v)?;
-                        Ok(v)
-                    }
+                    Some(v) if !v.delete_marker => Ok(load(r, v)?),
                     Some(v) => {
                         let mut e =
                             s3_error!(MethodNotAllowed, "The specified method is not allowed against this resource.");
@@ -538,9 +571,7 @@ pub async fn resolve(s3: &S3, bucket: &str, key: &str, version_id: Option<&str>)
                 });
             }
             if let Some(v) = r.get(&keys::current(&bucket, &key))? {
-                let mut v: Version = decode(&v)?;
-                load_inline(r, &mut v)?;
-                return Ok(Ok(v));
+                return Ok(Ok(load(r, decode(&v)?)?));
             }
             // A delete marker on top says so in the 404.
             let newest = scan_prefix(r, &keys::versions_of(&bucket, &key), 1)?;
@@ -640,7 +671,7 @@ fn version_header(v: &Version) -> Option<String> {
 
 pub async fn get(s3: &S3, req: S3Request<GetObjectInput>) -> S3Result<S3Response<GetObjectOutput>> {
     let i = req.input;
-    let v = resolve(s3, &i.bucket, &i.key, i.version_id.as_deref()).await?;
+    let v = resolve_with_data(s3, &i.bucket, &i.key, i.version_id.as_deref()).await?;
     check_conditions(
         &v,
         i.if_match.as_ref(),
@@ -917,7 +948,7 @@ pub async fn copy(s3: &S3, req: S3Request<CopyObjectInput>) -> S3Result<S3Respon
     check_key(&i.key)?;
     let (sb, sk, svid) = copy_source(&i.copy_source)?;
     let dest = bucket_exists(s3, &i.bucket).await?;
-    let src = resolve(s3, &sb, &sk, svid.as_deref()).await?;
+    let src = resolve_with_data(s3, &sb, &sk, svid.as_deref()).await?;
     check_conditions(
         &src,
         i.copy_source_if_match.as_ref(),
@@ -1083,7 +1114,7 @@ pub async fn get_tagging(
 
 /// A whole object into memory (for internal callers with small objects).
 pub async fn read_whole(s3: &S3, bucket: &str, key: &str, version_id: Option<&str>) -> S3Result<Vec<u8>> {
-    let v = resolve(s3, bucket, key, version_id).await?;
+    let v = resolve_with_data(s3, bucket, key, version_id).await?;
     let blobs = s3.store().blobs().clone();
     tokio::task::spawn_blocking(move || {
         let mut out = Vec::with_capacity(v.size as usize);

@@ -263,17 +263,20 @@ impl S3Front {
         Self { s3, service: b.build(), mode, keys, default_account, default_region, env }
     }
 
+    /// The account an access key acts for.
+    fn account_of(&self, access_key: &str) -> String {
+        match self.mode {
+            Mode::Verify => {
+                self.keys.lookup(access_key).map(|c| c.account).unwrap_or_else(|| self.default_account.clone())
+            }
+            Mode::Open => account_for_access_key(access_key, &self.default_account),
+        }
+    }
+
     pub async fn handle(&self, req: hyper::Request<Incoming>) -> Response<Body> {
         let (mut parts, body) = req.into_parts();
         let request_id = self.env.ids.uuid();
         let sig = signed(&parts.uri, &parts.headers);
-        let account = match (&sig, self.mode) {
-            (Some(s), Mode::Verify) => {
-                self.keys.lookup(&s.access_key).map(|c| c.account).unwrap_or_else(|| self.default_account.clone())
-            }
-            (Some(s), Mode::Open) => account_for_access_key(&s.access_key, &self.default_account),
-            (None, _) => self.default_account.clone(),
-        };
         let region = sig
             .as_ref()
             .and_then(|s| s.region.clone())
@@ -295,29 +298,24 @@ impl S3Front {
                 chunked::unframe_headers(&mut parts);
             }
         }
-        let (mut account, mut access_key) = (account, sig.map(|s| s.access_key));
-        let mut body = Some(body);
-        let mut form_body = None;
-        if let Some(boundary) = form::boundary(&parts)
-            && let Some(b) = body.take()
-        {
-            match form::rewrite(&mut parts, b, &boundary, self.mode == Mode::Open).await {
-                Ok(u) => {
-                    if let Some(key) = u.access_key {
-                        account = match self.mode {
-                            Mode::Verify => self.keys.lookup(&key).map(|c| c.account),
-                            Mode::Open => Some(account_for_access_key(&key, &self.default_account)),
-                        }
-                        .unwrap_or_else(|| self.default_account.clone());
-                        access_key = Some(key);
+        let mut access_key = sig.map(|s| s.access_key);
+        let body = match form::boundary(&parts) {
+            Some(boundary) => match form::rewrite(&mut parts, body, &boundary, self.mode == Mode::Open).await {
+                Ok(form) => {
+                    // A form names its signer in a field, not in a header.
+                    if form.access_key.is_some() {
+                        access_key = form.access_key;
                     }
-                    form_body = Some(u.body);
+                    s3s::Body::http_body_unsync(form.body)
                 }
                 Err(e) => {
                     return error_xml(StatusCode::BAD_REQUEST, "MalformedPOSTRequest", &e.to_string(), &request_id);
                 }
-            }
-        }
+            },
+            None if unchunk => s3s::Body::http_body_unsync(chunked::Unchunked::new(body)),
+            None => s3s::Body::from(body),
+        };
+        let account = access_key.as_deref().map_or_else(|| self.default_account.clone(), |k| self.account_of(k));
         let source_ip = parts
             .headers
             .get("x-forwarded-for")
@@ -330,12 +328,6 @@ impl S3Front {
         let cors = match (&origin, bucket_of(&parts)) {
             (Some(o), Some(b)) => self.s3.cors_headers(&b, o, parts.method.as_str()).await,
             _ => Vec::new(),
-        };
-        let body = match (form_body, body) {
-            (Some(f), _) => s3s::Body::http_body_unsync(f),
-            (None, Some(b)) if unchunk => s3s::Body::http_body_unsync(chunked::Unchunked::new(b)),
-            (None, Some(b)) => s3s::Body::from(b),
-            (None, None) => s3s::Body::empty(),
         };
         let ranged_head = parts.method == Method::HEAD && parts.headers.contains_key("range");
         let req = hyper::Request::from_parts(parts, body);
