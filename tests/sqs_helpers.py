@@ -68,7 +68,7 @@ def xfail_moto(reason: str):
 
 def stratus_binary() -> Path:
     override = os.environ.get("STRATUS_BIN")
-    return Path(override) if override else REPO_ROOT / "target" / "release" / "stratus"
+    return Path(override).resolve() if override else REPO_ROOT / "target" / "release" / "stratus"
 
 
 def free_port() -> int:
@@ -111,8 +111,16 @@ class ServerProcess:
 
     def __init__(self, data_dir: str | os.PathLike | None = None, *, in_memory: bool = False,
                  port: int | None = None, binary: str | os.PathLike | None = None,
-                 log_dir: str | os.PathLike | None = None):
+                 log_dir: str | os.PathLike | None = None, cwd: str | os.PathLike | None = None,
+                 extra_args: list[str] | None = None):
+        """`cwd` runs the server from that directory; `data_dir=False` passes no `--data-dir`
+        (the default `./stratus-data` of the working directory, as the README runs it)."""
         self.binary = Path(binary) if binary else stratus_binary()
+        self.cwd = Path(cwd) if cwd is not None else None
+        self.extra_args = list(extra_args or [])
+        self.data_dir_flag = data_dir is not False
+        if data_dir is False:
+            data_dir = Path(cwd or ".") / "stratus-data"
         self.in_memory = in_memory
         self._own_tmp = None
         if data_dir is None and not in_memory:
@@ -134,9 +142,9 @@ class ServerProcess:
         cmd = [str(self.binary), "serve", "--host", "127.0.0.1", "--port", str(self.port)]
         if self.in_memory:
             cmd.append("--in-memory")
-        else:
+        elif self.data_dir_flag:
             cmd += ["--data-dir", str(self.data_dir)]
-        return cmd
+        return cmd + self.extra_args
 
     def start(self, timeout: float = 10.0) -> "ServerProcess":
         if not self.binary.exists():
@@ -148,7 +156,7 @@ class ServerProcess:
         log = open(self._log_path, "wb")
         t0 = time.monotonic()
         self.proc = subprocess.Popen(self.command(), stdin=subprocess.DEVNULL, stdout=log,
-                                     stderr=log, start_new_session=True)
+                                     stderr=log, start_new_session=True, cwd=self.cwd)
         log.close()
         try:
             self.wait_ready(timeout)

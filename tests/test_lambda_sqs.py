@@ -74,7 +74,8 @@ def test_mapping_lifecycle_and_validation(lam, sqs_client):
         lam.create_event_source_mapping(EventSourceArn=arn, FunctionName=name)
     assert e.value.response["Error"]["Code"] == "ResourceConflictException"
     up = lam.update_event_source_mapping(UUID=uuid, Enabled=False, BatchSize=8)
-    assert up["State"] == "Updating"
+    assert up["State"] == "Disabling"
+    assert lam.update_event_source_mapping(UUID=uuid, BatchSize=8)["State"] == "Updating"
     got = lam.get_event_source_mapping(UUID=uuid)
     assert (got["State"], got["BatchSize"]) == ("Disabled", 8)
     assert lam.delete_event_source_mapping(UUID=uuid)["State"] == "Deleting"

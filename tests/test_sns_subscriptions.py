@@ -113,7 +113,7 @@ def test_filter_policy_limits(sns, target):
         with pytest.raises(ClientError) as e:
             sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=qarn(target), Attributes={"FilterPolicy": policy})
         assert error(e) == ("InvalidParameter", 400), policy
-        assert e.value.response["Error"]["Message"].startswith("Invalid parameter: FilterPolicy: "), policy
+        assert e.value.response["Error"]["Message"].startswith("Invalid parameter: Attributes Reason: FilterPolicy: "), policy
     ok = json.dumps({"a": [str(i) for i in range(12)], "b": [str(i) for i in range(12)]})
     assert sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=qarn(target), Attributes={"FilterPolicy": ok})
 

@@ -149,6 +149,11 @@ impl RequestContext {
     }
 }
 
+/// Region names as AWS spells them (`us-east-1`), so that they are safe in keys and ARNs.
+pub fn valid_region(r: &str) -> bool {
+    !r.is_empty() && r.len() <= 32 && r.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
 /// Whether a string is a 12-digit AWS account id.
 pub fn is_account_id(s: &str) -> bool {
     s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())

@@ -349,7 +349,12 @@ pub(crate) async fn update(i: &Arc<Inner>, ctx: &RequestContext, input: UpdateIn
         m.window = w;
     }
     check_batching(m.batch_size, m.window, fifo)?;
+    // Turning a mapping on or off answers `Enabling` / `Disabling`, other changes `Updating`.
+    let mut state = "Updating";
     if let Some(e) = input.enabled {
+        if e != m.enabled {
+            state = if e { "Enabling" } else { "Disabling" };
+        }
         m.enabled = e;
     }
     if input.filter_criteria.is_some() {
@@ -366,7 +371,7 @@ pub(crate) async fn update(i: &Arc<Inner>, ctx: &RequestContext, input: UpdateIn
     let m2 = m.clone();
     i.store.write(move |t| save(t, &m2)).await?;
     i.pollers.sync(i, &m);
-    Ok(m.render("Updating"))
+    Ok(m.render(state))
 }
 
 pub(crate) async fn delete(i: &Arc<Inner>, input: UuidInput) -> Result<Value, AwsError> {

@@ -82,27 +82,29 @@ struct Target {
 }
 
 async fn target(i: &Inner, f: FunctionName, pick: f64) -> Result<Target, AwsError> {
-    i.read(move |r| {
-        let rec = must_load(r, &f)?;
-        let (mut config, alias) = resolve_config(r, &f, &rec)?;
-        // Weighted alias routing: the additional version takes its share of invocations.
-        if let Some(a) = alias
-            && let Some(rc) = a.routing_config
-            && let Some((v, w)) = rc.additional_version_weights.iter().next()
-            && pick < *w
-        {
-            let version = v.parse::<u64>().map_err(|_| not_found(v))?;
-            config = crate::functions::load_version(r, &f, version)?.ok_or_else(|| not_found(v))?;
-        }
-        let sha_hex = match config.version.as_str() {
-            "$LATEST" => rec.code_sha_hex.clone(),
-            v => rec.version_code.get(v).cloned().unwrap_or_else(|| rec.code_sha_hex.clone()),
-        };
-        let executed_version = config.version.clone();
-        let layers = crate::layers::archives(r, &config.layers)?;
-        Ok(Target { f, config, sha_hex, reserved: rec.reserved_concurrency, executed_version, layers })
-    })
-    .await
+    // A handful of point lookups on every invoke: on the caller's thread where that is cheaper.
+    i.store
+        .read_short(move |r| {
+            let rec = must_load(r, &f)?;
+            let (mut config, alias) = resolve_config(r, &f, &rec)?;
+            // Weighted alias routing: the additional version takes its share of invocations.
+            if let Some(a) = alias
+                && let Some(rc) = a.routing_config
+                && let Some((v, w)) = rc.additional_version_weights.iter().next()
+                && pick < *w
+            {
+                let version = v.parse::<u64>().map_err(|_| not_found(v))?;
+                config = crate::functions::load_version(r, &f, version)?.ok_or_else(|| not_found(v))?;
+            }
+            let sha_hex = match config.version.as_str() {
+                "$LATEST" => rec.code_sha_hex.clone(),
+                v => rec.version_code.get(v).cloned().unwrap_or_else(|| rec.code_sha_hex.clone()),
+            };
+            let executed_version = config.version.clone();
+            let layers = crate::layers::archives(r, &config.layers)?;
+            Ok(Target { f, config, sha_hex, reserved: rec.reserved_concurrency, executed_version, layers })
+        })
+        .await
 }
 
 fn throttled() -> AwsError {

@@ -154,39 +154,39 @@ pub(crate) async fn put(
         .await
 }
 
-pub(crate) async fn append(
-    i: &Inner,
-    account: &str,
-    region: &str,
-    group: &str,
-    stream: &str,
-    mut events: Vec<(u64, String)>,
-) -> Result<(), AwsError> {
-    validate_group_name("logGroupName", group)?;
-    validate_stream_name("logStreamName", stream)?;
-    if group.is_empty() || group.len() > 512 || stream.is_empty() || stream.len() > 512 {
-        return Err(invalid_parameter(
-            "Invalid LogGroup or LogStream, both must have length less than or equal to 512.",
-        ));
+/// Appends events to streams, creating groups and streams as needed. A batch with one invalid
+/// name fails whole, before anything is written.
+pub(crate) async fn append(i: &Inner, mut appends: Vec<crate::Append>) -> Result<(), AwsError> {
+    for a in &mut appends {
+        validate_group_name("logGroupName", &a.group)?;
+        validate_stream_name("logStreamName", &a.stream)?;
+        if a.group.is_empty() || a.group.len() > 512 || a.stream.is_empty() || a.stream.len() > 512 {
+            return Err(invalid_parameter(
+                "Invalid LogGroup or LogStream, both must have length less than or equal to 512.",
+            ));
+        }
+        a.events.sort_by_key(|(ts, _)| *ts);
     }
-    events.sort_by_key(|(ts, _)| *ts);
-    let (account, region, group, stream) =
-        (account.to_string(), region.to_string(), group.to_string(), stream.to_string());
     let now = i.now();
+    // One transaction for every stream: function output arrives in batches behind the
+    // invocations, and one durable write per batch keeps it off their path.
     i.store
         .write(move |t| {
-            let mut g = match load_group(t, &account, &region, &group)? {
-                Some(g) => g,
-                None => crate::groups::new_group(t, &account, &region, &group, now)?,
-            };
-            let mut s = match load_stream(t, g.id, &stream)? {
-                Some(s) => s,
-                None => crate::streams::new_stream(t, &stream, now)?,
-            };
-            let refs: Vec<(u64, &str)> = events.iter().map(|(ts, m)| (*ts, m.as_str())).collect();
-            store_events(t, &mut g, &mut s, &refs, now)?;
-            save_stream(t, g.id, &s)?;
-            save_group(t, &g)
+            for a in &appends {
+                let mut g = match load_group(t, &a.account, &a.region, &a.group)? {
+                    Some(g) => g,
+                    None => crate::groups::new_group(t, &a.account, &a.region, &a.group, now)?,
+                };
+                let mut s = match load_stream(t, g.id, &a.stream)? {
+                    Some(s) => s,
+                    None => crate::streams::new_stream(t, &a.stream, now)?,
+                };
+                let refs: Vec<(u64, &str)> = a.events.iter().map(|(ts, m)| (*ts, m.as_str())).collect();
+                store_events(t, &mut g, &mut s, &refs, now)?;
+                save_stream(t, g.id, &s)?;
+                save_group(t, &g)?;
+            }
+            Ok(())
         })
         .await
 }

@@ -119,13 +119,35 @@ impl Logs {
         stream: &str,
         events: Vec<(u64, String)>,
     ) -> Result<(), AwsError> {
-        events::append(&self.inner, account, region, group, stream, events).await
+        let append = Append {
+            account: account.into(),
+            region: region.into(),
+            group: group.into(),
+            stream: stream.into(),
+            events,
+        };
+        events::append(&self.inner, vec![append]).await
+    }
+
+    /// Appends to several streams in one transaction (groups and streams created as needed).
+    pub async fn append_many(&self, appends: Vec<Append>) -> Result<(), AwsError> {
+        events::append(&self.inner, appends).await
     }
 
     /// Runs one retention sweep now (tests; the background task runs it periodically).
     pub async fn sweep_expired(&self) -> Result<usize, AwsError> {
         sweeper::sweep(&self.inner).await
     }
+}
+
+/// Events for one stream, for [`Logs::append_many`].
+pub struct Append {
+    pub account: String,
+    pub region: String,
+    pub group: String,
+    pub stream: String,
+    /// (milliseconds since the epoch, message)
+    pub events: Vec<(u64, String)>,
 }
 
 impl Inner {

@@ -13,8 +13,8 @@ pub enum ValidationFailure {
     Enum { path: String, member: String, value: String, allowed: Vec<String> },
     /// A number outside `min..=max`.
     Range { path: String, member: String, value: String, min: Option<f64>, max: Option<f64> },
-    /// A string, list, map or blob whose length is outside `min..=max`.
-    Length { path: String, member: String, len: usize, min: Option<f64>, max: Option<f64> },
+    /// A string, list, map or blob whose length is outside `min..=max` (`value`: a string's).
+    Length { path: String, member: String, len: usize, value: Option<String>, min: Option<f64>, max: Option<f64> },
 }
 
 impl ValidationFailure {
@@ -69,19 +69,19 @@ impl ValidationFailure {
                 }
                 _ => format!("Value '{value}' at '{at}' failed to satisfy constraint"),
             },
-            Self::Length { len, min, max, .. } => match (min, max) {
-                (Some(m), _) if (*len as f64) < *m => {
-                    format!(
-                        "Value at '{at}' failed to satisfy constraint: Member must have length greater than or equal to {m}"
-                    )
+            Self::Length { len, value, min, max, .. } => {
+                // AWS quotes a string's value; other shapes are named by position only.
+                let value = value.as_deref().map(|v| format!(" '{v}'")).unwrap_or_default();
+                match (min, max) {
+                    (Some(m), _) if (*len as f64) < *m => format!(
+                        "Value{value} at '{at}' failed to satisfy constraint: Member must have length greater than or equal to {m}"
+                    ),
+                    (_, Some(m)) => format!(
+                        "Value{value} at '{at}' failed to satisfy constraint: Member must have length less than or equal to {m}"
+                    ),
+                    _ => format!("Value{value} at '{at}' failed to satisfy constraint (length {len})"),
                 }
-                (_, Some(m)) => {
-                    format!(
-                        "Value at '{at}' failed to satisfy constraint: Member must have length less than or equal to {m}"
-                    )
-                }
-                _ => format!("Value at '{at}' failed to satisfy constraint (length {len})"),
-            },
+            }
         };
         AwsError::new("ValidationException", format!("1 validation error detected: {msg}"))
     }

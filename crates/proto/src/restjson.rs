@@ -124,6 +124,22 @@ pub fn route<'m>(
     best.map(|(_, op, labels)| (op, labels))
 }
 
+/// Whether one of the model's operations has this method and a URI template matching `uri`
+/// (how unsigned REST requests find their service).
+pub fn claims(model: &ServiceModel, method: &str, uri: &http::Uri) -> bool {
+    let mut params = Params::new();
+    if let Some(q) = uri.query() {
+        let mut multi: Vec<(String, String)> = Vec::new();
+        if crate::query::parse_form_multi(q.as_bytes(), &mut multi).is_err() {
+            return false;
+        }
+        for (k, v) in multi {
+            params.entry(k).or_insert(v);
+        }
+    }
+    route(model, method, uri.path(), &params).is_some()
+}
+
 pub fn decode_request<'m>(model: &'m ServiceModel, req: &ApiRequest<'_>) -> Result<Decoded<'m>, AwsError> {
     let mut params = Params::new();
     let mut multi: Vec<(String, String)> = Vec::new();

@@ -47,7 +47,7 @@ fn walk(
         expected,
         value: describe(v),
     };
-    let length = |len: usize| -> Result<(), ValidationFailure> {
+    let length = |len: usize, value: Option<&str>| -> Result<(), ValidationFailure> {
         if !checks.ranges {
             return Ok(());
         }
@@ -57,6 +57,7 @@ fn walk(
                 path: path.to_string(),
                 member: member.to_string(),
                 len,
+                value: value.map(str::to_string),
                 min: shape.min,
                 max: shape.max,
             });
@@ -79,7 +80,7 @@ fn walk(
         }
         ShapeKind::List => {
             let Value::Array(items) = v else { return Err(type_err("list")) };
-            length(items.len())?;
+            length(items.len(), None)?;
             if let Some(m) = &shape.member {
                 for (i, item) in items.iter().enumerate() {
                     walk(model, &m.shape, item, &join(path, &(i + 1).to_string()), member, checks)?;
@@ -88,7 +89,7 @@ fn walk(
         }
         ShapeKind::Map => {
             let Value::Object(obj) = v else { return Err(type_err("map")) };
-            length(obj.len())?;
+            length(obj.len(), None)?;
             for (k, item) in obj {
                 if let Some(key) = &shape.key {
                     walk(model, &key.shape, &Value::String(k.clone()), &join(path, k), member, checks)?;
@@ -111,7 +112,7 @@ fn walk(
                     allowed: allowed.clone(),
                 });
             }
-            length(s.chars().count())?;
+            length(s.chars().count(), Some(s))?;
         }
         ShapeKind::Integer | ShapeKind::Long => {
             let Some(n) = v.as_i64() else { return Err(type_err("integer")) };
@@ -133,7 +134,7 @@ fn walk(
         }
         ShapeKind::Blob => {
             let Value::String(s) = v else { return Err(type_err("blob")) };
-            length(s.len() / 4 * 3)?;
+            length(s.len() / 4 * 3, None)?;
         }
     }
     Ok(())

@@ -88,6 +88,8 @@ pub(crate) struct Env {
     pub log: Arc<EnvLog>,
     exit: watch::Receiver<Option<Exit>>,
     drain: mpsc::Sender<oneshot::Sender<()>>,
+    /// The function's output pipe, shared with the task that reads it.
+    output: Option<Arc<Output>>,
     cgroup: Option<Cgroup>,
     tmp: PathBuf,
     tasks: Vec<JoinHandle<()>>,
@@ -182,10 +184,17 @@ impl Env {
             let _ = exit_tx.send(Some(Exit(status)));
         }));
         let reader: OwnedFd = reader.into();
-        match pipe::Receiver::from_owned_fd(reader) {
-            Ok(rx) => tasks.push(tokio::spawn(read_output(rx, log.clone(), drain_rx))),
-            Err(e) => tracing::warn!("function output of environment {} is lost: {e}", setup.id),
-        }
+        let output = match pipe::Receiver::from_owned_fd(reader) {
+            Ok(rx) => {
+                let output = Arc::new(Output { rx, busy: AtomicBool::new(false) });
+                tasks.push(tokio::spawn(read_output(output.clone(), log.clone(), drain_rx)));
+                Some(output)
+            }
+            Err(e) => {
+                tracing::warn!("function output of environment {} is lost: {e}", setup.id);
+                None
+            }
+        };
 
         Ok(Arc::new(Env {
             id: setup.id,
@@ -197,6 +206,7 @@ impl Env {
             log,
             exit: exit_rx,
             drain: drain_tx,
+            output,
             cgroup,
             tmp,
             tasks,
@@ -233,6 +243,11 @@ impl Env {
 
     /// Waits (briefly) until everything the function wrote so far is logged.
     async fn drain_output(&self) {
+        // Most invocations end with nothing left to read: then there is no need to ask the
+        // reading task (a round trip between two tasks on every invoke).
+        if self.output.as_ref().is_some_and(|o| o.settled()) {
+            return;
+        }
         let (tx, rx) = oneshot::channel();
         if self.drain.send(tx).await.is_ok() {
             let _ = tokio::time::timeout(Duration::from_millis(500), rx).await;
@@ -500,9 +515,27 @@ fn new_trace_id() -> String {
     format!("Root=1-{secs:08x}-{root:024x};Parent={parent:016x};Sampled=0;Lineage=1:0a1b2c3d:0")
 }
 
+/// The function's stdout and stderr (one pipe).
+struct Output {
+    rx: pipe::Receiver,
+    /// Set while the reading task holds output it has not yet logged (from before it reads
+    /// until it has handed the lines on, or while an unfinished line waits for its end).
+    busy: AtomicBool,
+}
+
+impl Output {
+    /// Whether everything written to the pipe so far is logged: the pipe is empty and the
+    /// reader holds nothing. `busy` is set before the reader empties the pipe, so an empty pipe
+    /// seen here with `busy` clear means its bytes were handed on.
+    fn settled(&self) -> bool {
+        sandbox::pipe_is_empty(&self.rx) && !self.busy.load(Ordering::SeqCst)
+    }
+}
+
 /// Forwards the function's output to its log line by line. A drain request is answered once
 /// everything written before it has been read, so lines precede the END that follows them.
-async fn read_output(rx: pipe::Receiver, log: Arc<EnvLog>, mut drains: mpsc::Receiver<oneshot::Sender<()>>) {
+async fn read_output(out: Arc<Output>, log: Arc<EnvLog>, mut drains: mpsc::Receiver<oneshot::Sender<()>>) {
+    let rx = &out.rx;
     let mut buf = vec![0u8; 64 * 1024];
     let mut partial: Vec<u8> = Vec::new();
     let mut eof = false;
@@ -518,8 +551,9 @@ async fn read_output(rx: pipe::Receiver, log: Arc<EnvLog>, mut drains: mpsc::Rec
                     drains_open = false;
                     continue;
                 };
+                out.busy.store(true, Ordering::SeqCst);
                 if !eof {
-                    eof = read_available(&rx, &mut buf, &mut partial);
+                    eof = read_available(rx, &mut buf, &mut partial);
                 }
                 let mut lines = split_lines(&mut partial);
                 if !partial.is_empty() {
@@ -527,6 +561,7 @@ async fn read_output(rx: pipe::Receiver, log: Arc<EnvLog>, mut drains: mpsc::Rec
                     partial.clear();
                 }
                 log.lines(lines).await;
+                out.busy.store(false, Ordering::SeqCst);
                 let _ = ack.send(());
             }
             ready = rx.readable(), if !eof => {
@@ -534,7 +569,8 @@ async fn read_output(rx: pipe::Receiver, log: Arc<EnvLog>, mut drains: mpsc::Rec
                     eof = true;
                     continue;
                 }
-                eof = read_available(&rx, &mut buf, &mut partial);
+                out.busy.store(true, Ordering::SeqCst);
+                eof = read_available(rx, &mut buf, &mut partial);
                 if eof && !partial.is_empty() {
                     partial.push(b'\n');
                 }
@@ -544,6 +580,7 @@ async fn read_output(rx: pipe::Receiver, log: Arc<EnvLog>, mut drains: mpsc::Rec
                     log.line(String::from_utf8_lossy(&partial).into_owned()).await;
                     partial.clear();
                 }
+                out.busy.store(!partial.is_empty(), Ordering::SeqCst);
             }
         }
     }

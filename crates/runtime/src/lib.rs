@@ -41,6 +41,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
+pub use logs::StreamEvents;
 pub use pool::Runtimes;
 
 /// How the runtime is set up. Build it with [`RuntimeConfig::new`] and change fields as needed.
@@ -66,8 +67,11 @@ pub struct RuntimeConfig {
 
 impl RuntimeConfig {
     pub fn new(work_dir: impl Into<PathBuf>) -> Self {
+        // Environments change directory before they start, so a relative path would resolve
+        // against the package instead (the binary already passes an absolute one).
+        let work_dir = work_dir.into();
         RuntimeConfig {
-            work_dir: work_dir.into(),
+            work_dir: std::path::absolute(&work_dir).unwrap_or(work_dir),
             idle_timeout: Duration::from_secs(600),
             python: None,
             node: None,
@@ -148,10 +152,11 @@ pub struct InvokeResult {
     pub log_stream: String,
 }
 
-/// Where function output goes (CloudWatch Logs). Called from a dedicated thread, in order per
-/// stream; a slow sink slows down the functions writing to it rather than losing lines.
+/// Where function output goes (CloudWatch Logs). Called from a dedicated thread with what
+/// several environments wrote in the last moments (in order per stream), behind the
+/// invocations; a slow sink slows down the functions writing to it rather than losing lines.
 pub trait LogSink: Send + Sync + 'static {
-    fn append(&self, group: &str, stream: &str, events: Vec<(u64, String)>);
+    fn append(&self, batch: Vec<StreamEvents>);
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

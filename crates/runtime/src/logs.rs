@@ -4,8 +4,6 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use tokio::sync::mpsc;
-
 use crate::LogSink;
 
 /// CloudWatch Logs' largest event; longer lines are split.
@@ -104,33 +102,142 @@ pub(crate) fn init_report_line(init: Duration, status: &str, error_type: Option<
     s
 }
 
-struct Batch {
-    group: Arc<str>,
-    stream: Arc<str>,
-    events: Vec<(u64, String)>,
+/// How long lines wait to be written with the ones after them. Function output is asynchronous
+/// on AWS too: a `kill -9` may lose the last this-much of it, never an invocation's result.
+pub(crate) const LINGER: Duration = Duration::from_millis(50);
+/// A write starts early once this many events wait.
+const EARLY_WRITE_EVENTS: usize = 8_192;
+/// Writers wait (their functions' pipes fill) while this many events are not yet written.
+const MAX_PENDING_EVENTS: usize = 65_536;
+
+#[derive(Default)]
+struct Pending {
+    streams: Vec<StreamEvents>,
+    events: usize,
+    /// Flushes asked for since the last write.
+    flushes: Vec<tokio::sync::oneshot::Sender<()>>,
+    closed: bool,
 }
 
-/// Delivers batches to the sink from one thread, so a slow sink never blocks the async runtime;
-/// the bounded queue makes a function that writes faster than the sink takes wait (its pipe
-/// fills) instead of losing lines or growing memory.
+struct Shared {
+    pending: Mutex<Pending>,
+    /// Wakes the shipping thread early (a full buffer, a flush, closing).
+    wake: std::sync::Condvar,
+    /// Tells waiting writers that a write made room.
+    room: tokio::sync::Notify,
+}
+
+/// Delivers function output to the sink from one thread, behind the invocations: lines are
+/// gathered for up to [`LINGER`] and written as one batch (one storage transaction for every
+/// stream), so no invocation waits for a durable write of its START/END/REPORT lines, and
+/// appending a line wakes no thread. A function that writes faster than the sink takes waits
+/// (its pipe fills) instead of losing lines or growing memory.
 #[derive(Clone)]
 pub(crate) struct LogShipper {
-    tx: mpsc::Sender<Batch>,
+    shared: Arc<Shared>,
 }
 
 impl LogShipper {
     pub(crate) fn start(sink: Arc<dyn LogSink>) -> LogShipper {
-        let (tx, mut rx) = mpsc::channel::<Batch>(256);
-        let spawned = std::thread::Builder::new().name("stratus-function-logs".into()).spawn(move || {
-            while let Some(b) = rx.blocking_recv() {
-                sink.append(&b.group, &b.stream, b.events);
-            }
+        let shared = Arc::new(Shared {
+            pending: Mutex::new(Pending::default()),
+            wake: std::sync::Condvar::new(),
+            room: tokio::sync::Notify::new(),
         });
+        let thread_shared = Arc::downgrade(&shared);
+        let spawned =
+            std::thread::Builder::new().name("stratus-function-logs".into()).spawn(move || ship(thread_shared, sink));
         if let Err(e) = spawned {
             tracing::error!("cannot start the function log thread: {e}; function output is dropped");
         }
-        LogShipper { tx }
+        LogShipper { shared }
     }
+
+    async fn send(&self, group: &Arc<str>, stream: &Arc<str>, events: Vec<(u64, String)>) {
+        loop {
+            let room = self.shared.room.notified();
+            {
+                let Ok(mut p) = self.shared.pending.lock() else { return };
+                if p.closed {
+                    return;
+                }
+                if p.events < MAX_PENDING_EVENTS {
+                    p.events += events.len();
+                    match p.streams.iter_mut().rev().find(|s| &s.group == group && &s.stream == stream) {
+                        Some(s) => s.events.extend(events),
+                        None => p.streams.push(StreamEvents { group: group.clone(), stream: stream.clone(), events }),
+                    }
+                    if p.events >= EARLY_WRITE_EVENTS {
+                        self.shared.wake.notify_one();
+                    }
+                    return;
+                }
+                self.shared.wake.notify_one();
+            }
+            room.await;
+        }
+    }
+
+    /// Returns once every line appended before the call is written.
+    pub(crate) async fn flush(&self) {
+        let (done, wait) = tokio::sync::oneshot::channel();
+        {
+            let Ok(mut p) = self.shared.pending.lock() else { return };
+            p.flushes.push(done);
+        }
+        self.shared.wake.notify_one();
+        let _ = wait.await;
+    }
+}
+
+impl Drop for Shared {
+    fn drop(&mut self) {
+        // The last shipper handle is gone; the thread notices on its next round.
+        if let Ok(mut p) = self.pending.lock() {
+            p.closed = true;
+        }
+        self.wake.notify_one();
+    }
+}
+
+/// The shipping thread: every [`LINGER`] (or sooner when asked), takes what is pending and
+/// writes it. Ends once every shipper is gone and nothing is left.
+fn ship(shared: std::sync::Weak<Shared>, sink: Arc<dyn LogSink>) {
+    loop {
+        let Some(s) = shared.upgrade() else { return };
+        let taken = {
+            let Ok(mut p) = s.pending.lock() else { return };
+            if p.events < EARLY_WRITE_EVENTS && p.flushes.is_empty() && !p.closed {
+                p = match s.wake.wait_timeout(p, LINGER) {
+                    Ok((p, _)) => p,
+                    Err(_) => return,
+                };
+            }
+            p.events = 0;
+            (std::mem::take(&mut p.streams), std::mem::take(&mut p.flushes), p.closed)
+        };
+        let (streams, flushes, closed) = taken;
+        s.room.notify_waiters();
+        drop(s);
+        if !streams.is_empty() {
+            sink.append(streams);
+        }
+        for done in flushes {
+            let _ = done.send(());
+        }
+        if closed {
+            return;
+        }
+    }
+}
+
+/// Lines of one log stream, oldest first.
+pub struct StreamEvents {
+    /// The log group as the function's spec names it.
+    pub group: Arc<str>,
+    pub stream: Arc<str>,
+    /// (milliseconds since the epoch, message)
+    pub events: Vec<(u64, String)>,
 }
 
 #[derive(Default)]
@@ -203,8 +310,7 @@ impl EnvLog {
                 text.drain(..cut);
             }
         }
-        let batch = Batch { group: self.group.clone(), stream: self.stream.clone(), events };
-        let _ = self.shipper.tx.send(batch).await;
+        self.shipper.send(&self.group, &self.stream, events).await;
     }
 
     pub(crate) async fn line(&self, line: String) {

@@ -132,7 +132,15 @@ impl MemoryLimiter {
             return None;
         }
         match fs::OpenOptions::new().write(true).open(cg.join("cgroup.procs")) {
-            Ok(procs) => Some(Cgroup { dir: cg, version: *version, procs }),
+            Ok(procs) => {
+                // Read after every invocation (the REPORT line): kept open, read by offset.
+                let peak_file = match version {
+                    CgroupVersion::V1 => "memory.max_usage_in_bytes",
+                    CgroupVersion::V2 => "memory.peak",
+                };
+                let peak = fs::File::open(cg.join(peak_file)).ok();
+                Some(Cgroup { dir: cg, version: *version, procs, peak })
+            }
             Err(e) => {
                 tracing::warn!("cannot open {}/cgroup.procs: {e}", cg.display());
                 let _ = fs::remove_dir(&cg);
@@ -178,6 +186,8 @@ pub(crate) struct Cgroup {
     version: CgroupVersion,
     /// Opened by the parent; the child writes "0" (itself) to it before exec.
     procs: fs::File,
+    /// The peak usage file, when the kernel has one.
+    peak: Option<fs::File>,
 }
 
 impl Cgroup {
@@ -191,6 +201,11 @@ impl Cgroup {
 
     /// The most memory the environment has used, in bytes.
     pub(crate) fn peak_bytes(&self) -> Option<u64> {
+        if let Some(f) = &self.peak {
+            let mut buf = [0u8; 32];
+            let n = std::os::unix::fs::FileExt::read_at(f, &mut buf, 0).ok()?;
+            return std::str::from_utf8(&buf[..n]).ok()?.trim().parse().ok();
+        }
         match self.version {
             CgroupVersion::V1 => self.read_u64("memory.max_usage_in_bytes"),
             CgroupVersion::V2 => self.read_u64("memory.peak").or_else(|| self.read_u64("memory.current")),

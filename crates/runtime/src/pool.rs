@@ -374,6 +374,8 @@ impl Runtimes {
         if let Ok(mut code) = inner.code.lock() {
             code.clear();
         }
+        // Function output waits briefly to be written in batches: write what is left.
+        inner.shipper.flush().await;
     }
 
     /// Starts the idle reaper on first use (there is a tokio runtime then).

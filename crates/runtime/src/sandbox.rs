@@ -1,5 +1,5 @@
-//! The crate's only unsafe code: what runs in the child between `fork` and `exec`, and sending
-//! signals. std offers neither setrlimit nor joining a cgroup before exec (joining after spawn
+//! The crate's only unsafe code: what runs in the child between `fork` and `exec`, sending
+//! signals, and asking a pipe how much it holds. std offers neither setrlimit nor joining a cgroup before exec (joining after spawn
 //! would let the child allocate, or start processes, outside its limit), nor `kill(2)` on a
 //! process group or an arbitrary pid; these are thin wrappers over libc with the invariants
 //! written next to each call.
@@ -158,4 +158,13 @@ pub(crate) fn kill_pid(pid: u32) {
             libc::kill(pid as i32, libc::SIGKILL);
         }
     }
+}
+
+/// Whether a pipe holds no unread bytes (`FIONREAD`); false when it cannot be asked.
+pub(crate) fn pipe_is_empty(pipe: &impl std::os::fd::AsRawFd) -> bool {
+    let mut n: libc::c_int = 0;
+    // SAFETY: FIONREAD writes one c_int through the pointer, which points at `n` on this
+    // stack; the descriptor is borrowed from a live pipe for the duration of the call.
+    let rc = unsafe { libc::ioctl(pipe.as_raw_fd(), libc::FIONREAD, &mut n) };
+    rc == 0 && n == 0
 }

@@ -498,19 +498,15 @@ fn rules_from(cfg: &NotificationConfiguration, new_id: &dyn Fn() -> String) -> S
     Ok(rules)
 }
 
+/// The stored filter as S3 returns it: rule names capitalised (`Prefix`, `Suffix`) however
+/// they were given (the model's enum spells them in lower case).
 fn filter_out(r: &NotificationRule) -> Option<NotificationConfigurationFilter> {
     let mut rules = Vec::new();
     if let Some(p) = &r.prefix {
-        rules.push(FilterRule {
-            name: Some(FilterRuleName::from_static(FilterRuleName::PREFIX)),
-            value: Some(p.clone()),
-        });
+        rules.push(FilterRule { name: Some(FilterRuleName::from_static("Prefix")), value: Some(p.clone()) });
     }
     if let Some(s) = &r.suffix {
-        rules.push(FilterRule {
-            name: Some(FilterRuleName::from_static(FilterRuleName::SUFFIX)),
-            value: Some(s.clone()),
-        });
+        rules.push(FilterRule { name: Some(FilterRuleName::from_static("Suffix")), value: Some(s.clone()) });
     }
     (!rules.is_empty())
         .then_some(NotificationConfigurationFilter { key: Some(S3KeyFilter { filter_rules: Some(rules) }) })

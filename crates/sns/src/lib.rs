@@ -285,6 +285,16 @@ impl Service for Sns {
     ) -> BoxFuture<'a, Result<Value, AwsError>> {
         Box::pin(async move {
             let i = &self.inner;
+            // A topic is served in its own region only: an ARN of another one is refused as
+            // a bad parameter, as SNS does.
+            for member in ["TopicArn", "TargetArn"] {
+                if let Some(arn) = input.get(member).and_then(Value::as_str).and_then(stratus_core::Arn::parse)
+                    && arn.service == "sns"
+                    && arn.region != ctx.region
+                {
+                    return Err(errors::invalid_parameter(member));
+                }
+            }
             match op.name.as_str() {
                 "CreateTopic" => out(topics::create(i, ctx, parse(input)?).await?),
                 "DeleteTopic" => none(topics::delete(i, parse(input)?).await),

@@ -299,6 +299,28 @@ fn valid_entry_id(id: &str) -> bool {
     !id.is_empty() && id.len() <= 80 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
+/// What fails a whole batch to a FIFO topic rather than one entry: an entry without a group,
+/// without a deduplication id where the topic does not derive one, or a JSON structure
+/// without its `default` message.
+fn check_fifo_batch(t: &Topic, entries: &[PublishBatchRequestEntry]) -> Result<(), AwsError> {
+    for e in entries {
+        if e.message_group_id.is_none() {
+            return Err(errors::invalid_parameter("The MessageGroupId parameter is required for FIFO topics"));
+        }
+        if e.message_deduplication_id.is_none() && !t.content_based_dedup() {
+            return Err(errors::invalid_parameter(
+                "The topic should either have ContentBasedDeduplication enabled or MessageDeduplicationId provided explicitly",
+            ));
+        }
+        if e.message_structure.as_deref() == Some("json")
+            && !serde_json::from_str::<Value>(&e.message).is_ok_and(|m| m.get("default").is_some_and(Value::is_string))
+        {
+            return Err(errors::invalid_parameter("Message Structure - No default entry in JSON message body"));
+        }
+    }
+    Ok(())
+}
+
 pub(crate) async fn publish_batch(i: &Inner, input: PublishBatchInput) -> Result<PublishBatchOutput, AwsError> {
     let entries = input.publish_batch_request_entries;
     if entries.is_empty() {
@@ -330,6 +352,9 @@ pub(crate) async fn publish_batch(i: &Inner, input: PublishBatchInput) -> Result
     i.store
         .write_signalling(move |txn| {
             let t = load_topic(txn, &arn)?;
+            if t.fifo {
+                check_fifo_batch(&t, &entries)?;
+            }
             let subs = topic::topic_subscriptions(txn, &t)?;
             let mut out = PublishBatchOutput { successful: Vec::new(), failed: Vec::new() };
             for (e, message_id) in entries.into_iter().zip(ids) {

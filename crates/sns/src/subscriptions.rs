@@ -99,9 +99,9 @@ fn check_endpoint(protocol: &str, endpoint: Option<&str>, t: &Topic) -> Result<S
             let arn = stratus_core::Arn::parse(endpoint).filter(|a| a.service == "sqs" && !a.resource.is_empty());
             let Some(arn) = arn else { return Err(errors::invalid_parameter("SQS endpoint ARN")) };
             if !t.fifo && arn.resource.ends_with(".fifo") {
-                return Err(errors::invalid_parameter_reason(
-                    "Endpoint",
-                    "FIFO SQS Queues can not be subscribed to standard SNS topics",
+                // AWS repeats the prefix in this one.
+                return Err(errors::invalid_parameter(
+                    "Invalid parameter: Endpoint Reason: FIFO SQS Queues can not be subscribed to standard SNS topics",
                 ));
             }
         }
@@ -123,7 +123,14 @@ fn check_endpoint(protocol: &str, endpoint: Option<&str>, t: &Topic) -> Result<S
 
 pub(crate) async fn subscribe(i: &Inner, input: SubscribeInput) -> Result<SubscriptionArnOutput, AwsError> {
     let protocol = input.protocol.to_ascii_lowercase();
-    check_attributes(&protocol, &input.attributes)?;
+    // Subscribe names the attribute map in its filter policy errors:
+    // "Invalid parameter: Attributes Reason: FilterPolicy: …".
+    check_attributes(&protocol, &input.attributes).map_err(|mut e| {
+        if let Some(rest) = e.message.strip_prefix("Invalid parameter: FilterPolicy: ") {
+            e.message = format!("Invalid parameter: Attributes Reason: FilterPolicy: {rest}");
+        }
+        e
+    })?;
     let id = i.env.ids.uuid();
     let token: String = (0..4).map(|_| hex::encode(i.env.ids.random_bytes())).collect();
     let message_id = i.env.ids.uuid();

@@ -58,7 +58,10 @@ pub(crate) async fn create(
             ));
         }
     };
-    if fifo && (!input.name.ends_with(".fifo") || !topic::valid_name(&input.name, true)) {
+    if fifo && !input.name.ends_with(".fifo") {
+        return Err(errors::invalid_parameter("Topic Name"));
+    }
+    if fifo && !topic::valid_name(&input.name, true) {
         return Err(errors::invalid_parameter(
             "Fifo Topic names must end with .fifo and must be made up of only uppercase and lowercase ASCII letters, numbers, underscores, and hyphens, and must be between 1 and 256 characters long.",
         ));

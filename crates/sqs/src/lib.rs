@@ -316,6 +316,14 @@ impl Service for Sqs {
         {
             obj.insert("QueueUrl".into(), Value::String(ctx.path.clone()));
         }
+        // A batch without entries (the query protocol cannot send an empty list) is answered
+        // by the operation, whose message names its entry type.
+        if op.name.ends_with("Batch")
+            && let Value::Object(obj) = input
+            && obj.get("Entries").is_none_or(Value::is_null)
+        {
+            obj.insert("Entries".into(), Value::Array(Vec::new()));
+        }
     }
 
     fn checks(&self) -> Checks {
@@ -324,11 +332,7 @@ impl Service for Sqs {
     }
 
     fn validation_error(&self, failure: &ValidationFailure, _wire: Wire) -> AwsError {
-        match failure {
-            ValidationFailure::Missing { path, .. } if path == "Entries" => {
-                AwsError::new("EmptyBatchRequest", "There should be at least one batch request entry in the request.")
-            }
-            other => other.to_query_style(),
-        }
+        // Both wires report validation failures in the query style (`MissingParameter`, ...).
+        failure.to_query_style()
     }
 }

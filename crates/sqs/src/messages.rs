@@ -228,13 +228,11 @@ fn sender_id(ctx: &RequestContext) -> String {
     ctx.access_key.clone().unwrap_or_else(|| ctx.account.clone())
 }
 
-/// Batch entry ids: 1–80 of `[A-Za-z0-9_-]`, distinct.
-fn check_batch_ids<'a>(ids: impl Iterator<Item = &'a str>, count: usize) -> Result<(), AwsError> {
+/// Batch entry ids: 1–80 of `[A-Za-z0-9_-]`, distinct. `kind` names the entry type in the
+/// error for an empty batch (`SendMessageBatchRequestEntry`).
+fn check_batch_ids<'a>(ids: impl Iterator<Item = &'a str>, count: usize, kind: &str) -> Result<(), AwsError> {
     if count == 0 {
-        return Err(AwsError::new(
-            "EmptyBatchRequest",
-            "There should be at least one SendMessageBatchRequestEntry in the request.",
-        ));
+        return Err(AwsError::new("EmptyBatchRequest", format!("There should be at least one {kind} in the request.")));
     }
     if count > MAX_BATCH {
         return Err(AwsError::new(
@@ -275,7 +273,7 @@ pub(crate) async fn send_batch(
     ctx: &RequestContext,
     input: SendMessageBatchInput,
 ) -> Result<BatchOutput<SendMessageBatchResultEntry>, AwsError> {
-    check_batch_ids(input.entries.iter().map(entry_id), input.entries.len())?;
+    check_batch_ids(input.entries.iter().map(entry_id), input.entries.len(), "SendMessageBatchRequestEntry")?;
     let ctx2 = ctx.clone();
     let now = i.now();
     let ids = i.env.ids.clone();
@@ -301,7 +299,19 @@ pub(crate) async fn send_batch(
             {
                 return Err(invalid_parameter("The request must contain the parameter MessageGroupId."));
             }
-            let max = q.max_message_size();
+            if q.is_fifo()
+                && !q.content_based_dedup()
+                && parsed
+                    .iter()
+                    .any(|(_, e)| e.as_ref().is_ok_and(|en| en.message.message_deduplication_id.is_none()))
+            {
+                return Err(invalid_parameter(
+                    "The queue should either have ContentBasedDeduplication enabled or MessageDeduplicationId provided explicitly",
+                ));
+            }
+            // The batch as a whole may carry 1 MiB whatever the queue's MaximumMessageSize;
+            // an entry over that is refused alone (below).
+            let max = crate::queue::MAX_MESSAGE_SIZE;
             if total as u64 > max {
                 return Err(AwsError::new(
                     "BatchRequestTooLong",
@@ -653,9 +663,8 @@ fn receipt_for(q: &QueueRecord, handle: &str) -> Result<(u64, u32), AwsError> {
     }
 }
 
-/// Deletes the message a handle names. A handle from an earlier receive of a message that
-/// was received again does not delete it (AWS: "the request succeeds, but the message will
-/// not be deleted").
+/// Deletes the message a handle names. On a standard queue any handle of the message deletes
+/// it, also one from an earlier receive (as SQS does, whatever its documentation warns).
 fn delete_one(t: &mut dyn Txn, q: &QueueRecord, handle: &str, now: u64) -> Result<(), AwsError> {
     let (seq, receipt) = receipt_for(q, handle)?;
     if let Some(bytes) = t.get(&keys::message(q.id, seq))? {
@@ -665,7 +674,7 @@ fn delete_one(t: &mut dyn Txn, q: &QueueRecord, handle: &str, now: u64) -> Resul
         if q.is_fifo() && (m.receipt != receipt || m.visible_at <= now) {
             return Err(invalid_value("ReceiptHandle", handle, "The receipt handle has expired."));
         }
-        if m.receipt == receipt {
+        if m.receipt >= receipt {
             remove(t, q.id, seq, &m)?;
         }
     }
@@ -683,8 +692,8 @@ pub(crate) async fn delete(i: &Inner, ctx: &RequestContext, input: DeleteMessage
         .await
 }
 
-fn parse_entries(entries: Vec<Value>) -> Result<Entries, AwsError> {
-    check_batch_ids(entries.iter().map(entry_id), entries.len())?;
+fn parse_entries(entries: Vec<Value>, kind: &str) -> Result<Entries, AwsError> {
+    check_batch_ids(entries.iter().map(entry_id), entries.len(), kind)?;
     Ok(entries
         .into_iter()
         .map(|e| {
@@ -705,9 +714,10 @@ async fn receipt_batch(
     i: &Inner,
     ctx: &RequestContext,
     input: BatchInput,
+    kind: &str,
     action: ReceiptAction,
 ) -> Result<BatchOutput<IdEntry>, AwsError> {
-    let entries = parse_entries(input.entries)?;
+    let entries = parse_entries(input.entries, kind)?;
     let ctx2 = ctx.clone();
     let now = i.now();
     let (out, qid, woke) = i
@@ -739,7 +749,10 @@ pub(crate) async fn delete_batch(
     ctx: &RequestContext,
     input: BatchInput,
 ) -> Result<BatchOutput<IdEntry>, AwsError> {
-    receipt_batch(i, ctx, input, |t, q, e, now| delete_one(t, q, &e.receipt_handle, now).map(|()| false)).await
+    receipt_batch(i, ctx, input, "DeleteMessageBatchRequestEntry", |t, q, e, now| {
+        delete_one(t, q, &e.receipt_handle, now).map(|()| false)
+    })
+    .await
 }
 
 fn change_one(t: &mut dyn Txn, q: &QueueRecord, handle: &str, timeout: i64, now: u64) -> Result<bool, AwsError> {
@@ -759,7 +772,10 @@ fn change_one(t: &mut dyn Txn, q: &QueueRecord, handle: &str, timeout: i64, now:
         ));
     };
     let mut m = decode_stored(&bytes)?;
-    if m.receipt != receipt || m.visible_at <= now || m.receive_count == 0 {
+    // A standard queue takes any handle of a received message, also one whose visibility
+    // expired or that a later receive superseded; a FIFO queue only its current one.
+    let current = m.receipt == receipt && m.visible_at > now;
+    if m.receive_count == 0 || m.receipt < receipt || (q.is_fifo() && !current) {
         return Err(AwsError::new(
             "MessageNotInflight",
             format!("Value {handle} for parameter ReceiptHandle is invalid. Reason: Message is not in flight."),
@@ -806,7 +822,7 @@ pub(crate) async fn change_visibility_batch(
     ctx: &RequestContext,
     input: BatchInput,
 ) -> Result<BatchOutput<IdEntry>, AwsError> {
-    receipt_batch(i, ctx, input, |t, q, e, now| {
+    receipt_batch(i, ctx, input, "ChangeMessageVisibilityBatchRequestEntry", |t, q, e, now| {
         let timeout = e.visibility_timeout.ok_or_else(|| missing_parameter("VisibilityTimeout"))?;
         change_one(t, q, &e.receipt_handle, timeout, now)
     })

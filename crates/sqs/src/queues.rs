@@ -80,6 +80,24 @@ fn check_redrive_target(r: &mut dyn ReadTxn, attrs: &Attributes, fifo: bool, own
     Ok(())
 }
 
+/// Whether a CreateQueue attribute matches an existing queue's: JSON documents compare by
+/// meaning (a `RedrivePolicy` with spaces or a string `maxReceiveCount` is the same policy).
+fn same_attribute(name: &str, existing: Option<&str>, given: &str) -> bool {
+    let Some(existing) = existing else { return false };
+    match name {
+        "RedrivePolicy" => {
+            crate::queue::normalize_redrive_policy(existing) == crate::queue::normalize_redrive_policy(given)
+        }
+        "Policy" | "RedriveAllowPolicy" => {
+            match (serde_json::from_str::<Value>(existing), serde_json::from_str::<Value>(given)) {
+                (Ok(a), Ok(b)) => a == b,
+                _ => existing == given,
+            }
+        }
+        _ => existing == given,
+    }
+}
+
 pub(crate) async fn create(
     i: &Inner,
     ctx: &RequestContext,
@@ -88,6 +106,10 @@ pub(crate) async fn create(
     let name = input.queue_name;
     let fifo_attr = input.attributes.get("FifoQueue").map(String::as_str);
     let fifo = fifo_attr == Some("true");
+    // Only a FIFO name knows the attribute: a standard queue refuses it, "false" included.
+    if !name.ends_with(".fifo") && fifo_attr.is_some() {
+        return Err(crate::errors::invalid_attribute_name("FifoQueue"));
+    }
     if name.ends_with(".fifo") && !fifo {
         return Err(invalid_parameter(
             "The name of a FIFO queue can only include alphanumeric characters, hyphens, or underscores, must end with .fifo suffix and be 1 to 80 in length.",
@@ -106,7 +128,7 @@ pub(crate) async fn create(
         .write(move |t| {
             if let Some(existing) = load(t, &account, &region, &name)? {
                 for (k, v) in &attrs {
-                    if existing.attr(k).as_deref() != Some(v.as_str()) && !(k == "FifoQueue" && v == "false" && !existing.is_fifo()) {
+                    if !same_attribute(k, existing.attr(k).as_deref(), v) {
                         return Err(AwsError::new(
                             "QueueNameExists",
                             format!("A queue already exists with the same name and a different value for attribute {k}"),

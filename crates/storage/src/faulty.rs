@@ -64,6 +64,10 @@ impl Backend for FaultyBackend {
         self.inner.reads_block()
     }
 
+    fn short_reads_inline(&self) -> bool {
+        self.inner.short_reads_inline()
+    }
+
     fn close(&self) {
         self.inner.close()
     }

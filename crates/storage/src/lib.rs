@@ -67,6 +67,11 @@ pub trait Backend: Send + Sync + 'static {
     /// blocking is allowed when [`Backend::reads_block`] says so.
     fn read(&self, f: ReadFn) -> Result<()>;
     fn reads_block(&self) -> bool;
+    /// Whether a read of a few point lookups only computes (no network, no lock waits), so
+    /// that it is cheaper on the caller's thread than handed to a blocking thread and back.
+    fn short_reads_inline(&self) -> bool {
+        !self.reads_block()
+    }
     /// Stops accepting writes, finishes queued ones, closes files.
     fn close(&self);
     fn name(&self) -> &'static str;
@@ -138,6 +143,27 @@ impl Store {
         T: Send + 'static,
         E: From<StoreError> + Send + 'static,
     {
+        self.read_on(f, self.backend.reads_block()).await
+    }
+
+    /// Like [`read`](Self::read), for reads of a few point lookups on a hot path (a function's
+    /// configuration on Invoke): where the backend only computes to answer them, they run on
+    /// the caller's thread, saving two thread hand-offs. Never for scans of unbounded size.
+    pub async fn read_short<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut dyn ReadTxn) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+    {
+        self.read_on(f, !self.backend.short_reads_inline()).await
+    }
+
+    async fn read_on<T, E, F>(&self, f: F, blocking: bool) -> Result<T, E>
+    where
+        F: FnOnce(&mut dyn ReadTxn) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+    {
         let slot: Arc<Mutex<Option<Result<T, E>>>> = Arc::new(Mutex::new(None));
         let inner = slot.clone();
         let body: ReadFn = Box::new(move |r| {
@@ -147,7 +173,7 @@ impl Store {
             }
         });
         let backend = self.backend.clone();
-        let status = if backend.reads_block() {
+        let status = if blocking {
             tokio::task::spawn_blocking(move || backend.read(body)).await.unwrap_or(Err(StoreError::Aborted))
         } else {
             backend.read(body)

@@ -2,7 +2,7 @@
 //! optional TOML file. Flags and variables win over the file; the file wins over defaults.
 
 use std::net::IpAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::{Args, ValueEnum};
 use serde::Deserialize;
@@ -78,13 +78,22 @@ struct FileConfig {
     credentials: Vec<Credential>,
 }
 
+/// `path` made absolute against the working directory, without resolving links (the data
+/// directory may not exist yet).
+fn absolute(path: &Path) -> Result<PathBuf, String> {
+    std::path::absolute(path).map_err(|e| format!("cannot make {} absolute: {e}", path.display()))
+}
+
 /// Settings after merging.
 #[derive(Debug, Clone)]
 pub struct Config {
     pub host: IpAddr,
     pub port: u16,
-    /// `None`: in memory.
+    /// `None`: in memory. Always absolute.
     pub data_dir: Option<PathBuf>,
+    /// Where function environments are unpacked: under the data directory, or a temporary
+    /// directory of this process in memory mode. Always absolute.
+    pub functions_dir: PathBuf,
     pub default_account: String,
     pub default_region: String,
     pub log_level: String,
@@ -96,22 +105,36 @@ pub struct Config {
 
 impl Config {
     pub fn resolve(args: ServeArgs) -> Result<Self, String> {
-        let file = match &args.config {
+        // Every path is made absolute here, once: below this layer nothing may depend on the
+        // working directory (function environments change theirs before they start).
+        let config = args.config.as_deref().map(absolute).transpose()?;
+        let file = match &config {
             Some(path) => {
                 let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-                toml::from_str::<FileConfig>(&text).map_err(|e| format!("{}: {e}", path.display()))?
+                let mut file = toml::from_str::<FileConfig>(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+                // A relative path in the file is relative to the file, wherever the server starts.
+                if let (Some(dir), Some(data_dir)) = (path.parent(), &file.data_dir) {
+                    file.data_dir = Some(dir.join(data_dir));
+                }
+                file
             }
             None => FileConfig::default(),
         };
         let in_memory = args.in_memory || file.in_memory.unwrap_or(false);
+        let data_dir = if in_memory {
+            None
+        } else {
+            Some(absolute(&args.data_dir.or(file.data_dir).unwrap_or_else(|| PathBuf::from("stratus-data")))?)
+        };
+        let functions_dir = match &data_dir {
+            Some(d) => d.join("functions"),
+            None => absolute(&std::env::temp_dir().join(format!("stratus-functions-{}", std::process::id())))?,
+        };
         let cfg = Config {
             host: args.host.or(file.host).unwrap_or(IpAddr::from([127, 0, 0, 1])),
             port: args.port.or(file.port).unwrap_or(4566),
-            data_dir: if in_memory {
-                None
-            } else {
-                Some(args.data_dir.or(file.data_dir).unwrap_or_else(|| PathBuf::from("stratus-data")))
-            },
+            data_dir,
+            functions_dir,
             default_account: args
                 .default_account
                 .or(file.default_account)
@@ -129,7 +152,7 @@ impl Config {
         if !stratus_core::is_account_id(&cfg.default_account) {
             return Err(format!("default account must be 12 digits, got {:?}", cfg.default_account));
         }
-        if !crate::gateway::valid_region(&cfg.default_region) {
+        if !stratus_core::valid_region(&cfg.default_region) {
             return Err(format!("invalid default region {:?}", cfg.default_region));
         }
         if !cfg.host.is_loopback() && cfg.auth == AuthMode::Open {
@@ -142,5 +165,45 @@ impl Config {
             return Err("--auth verify needs [[credentials]] in the config file".into());
         }
         Ok(cfg)
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn relative_paths_become_absolute() {
+        let cwd = std::env::current_dir().unwrap();
+        let cfg = Config::resolve(ServeArgs { data_dir: Some("rel/data".into()), ..Default::default() }).unwrap();
+        assert_eq!(cfg.data_dir.as_deref(), Some(cwd.join("rel/data").as_path()));
+        assert_eq!(cfg.functions_dir, cwd.join("rel/data/functions"));
+
+        let cfg = Config::resolve(ServeArgs::default()).unwrap();
+        assert_eq!(cfg.data_dir.as_deref(), Some(cwd.join("stratus-data").as_path()));
+
+        let cfg = Config::resolve(ServeArgs { in_memory: true, ..Default::default() }).unwrap();
+        assert!(cfg.data_dir.is_none());
+        assert!(cfg.functions_dir.is_absolute());
+    }
+
+    #[test]
+    fn paths_in_the_file_are_relative_to_the_file() {
+        let dir = std::env::temp_dir().join(format!("stratus-config-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("stratus.toml");
+        std::fs::write(&file, "data-dir = \"state\"\n").unwrap();
+        let cfg = Config::resolve(ServeArgs { config: Some(file), ..Default::default() }).unwrap();
+        assert_eq!(cfg.data_dir.as_deref(), Some(dir.join("state").as_path()));
+        // A flag is relative to the working directory, as shells expect.
+        let cfg = Config::resolve(ServeArgs {
+            config: Some(dir.join("stratus.toml")),
+            data_dir: Some("flag".into()),
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(cfg.data_dir, Some(std::env::current_dir().unwrap().join("flag")));
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

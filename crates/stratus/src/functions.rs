@@ -107,14 +107,47 @@ pub struct LogsSink {
 }
 
 impl stratus_runtime::LogSink for LogsSink {
-    fn append(&self, group: &str, stream: &str, events: Vec<(u64, String)>) {
-        let mut parts = group.splitn(3, '|');
-        let (Some(account), Some(region), Some(group)) = (parts.next(), parts.next(), parts.next()) else {
-            tracing::warn!(%group, "log lines for an unknown log group dropped");
-            return;
-        };
-        if let Err(e) = self.handle.block_on(self.logs.append(account, region, group, stream, events)) {
+    fn append(&self, batch: Vec<stratus_runtime::StreamEvents>) {
+        let mut appends = Vec::with_capacity(batch.len());
+        for s in batch {
+            // The runtime's group name is `{account}|{region}|{group}` (see `log_group`).
+            let mut parts = s.group.splitn(3, '|');
+            let (Some(account), Some(region), Some(group)) = (parts.next(), parts.next(), parts.next()) else {
+                tracing::warn!(group = %s.group, "log lines for an unknown log group dropped");
+                continue;
+            };
+            appends.push(stratus_logs::Append {
+                account: account.into(),
+                region: region.into(),
+                group: group.into(),
+                stream: s.stream.to_string(),
+                events: s.events,
+            });
+        }
+        if let Err(e) = self.handle.block_on(self.logs.append_many(appends)) {
             tracing::warn!(error = %e, "could not store function log lines");
+        }
+    }
+}
+
+/// `/_stratus/lambda-code/{sha256}`: the deployment package GetFunction's `Code.Location`
+/// points at.
+pub struct CodePackages {
+    pub store: stratus_storage::Store,
+}
+
+impl crate::services::PlatformFiles for CodePackages {
+    fn prefix(&self) -> &'static str {
+        "lambda-code"
+    }
+
+    fn get(&self, sha: &str) -> Result<Option<(&'static str, bytes::Bytes)>, String> {
+        if sha.len() != 64 || !sha.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Ok(None);
+        }
+        match self.store.blobs().get(&stratus_lambda::code_blob_name(sha)) {
+            Ok(zip) => Ok(zip.map(|z| ("application/zip", bytes::Bytes::from(z)))),
+            Err(e) => Err(e.to_string()),
         }
     }
 }

@@ -19,12 +19,15 @@ use tokio::net::TcpListener;
 
 mod config;
 mod engine;
+mod front;
 mod functions;
 mod gateway;
-mod s3;
+mod services;
+mod sns;
 
 use config::{AuthMode, Config, LogFormat, ServeArgs};
-use gateway::Gateway;
+use gateway::{FrontDoor, Gateway};
+use services::{Registration, Services};
 
 #[derive(Parser)]
 #[command(name = "stratus", version, about = "The AWS serverless stack as one self-hosted binary")]
@@ -104,11 +107,7 @@ async fn serve(cfg: Config) -> Result<(), String> {
     let listener = bind(addr).await.map_err(|e| format!("cannot listen on {addr}: {e}"))?;
     let local = listener.local_addr().map_err(|e| e.to_string())?;
 
-    // Function environments live under the data directory (or a temporary one in memory mode).
-    let work_dir = match &cfg.data_dir {
-        Some(d) => d.join("functions"),
-        None => std::env::temp_dir().join(format!("stratus-functions-{}", std::process::id())),
-    };
+    let work_dir = cfg.functions_dir.clone();
     let sink = Arc::new(functions::LogsSink { logs: logs.clone(), handle: tokio::runtime::Handle::current() });
     let mut runtime_config = RuntimeConfig::new(work_dir.clone());
     runtime_config.idle_timeout = Duration::from_secs(cfg.function_idle_seconds);
@@ -131,10 +130,7 @@ async fn serve(cfg: Config) -> Result<(), String> {
     tokio::spawn(
         engine::Engine { store: store.clone(), sqs: sqs.clone(), lambda: lambda.clone(), sns: sns.clone() }.run(),
     );
-    let others: Vec<Arc<dyn stratus_proto::Service>> =
-        vec![Arc::new(lambda.clone()), Arc::new(logs.clone()), Arc::new(sns.clone())];
-    let (retire, lambda_reset, sns_reset) = (runtimes.clone(), lambda.clone(), sns.clone());
-    let s3_front = s3::S3Front::new(
+    let s3_door = front::s3::S3Door::new(
         s3.clone(),
         auth.mode(),
         Arc::new(StaticKeys::new(cfg.credentials.clone())),
@@ -142,15 +138,47 @@ async fn serve(cfg: Config) -> Result<(), String> {
         cfg.default_region.clone(),
         env.clone(),
     );
-    let gateway = Arc::new(
-        Gateway::new(cfg.clone(), store.clone(), env, auth, sqs.clone(), others)
-            .with_sns(sns.clone())
-            .with_s3(s3_front)
-            .on_reset(move || retire.retire(""))
-            .on_reset(move || lambda_reset.reset())
-            .on_reset(move || sns_reset.reset())
-            .on_reset(move || s3.reset()),
+
+    // Every service, once: its API, its door, its reset hook, its files and unsigned links.
+    let mut services = Services::default();
+    let sqs_reset = sqs.clone();
+    services.register(Registration::new("sqs").api(Arc::new(sqs.clone())).on_reset(move || sqs_reset.reset()));
+    let (lambda_reset, retire) = (lambda.clone(), runtimes.clone());
+    services.register(
+        Registration::new("lambda")
+            .api(Arc::new(lambda.clone()))
+            .files(Arc::new(functions::CodePackages { store: store.clone() }))
+            .on_reset(move || {
+                retire.retire("");
+                lambda_reset.reset();
+            }),
     );
+    services.register(Registration::new("logs").api(Arc::new(logs.clone())));
+    let sns_reset = sns.clone();
+    services.register(
+        Registration::new("sns")
+            .api(Arc::new(sns.clone()))
+            .files(Arc::new(sns::SnsCertificate { sns: sns.clone() }))
+            .unsigned(sns::link_principal)
+            .on_reset(move || sns_reset.reset()),
+    );
+    let s3_reset = s3.clone();
+    services.register(Registration::new("s3").door(Arc::new(s3_door)).on_reset(move || s3_reset.reset()));
+
+    let names = services.names();
+    let auth = Arc::new(auth);
+    let platform = front::platform::PlatformDoor::new(
+        &mut services,
+        store.clone(),
+        auth.clone(),
+        env.clone(),
+        cfg.data_dir.is_some(),
+    );
+    let aws = front::aws::AwsDoor::new(&mut services, auth, env.clone(), cfg.default_region.clone());
+    // Platform first, then the AWS APIs, then the services' own doors (S3 takes what is left).
+    let mut doors: Vec<Arc<dyn FrontDoor>> = vec![Arc::new(platform), Arc::new(aws)];
+    doors.extend(services.list.iter().filter_map(|r| r.door.clone()));
+    let gateway = Arc::new(Gateway::new(doors));
     let data = match &cfg.data_dir {
         Some(d) => std::fs::canonicalize(d).unwrap_or_else(|_| d.clone()).display().to_string(),
         None => "memory (nothing is kept)".to_string(),
@@ -159,7 +187,7 @@ async fn serve(cfg: Config) -> Result<(), String> {
         "Stratus {} listening on http://{local}, data in {data}, auth {:?}, services: {}",
         env!("CARGO_PKG_VERSION"),
         cfg.auth,
-        gateway.service_names().join(", ")
+        names.join(", ")
     );
 
     let graceful = GracefulShutdown::new();

@@ -10,7 +10,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
-use stratus_runtime::{FunctionSpec, Invocation, InvokeResult, LogSink, Outcome, RuntimeConfig, Runtimes};
+use stratus_runtime::{
+    FunctionSpec, Invocation, InvokeResult, LogSink, Outcome, RuntimeConfig, Runtimes, StreamEvents,
+};
 use zip::write::SimpleFileOptions;
 
 /// Every event delivered to the sink: (group, stream, timestamp ms, message).
@@ -20,10 +22,12 @@ pub struct RecordingSink {
 }
 
 impl LogSink for RecordingSink {
-    fn append(&self, group: &str, stream: &str, events: Vec<(u64, String)>) {
+    fn append(&self, batch: Vec<StreamEvents>) {
         let mut all = self.events.lock().unwrap();
-        for (ts, m) in events {
-            all.push((group.to_string(), stream.to_string(), ts, m));
+        for s in batch {
+            for (ts, m) in s.events {
+                all.push((s.group.to_string(), s.stream.to_string(), ts, m));
+            }
         }
     }
 }

@@ -14,7 +14,7 @@ use http::HeaderValue;
 use http::request::Parts;
 use hyper::body::{Body, Frame, SizeHint};
 
-use super::BoxError;
+use crate::gateway::BoxError;
 
 /// The longest chunk header or trailer line accepted (a size, a signature, a checksum).
 const MAX_LINE: usize = 4096;

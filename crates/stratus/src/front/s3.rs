@@ -13,7 +13,6 @@ use std::sync::Arc;
 use bytes::Bytes;
 use http::request::Parts;
 use http::{HeaderValue, Method, Response, StatusCode};
-use http_body_util::combinators::UnsyncBoxBody;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use s3s::auth::{S3Auth, SecretKey};
@@ -24,21 +23,15 @@ use stratus_core::{Env, account_for_access_key};
 use stratus_iam::{KeyStore, Mode};
 use stratus_s3::{Caller, S3};
 
-use crate::gateway::valid_region;
+use crate::gateway::{Body, FrontDoor, Head, boxed, signed};
 
 mod chunked;
 mod form;
 
-pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
-/// A reply body that is either buffered (every other service) or streamed (S3).
-pub type Body = UnsyncBoxBody<Bytes, BoxError>;
-
-pub fn boxed(b: Full<Bytes>) -> Body {
-    b.map_err(|never| match never {}).boxed_unsync()
-}
-
-/// The S3 front: the service, and what is needed to say who calls.
-pub struct S3Front {
+/// The S3 door: the service, and what is needed to say who calls. It comes last and takes
+/// every request the doors before it left: S3's virtual hosts, S3-signed requests, and
+/// unsigned ones that no served API claims (path-style object URLs).
+pub struct S3Door {
     s3: S3,
     service: S3Service,
     mode: Mode,
@@ -75,66 +68,6 @@ impl S3Auth for Keys {
             }
         }
     }
-}
-
-/// The access key and (SigV4) region and service a request is signed with, without checking.
-struct Signed {
-    access_key: String,
-    region: Option<String>,
-    service: Option<String>,
-}
-
-fn query_param(query: &str, name: &str) -> Option<String> {
-    form_urlencoded::parse(query.as_bytes()).find(|(k, _)| k == name).map(|(_, v)| v.into_owned())
-}
-
-fn signed(uri: &http::Uri, headers: &http::HeaderMap) -> Option<Signed> {
-    let scope = |cred: &str| {
-        let mut it = cred.split('/');
-        let key = it.next()?.to_string();
-        let _date = it.next()?;
-        let region = it.next()?.to_string();
-        let service = it.next()?.to_string();
-        Some(Signed { access_key: key, region: Some(region), service: Some(service) })
-    };
-    if let Some(a) = headers.get("authorization").and_then(|v| v.to_str().ok()) {
-        if let Some(rest) = a.strip_prefix("AWS4-HMAC-SHA256") {
-            let cred = rest.split(',').find_map(|p| p.trim().strip_prefix("Credential="))?;
-            return scope(cred);
-        }
-        if let Some(rest) = a.strip_prefix("AWS ") {
-            let key = rest.split(':').next()?.to_string();
-            return Some(Signed { access_key: key, region: None, service: Some("s3".into()) });
-        }
-    }
-    let q = uri.query()?;
-    if let Some(cred) = query_param(q, "X-Amz-Credential") {
-        return scope(&cred);
-    }
-    query_param(q, "AWSAccessKeyId").map(|key| Signed { access_key: key, region: None, service: Some("s3".into()) })
-}
-
-/// Whether a request is for S3 (decided from the head alone, before any body is read).
-pub fn is_s3<B>(req: &http::Request<B>) -> bool {
-    let (uri, headers) = (req.uri(), req.headers());
-    let path = uri.path();
-    if path.starts_with("/_stratus/") || headers.contains_key("x-amz-target") {
-        return false;
-    }
-    let host = headers.get("host").and_then(|v| v.to_str().ok()).unwrap_or("");
-    let name = host.rsplit_once(':').map_or(host, |(h, _)| h);
-    if name == "s3.localhost" || name.ends_with(".s3.localhost") {
-        return true;
-    }
-    if let Some(s) = signed(uri, headers) {
-        return s.service.as_deref() == Some("s3");
-    }
-    let action = uri.query().is_some_and(|q| q.split('&').any(|kv| kv.starts_with("Action=")));
-    let form = headers
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|c| c.starts_with("application/x-www-form-urlencoded"));
-    !(action || (form && req.method() == Method::POST))
 }
 
 /// Query parameters that carry a signature, dropped in open mode.
@@ -246,7 +179,7 @@ async fn complete_error(resp: Response<Body>, request_id: &str) -> Response<Body
     Response::from_parts(parts, boxed(Full::new(Bytes::from(xml))))
 }
 
-impl S3Front {
+impl S3Door {
     pub fn new(
         s3: S3,
         mode: Mode,
@@ -280,7 +213,7 @@ impl S3Front {
         let region = sig
             .as_ref()
             .and_then(|s| s.region.clone())
-            .filter(|r| valid_region(r))
+            .filter(|r| stratus_core::valid_region(r))
             .unwrap_or_else(|| self.default_region.clone());
         let origin = parts.headers.get("origin").and_then(|v| v.to_str().ok()).map(str::to_string);
         let expects_continue = parts
@@ -408,6 +341,16 @@ impl S3Front {
     }
 }
 
+impl FrontDoor for S3Door {
+    fn claims(&self, _head: &Head<'_>) -> bool {
+        true
+    }
+
+    fn serve(&self, req: hyper::Request<Incoming>) -> stratus_proto::BoxFuture<'_, Response<Body>> {
+        Box::pin(self.handle(req))
+    }
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
@@ -423,26 +366,6 @@ mod tests {
 
     fn parts(method: &str, uri: &str, headers: &[(&str, &str)]) -> Parts {
         req(method, uri, headers).into_parts().0
-    }
-
-    #[test]
-    fn routes_s3_requests() {
-        let v4 = |svc: &str| {
-            format!(
-                "AWS4-HMAC-SHA256 Credential=AKID/20240101/us-east-1/{svc}/aws4_request, SignedHeaders=host, Signature=x"
-            )
-        };
-        assert!(is_s3(&req("GET", "/bucket/key", &[("authorization", &v4("s3"))])));
-        assert!(!is_s3(&req("POST", "/", &[("authorization", &v4("sqs"))])));
-        assert!(!is_s3(&req("POST", "/", &[("authorization", &v4("lambda")), ("x-amz-target", "X.Y")])));
-        assert!(is_s3(&req("GET", "/b/k?AWSAccessKeyId=a&Signature=s&Expires=1", &[])));
-        assert!(is_s3(&req("GET", "/b/k?X-Amz-Credential=a%2F20240101%2Fus-east-1%2Fs3%2Faws4_request", &[])));
-        assert!(is_s3(&req("GET", "/", &[("host", "bucket.s3.localhost:4566")])));
-        assert!(is_s3(&req("GET", "/b/k", &[])));
-        assert!(!is_s3(&req("GET", "/?Action=ListQueues", &[])));
-        assert!(!is_s3(&req("POST", "/", &[("content-type", "application/x-www-form-urlencoded")])));
-        assert!(!is_s3(&req("GET", "/_stratus/health", &[])));
-        assert!(is_s3(&req("GET", "/b", &[("authorization", "AWS AKID:sig")])));
     }
 
     #[test]

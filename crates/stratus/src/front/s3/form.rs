@@ -16,7 +16,7 @@ use http::request::Parts;
 use http_body_util::BodyExt;
 use hyper::body::{Body, Frame, Incoming, SizeHint};
 
-use super::BoxError;
+use crate::gateway::BoxError;
 
 /// The most form bytes read before the `file` part (S3 allows 20 KB of fields).
 const MAX_HEAD: usize = 1 << 20;

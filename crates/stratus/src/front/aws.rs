@@ -1,0 +1,258 @@
+//! The AWS API door: every service described by a model (query, JSON and rest-json protocols).
+//! It claims a request signed for a service other than S3, one with `X-Amz-Target`, `Action=`
+//! or a form body, and an unsigned one whose method and path a served REST model's URI
+//! templates match. It reads the body (up to the limit of the operation's service), says who
+//! calls, picks the service and hands the request to the protocol layer.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http::request::Parts;
+use http::{Method, Response, StatusCode};
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use stratus_core::{Env, RequestContext};
+use stratus_iam::{AuthError, Authenticator, Principal};
+use stratus_proto::model::Protocol;
+use stratus_proto::{ApiRequest, Service, Wire};
+use stratus_sigv4::{AuthInfo, Dialect};
+
+use crate::gateway::{Body, FrontDoor, Head, Reply, auth_error, boxed, guess_dialect, host_of, plain_error};
+use crate::services::{Services, UnsignedPrincipal};
+
+/// Largest request body accepted, except where a service allows more (see [`body_limit`]).
+pub const MAX_BODY: usize = 16 << 20;
+
+/// How requests find a service: its SigV4 signing name and its `X-Amz-Target` prefix.
+struct Route {
+    signing_name: String,
+    target_prefix: Option<String>,
+    service: Arc<dyn Service>,
+}
+
+pub struct AwsDoor {
+    routes: Vec<Route>,
+    auth: Arc<Authenticator>,
+    env: Env,
+    default_region: String,
+    unsigned: Vec<UnsignedPrincipal>,
+}
+
+impl AwsDoor {
+    /// Takes the APIs and unsigned-request rules out of the registrations.
+    pub fn new(services: &mut Services, auth: Arc<Authenticator>, env: Env, default_region: String) -> Self {
+        let mut routes = Vec::new();
+        let mut unsigned = Vec::new();
+        for r in &mut services.list {
+            if let Some(service) = r.api.clone() {
+                let m = &service.model().metadata;
+                routes.push(Route {
+                    signing_name: m.signing_name.clone(),
+                    target_prefix: m.target_prefix.clone(),
+                    service,
+                });
+            }
+            if let Some(u) = r.unsigned.take() {
+                unsigned.push(u);
+            }
+        }
+        AwsDoor { routes, auth, env, default_region, unsigned }
+    }
+
+    fn by_signing_name(&self, name: &str) -> Option<&Route> {
+        self.routes.iter().find(|r| r.signing_name == name)
+    }
+
+    fn rest_route(&self, method: &Method, uri: &http::Uri) -> Option<&Route> {
+        self.routes.iter().find(|r| {
+            let model = r.service.model();
+            model.metadata.protocol == Protocol::RestJson
+                && stratus_proto::restjson::claims(model, method.as_str(), uri)
+        })
+    }
+
+    fn served(&self) -> String {
+        let mut names: Vec<&str> = self.routes.iter().map(|r| r.signing_name.as_str()).collect();
+        names.push("s3");
+        names.join(", ")
+    }
+
+    /// The service a request is for, or the error naming what is not served here.
+    fn route(&self, parts: &Parts, info: Option<&AuthInfo>) -> Result<&Route, Box<Reply>> {
+        let unserved = |what: String| {
+            Box::new(plain_error(
+                guess_dialect(parts),
+                StatusCode::NOT_IMPLEMENTED,
+                "NotImplemented",
+                &format!("This server does not provide {what}. It serves: {}.", self.served()),
+            ))
+        };
+        if let Some(target) = parts.headers.get("x-amz-target").and_then(|v| v.to_str().ok()) {
+            let prefix = target.rsplit_once('.').map(|(p, _)| p).unwrap_or(target);
+            return self
+                .routes
+                .iter()
+                .find(|r| r.target_prefix.as_deref() == Some(prefix))
+                .ok_or_else(|| unserved(format!("the API of X-Amz-Target {prefix}")));
+        }
+        if let Some(i) = info {
+            return self.by_signing_name(&i.service).ok_or_else(|| unserved(format!("the {} service", i.service)));
+        }
+        if let Some(r) = self.rest_route(&parts.method, &parts.uri) {
+            return Ok(r);
+        }
+        // Unsigned query requests: the service whose model has the action, or SQS's queue URLs.
+        let action = parts.uri.query().and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("Action=")));
+        self.routes
+            .iter()
+            .find(|r| action.is_some_and(|a| r.service.model().operation(a).is_some()))
+            .or_else(|| self.by_signing_name("sqs"))
+            .ok_or_else(|| unserved("this API".into()))
+    }
+
+    fn authenticate(&self, parts: &Parts, body: &Bytes, info: Option<&AuthInfo>) -> Result<Principal, AuthError> {
+        self.auth.authenticate(
+            info,
+            &parts.method,
+            &parts.uri,
+            &parts.headers,
+            || stratus_sigv4::sha256_hex(body),
+            self.env.clock.now(),
+        )
+    }
+
+    async fn api(&self, req: hyper::Request<Incoming>) -> Reply {
+        let (parts, body) = req.into_parts();
+        let info = match Authenticator::parse(&parts.method, &parts.uri, &parts.headers) {
+            Ok(i) => i,
+            Err(e) => return auth_error(guess_dialect(&parts), &AuthError::SigV4(e)),
+        };
+        let route = match self.route(&parts, info.as_ref()) {
+            Ok(r) => r,
+            Err(reply) => return *reply,
+        };
+        let body = match read_body(&parts, body, route).await {
+            Ok(b) => b,
+            Err(reply) => return *reply,
+        };
+        let req = ApiRequest { method: &parts.method, uri: &parts.uri, headers: &parts.headers, body: &body };
+        let wire = stratus_proto::detect_wire(route.service.model(), &req);
+        let dialect = if wire == Wire::Query { Dialect::Query } else { Dialect::Json };
+        let principal = match info.is_none().then(|| self.unsigned.iter().find_map(|u| u(&parts))).flatten() {
+            Some(p) if p.service.as_deref().is_none_or(|s| s == route.signing_name) => Ok(p),
+            _ => self.authenticate(&parts, &body, info.as_ref()),
+        };
+        let principal = match principal {
+            Ok(p) => p,
+            Err(e) => return auth_error(dialect, &e),
+        };
+        let region = principal
+            .region
+            .as_deref()
+            .filter(|r| stratus_core::valid_region(r))
+            .unwrap_or(&self.default_region)
+            .to_string();
+        let ctx = RequestContext {
+            account: principal.account,
+            region,
+            request_id: self.env.ids.uuid(),
+            access_key: principal.access_key,
+            host: host_of(&parts),
+            path: parts.uri.path().to_string(),
+        };
+        let resp = stratus_proto::dispatch(route.service.as_ref(), &ctx, &req).await;
+        tracing::debug!(service = %route.signing_name, status = resp.status().as_u16(), request_id = %ctx.request_id, "request");
+        resp.map(Full::new)
+    }
+}
+
+/// How much body an operation takes: Lambda's code uploads carry a 50 MB zip as base64 in
+/// JSON (AWS's limit for the request is 69,905,067 bytes); everything else fits in
+/// [`MAX_BODY`]. Returns the limit and the operation it is for, for the error.
+fn body_limit(route: &Route, parts: &Parts) -> (usize, Option<&'static str>) {
+    if route.signing_name != "lambda" {
+        return (MAX_BODY, None);
+    }
+    let path = parts.uri.path().trim_end_matches('/');
+    let op = match parts.method {
+        Method::POST if path == "/2015-03-31/functions" => Some("CreateFunction"),
+        Method::PUT if path.starts_with("/2015-03-31/functions/") && path.ends_with("/code") => {
+            Some("UpdateFunctionCode")
+        }
+        Method::POST if path.starts_with("/2018-10-31/layers/") && path.ends_with("/versions") => {
+            Some("PublishLayerVersion")
+        }
+        _ => None,
+    };
+    match op {
+        Some(op) => (stratus_lambda::MAX_CODE_REQUEST_BYTES, Some(op)),
+        None => (MAX_BODY, None),
+    }
+}
+
+/// Reads the body, refusing one over the operation's limit before reading it whole.
+async fn read_body(parts: &Parts, body: Incoming, route: &Route) -> Result<Bytes, Box<Reply>> {
+    let (limit, op) = body_limit(route, parts);
+    let too_large = || {
+        let dialect = guess_dialect(parts);
+        Box::new(match (route.signing_name.as_str(), op) {
+            ("lambda", op) => plain_error(
+                dialect,
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "RequestEntityTooLargeException",
+                &format!("Request must be smaller than {limit} bytes for the {} operation", op.unwrap_or("requested")),
+            ),
+            _ => plain_error(
+                dialect,
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "RequestEntityTooLarge",
+                &format!("Request body is larger than the {limit} bytes this server accepts."),
+            ),
+        })
+    };
+    if let Some(len) = parts.headers.get("content-length").and_then(|v| v.to_str().ok()?.parse::<u64>().ok())
+        && len > limit as u64
+    {
+        return Err(too_large());
+    }
+    match Limited::new(body, limit).collect().await {
+        Ok(b) => Ok(b.to_bytes()),
+        Err(e) if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() => Err(too_large()),
+        Err(_) => Err(Box::new(plain_error(
+            guess_dialect(parts),
+            StatusCode::BAD_REQUEST,
+            "IncompleteBody",
+            "The request body could not be read.",
+        ))),
+    }
+}
+
+impl FrontDoor for AwsDoor {
+    fn claims(&self, head: &Head<'_>) -> bool {
+        let host = head.host_name();
+        if host == "s3.localhost" || host.ends_with(".s3.localhost") {
+            return false;
+        }
+        match head.signed_service() {
+            Some("s3") => return false,
+            Some(_) => return true,
+            None => {}
+        }
+        if head.header("x-amz-target").is_some() {
+            return true;
+        }
+        let uri = head.parts.uri();
+        if uri.query().is_some_and(|q| q.split('&').any(|kv| kv.starts_with("Action="))) {
+            return true;
+        }
+        let form = head.header("content-type").is_some_and(|c| c.starts_with("application/x-www-form-urlencoded"));
+        if form && head.parts.method() == Method::POST {
+            return true;
+        }
+        self.rest_route(head.parts.method(), uri).is_some()
+    }
+
+    fn serve(&self, req: hyper::Request<Incoming>) -> stratus_proto::BoxFuture<'_, Response<Body>> {
+        Box::pin(async move { self.api(req).await.map(boxed) })
+    }
+}
