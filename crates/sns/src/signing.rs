@@ -1,30 +1,41 @@
 //! The key SNS signs its messages with and the certificate clients verify them with.
 //!
 //! One RSA-2048 key and a self-signed X.509 certificate per data directory, kept in the store
-//! so that signatures verify across restarts. The certificate is small enough to write in DER
-//! by hand: a version 3 TBSCertificate (serial, sha256WithRSAEncryption, issuer = subject CN,
-//! validity, the key's SubjectPublicKeyInfo) signed with the key itself.
+//! so that signatures verify across restarts. `rcgen` writes the certificate; the RSA key
+//! (which `rcgen` cannot make without a C crypto library) signs it through `rcgen::SigningKey`.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Mutex;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
-use rsa::pkcs8::{DecodePrivateKey, EncodePrivateKey, EncodePublicKey};
+use rsa::pkcs8::{DecodePrivateKey, EncodePrivateKey};
 use rsa::{Pkcs1v15Sign, RsaPrivateKey};
 use serde::{Deserialize, Serialize};
 use sha2::Digest as _;
 
 /// The subject (and issuer) of the certificate.
 const COMMON_NAME: &str = "sns.amazonaws.com";
-/// sha256WithRSAEncryption (1.2.840.113549.1.1.11).
-const SHA256_WITH_RSA: &[u8] = &[0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x01, 0x01, 0x0B];
-/// id-at-commonName (2.5.4.3).
-const CN: &[u8] = &[0x55, 0x04, 0x03];
 
 pub struct Signer {
     key: RsaPrivateKey,
     cert_der: Vec<u8>,
     /// Hex id in the certificate's file name (`SimpleNotificationService-{id}.pem`).
     pub id: String,
+    /// Recent signatures: a message fanned out to many subscriptions has one canonical form
+    /// (subscriptions are not part of it), and an RSA signature costs about a millisecond.
+    recent: Mutex<Recent>,
 }
+
+/// Signatures by (version, SHA-256 of the canonical form), oldest evicted first.
+#[derive(Default)]
+struct Recent {
+    by_digest: HashMap<(bool, [u8; 32]), String>,
+    order: VecDeque<(bool, [u8; 32])>,
+}
+
+/// How many recent signatures are kept (enough for every message in flight at a high rate).
+const RECENT_SIGNATURES: usize = 4_096;
 
 /// The stored form: PKCS#8 key and DER certificate, base64.
 #[derive(Serialize, Deserialize)]
@@ -45,7 +56,7 @@ impl Signer {
 
     fn from_parts(key: RsaPrivateKey, cert_der: Vec<u8>) -> Self {
         let id = hex::encode(&sha2::Sha256::digest(&cert_der)[..16]);
-        Self { key, cert_der, id }
+        Self { key, cert_der, id, recent: Mutex::new(Recent::default()) }
     }
 
     pub fn to_stored(&self) -> Result<Stored, String> {
@@ -72,7 +83,27 @@ impl Signer {
     }
 
     /// The base64 signature of `canonical`: SHA1withRSA for version 1, SHA256withRSA for 2.
+    /// The same canonical form is signed once (while it is among the recent ones).
     pub fn sign(&self, canonical: &str, version: &str) -> Result<String, String> {
+        let key = (version == "2", <[u8; 32]>::from(sha2::Sha256::digest(canonical.as_bytes())));
+        if let Some(sig) = self.recent.lock().ok().and_then(|r| r.by_digest.get(&key).cloned()) {
+            return Ok(sig);
+        }
+        let sig = self.sign_now(canonical, version)?;
+        if let Ok(mut r) = self.recent.lock()
+            && r.by_digest.insert(key, sig.clone()).is_none()
+        {
+            r.order.push_back(key);
+            if r.order.len() > RECENT_SIGNATURES
+                && let Some(old) = r.order.pop_front()
+            {
+                r.by_digest.remove(&old);
+            }
+        }
+        Ok(sig)
+    }
+
+    fn sign_now(&self, canonical: &str, version: &str) -> Result<String, String> {
         let sig = if version == "2" {
             let digest = sha2::Sha256::digest(canonical.as_bytes());
             self.key.sign(Pkcs1v15Sign::new::<sha2::Sha256>(), &digest)
@@ -84,54 +115,48 @@ impl Signer {
     }
 }
 
-fn tlv(tag: u8, content: &[u8]) -> Vec<u8> {
-    let mut out = vec![tag];
-    let n = content.len();
-    if n < 0x80 {
-        out.push(n as u8);
-    } else {
-        let bytes: Vec<u8> = n.to_be_bytes().into_iter().skip_while(|b| *b == 0).collect();
-        out.push(0x80 | bytes.len() as u8);
-        out.extend_from_slice(&bytes);
+/// The RSA key as `rcgen` sees a signer: SHA256withRSA over what it is given.
+struct RcgenKey<'a> {
+    key: &'a RsaPrivateKey,
+    /// PKCS#1 RSAPublicKey, the SubjectPublicKeyInfo's key bits.
+    public: Vec<u8>,
+}
+
+impl rcgen::PublicKeyData for RcgenKey<'_> {
+    fn der_bytes(&self) -> &[u8] {
+        &self.public
     }
-    out.extend_from_slice(content);
-    out
-}
 
-fn seq(parts: &[&[u8]]) -> Vec<u8> {
-    tlv(0x30, &parts.concat())
-}
-
-fn name(cn: &str) -> Vec<u8> {
-    let atv = seq(&[&tlv(0x06, CN), &tlv(0x0C, cn.as_bytes())]);
-    seq(&[&tlv(0x31, &atv)])
-}
-
-/// UTCTime until 2049, GeneralizedTime after (RFC 5280 §4.1.2.5).
-fn time(secs: u64) -> Vec<u8> {
-    let iso = stratus_core::time::iso8601_secs(secs); // 2026-11-26T15:04:05Z
-    let digits: String = iso.chars().filter(char::is_ascii_digit).collect();
-    if digits.starts_with("20") && digits[..4] < *"2050" {
-        tlv(0x17, format!("{}Z", &digits[2..]).as_bytes())
-    } else {
-        tlv(0x18, format!("{digits}Z").as_bytes())
+    fn algorithm(&self) -> &'static rcgen::SignatureAlgorithm {
+        &rcgen::PKCS_RSA_SHA256
     }
 }
 
+impl rcgen::SigningKey for RcgenKey<'_> {
+    fn sign(&self, msg: &[u8]) -> Result<Vec<u8>, rcgen::Error> {
+        let digest = sha2::Sha256::digest(msg);
+        self.key.sign(Pkcs1v15Sign::new::<sha2::Sha256>(), &digest).map_err(|_| rcgen::Error::RemoteKeyError)
+    }
+}
+
+/// A self-signed certificate for `COMMON_NAME`, valid from a day before `now_secs` for ten years.
 fn certificate(key: &RsaPrivateKey, now_secs: u64, mut serial: [u8; 16]) -> Result<Vec<u8>, String> {
+    use rsa::pkcs1::EncodeRsaPublicKey;
     // A positive serial in minimal form: clear the sign bit, keep the first byte non-zero.
     serial[0] = (serial[0] & 0x7F) | 0x40;
-    let alg = seq(&[&tlv(0x06, SHA256_WITH_RSA), &[0x05, 0x00]]);
-    let spki = key.to_public_key().to_public_key_der().map_err(|e| e.to_string())?;
-    let version = tlv(0xA0, &tlv(0x02, &[2]));
-    let validity = seq(&[&time(now_secs.saturating_sub(86_400)), &time(now_secs + 10 * 365 * 86_400)]);
-    let tbs =
-        seq(&[&version, &tlv(0x02, &serial), &alg, &name(COMMON_NAME), &validity, &name(COMMON_NAME), spki.as_bytes()]);
-    let digest = sha2::Sha256::digest(&tbs);
-    let sig = key.sign(Pkcs1v15Sign::new::<sha2::Sha256>(), &digest).map_err(|e| e.to_string())?;
-    let mut bits = vec![0u8];
-    bits.extend_from_slice(&sig);
-    Ok(seq(&[&tbs, &alg, &tlv(0x03, &bits)]))
+    let public = key.to_public_key().to_pkcs1_der().map_err(|e| e.to_string())?.as_bytes().to_vec();
+    let signer = RcgenKey { key, public };
+    let at = |secs: u64| {
+        time::OffsetDateTime::from_unix_timestamp(secs as i64).map_err(|e| format!("certificate validity: {e}"))
+    };
+    let mut params = rcgen::CertificateParams::default();
+    params.distinguished_name = rcgen::DistinguishedName::new();
+    params.distinguished_name.push(rcgen::DnType::CommonName, COMMON_NAME);
+    params.serial_number = Some(rcgen::SerialNumber::from_slice(&serial));
+    params.not_before = at(now_secs.saturating_sub(86_400))?;
+    params.not_after = at(now_secs + 10 * 365 * 86_400)?;
+    let cert = params.self_signed(&signer).map_err(|e| e.to_string())?;
+    Ok(cert.der().to_vec())
 }
 
 #[cfg(test)]
@@ -185,6 +210,9 @@ mod tests {
             };
             ok.unwrap();
         }
+        // PKCS#1 v1.5 is deterministic, so the remembered signature is the one signing gives.
+        assert_eq!(s.sign("Message\nhi\n", "2").unwrap(), s.sign_now("Message\nhi\n", "2").unwrap());
+        assert_eq!(s.recent.lock().unwrap().order.len(), 2);
         let again = Signer::from_stored(&s.to_stored().unwrap()).unwrap();
         assert_eq!(again.id, s.id);
         assert!(again.certificate_pem().starts_with("-----BEGIN CERTIFICATE-----\n"));
