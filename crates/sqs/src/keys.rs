@@ -8,6 +8,11 @@
 //! - `sqs/r/{id}{attempt}` → FIFO receive attempt (ReceiveRequestAttemptId) and what it returned
 //! - `sqs/t/{account}/{region}/{task}` → message move task
 //! - `sqs/gone/{account}/{region}/{name}` → when a queue of that name was deleted (ms)
+//! - `sqs/n/{id}` → how many messages the queue holds (u64), so that the counts of
+//!   GetQueueAttributes do not scan the visible backlog
+//! - `sqs/g/{id}{group}\0{seq}` → a FIFO group's messages in send order
+//! - `sqs/h/{id}{seq}` → group name: each FIFO group's oldest message (its head), so that a
+//!   receive visits groups in the order of their oldest message without reading the backlog
 
 fn with_id(prefix: &[u8], id: u64) -> Vec<u8> {
     let mut k = Vec::with_capacity(prefix.len() + 24);
@@ -92,6 +97,37 @@ pub fn all_tasks() -> Vec<u8> {
 
 pub fn gone(account: &str, region: &str, name: &str) -> Vec<u8> {
     format!("sqs/gone/{account}/{region}/{name}").into_bytes()
+}
+
+pub fn count(id: u64) -> Vec<u8> {
+    with_id(b"sqs/n/", id)
+}
+
+pub fn groups(id: u64) -> Vec<u8> {
+    with_id(b"sqs/g/", id)
+}
+
+pub fn group_messages(id: u64, group: &str) -> Vec<u8> {
+    let mut k = groups(id);
+    k.extend_from_slice(group.as_bytes());
+    k.push(0);
+    k
+}
+
+pub fn group_message(id: u64, group: &str, seq: u64) -> Vec<u8> {
+    let mut k = group_messages(id, group);
+    k.extend_from_slice(&seq.to_be_bytes());
+    k
+}
+
+pub fn heads(id: u64) -> Vec<u8> {
+    with_id(b"sqs/h/", id)
+}
+
+pub fn head(id: u64, seq: u64) -> Vec<u8> {
+    let mut k = heads(id);
+    k.extend_from_slice(&seq.to_be_bytes());
+    k
 }
 
 pub const QUEUE_IDS: &str = "sqs/queue-id";

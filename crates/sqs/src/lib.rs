@@ -16,6 +16,7 @@ use stratus_storage::{ReadTxn, Store};
 use tokio::sync::Notify;
 
 mod errors;
+mod groups;
 mod keys;
 mod message;
 mod messages;

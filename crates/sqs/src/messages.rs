@@ -18,7 +18,7 @@ use crate::message::{
 use crate::queue::QueueRecord;
 use crate::queues::{load_arn, resolve};
 use crate::types::*;
-use crate::{Inner, keys};
+use crate::{Inner, groups, keys};
 
 const DEDUP_WINDOW_MS: u64 = 5 * 60 * 1000;
 const MAX_VISIBILITY_SECS: u64 = 43_200;
@@ -174,6 +174,7 @@ fn enqueue(
     };
     t.put(&keys::message(q.id, seq), &encode_stored(&stored)?)?;
     t.put(&keys::visible(q.id, visible_at, seq), &[0])?;
+    groups::added(t, q, stored.group.as_deref(), seq)?;
     if let Some(d) = dedup_id {
         let scope = if q.dedup_per_group() {
             format!("{}\u{0}{d}", m.message_group_id.as_deref().unwrap_or_default())
@@ -413,6 +414,13 @@ fn take_messages(
     }
     let mut out = Vec::with_capacity(spec.max);
     let mut handed = Vec::new();
+    if q.is_fifo() && q.indexed {
+        let mut next_visible = None;
+        let available = fifo_available(t, q, spec, now, &redrive, dlq.as_ref(), &mut woken, &mut next_visible)?;
+        hand_out(t, q, spec, now, ids, available, &mut handed, &mut out)?;
+        record_attempt(t, q, spec, now, handed)?;
+        return Ok((out, next_visible, woken));
+    }
     // Candidates: standard queues by visibility time; FIFO queues strictly in send order.
     let candidates: Vec<(u64, Vec<u8>)> = if q.is_fifo() {
         scan_prefix(t, &keys::messages(q.id), 20_000)?
@@ -481,6 +489,31 @@ fn take_messages(
         let rank = |m: &StoredMessage| order.iter().position(|g| Some(g) == m.group.as_ref()).unwrap_or(0);
         available.sort_by_key(|(seq, m)| (rank(m), *seq));
     }
+    hand_out(t, q, spec, now, ids, available, &mut handed, &mut out)?;
+    if next_visible.is_none() && !q.is_fifo() {
+        // The earliest invisible message, for the long poll to wake at.
+        let start = keys::visible(q.id, now + 1, 0);
+        let end = stratus_storage::prefix_end(&keys::visibility(q.id));
+        if let Some((k, _)) = t.scan(&start, end.as_deref(), 1)?.into_iter().next() {
+            next_visible = keys::parse_visible(&k).map(|(at, _)| at);
+        }
+    }
+    record_attempt(t, q, spec, now, handed)?;
+    Ok((out, next_visible, woken))
+}
+
+/// Makes the chosen messages invisible for the receive's visibility timeout and renders them.
+#[allow(clippy::too_many_arguments)]
+fn hand_out(
+    t: &mut dyn Txn,
+    q: &QueueRecord,
+    spec: &ReceiveSpec,
+    now: u64,
+    ids: &dyn IdSource,
+    available: Vec<(u64, StoredMessage)>,
+    handed: &mut Vec<(u64, u32, String)>,
+    out: &mut Vec<Message>,
+) -> Result<(), AwsError> {
     for (seq, mut m) in available.into_iter().take(spec.max) {
         t.delete(&keys::visible(q.id, m.visible_at, seq))?;
         m.receive_count += 1;
@@ -494,14 +527,17 @@ fn take_messages(
         handed.push((seq, m.receipt, handle.clone()));
         out.push(render_with(&m, spec, handle));
     }
-    if next_visible.is_none() && !q.is_fifo() {
-        // The earliest invisible message, for the long poll to wake at.
-        let start = keys::visible(q.id, now + 1, 0);
-        let end = stratus_storage::prefix_end(&keys::visibility(q.id));
-        if let Some((k, _)) = t.scan(&start, end.as_deref(), 1)?.into_iter().next() {
-            next_visible = keys::parse_visible(&k).map(|(at, _)| at);
-        }
-    }
+    Ok(())
+}
+
+/// Remembers what a FIFO receive with a `ReceiveRequestAttemptId` handed out, for its retries.
+fn record_attempt(
+    t: &mut dyn Txn,
+    q: &QueueRecord,
+    spec: &ReceiveSpec,
+    now: u64,
+    handed: Vec<(u64, u32, String)>,
+) -> Result<(), AwsError> {
     if q.is_fifo()
         && let Some(id) = spec.attempt.as_deref()
         && !handed.is_empty()
@@ -509,13 +545,76 @@ fn take_messages(
         let record = Attempt { expires: now + ATTEMPT_WINDOW_MS, messages: handed };
         t.put(&keys::attempt(q.id, id), &serde_json::to_vec(&record).map_err(|e| AwsError::internal(e.to_string()))?)?;
     }
-    Ok((out, next_visible, woken))
+    Ok(())
+}
+
+/// The messages a FIFO receive may take, from the group heads: groups in the order of their
+/// oldest message, as many of one group as the receive takes, then the next group. A group
+/// whose oldest message is in flight (or delayed) is skipped whole. Expired messages are
+/// dropped and those past the redrive limit dead-lettered on the way. Reads the heads it
+/// skips and the messages it takes, not the backlog.
+#[allow(clippy::too_many_arguments)]
+fn fifo_available(
+    t: &mut dyn Txn,
+    q: &QueueRecord,
+    spec: &ReceiveSpec,
+    now: u64,
+    redrive: &Option<(String, u32)>,
+    dlq: Option<&QueueRecord>,
+    woken: &mut Vec<u64>,
+    next_visible: &mut Option<u64>,
+) -> Result<Vec<(u64, StoredMessage)>, AwsError> {
+    let retention_ms = q.retention_seconds() * 1000;
+    let mut available: Vec<(u64, StoredMessage)> = Vec::with_capacity(spec.max);
+    // Removing a group's head gives it a new, later head: visit each group once.
+    let mut visited: HashSet<String> = HashSet::new();
+    let mut after = None;
+    'groups: while available.len() < spec.max {
+        let heads = groups::heads(t, q.id, after, 64)?;
+        if heads.is_empty() {
+            break;
+        }
+        for (head, group) in heads {
+            after = Some(head);
+            if !visited.insert(group.clone()) {
+                continue;
+            }
+            // A few more than wanted, for messages that expire or leave on the way.
+            let want = spec.max - available.len() + 8;
+            for seq in groups::group_seqs(t, q.id, &group, want)? {
+                let Some(bytes) = t.get(&keys::message(q.id, seq))? else { continue };
+                let m = decode_stored(&bytes)?;
+                if m.sent + retention_ms <= now {
+                    remove(t, q.id, seq, &m)?;
+                    continue;
+                }
+                if m.visible_at > now {
+                    // In flight or delayed: the rest of the group waits behind it.
+                    *next_visible = Some(next_visible.map_or(m.visible_at, |n| n.min(m.visible_at)));
+                    break;
+                }
+                if let (Some((_, max_receives)), Some(dlq)) = (redrive, dlq)
+                    && m.receive_count >= *max_receives
+                {
+                    remove(t, q.id, seq, &m)?;
+                    move_to(t, dlq, m, Some(q.arn()), now)?;
+                    woken.push(dlq.id);
+                    continue;
+                }
+                available.push((seq, m));
+                if available.len() >= spec.max {
+                    break 'groups;
+                }
+            }
+        }
+    }
+    Ok(available)
 }
 
 fn remove(t: &mut dyn Txn, queue_id: u64, seq: u64, m: &StoredMessage) -> Result<(), AwsError> {
     t.delete(&keys::message(queue_id, seq))?;
     t.delete(&keys::visible(queue_id, m.visible_at, seq))?;
-    Ok(())
+    groups::removed(t, queue_id, m.group.as_deref(), seq)
 }
 
 /// Stores `m` in queue `dest` as a new, never-received message (dead-lettering and move tasks).
@@ -540,6 +639,7 @@ pub(crate) fn move_to(
     }
     t.put(&keys::message(dest.id, seq), &encode_stored(&m)?)?;
     t.put(&keys::visible(dest.id, now, seq), &[0])?;
+    groups::added(t, dest, m.group.as_deref(), seq)?;
     Ok(())
 }
 

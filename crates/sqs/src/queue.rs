@@ -33,6 +33,10 @@ pub struct QueueRecord {
     /// When the last PurgeQueue started (milliseconds).
     #[serde(default)]
     pub last_purge: Option<u64>,
+    /// The message count and (FIFO) group heads are kept for this queue (see `keys`); queues
+    /// created before they existed are counted and received from by scanning.
+    #[serde(default)]
+    pub indexed: bool,
 }
 
 /// Settable attributes and their defaults.

@@ -165,7 +165,9 @@ pub(crate) async fn create(
                 created: now / 1000,
                 last_modified: now / 1000,
                 last_purge: None,
+                indexed: true,
             };
+            t.put(&keys::count(q.id), &0u64.to_be_bytes())?;
             save(t, &q)
         })
         .await?;
@@ -248,7 +250,15 @@ pub(crate) async fn delete(i: &Inner, ctx: &RequestContext, input: QueueUrlInput
         .write(move |t| {
             let q = resolve(t, &ctx2, &input.queue_url)?;
             t.delete(&keys::queue(&q.account, &q.region, &q.name))?;
-            for prefix in [keys::messages(q.id), keys::visibility(q.id), keys::dedups(q.id), keys::attempts(q.id)] {
+            t.delete(&keys::count(q.id))?;
+            for prefix in [
+                keys::messages(q.id),
+                keys::visibility(q.id),
+                keys::dedups(q.id),
+                keys::attempts(q.id),
+                keys::groups(q.id),
+                keys::heads(q.id),
+            ] {
                 let end = stratus_storage::prefix_end(&prefix);
                 t.delete_range(&prefix, end.as_deref())?;
             }
@@ -261,17 +271,37 @@ pub(crate) async fn delete(i: &Inner, ctx: &RequestContext, input: QueueUrlInput
 }
 
 /// Counts of visible, in-flight and delayed messages, from the visibility index.
+/// (visible, in flight, delayed). With a kept total only the invisible part of the
+/// visibility index is read (in-flight and delayed messages), not the visible backlog.
 fn counts(r: &mut dyn ReadTxn, id: u64, now: u64) -> Result<(u64, u64, u64), AwsError> {
     let (mut visible, mut inflight, mut delayed) = (0, 0, 0);
-    for (k, v) in scan_prefix(r, &keys::visibility(id), usize::MAX)? {
-        let Some((at, _)) = keys::parse_visible(&k) else { continue };
-        if at <= now {
-            visible += 1;
-        } else if v.first() == Some(&1) {
-            inflight += 1;
-        } else {
-            delayed += 1;
+    let total = r.get(&keys::count(id))?.and_then(|v| Some(u64::from_be_bytes(v.as_slice().try_into().ok()?)));
+    let start = if total.is_some() { keys::visible(id, now + 1, 0) } else { keys::visibility(id) };
+    let end = stratus_storage::prefix_end(&keys::visibility(id));
+    let mut from = start;
+    loop {
+        let rows = r.scan(&from, end.as_deref(), 4096)?;
+        let Some((last, _)) = rows.last() else { break };
+        // The next scan starts just after the last key read.
+        from = last.clone();
+        from.push(0);
+        let n = rows.len();
+        for (k, v) in rows {
+            let Some((at, _)) = keys::parse_visible(&k) else { continue };
+            if at <= now {
+                visible += 1;
+            } else if v.first() == Some(&1) {
+                inflight += 1;
+            } else {
+                delayed += 1;
+            }
         }
+        if n < 4096 {
+            break;
+        }
+    }
+    if let Some(total) = total {
+        visible = total.saturating_sub(inflight + delayed);
     }
     Ok((visible, inflight, delayed))
 }
@@ -378,9 +408,12 @@ pub(crate) async fn purge(i: &Inner, ctx: &RequestContext, input: QueueUrlInput)
                     format!("Only one PurgeQueue operation on {} is allowed every 60 seconds.", q.name),
                 ));
             }
-            for prefix in [keys::messages(q.id), keys::visibility(q.id)] {
+            for prefix in [keys::messages(q.id), keys::visibility(q.id), keys::groups(q.id), keys::heads(q.id)] {
                 let end = stratus_storage::prefix_end(&prefix);
                 t.delete_range(&prefix, end.as_deref())?;
+            }
+            if q.indexed {
+                t.put(&keys::count(q.id), &0u64.to_be_bytes())?;
             }
             q.last_purge = Some(now);
             save(t, &q)

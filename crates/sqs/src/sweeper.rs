@@ -81,8 +81,7 @@ async fn sweep(i: &Inner, dedup: bool) -> Result<(), AwsError> {
                 if m.sent + retention <= now
                     && let Some(seq) = keys::message_seq(&k)
                 {
-                    t.delete(&keys::visible(queue_id, m.visible_at, seq))?;
-                    t.delete(&k)?;
+                    crate::messages::remove_message(t, queue_id, seq, &m)?;
                 }
             }
             for k in found.dedups {
