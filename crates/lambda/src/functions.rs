@@ -40,7 +40,7 @@ pub struct FunctionRecord {
     pub version_code: BTreeMap<String, String>,
     /// Asynchronous invocation settings by qualifier (`$LATEST`, a version or an alias).
     #[serde(default)]
-    pub event_invoke_configs: BTreeMap<String, crate::invokeconfig::EventInvokeConfig>,
+    pub event_invoke_configs: BTreeMap<String, crate::types::EventInvokeConfig>,
 }
 
 /// Where a function name points: account, region, name and qualifier.
@@ -90,10 +90,6 @@ pub fn function_arn(account: &str, region: &str, name: &str) -> String {
 }
 
 /// `2026-11-26T15:04:05.123+0000`, the form Lambda uses for LastModified.
-pub fn last_modified(millis: u64) -> String {
-    stratus_core::time::iso8601_millis(millis).replace('Z', "+0000")
-}
-
 pub(crate) fn load(r: &mut dyn ReadTxn, f: &FunctionName) -> Result<Option<FunctionRecord>, AwsError> {
     match r.get(&keys::function(&f.account, &f.region, &f.name))? {
         Some(b) => {
@@ -250,32 +246,6 @@ pub(crate) struct CodeRef<'a> {
 
 /// Reads a package named by `S3Bucket`/`S3Key`; S3's errors are reported the way Lambda
 /// reports them (`InvalidParameterValueException` quoting the S3 error).
-pub(crate) async fn fetch_from_s3(
-    i: &Inner,
-    bucket: &str,
-    key: Option<&str>,
-    version: Option<&str>,
-) -> Result<Vec<u8>, AwsError> {
-    let Some(key) = key else {
-        return Err(invalid("Please provide a source for function code."));
-    };
-    let Some(source) = i.code_source.get() else {
-        return Err(invalid(format!(
-            "Error occurred while GetObject. S3 Error Code: NoSuchBucket. S3 Error Message: The specified bucket does not exist: {bucket}"
-        )));
-    };
-    source.fetch(bucket, key, version).await.map_err(|e| {
-        if e.status.is_some_and(|s| s >= 500) {
-            e
-        } else {
-            invalid(format!(
-                "Error occurred while GetObject. S3 Error Code: {}. S3 Error Message: {}",
-                e.code, e.message
-            ))
-        }
-    })
-}
-
 /// Decodes and checks a deployment package: returns (bytes, sha256 hex, CodeSha256 base64).
 async fn take_code(i: &Inner, code: CodeRef<'_>, image: Option<&str>) -> Result<(Vec<u8>, String, String), AwsError> {
     if image.is_some() {
@@ -283,7 +253,7 @@ async fn take_code(i: &Inner, code: CodeRef<'_>, image: Option<&str>) -> Result<
     }
     let zip = if let Some(bucket) = code.s3_bucket {
         // Packages from S3 are not bound by the direct-upload size (only the unzipped size).
-        fetch_from_s3(i, bucket, code.s3_key, code.s3_object_version).await?
+        crate::source::fetch_from_s3(i, bucket, code.s3_key, code.s3_object_version).await?
     } else {
         let Some(b64) = code.zip_file else {
             return Err(invalid("Please provide a source for function code."));

@@ -380,7 +380,7 @@ async fn deliver(i: &Inner, bytes: &[u8]) {
     let settings = match settings {
         Ok(s) => s,
         Err(e) if e.code == "ResourceNotFoundException" => return,
-        Err(_) => crate::invokeconfig::EventInvokeConfig::default(),
+        Err(_) => crate::types::EventInvokeConfig::default(),
     };
     let function_arn =
         format!("{}:{}", function_arn(&f.account, &f.region, &f.name), f.qualifier.as_deref().unwrap_or("$LATEST"));

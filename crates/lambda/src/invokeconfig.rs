@@ -1,7 +1,7 @@
 //! Asynchronous invocation settings (FunctionEventInvokeConfig): how many retries, how old an
 //! event may get, and where records of successes and failures go.
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::{Value, json};
 use stratus_core::RequestContext;
 use stratus_proto::AwsError;
@@ -9,50 +9,7 @@ use stratus_proto::AwsError;
 use crate::Inner;
 use crate::errors::invalid;
 use crate::functions::{FunctionName, function_arn, must_load, parse_function_name, resolve_config, save};
-
-/// The settings of one qualifier, as stored in the function record.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
-pub struct EventInvokeConfig {
-    pub maximum_retry_attempts: Option<u32>,
-    pub maximum_event_age_seconds: Option<u32>,
-    pub on_success: Option<String>,
-    pub on_failure: Option<String>,
-    pub last_modified_ms: u64,
-}
-
-impl EventInvokeConfig {
-    pub fn retries(&self) -> u32 {
-        self.maximum_retry_attempts.unwrap_or(2)
-    }
-
-    pub fn max_age_ms(&self) -> u64 {
-        u64::from(self.maximum_event_age_seconds.unwrap_or(21_600)) * 1000
-    }
-
-    fn render(&self, arn: &str) -> Value {
-        let mut dest = serde_json::Map::new();
-        if let Some(d) = &self.on_success {
-            dest.insert("OnSuccess".into(), json!({"Destination": d}));
-        }
-        if let Some(d) = &self.on_failure {
-            dest.insert("OnFailure".into(), json!({"Destination": d}));
-        }
-        let mut v = json!({
-            "FunctionArn": arn,
-            "LastModified": self.last_modified_ms as f64 / 1000.0,
-            "DestinationConfig": Value::Object(dest),
-        });
-        if let Some(o) = v.as_object_mut() {
-            if let Some(n) = self.maximum_retry_attempts {
-                o.insert("MaximumRetryAttempts".into(), json!(n));
-            }
-            if let Some(n) = self.maximum_event_age_seconds {
-                o.insert("MaximumEventAgeInSeconds".into(), json!(n));
-            }
-        }
-        v
-    }
-}
+use crate::types::EventInvokeConfig;
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "PascalCase")]

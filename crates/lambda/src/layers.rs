@@ -11,8 +11,8 @@ use stratus_proto::AwsError;
 use stratus_storage::{ReadTxn, scan_prefix};
 
 use crate::errors::{invalid, validation};
-use crate::functions::{self, last_modified};
 use crate::types::LayerRef;
+use crate::types::last_modified;
 use crate::{Inner, keys};
 
 /// A layer version as stored (and, without `sha_hex`, as answered).
@@ -184,7 +184,7 @@ pub(crate) async fn publish(i: &Inner, ctx: &RequestContext, input: PublishInput
     let zip = match input.content.s3_bucket.as_deref() {
         Some(bucket) => {
             let c = &input.content;
-            functions::fetch_from_s3(i, bucket, c.s3_key.as_deref(), c.s3_object_version.as_deref()).await?
+            crate::source::fetch_from_s3(i, bucket, c.s3_key.as_deref(), c.s3_object_version.as_deref()).await?
         }
         None => STANDARD
             .decode(

@@ -46,3 +46,31 @@ pub trait CodeSource: Send + Sync + 'static {
         version: Option<&'a str>,
     ) -> BoxFuture<'a, Result<Vec<u8>, AwsError>>;
 }
+
+/// A deployment package from S3 (CreateFunction, UpdateFunctionCode, PublishLayerVersion), with
+/// Lambda's errors for what S3 answered.
+pub(crate) async fn fetch_from_s3(
+    i: &crate::Inner,
+    bucket: &str,
+    key: Option<&str>,
+    version: Option<&str>,
+) -> Result<Vec<u8>, AwsError> {
+    let Some(key) = key else {
+        return Err(crate::errors::invalid("Please provide a source for function code."));
+    };
+    let Some(source) = i.code_source.get() else {
+        return Err(crate::errors::invalid(format!(
+            "Error occurred while GetObject. S3 Error Code: NoSuchBucket. S3 Error Message: The specified bucket does not exist: {bucket}"
+        )));
+    };
+    source.fetch(bucket, key, version).await.map_err(|e| {
+        if e.status.is_some_and(|s| s >= 500) {
+            e
+        } else {
+            crate::errors::invalid(format!(
+                "Error occurred while GetObject. S3 Error Code: {}. S3 Error Message: {}",
+                e.code, e.message
+            ))
+        }
+    })
+}

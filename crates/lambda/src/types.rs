@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::{Value, json};
 
 /// A function version's configuration: stored as is, and answered as `FunctionConfiguration`.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -350,4 +350,53 @@ pub struct RemovePermissionInput {
     pub statement_id: String,
     pub qualifier: Option<String>,
     pub revision_id: Option<String>,
+}
+
+/// The settings of one qualifier, as stored in the function record.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct EventInvokeConfig {
+    pub maximum_retry_attempts: Option<u32>,
+    pub maximum_event_age_seconds: Option<u32>,
+    pub on_success: Option<String>,
+    pub on_failure: Option<String>,
+    pub last_modified_ms: u64,
+}
+
+impl EventInvokeConfig {
+    pub fn retries(&self) -> u32 {
+        self.maximum_retry_attempts.unwrap_or(2)
+    }
+
+    pub fn max_age_ms(&self) -> u64 {
+        u64::from(self.maximum_event_age_seconds.unwrap_or(21_600)) * 1000
+    }
+
+    pub(crate) fn render(&self, arn: &str) -> Value {
+        let mut dest = serde_json::Map::new();
+        if let Some(d) = &self.on_success {
+            dest.insert("OnSuccess".into(), json!({"Destination": d}));
+        }
+        if let Some(d) = &self.on_failure {
+            dest.insert("OnFailure".into(), json!({"Destination": d}));
+        }
+        let mut v = json!({
+            "FunctionArn": arn,
+            "LastModified": self.last_modified_ms as f64 / 1000.0,
+            "DestinationConfig": Value::Object(dest),
+        });
+        if let Some(o) = v.as_object_mut() {
+            if let Some(n) = self.maximum_retry_attempts {
+                o.insert("MaximumRetryAttempts".into(), json!(n));
+            }
+            if let Some(n) = self.maximum_event_age_seconds {
+                o.insert("MaximumEventAgeInSeconds".into(), json!(n));
+            }
+        }
+        v
+    }
+}
+
+/// `LastModified` as Lambda writes it: `2026-11-26T15:04:05.123+0000`.
+pub fn last_modified(millis: u64) -> String {
+    stratus_core::time::iso8601_millis(millis).replace('Z', "+0000")
 }
