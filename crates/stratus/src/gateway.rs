@@ -5,6 +5,7 @@
 //! | door | claims |
 //! | --- | --- |
 //! | [`front::platform`] | `/_stratus/…` |
+//! | a service's own door (none yet; execute-api, ALB) | its hosts |
 //! | [`front::aws`] | AWS API requests: signed for a service other than S3, `X-Amz-Target`, `Action=`, form posts, or a path that a served REST model's URI templates claim |
 //! | [`front::s3`] | everything else: S3's virtual hosts, S3-signed and unsigned object requests |
 

@@ -163,7 +163,7 @@ async fn serve(cfg: Config) -> Result<(), String> {
             .on_reset(move || sns_reset.reset()),
     );
     let s3_reset = s3.clone();
-    services.register(Registration::new("s3").door(Arc::new(s3_door)).on_reset(move || s3_reset.reset()));
+    services.register(Registration::new("s3").fallback(Arc::new(s3_door)).on_reset(move || s3_reset.reset()));
 
     let names = services.names();
     let auth = Arc::new(auth);
@@ -175,9 +175,11 @@ async fn serve(cfg: Config) -> Result<(), String> {
         cfg.data_dir.is_some(),
     );
     let aws = front::aws::AwsDoor::new(&mut services, auth, env.clone(), cfg.default_region.clone());
-    // Platform first, then the AWS APIs, then the services' own doors (S3 takes what is left).
-    let mut doors: Vec<Arc<dyn FrontDoor>> = vec![Arc::new(platform), Arc::new(aws)];
+    // Platform first, then the services' own doors, the AWS APIs, and S3 for what is left.
+    let mut doors: Vec<Arc<dyn FrontDoor>> = vec![Arc::new(platform)];
     doors.extend(services.list.iter().filter_map(|r| r.door.clone()));
+    doors.push(Arc::new(aws));
+    doors.extend(services.list.iter().filter_map(|r| r.fallback.clone()));
     let gateway = Arc::new(Gateway::new(doors));
     let data = match &cfg.data_dir {
         Some(d) => std::fs::canonicalize(d).unwrap_or_else(|_| d.clone()).display().to_string(),

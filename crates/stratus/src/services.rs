@@ -26,7 +26,11 @@ pub type UnsignedPrincipal = Box<dyn Fn(&Parts) -> Option<Principal> + Send + Sy
 pub struct Registration {
     pub name: &'static str,
     pub api: Option<Arc<dyn Service>>,
+    /// Asked after the platform door and before the AWS API door: data planes known by host
+    /// (execute-api, ALB; none yet, so set directly rather than by a builder method).
     pub door: Option<Arc<dyn FrontDoor>>,
+    /// Asked last, taking what no other door claimed (S3's path-style URLs).
+    pub fallback: Option<Arc<dyn FrontDoor>>,
     pub reset: Option<Box<dyn Fn() + Send + Sync>>,
     pub files: Option<Arc<dyn PlatformFiles>>,
     pub unsigned: Option<UnsignedPrincipal>,
@@ -34,7 +38,7 @@ pub struct Registration {
 
 impl Registration {
     pub fn new(name: &'static str) -> Self {
-        Registration { name, api: None, door: None, reset: None, files: None, unsigned: None }
+        Registration { name, api: None, door: None, fallback: None, reset: None, files: None, unsigned: None }
     }
 
     /// An AWS API served through the AWS API door, by its model.
@@ -43,9 +47,9 @@ impl Registration {
         self
     }
 
-    /// A front door of the service's own (asked before the AWS API door).
-    pub fn door(mut self, door: Arc<dyn FrontDoor>) -> Self {
-        self.door = Some(door);
+    /// The door that takes every request no other door claimed (one service has it: S3).
+    pub fn fallback(mut self, door: Arc<dyn FrontDoor>) -> Self {
+        self.fallback = Some(door);
         self
     }
 
