@@ -16,6 +16,6 @@ pub fn unclaimed(head: &Head<'_>) -> Reply {
         Dialect::Json,
         StatusCode::BAD_REQUEST,
         "UnrecognizedService",
-        &format!("No service of this server takes {} {}.", head.parts.method(), head.path()),
+        &format!("No service of this server takes {} {}.", head.method, head.path()),
     )
 }

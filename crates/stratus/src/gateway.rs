@@ -40,18 +40,24 @@ pub struct Peer(pub std::net::SocketAddr);
 
 /// What the doors look at to claim a request, read once from its head.
 pub struct Head<'a> {
-    pub parts: &'a http::request::Request<Incoming>,
+    pub method: &'a http::Method,
+    pub uri: &'a http::Uri,
+    pub headers: &'a http::HeaderMap,
     /// The SigV4 (or SigV2) signature's access key, region and service, not yet checked.
     pub signed: Option<Signed>,
 }
 
-impl Head<'_> {
+impl<'a> Head<'a> {
+    pub fn of<B>(req: &'a http::Request<B>) -> Self {
+        Head { method: req.method(), uri: req.uri(), headers: req.headers(), signed: signed(req.uri(), req.headers()) }
+    }
+
     pub fn path(&self) -> &str {
-        self.parts.uri().path()
+        self.uri.path()
     }
 
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.parts.headers().get(name).and_then(|v| v.to_str().ok())
+        self.headers.get(name).and_then(|v| v.to_str().ok())
     }
 
     /// The Host header without its port.
@@ -121,7 +127,7 @@ impl Gateway {
     }
 
     pub async fn handle(&self, req: hyper::Request<Incoming>) -> Response<Body> {
-        let head = Head { parts: &req, signed: signed(req.uri(), req.headers()) };
+        let head = Head::of(&req);
         let door = self.doors.iter().find(|d| d.claims(&head)).cloned();
         match door {
             Some(d) => d.serve(req).await,

@@ -167,7 +167,7 @@ impl AwsDoor {
 }
 
 /// How much body an operation takes: Lambda's code uploads carry a 50 MB zip as base64 in
-/// JSON (AWS's limit for the request is 69,905,067 bytes); everything else fits in
+/// JSON (AWS's limit for the request is 70,167,211 bytes); everything else fits in
 /// [`MAX_BODY`]. Returns the limit and the operation it is for, for the error.
 fn body_limit(route: &Route, parts: &Parts) -> (usize, Option<&'static str>) {
     if route.signing_name != "lambda" {
@@ -241,18 +241,98 @@ impl FrontDoor for AwsDoor {
         if head.header("x-amz-target").is_some() {
             return true;
         }
-        let uri = head.parts.uri();
+        let uri = head.uri;
         if uri.query().is_some_and(|q| q.split('&').any(|kv| kv.starts_with("Action="))) {
             return true;
         }
         let form = head.header("content-type").is_some_and(|c| c.starts_with("application/x-www-form-urlencoded"));
-        if form && head.parts.method() == Method::POST {
+        if form && head.method == Method::POST {
             return true;
         }
-        self.rest_route(head.parts.method(), uri).is_some()
+        self.rest_route(head.method, uri).is_some()
     }
 
     fn serve(&self, req: hyper::Request<Incoming>) -> stratus_proto::BoxFuture<'_, Response<Body>> {
         Box::pin(async move { self.api(req).await.map(boxed) })
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use serde_json::Value;
+    use stratus_core::{AwsError, RequestContext};
+    use stratus_proto::model::{Operation, ServiceModel};
+
+    use super::*;
+    use crate::services::Registration;
+
+    /// A service that is only its model: claiming looks at nothing else.
+    struct ModelOnly(ServiceModel);
+
+    impl Service for ModelOnly {
+        fn model(&self) -> &ServiceModel {
+            &self.0
+        }
+
+        fn call<'a>(
+            &'a self,
+            _ctx: &'a RequestContext,
+            _op: &'a Operation,
+            _input: Value,
+        ) -> stratus_proto::BoxFuture<'a, Result<Value, AwsError>> {
+            Box::pin(async { Ok(Value::Null) })
+        }
+    }
+
+    fn door() -> AwsDoor {
+        let mut services = Services::default();
+        for (name, json) in [
+            ("sqs", include_str!("../../../../models/sqs.json")),
+            ("lambda", include_str!("../../../../models/lambda.json")),
+        ] {
+            let model = ServiceModel::parse(json, None).unwrap();
+            services.register(Registration::new(name).api(Arc::new(ModelOnly(model))));
+        }
+        let auth = Arc::new(Authenticator::open("000000000000"));
+        AwsDoor::new(&mut services, auth, Env::system(), "us-east-1".into())
+    }
+
+    fn claims(door: &AwsDoor, method: &str, uri: &str, headers: &[(&str, &str)]) -> bool {
+        let mut b = http::Request::builder().method(method).uri(uri);
+        for (k, v) in headers {
+            b = b.header(*k, *v);
+        }
+        let req = b.body(()).unwrap();
+        door.claims(&Head::of(&req))
+    }
+
+    fn v4(service: &str) -> String {
+        format!(
+            "AWS4-HMAC-SHA256 Credential=AKID/20240101/us-east-1/{service}/aws4_request, SignedHeaders=host, Signature=x"
+        )
+    }
+
+    #[test]
+    fn claims_api_requests_and_leaves_s3_its_own() {
+        let d = door();
+        // Signed for a service: that service's, S3's excepted (also one not served here).
+        assert!(claims(&d, "POST", "/", &[("authorization", &v4("sqs"))]));
+        assert!(claims(&d, "POST", "/", &[("authorization", &v4("cloudformation"))]));
+        assert!(!claims(&d, "GET", "/bucket/key", &[("authorization", &v4("s3"))]));
+        assert!(!claims(&d, "GET", "/b/k?AWSAccessKeyId=a&Signature=s&Expires=1", &[]));
+        assert!(!claims(&d, "GET", "/b/k?X-Amz-Credential=a%2F20240101%2Fus-east-1%2Fs3%2Faws4_request", &[]));
+        // Unsigned: targets, actions and form posts are API requests.
+        assert!(claims(&d, "POST", "/", &[("x-amz-target", "AmazonSQS.ListQueues")]));
+        assert!(claims(&d, "GET", "/?Action=ListQueues", &[]));
+        assert!(claims(&d, "POST", "/", &[("content-type", "application/x-www-form-urlencoded")]));
+        // Unsigned REST: the model's URI templates decide; the rest is S3's.
+        assert!(claims(&d, "GET", "/2015-03-31/functions/", &[]));
+        assert!(claims(&d, "GET", "/2015-03-31/functions/my-fn", &[]));
+        assert!(claims(&d, "POST", "/2015-03-31/functions/my-fn/invocations", &[]));
+        assert!(!claims(&d, "GET", "/b/k", &[]));
+        assert!(!claims(&d, "PUT", "/2015-03-31/functions/my-fn", &[]));
+        // S3's virtual hosts are never claimed.
+        assert!(!claims(&d, "GET", "/?Action=ListQueues", &[("host", "bucket.s3.localhost:4566")]));
     }
 }
