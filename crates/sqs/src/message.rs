@@ -10,6 +10,14 @@ use stratus_proto::AwsError;
 use crate::errors::{invalid_parameter, invalid_value};
 use crate::types::{MessageAttributeValue, MessageAttributes};
 
+pub(crate) fn decode_stored(bytes: &[u8]) -> Result<StoredMessage, AwsError> {
+    serde_json::from_slice(bytes).map_err(|e| AwsError::internal(format!("corrupt message record: {e}")))
+}
+
+pub(crate) fn encode_stored(m: &StoredMessage) -> Result<Vec<u8>, AwsError> {
+    serde_json::to_vec(m).map_err(|e| AwsError::internal(e.to_string()))
+}
+
 /// A message as stored.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct StoredMessage {

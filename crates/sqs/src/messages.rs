@@ -12,8 +12,8 @@ use stratus_storage::{ReadTxn, Txn, next_sequence, scan_prefix};
 
 use crate::errors::{invalid_parameter, invalid_value, missing_parameter, not_for_queue_type, receipt_handle_invalid};
 use crate::message::{
-    StoredMessage, decode_receipt, encode_receipt, first_invalid_char, md5_hex, md5_of_attributes, message_size,
-    validate_attributes, validate_system_attributes,
+    StoredMessage, decode_receipt, decode_stored, encode_receipt, encode_stored, first_invalid_char, md5_hex,
+    md5_of_attributes, message_size, validate_attributes, validate_system_attributes,
 };
 use crate::queue::QueueRecord;
 use crate::queues::{load_arn, resolve};
@@ -23,14 +23,6 @@ use crate::{Inner, groups, keys};
 const DEDUP_WINDOW_MS: u64 = 5 * 60 * 1000;
 const MAX_VISIBILITY_SECS: u64 = 43_200;
 const MAX_BATCH: usize = 10;
-
-fn decode_stored(bytes: &[u8]) -> Result<StoredMessage, AwsError> {
-    serde_json::from_slice(bytes).map_err(|e| AwsError::internal(format!("corrupt message record: {e}")))
-}
-
-fn encode_stored(m: &StoredMessage) -> Result<Vec<u8>, AwsError> {
-    serde_json::to_vec(m).map_err(|e| AwsError::internal(e.to_string()))
-}
 
 /// Checks everything about a message that does not depend on other messages.
 fn check_message(q: &QueueRecord, m: &SendMessageInput) -> Result<(), AwsError> {
@@ -174,7 +166,7 @@ fn enqueue(
     };
     t.put(&keys::message(q.id, seq), &encode_stored(&stored)?)?;
     t.put(&keys::visible(q.id, visible_at, seq), &[0])?;
-    groups::added(t, q, stored.group.as_deref(), seq)?;
+    groups::added(t, q, stored.group.as_deref(), seq, visible_at)?;
     if let Some(d) = dedup_id {
         let scope = if q.dedup_per_group() {
             format!("{}\u{0}{d}", m.message_group_id.as_deref().unwrap_or_default())
@@ -523,6 +515,9 @@ fn hand_out(
         m.visible_at = now + spec.visibility_ms;
         t.put(&keys::visible(q.id, m.visible_at, seq), &[1])?;
         t.put(&keys::message(q.id, seq), &encode_stored(&m)?)?;
+        if q.is_fifo() {
+            groups::moved(t, q.id, seq, m.visible_at)?;
+        }
         let handle = encode_receipt(q.id, seq, m.receipt, ids.random_bytes());
         handed.push((seq, m.receipt, handle.clone()));
         out.push(render_with(&m, spec, handle));
@@ -574,8 +569,14 @@ fn fifo_available(
         if heads.is_empty() {
             break;
         }
-        for (head, group) in heads {
-            after = Some(head);
+        for head in heads {
+            after = Some(head.seq);
+            if head.visible_at > now {
+                // The group's oldest message is in flight (or delayed): the group waits.
+                *next_visible = Some(next_visible.map_or(head.visible_at, |n| n.min(head.visible_at)));
+                continue;
+            }
+            let group = head.group;
             if !visited.insert(group.clone()) {
                 continue;
             }
@@ -639,7 +640,7 @@ pub(crate) fn move_to(
     }
     t.put(&keys::message(dest.id, seq), &encode_stored(&m)?)?;
     t.put(&keys::visible(dest.id, now, seq), &[0])?;
-    groups::added(t, dest, m.group.as_deref(), seq)?;
+    groups::added(t, dest, m.group.as_deref(), seq, now)?;
     Ok(())
 }
 
@@ -894,6 +895,9 @@ fn change_one(t: &mut dyn Txn, q: &QueueRecord, handle: &str, timeout: i64, now:
     m.visible_at = new_visible;
     t.put(&keys::visible(q.id, new_visible, seq), &[1])?;
     t.put(&keys::message(q.id, seq), &encode_stored(&m)?)?;
+    if q.is_fifo() {
+        groups::moved(t, q.id, seq, new_visible)?;
+    }
     Ok(timeout == 0)
 }
 
