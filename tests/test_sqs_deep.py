@@ -108,3 +108,19 @@ def test_fifo_group_head_moves_on_delete_and_blocks_while_in_flight(sqs, new_que
     # A group emptied and used again starts a new head.
     sqs.send_message(QueueUrl=url, MessageBody="a9", MessageGroupId="a", MessageDeduplicationId="9")
     assert [m["Body"] for m in sqs.receive_message(QueueUrl=url)["Messages"]] == ["a9"]
+
+
+def test_fifo_receive_looks_past_messages_it_dead_letters(sqs, new_queue, queue_arn):
+    dlq = new_queue("deep-fdlq", fifo=True)
+    url = new_queue("deep-fsrc", fifo=True, attributes={
+        "RedrivePolicy": f'{{"deadLetterTargetArn": "{queue_arn(dlq)}", "maxReceiveCount": 1}}'})
+    for i in range(20):
+        sqs.send_message(QueueUrl=url, MessageBody=f"m{i}", MessageGroupId="g", MessageDeduplicationId=str(i))
+    got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=1)["Messages"]
+    assert len(got) == 10
+    time.sleep(1.2)
+    # The ten received once go to the dead-letter queue; the receive goes on to the eleventh.
+    again = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=1, VisibilityTimeout=30)["Messages"]
+    assert [m["Body"] for m in again] == ["m10"]
+    assert counts(sqs, dlq) == (10, 0, 0)
+    assert counts(sqs, url) == (9, 1, 0)

@@ -28,6 +28,7 @@ pub use executor::{ExecError, Executor, InvokeRequest, InvokeResponse};
 /// The largest request body of the operations that upload code (CreateFunction,
 /// UpdateFunctionCode, PublishLayerVersion): a 50 MB zip, base64 in JSON, as AWS counts it.
 pub const MAX_CODE_REQUEST_BYTES: usize = 70_167_211;
+pub use invoke::MAX_SYNC_PAYLOAD;
 pub use source::{CodeSource, QueueMessage, QueueSource};
 
 static MODEL: LazyLock<Result<ServiceModel, String>> = LazyLock::new(|| {

@@ -154,17 +154,32 @@ pub(crate) async fn put(
         .await
 }
 
-/// Appends events to streams, creating groups and streams as needed. A batch with one invalid
-/// name fails whole, before anything is written.
+fn check_append(a: &crate::Append) -> Result<(), AwsError> {
+    validate_group_name("logGroupName", &a.group)?;
+    validate_stream_name("logStreamName", &a.stream)?;
+    if a.group.is_empty() || a.group.len() > 512 || a.stream.is_empty() || a.stream.len() > 512 {
+        return Err(invalid_parameter(
+            "Invalid LogGroup or LogStream, both must have length less than or equal to 512.",
+        ));
+    }
+    Ok(())
+}
+
+/// Appends events to streams, creating groups and streams as needed. One stream's events fail
+/// alone with its error; in a batch of several streams an invalid one is left out (and logged)
+/// so that the others' events are still written.
 pub(crate) async fn append(i: &Inner, mut appends: Vec<crate::Append>) -> Result<(), AwsError> {
-    for a in &mut appends {
-        validate_group_name("logGroupName", &a.group)?;
-        validate_stream_name("logStreamName", &a.stream)?;
-        if a.group.is_empty() || a.group.len() > 512 || a.stream.is_empty() || a.stream.len() > 512 {
-            return Err(invalid_parameter(
-                "Invalid LogGroup or LogStream, both must have length less than or equal to 512.",
-            ));
+    if let [one] = appends.as_slice() {
+        check_append(one)?;
+    }
+    appends.retain(|a| match check_append(a) {
+        Ok(()) => true,
+        Err(e) => {
+            tracing::warn!(group = %a.group, stream = %a.stream, error = %e.message, "log events dropped");
+            false
         }
+    });
+    for a in &mut appends {
         a.events.sort_by_key(|(ts, _)| *ts);
     }
     let now = i.now();

@@ -116,7 +116,11 @@ struct Pending {
     events: usize,
     /// Flushes asked for since the last write.
     flushes: Vec<tokio::sync::oneshot::Sender<()>>,
+    /// Every shipper is gone: write what is left and stop.
     closed: bool,
+    /// The thread is gone (it could not start, or the sink panicked): lines are dropped
+    /// rather than waited for.
+    dead: bool,
 }
 
 struct Shared {
@@ -127,6 +131,19 @@ struct Shared {
     room: tokio::sync::Notify,
 }
 
+impl Shared {
+    fn set_dead(&self) {
+        if let Ok(mut p) = self.pending.lock() {
+            p.dead = true;
+            // Nobody will answer these; dropping them ends the waits.
+            p.flushes.clear();
+            p.streams.clear();
+            p.events = 0;
+        }
+        self.room.notify_waiters();
+    }
+}
+
 /// Delivers function output to the sink from one thread, behind the invocations: lines are
 /// gathered for up to [`LINGER`] and written as one batch (one storage transaction for every
 /// stream), so no invocation waits for a durable write of its START/END/REPORT lines, and
@@ -134,7 +151,21 @@ struct Shared {
 /// (its pipe fills) instead of losing lines or growing memory.
 #[derive(Clone)]
 pub(crate) struct LogShipper {
+    handle: Arc<ShipperHandle>,
+}
+
+/// Held by every shipper; when the last one goes, the thread writes what is left and stops.
+struct ShipperHandle {
     shared: Arc<Shared>,
+}
+
+impl Drop for ShipperHandle {
+    fn drop(&mut self) {
+        if let Ok(mut p) = self.shared.pending.lock() {
+            p.closed = true;
+        }
+        self.shared.wake.notify_one();
+    }
 }
 
 impl LogShipper {
@@ -144,21 +175,23 @@ impl LogShipper {
             wake: std::sync::Condvar::new(),
             room: tokio::sync::Notify::new(),
         });
-        let thread_shared = Arc::downgrade(&shared);
+        let thread_shared = shared.clone();
         let spawned =
             std::thread::Builder::new().name("stratus-function-logs".into()).spawn(move || ship(thread_shared, sink));
         if let Err(e) = spawned {
             tracing::error!("cannot start the function log thread: {e}; function output is dropped");
+            shared.set_dead();
         }
-        LogShipper { shared }
+        LogShipper { handle: Arc::new(ShipperHandle { shared }) }
     }
 
     async fn send(&self, group: &Arc<str>, stream: &Arc<str>, events: Vec<(u64, String)>) {
+        let shared = &self.handle.shared;
         loop {
-            let room = self.shared.room.notified();
+            let room = shared.room.notified();
             {
-                let Ok(mut p) = self.shared.pending.lock() else { return };
-                if p.closed {
+                let Ok(mut p) = shared.pending.lock() else { return };
+                if p.dead {
                     return;
                 }
                 if p.events < MAX_PENDING_EVENTS {
@@ -168,47 +201,41 @@ impl LogShipper {
                         None => p.streams.push(StreamEvents { group: group.clone(), stream: stream.clone(), events }),
                     }
                     if p.events >= EARLY_WRITE_EVENTS {
-                        self.shared.wake.notify_one();
+                        shared.wake.notify_one();
                     }
                     return;
                 }
-                self.shared.wake.notify_one();
+                shared.wake.notify_one();
             }
             room.await;
         }
     }
 
-    /// Returns once every line appended before the call is written.
+    /// Returns once every line appended before the call is written (or after 10 s).
     pub(crate) async fn flush(&self) {
+        let shared = &self.handle.shared;
         let (done, wait) = tokio::sync::oneshot::channel();
         {
-            let Ok(mut p) = self.shared.pending.lock() else { return };
+            let Ok(mut p) = shared.pending.lock() else { return };
+            if p.dead {
+                return;
+            }
             p.flushes.push(done);
         }
-        self.shared.wake.notify_one();
-        let _ = wait.await;
-    }
-}
-
-impl Drop for Shared {
-    fn drop(&mut self) {
-        // The last shipper handle is gone; the thread notices on its next round.
-        if let Ok(mut p) = self.pending.lock() {
-            p.closed = true;
-        }
-        self.wake.notify_one();
+        shared.wake.notify_one();
+        let _ = tokio::time::timeout(Duration::from_secs(10), wait).await;
     }
 }
 
 /// The shipping thread: every [`LINGER`] (or sooner when asked), takes what is pending and
-/// writes it. Ends once every shipper is gone and nothing is left.
-fn ship(shared: std::sync::Weak<Shared>, sink: Arc<dyn LogSink>) {
+/// writes it. Ends once every shipper is gone and nothing is left; a panicking sink ends it too
+/// (the shippers then drop lines instead of waiting).
+fn ship(shared: Arc<Shared>, sink: Arc<dyn LogSink>) {
     loop {
-        let Some(s) = shared.upgrade() else { return };
-        let taken = {
-            let Ok(mut p) = s.pending.lock() else { return };
+        let (streams, flushes, closed) = {
+            let Ok(mut p) = shared.pending.lock() else { return };
             if p.events < EARLY_WRITE_EVENTS && p.flushes.is_empty() && !p.closed {
-                p = match s.wake.wait_timeout(p, LINGER) {
+                p = match shared.wake.wait_timeout(p, LINGER) {
                     Ok((p, _)) => p,
                     Err(_) => return,
                 };
@@ -216,11 +243,15 @@ fn ship(shared: std::sync::Weak<Shared>, sink: Arc<dyn LogSink>) {
             p.events = 0;
             (std::mem::take(&mut p.streams), std::mem::take(&mut p.flushes), p.closed)
         };
-        let (streams, flushes, closed) = taken;
-        s.room.notify_waiters();
-        drop(s);
+        shared.room.notify_waiters();
         if !streams.is_empty() {
-            sink.append(streams);
+            let sink = sink.clone();
+            let written = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || sink.append(streams)));
+            if written.is_err() {
+                tracing::error!("the function log sink panicked; function output is dropped from now on");
+                shared.set_dead();
+                return;
+            }
         }
         for done in flushes {
             let _ = done.send(());

@@ -120,10 +120,20 @@ pub(crate) fn heads(
         .collect())
 }
 
-/// Up to `limit` sequence numbers of a group's messages, oldest first.
-pub(crate) fn group_seqs(r: &mut dyn ReadTxn, queue_id: u64, group: &str, limit: usize) -> Result<Vec<u64>, AwsError> {
-    Ok(scan_prefix(r, &keys::group_messages(queue_id, group), limit)?
-        .into_iter()
-        .filter_map(|(k, _)| keys::message_seq(&k))
-        .collect())
+/// Up to `limit` sequence numbers of a group's messages after `after` (from the first when
+/// `None`), oldest first.
+pub(crate) fn group_seqs(
+    r: &mut dyn ReadTxn,
+    queue_id: u64,
+    group: &str,
+    after: Option<u64>,
+    limit: usize,
+) -> Result<Vec<u64>, AwsError> {
+    let prefix = keys::group_messages(queue_id, group);
+    let start = match after {
+        Some(seq) => keys::group_message(queue_id, group, seq + 1),
+        None => prefix.clone(),
+    };
+    let end = stratus_storage::prefix_end(&prefix);
+    Ok(r.scan(&start, end.as_deref(), limit)?.into_iter().filter_map(|(k, _)| keys::message_seq(&k)).collect())
 }

@@ -580,31 +580,41 @@ fn fifo_available(
             if !visited.insert(group.clone()) {
                 continue;
             }
-            // A few more than wanted, for messages that expire or leave on the way.
-            let want = spec.max - available.len() + 8;
-            for seq in groups::group_seqs(t, q.id, &group, want)? {
-                let Some(bytes) = t.get(&keys::message(q.id, seq))? else { continue };
-                let m = decode_stored(&bytes)?;
-                if m.sent + retention_ms <= now {
-                    remove(t, q.id, seq, &m)?;
-                    continue;
+            // The group's messages page by page: messages that expire or are dead-lettered on
+            // the way do not end the group early.
+            let mut from = None;
+            'group: loop {
+                let want = spec.max - available.len() + 8;
+                let seqs = groups::group_seqs(t, q.id, &group, from, want)?;
+                let page_full = seqs.len() == want;
+                for seq in seqs {
+                    from = Some(seq);
+                    let Some(bytes) = t.get(&keys::message(q.id, seq))? else { continue };
+                    let m = decode_stored(&bytes)?;
+                    if m.sent + retention_ms <= now {
+                        remove(t, q.id, seq, &m)?;
+                        continue;
+                    }
+                    if m.visible_at > now {
+                        // In flight or delayed: the rest of the group waits behind it.
+                        *next_visible = Some(next_visible.map_or(m.visible_at, |n| n.min(m.visible_at)));
+                        break 'group;
+                    }
+                    if let (Some((_, max_receives)), Some(dlq)) = (redrive, dlq)
+                        && m.receive_count >= *max_receives
+                    {
+                        remove(t, q.id, seq, &m)?;
+                        move_to(t, dlq, m, Some(q.arn()), now)?;
+                        woken.push(dlq.id);
+                        continue;
+                    }
+                    available.push((seq, m));
+                    if available.len() >= spec.max {
+                        break 'groups;
+                    }
                 }
-                if m.visible_at > now {
-                    // In flight or delayed: the rest of the group waits behind it.
-                    *next_visible = Some(next_visible.map_or(m.visible_at, |n| n.min(m.visible_at)));
+                if !page_full {
                     break;
-                }
-                if let (Some((_, max_receives)), Some(dlq)) = (redrive, dlq)
-                    && m.receive_count >= *max_receives
-                {
-                    remove(t, q.id, seq, &m)?;
-                    move_to(t, dlq, m, Some(q.arn()), now)?;
-                    woken.push(dlq.id);
-                    continue;
-                }
-                available.push((seq, m));
-                if available.len() >= spec.max {
-                    break 'groups;
                 }
             }
         }

@@ -196,6 +196,16 @@ async fn read_body(parts: &Parts, body: Incoming, route: &Route) -> Result<Bytes
     let too_large = || {
         let dialect = guess_dialect(parts);
         Box::new(match (route.signing_name.as_str(), op) {
+            // What Invoke answers for any payload over its limit, however large.
+            ("lambda", None) if parts.uri.path().trim_end_matches('/').ends_with("/invocations") => plain_error(
+                dialect,
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "RequestTooLargeException",
+                &format!(
+                    "Request must be smaller than {} bytes for the InvokeFunction operation",
+                    stratus_lambda::MAX_SYNC_PAYLOAD
+                ),
+            ),
             ("lambda", op) => plain_error(
                 dialect,
                 StatusCode::PAYLOAD_TOO_LARGE,
