@@ -356,7 +356,7 @@ def run_server(server: Server, args, loadgen: Path, logs: Path, env, results: di
         st = proc_status(server.pid)
         entry["rss_end_kib"] = st.get("VmRSS")
         entry["hwm_kib"] = st.get("VmHWM")
-        if server.data_dir and not server.is_moto and server.key != "stratus-mem":
+        if server.data_dir and server.key == "stratus-durable":
             entry["data_dir_bytes"] = sum(f.stat().st_size for f in server.data_dir.rglob("*") if f.is_file())
         if server.proc and server.proc.poll() is not None:
             entry["error"] = f"server exited with {server.proc.returncode} during the run"
@@ -429,19 +429,21 @@ def render(results: dict, args) -> str:
     # Stratus / moto ratios (messages/s), same client, same workload
     by = {(r["server"], r["client"], r["workload"]): r for r in results["runs"] if r.get("msgs_per_s")}
     ratio_rows = []
-    for skey in ("stratus-durable", "stratus-mem"):
-        for client in args.clients:
-            for w in WORKLOADS:
-                a, b = by.get((skey, client, w)), by.get(("moto", client, w))
-                if a and b and b["msgs_per_s"] > 0:
-                    ratio_rows.append(
-                        f"| {labels.get(skey, skey)} | {'stratus-loadgen' if client == 'loadgen' else 'boto3'} | {w} | "
-                        f"{a['msgs_per_s'] / b['msgs_per_s']:.1f}× | "
-                        f"{(b['latency_ms']['p50'] / a['latency_ms']['p50']) if a['latency_ms']['p50'] else 0:.1f}× |")
+    for peer in ("moto", "fakecloud"):
+        for skey in ("stratus-durable", "stratus-mem"):
+            for client in args.clients:
+                for w in WORKLOADS:
+                    a, b = by.get((skey, client, w)), by.get((peer, client, w))
+                    if a and b and b["msgs_per_s"] > 0:
+                        ratio_rows.append(
+                            f"| {labels.get(skey, skey)} | {labels.get(peer, peer)} | "
+                            f"{'stratus-loadgen' if client == 'loadgen' else 'boto3'} | {w} | "
+                            f"{a['msgs_per_s'] / b['msgs_per_s']:.2f}× | "
+                            f"{(b['latency_ms']['p50'] / a['latency_ms']['p50']) if a['latency_ms']['p50'] else 0:.2f}× |")
     if ratio_rows:
-        out += ["", "## Stratus relative to moto_server", "",
-                "| Server | Client | Workload | messages/s ratio | p50 latency ratio (moto / Stratus) |",
-                "|---|---|---|---:|---:|"] + ratio_rows
+        out += ["", "## Stratus relative to its peers", "",
+                "| Server | Peer | Client | Workload | messages/s ratio | p50 latency ratio (peer / Stratus) |",
+                "|---|---|---|---|---:|---:|"] + ratio_rows
     notes = []
     for key, s in results["servers"].items():
         if s.get("error"):
@@ -532,7 +534,9 @@ def parse_args(argv=None):
     p.add_argument("--max-prefill", type=int, default=400_000, help="cap on receive-delete pre-fill")
     p.add_argument("--starts", type=int, default=10, help="start-ups measured per server")
     p.add_argument("--servers", default="stratus-durable,stratus-mem,moto",
-                   help="comma list of stratus-durable, stratus-mem, moto")
+                   help="comma list of stratus-durable, stratus-mem, moto, fakecloud (needs --fakecloud)")
+    p.add_argument("--fakecloud", default=None,
+                   help="path of a fakecloud binary (an in-memory AWS emulator) to run as a peer")
     p.add_argument("--clients", default="loadgen,boto3", help="comma list of loadgen, boto3")
     p.add_argument("--no-build", action="store_true", help="use existing release binaries")
     p.add_argument("--target-dir", default=os.environ.get("CARGO_TARGET_DIR", str(ROOT / "target")))
@@ -542,9 +546,11 @@ def parse_args(argv=None):
     a = p.parse_args(argv)
     a.servers = [s for s in a.servers.split(",") if s]
     a.clients = [c for c in a.clients.split(",") if c]
-    bad = set(a.servers) - {"stratus-durable", "stratus-mem", "moto"} | set(a.clients) - {"loadgen", "boto3"}
+    bad = set(a.servers) - {"stratus-durable", "stratus-mem", "moto", "fakecloud"} | set(a.clients) - {"loadgen", "boto3"}
     if bad:
         p.error(f"unknown server/client: {sorted(bad)}")
+    if "fakecloud" in a.servers and not a.fakecloud:
+        p.error("--servers fakecloud needs --fakecloud PATH")
     if not 0 < a.duration <= 600 or not 0 <= a.warmup <= 60:
         p.error("--duration must be in (0, 600], --warmup in [0, 60]")
     return a
@@ -596,6 +602,8 @@ def main(argv=None) -> int:
                                                str(port), "--in-memory"], tmp),
         "moto": Server("moto", "moto_server",
                        lambda port, d: [moto, "-H", "127.0.0.1", "-p", str(port)], tmp, is_moto=True),
+        "fakecloud": Server("fakecloud", "fakecloud (in memory)",
+                            lambda port, d: [str(args.fakecloud), "--port", str(port)], tmp),
     }
     results = {"meta": meta_info(stratus if want_stratus else None), "servers": {}, "runs": [],
                "args": {k: v for k, v in vars(args).items()}}
