@@ -603,7 +603,8 @@ def main(argv=None) -> int:
         "moto": Server("moto", "moto_server",
                        lambda port, d: [moto, "-H", "127.0.0.1", "-p", str(port)], tmp, is_moto=True),
         "fakecloud": Server("fakecloud", "fakecloud (in memory)",
-                            lambda port, d: [str(args.fakecloud), "--port", str(port)], tmp),
+                            lambda port, d: [str(args.fakecloud), "--addr", f"127.0.0.1:{port}",
+                                                     "--log-level", "warn"], tmp),
     }
     results = {"meta": meta_info(stratus if want_stratus else None), "servers": {}, "runs": [],
                "args": {k: v for k, v in vars(args).items()}}
