@@ -312,6 +312,7 @@ def test_boto3_refuses_a_package_over_50_mb(lam, tmp_path):
         lam.update_function_code(FunctionName=small_name, ZipFile=data)
     err = e.value.response
     assert (err["Error"]["Code"], err["ResponseMetadata"]["HTTPStatusCode"]) == ("RequestEntityTooLargeException", 413)
+    assert "UpdateFunctionCode" in err["Error"]["Message"], err["Error"]["Message"]
     assert lam.get_function(FunctionName=small_name)["Configuration"]["CodeSha256"] == code_sha256(small)
     assert invoke_json(lam, small_name, {})["marker"] == "kept"
     assert_still_serving(lam, tmp_path)

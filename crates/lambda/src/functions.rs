@@ -247,7 +247,13 @@ pub(crate) struct CodeRef<'a> {
 /// Reads a package named by `S3Bucket`/`S3Key`; S3's errors are reported the way Lambda
 /// reports them (`InvalidParameterValueException` quoting the S3 error).
 /// Decodes and checks a deployment package: returns (bytes, sha256 hex, CodeSha256 base64).
-async fn take_code(i: &Inner, code: CodeRef<'_>, image: Option<&str>) -> Result<(Vec<u8>, String, String), AwsError> {
+/// `op` names the operation in the size error.
+async fn take_code(
+    i: &Inner,
+    code: CodeRef<'_>,
+    image: Option<&str>,
+    op: &str,
+) -> Result<(Vec<u8>, String, String), AwsError> {
     if image.is_some() {
         return Err(invalid("Container image functions are not supported by this server; deploy a .zip file archive."));
     }
@@ -262,7 +268,7 @@ async fn take_code(i: &Inner, code: CodeRef<'_>, image: Option<&str>) -> Result<
         if zip.len() as u64 > CODE_SIZE_ZIPPED {
             return Err(AwsError::new(
                 "RequestEntityTooLargeException",
-                format!("Request must be smaller than {CODE_SIZE_ZIPPED} bytes for the CreateFunction operation"),
+                format!("Request must be smaller than {CODE_SIZE_ZIPPED} bytes for the {op} operation"),
             )
             .with_status(413));
         }
@@ -313,7 +319,7 @@ pub(crate) async fn create(
         s3_key: input.code.s3_key.as_deref(),
         s3_object_version: input.code.s3_object_version.as_deref(),
     };
-    let (zip, sha_hex, sha_b64) = take_code(i, code, input.code.image_uri.as_deref()).await?;
+    let (zip, sha_hex, sha_b64) = take_code(i, code, input.code.image_uri.as_deref(), "CreateFunction").await?;
     let layer_arns = input.layers.clone();
     store_code(i, &zip, &sha_hex)?;
     let now = i.now();
@@ -634,7 +640,7 @@ pub(crate) async fn update_code(
         s3_key: input.s3_key.as_deref(),
         s3_object_version: input.s3_object_version.as_deref(),
     };
-    let (zip, sha_hex, sha_b64) = take_code(i, code, input.image_uri.as_deref()).await?;
+    let (zip, sha_hex, sha_b64) = take_code(i, code, input.image_uri.as_deref(), "UpdateFunctionCode").await?;
     if !input.dry_run {
         store_code(i, &zip, &sha_hex)?;
     }
