@@ -17,6 +17,7 @@ import struct
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 import xml.etree.ElementTree as ET
@@ -262,6 +263,58 @@ def encode_params(params) -> str:
 
 
 _session = requests.Session()
+
+
+def raw_exchange(port: int, head: bytes, body_chunks=(), timeout: float = 30.0) -> tuple[int | None, bytes, int]:
+    """Sends a request on a raw socket while a thread reads the answer, and stops sending as soon
+    as a complete response arrived (the server may answer early, e.g. 413, and stop reading the
+    body). Returns (status or None, raw response bytes, body bytes sent)."""
+    sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    resp = bytearray()
+    done = threading.Event()
+
+    def complete() -> bool:
+        end = resp.find(b"\r\n\r\n")
+        if end < 0:
+            return False
+        headers = resp[:end].decode("latin-1").lower()
+        for line in headers.split("\r\n"):
+            if line.startswith("content-length:"):
+                return len(resp) - end - 4 >= int(line.split(":", 1)[1])
+        if "transfer-encoding: chunked" in headers:
+            return resp.endswith(b"0\r\n\r\n")
+        return False
+
+    def reader():
+        try:
+            while True:
+                chunk = sock.recv(65536)
+                if not chunk:
+                    break
+                resp.extend(chunk)
+                if complete():
+                    break
+        except OSError:
+            pass
+        done.set()
+
+    t = threading.Thread(target=reader, daemon=True)
+    t.start()
+    sent = 0
+    try:
+        sock.sendall(head)
+        for chunk in body_chunks:
+            if done.is_set():
+                break
+            sock.sendall(chunk)
+            sent += len(chunk)
+    except OSError:
+        pass  # the server may stop reading once it has answered
+    done.wait(timeout)
+    sock.close()
+    t.join(1)
+    status = int(resp.split(b" ", 2)[1]) if resp.startswith(b"HTTP/") else None
+    return status, bytes(resp), sent
 
 
 def signed_request(method: str, url: str, body: bytes | str | None = None, headers: dict | None = None,

@@ -15,9 +15,7 @@ import base64
 import hashlib
 import json
 import os
-import socket
 import subprocess
-import threading
 import time
 import zipfile
 
@@ -25,7 +23,7 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from sqs_helpers import REGION, aws_cli_base, client_config, unique
+from sqs_helpers import REGION, aws_cli_base, client_config, raw_exchange, unique
 
 pytestmark = pytest.mark.stratus_only
 
@@ -163,53 +161,6 @@ def test_update_function_code_with_a_package_just_under_50_mb(lam, tmp_path):
 
 
 # ----------------------------------------------------------------------------- over the limits
-
-def raw_exchange(port: int, head: bytes, body_chunks=(), timeout: float = 10.0) -> tuple[int | None, bytes, int]:
-    """Sends `head` and then the body chunks while a thread reads the answer, and stops sending as
-    soon as a complete response arrived (the server may answer and stop reading the body).
-    Returns (status or None, raw response, body bytes sent)."""
-    sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
-    resp = bytearray()
-    done = threading.Event()
-
-    def complete() -> bool:
-        end = resp.find(b"\r\n\r\n")
-        if end < 0:
-            return False
-        for line in resp[:end].decode("latin-1").lower().split("\r\n"):
-            if line.startswith("content-length:"):
-                return len(resp) - end - 4 >= int(line.split(":", 1)[1])
-        return False
-
-    def reader() -> None:
-        try:
-            while not complete():
-                chunk = sock.recv(65536)
-                if not chunk:
-                    break
-                resp.extend(chunk)
-        except OSError:
-            pass
-        done.set()
-
-    t = threading.Thread(target=reader, daemon=True)
-    t.start()
-    sent = 0
-    try:
-        sock.sendall(head)
-        for chunk in body_chunks:
-            if done.is_set():
-                break
-            sock.sendall(chunk)
-            sent += len(chunk)
-    except OSError:
-        pass  # the server stopped reading: it has answered (or will, the reader waits for it)
-    done.wait(timeout)
-    sock.close()
-    t.join(1)
-    status = int(resp.split(b" ", 2)[1]) if resp.startswith(b"HTTP/") else None
-    return status, bytes(resp), sent
-
 
 def split_response(raw: bytes) -> tuple[dict[str, str], bytes]:
     head, _, body = raw.partition(b"\r\n\r\n")

@@ -2,14 +2,13 @@
 
 import json
 import socket
-import threading
 
 import pytest
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
-from sqs_helpers import REGION, encode_params, json_request, parse_xml, signed_request, unique, xfail_moto, xml_error
+from sqs_helpers import REGION, encode_params, json_request, parse_xml, raw_exchange, signed_request, unique, xfail_moto, xml_error
 
 
 @pytest.fixture
@@ -96,57 +95,6 @@ def test_non_utf8_form_body(endpoint, alive):
 
 
 # ------------------------------------------------------------------ raw sockets
-def raw_exchange(port, head: bytes, body_chunks=(), timeout=30.0):
-    """Send a request while concurrently reading the answer, so that an early
-    413 is seen even if the server stops reading the body. Returns (status or
-    None, raw response bytes)."""
-    sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
-    resp = bytearray()
-    done = threading.Event()
-
-    def complete() -> bool:
-        end = resp.find(b"\r\n\r\n")
-        if end < 0:
-            return False
-        headers = resp[:end].decode("latin-1").lower()
-        for line in headers.split("\r\n"):
-            if line.startswith("content-length:"):
-                return len(resp) - end - 4 >= int(line.split(":", 1)[1])
-        if "transfer-encoding: chunked" in headers:
-            return resp.endswith(b"0\r\n\r\n")
-        return False
-
-    def reader():
-        try:
-            while True:
-                chunk = sock.recv(65536)
-                if not chunk:
-                    break
-                resp.extend(chunk)
-                if complete():
-                    break
-        except OSError:
-            pass
-        done.set()
-
-    t = threading.Thread(target=reader, daemon=True)
-    t.start()
-    try:
-        sock.sendall(head)
-        for chunk in body_chunks:
-            if done.is_set():
-                break
-            sock.sendall(chunk)
-    except OSError:
-        pass  # the server may stop reading once it has answered
-    done.wait(timeout)
-    sock.close()
-    status = None
-    if resp.startswith(b"HTTP/"):
-        status = int(resp.split(b" ", 2)[1])
-    return status, bytes(resp)
-
-
 def signed_head(endpoint, port, body: bytes, headers: dict) -> bytes:
     req = AWSRequest(method="POST", url=f"{endpoint}/", data=body, headers=headers)
     SigV4Auth(Credentials("test", "test"), "sqs", REGION).add_auth(req)
@@ -174,7 +122,7 @@ def test_twenty_megabyte_body(sqs, new_queue, target, alive, protocol):
         body = encode_params({"Action": "SendMessage", "Version": "2012-11-05", "QueueUrl": url,
                               "MessageBody": big}).encode()
         headers = {"Content-Type": "application/x-www-form-urlencoded"}
-    status, raw = raw_exchange(target.port, signed_head(target.endpoint, target.port, body, headers), chunks(body))
+    status, raw, _ = raw_exchange(target.port, signed_head(target.endpoint, target.port, body, headers), chunks(body))
     assert status in (400, 413), f"expected 400/413, got {status}: {raw[:500]!r}"
     if status == 400:
         assert b"InvalidParameterValue" in raw or b"RequestEntityTooLarge" in raw or b"TooLarge" in raw, raw[:500]
@@ -186,14 +134,14 @@ def test_huge_header(target, alive):
     head = (b"POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-amz-json-1.0\r\n"
             b"X-Amz-Target: AmazonSQS.ListQueues\r\nX-Huge: " + b"h" * (1024 * 1024) +
             b"\r\nContent-Length: 2\r\n\r\n{}")
-    status, raw = raw_exchange(target.port, head, timeout=15)
+    status, raw, _ = raw_exchange(target.port, head, timeout=15)
     # an answer must be an error; closing the connection is acceptable too
     assert status is None or status in (400, 413, 431), raw[:300]
     alive()
 
 
 def test_garbage_request_line(target, alive):
-    status, raw = raw_exchange(target.port, b"THIS IS NOT HTTP\r\n\r\n", timeout=10)
+    status, raw, _ = raw_exchange(target.port, b"THIS IS NOT HTTP\r\n\r\n", timeout=10)
     assert status is None or 400 <= status < 500, raw[:300]
     alive()
 
