@@ -369,21 +369,12 @@ def main(argv=None) -> int:
         log("moto_server not found (pip install 'moto[server]'), or pass --servers stratus")
         return 2
 
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    logs = RESULTS / "deploy-logs"
-    shutil.rmtree(logs, ignore_errors=True)
-    logs.mkdir()
+    logs = common.fresh_logs("deploy-logs")
     tmp = Path(tempfile.mkdtemp(prefix="stratus-deploy-bench-"))
     work = tmp / "work"
     work.mkdir()
     env = dict(os.environ, STRATUS_LOG_LEVEL="warn", RUST_LOG="warn")
-    servers = {
-        "stratus": common.Server("stratus", "Stratus (durable, fsync)",
-                                 lambda port, d: [str(stratus), "serve", "--host", "127.0.0.1", "--port",
-                                                  str(port), "--data-dir", str(d)], tmp),
-        "moto": common.Server("moto", "moto_server", lambda port, d: [moto, "-H", "127.0.0.1", "-p", str(port)],
-                              tmp, is_moto=True),
-    }
+    servers = common.peer_servers(stratus, moto, tmp)
     meta = common.meta_info(stratus if want_stratus else None)
     meta.update(dq.binary_info(stratus if want_stratus else None))
     try:
@@ -423,12 +414,8 @@ def main(argv=None) -> int:
     meta["total_s"] = round(time.perf_counter() - t_all, 1)
 
     md = render(results, args)
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(md)
-    out.with_suffix(".json").write_text(json.dumps(results, indent=2, default=str) + "\n")
-    print(md)
-    log(f"done in {meta['total_s']} s; wrote {out} and {out.with_suffix('.json')}")
+    out, raw = common.write_report(md, results, args.out)
+    log(f"done in {meta['total_s']} s; wrote {out} and {raw}")
     if rc == 0 and not any(r["times_s"] for r in results["rows"] if r["op"] == "create-function"):
         rc = 1
     return rc

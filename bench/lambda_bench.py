@@ -862,10 +862,7 @@ def main(argv=None) -> int:
         log("no stratus-loadgen with lambda-invoke found: warm latency with the Python client, no "
             "concurrency table (bench/lambda_bench.py --build-loadgen builds it)")
 
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    logs = RESULTS / "lambda-logs"
-    shutil.rmtree(logs, ignore_errors=True)
-    logs.mkdir()
+    logs = common.fresh_logs("lambda-logs")
     tmp = Path(tempfile.mkdtemp(prefix="stratus-lambda-bench-"))
     env = dict(os.environ, STRATUS_LOG_LEVEL="warn", RUST_LOG="warn")
     meta = common.meta_info(stratus)
@@ -1037,12 +1034,8 @@ def main(argv=None) -> int:
     meta["load_end"] = loadavg()
     meta["total_s"] = round(time.perf_counter() - t_all, 1)
     md = render(res, args)
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(md)
-    out.with_suffix(".json").write_text(json.dumps(res, indent=2, default=str) + "\n")
-    print(md)
-    log(f"done in {meta['total_s']} s; wrote {out} and {out.with_suffix('.json')}")
+    out, raw = common.write_report(md, res, args.out)
+    log(f"done in {meta['total_s']} s; wrote {out} and {raw}")
     return rc
 
 

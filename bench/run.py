@@ -254,6 +254,39 @@ class Server:
             self.proc = None
 
 
+def fresh_logs(name: str) -> Path:
+    """An empty `bench/results/{name}` for a run's server and client output."""
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    logs = RESULTS / name
+    shutil.rmtree(logs, ignore_errors=True)
+    logs.mkdir()
+    return logs
+
+
+def write_report(md: str, results: dict, out: str | Path) -> tuple[Path, Path]:
+    """Writes the markdown report to `out` and the raw results beside it (`.json`), prints the
+    markdown, and returns both paths."""
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(md)
+    raw = out.with_suffix(".json")
+    raw.write_text(json.dumps(results, indent=2, default=str) + "\n")
+    print(md)
+    return out, raw
+
+
+def peer_servers(stratus: Path, moto: str | None, tmp: Path) -> dict:
+    """Durable Stratus (a fresh temp data directory per start) and moto_server, as the push,
+    deep-queue and deploy benchmarks run them."""
+    return {
+        "stratus": Server("stratus", "Stratus (durable, fsync)",
+                          lambda port, d: [str(stratus), "serve", "--host", "127.0.0.1", "--port",
+                                           str(port), "--data-dir", str(d)], tmp),
+        "moto": Server("moto", "moto_server", lambda port, d: [moto, "-H", "127.0.0.1", "-p", str(port)],
+                       tmp, is_moto=True),
+    }
+
+
 def measure_startup(server: Server, n: int, logs: Path, env) -> list[float]:
     times = []
     for i in range(n):
@@ -583,10 +616,7 @@ def main(argv=None) -> int:
         log("moto_server not found (pip install 'moto[server]'), or pass --servers without moto")
         return 2
 
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    logs = RESULTS / "logs"
-    shutil.rmtree(logs, ignore_errors=True)
-    logs.mkdir()
+    logs = fresh_logs("logs")
     tmp = Path(tempfile.mkdtemp(prefix="stratus-bench-"))
     env = dict(os.environ)
     # request logging would be measured too
@@ -637,12 +667,8 @@ def main(argv=None) -> int:
     results["meta"]["total_s"] = round(time.perf_counter() - t_all, 1)
 
     md = render(results, args)
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(md)
-    out.with_suffix(".json").write_text(json.dumps(results, indent=2) + "\n")
-    print(md)
-    log(f"done in {results['meta']['total_s']} s; wrote {out} and {out.with_suffix('.json')}")
+    out, raw = write_report(md, results, args.out)
+    log(f"done in {results['meta']['total_s']} s; wrote {out} and {raw}")
     ok = any("ops_per_s" in r for r in results["runs"])
     return 0 if ok else 1
 
