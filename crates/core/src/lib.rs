@@ -66,8 +66,16 @@ pub trait IdSource: Send + Sync + 'static {
         let mut b = self.random_bytes();
         b[6] = (b[6] & 0x0f) | 0x40;
         b[8] = (b[8] & 0x3f) | 0x80;
-        let h = |r: std::ops::Range<usize>| b[r].iter().map(|x| format!("{x:02x}")).collect::<String>();
-        format!("{}-{}-{}-{}-{}", h(0..4), h(4..6), h(6..8), h(8..10), h(10..16))
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let mut s = String::with_capacity(36);
+        for (i, x) in b.iter().enumerate() {
+            if matches!(i, 4 | 6 | 8 | 10) {
+                s.push('-');
+            }
+            s.push(char::from(HEX[usize::from(x >> 4)]));
+            s.push(char::from(HEX[usize::from(x & 0x0f)]));
+        }
+        s
     }
 }
 
@@ -202,6 +210,13 @@ mod tests {
         assert_eq!(u.len(), 36);
         assert_eq!(&u[14..15], "4");
         assert_eq!(RandomIds.uuid().split('-').count(), 5);
+        struct Fixed;
+        impl IdSource for Fixed {
+            fn random_bytes(&self) -> [u8; 16] {
+                std::array::from_fn(|i| i as u8 * 17)
+            }
+        }
+        assert_eq!(Fixed.uuid(), "00112233-4455-4677-8899-aabbccddeeff");
     }
 
     #[test]

@@ -12,7 +12,7 @@ use serde_json::Value;
 use stratus_core::{Env, RequestContext};
 use stratus_proto::typed_output as out;
 use stratus_proto::{AwsError, BoxFuture, Checks, Operation, Service, ServiceModel, ValidationFailure, Wire};
-use stratus_storage::{ReadTxn, Store};
+use stratus_storage::{ReadTxn, SequenceBlocks, Store};
 use tokio::sync::Notify;
 
 mod errors;
@@ -47,10 +47,15 @@ pub(crate) struct Inner {
     pub env: Env,
     model: &'static ServiceModel,
     waker: Waker,
+    /// Message numbers of each queue, taken from durably reserved blocks.
+    pub seqs: Arc<SequenceBlocks>,
     /// Set on shutdown: long polls return at once.
     closing: AtomicBool,
     closing_signal: Notify,
 }
+
+/// Message numbers reserved per write of a queue's counter.
+const MESSAGE_NUMBER_BLOCK: u64 = 1024;
 
 impl Sqs {
     pub fn new(store: Store, env: Env) -> Result<Self, String> {
@@ -61,6 +66,7 @@ impl Sqs {
                 env,
                 model,
                 waker: Waker::default(),
+                seqs: Arc::new(SequenceBlocks::new(MESSAGE_NUMBER_BLOCK)),
                 closing: AtomicBool::new(false),
                 closing_signal: Notify::new(),
             }),
@@ -191,6 +197,7 @@ impl Sqs {
     /// Forgets in-memory state (after the store was wiped).
     pub fn reset(&self) {
         self.inner.waker.reset();
+        self.inner.seqs.clear();
     }
 }
 

@@ -8,7 +8,7 @@ use std::time::Duration;
 use serde_json::Value;
 use stratus_core::{IdSource, RequestContext};
 use stratus_proto::AwsError;
-use stratus_storage::{ReadTxn, Txn, next_sequence, scan_prefix};
+use stratus_storage::{ReadTxn, SequenceBlocks, Txn, next_sequence, scan_prefix};
 
 use crate::errors::{invalid_parameter, invalid_value, missing_parameter, not_for_queue_type, receipt_handle_invalid};
 use crate::message::{
@@ -109,6 +109,7 @@ fn enqueue(
     sender: &str,
     now: u64,
     ids: &dyn IdSource,
+    seqs: &SequenceBlocks,
 ) -> Result<(SendMessageOutput, bool), AwsError> {
     let md5_body = md5_hex(m.message_body.as_bytes());
     let md5_attrs = md5_of_attributes(&m.message_attributes);
@@ -141,7 +142,7 @@ fn enqueue(
             ));
         }
     }
-    let seq = next_sequence(t, &keys::message_sequence(q.id))?;
+    let seq = seqs.next(t, &keys::message_sequence(q.id))?;
     let delay = m.delay_seconds.map(|d| d as u64).unwrap_or_else(|| q.delay_seconds());
     let visible_at = now + delay * 1000;
     let id = ids.uuid();
@@ -203,13 +204,14 @@ pub(crate) async fn send(
     let ctx2 = ctx.clone();
     let now = i.now();
     let ids = i.env.ids.clone();
+    let seqs = Arc::clone(&i.seqs);
     let sender = sender_id(ctx);
     let (out, qid) = i
         .store
         .write(move |t| {
             let q = resolve(t, &ctx2, &input.queue_url)?;
             check_message(&q, &input)?;
-            let (out, _) = enqueue(t, &q, input, &sender, now, ids.as_ref())?;
+            let (out, _) = enqueue(t, &q, input, &sender, now, ids.as_ref(), &seqs)?;
             Ok::<_, AwsError>((out, q.id))
         })
         .await?;
@@ -270,6 +272,7 @@ pub(crate) async fn send_batch(
     let ctx2 = ctx.clone();
     let now = i.now();
     let ids = i.env.ids.clone();
+    let seqs = Arc::clone(&i.seqs);
     let sender = sender_id(ctx);
     let entries = input.entries;
     let (out, qid) = i
@@ -315,7 +318,7 @@ pub(crate) async fn send_batch(
             for (id, entry) in parsed {
                 let outcome = entry.and_then(|en| {
                     check_message(&q, &en.message)?;
-                    enqueue(t, &q, en.message, &sender, now, ids.as_ref())
+                    enqueue(t, &q, en.message, &sender, now, ids.as_ref(), &seqs)
                 });
                 match outcome {
                     Ok((r, _)) => result.successful.push(SendMessageBatchResultEntry { id, result: r }),

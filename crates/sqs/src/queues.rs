@@ -1,6 +1,8 @@
 //! Queue operations: create, find, list, delete, attributes, tags, permissions, purge.
 
-use std::collections::BTreeMap;
+use std::cell::RefCell;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -43,9 +45,37 @@ pub(crate) fn save(t: &mut dyn Txn, q: &QueueRecord) -> Result<(), AwsError> {
 }
 
 /// The queue a `QueueUrl` names, in the request's region.
-pub(crate) fn resolve(r: &mut dyn ReadTxn, ctx: &RequestContext, url: &str) -> Result<QueueRecord, AwsError> {
+///
+/// Every message operation starts here, so the decoded record is kept per thread beside the
+/// bytes it was decoded from: a record is reused only while the store still holds exactly
+/// those bytes (read in the caller's transaction), so a change or a deletion is seen at once.
+pub(crate) fn resolve(r: &mut dyn ReadTxn, ctx: &RequestContext, url: &str) -> Result<Arc<QueueRecord>, AwsError> {
     let (account, name) = parse_queue_url(url, ctx).ok_or_else(queue_does_not_exist)?;
-    load(r, &account, &ctx.region, &name)?.ok_or_else(queue_does_not_exist)
+    let key = keys::queue(&account, &ctx.region, &name);
+    let bytes = r.get(&key)?.ok_or_else(queue_does_not_exist)?;
+    DECODED.with(|cache| {
+        let mut cache = cache.borrow_mut();
+        if let Some((raw, q)) = cache.get(&key)
+            && *raw == bytes
+        {
+            return Ok(Arc::clone(q));
+        }
+        let q: Arc<QueueRecord> = Arc::new(
+            serde_json::from_slice(&bytes).map_err(|e| AwsError::internal(format!("corrupt queue record: {e}")))?,
+        );
+        if cache.len() >= DECODED_MAX {
+            cache.clear();
+        }
+        cache.insert(key, (bytes, Arc::clone(&q)));
+        Ok(q)
+    })
+}
+
+/// Queue records decoded per thread (see `resolve`), by store key.
+const DECODED_MAX: usize = 1024;
+type Decoded = HashMap<Vec<u8>, (Vec<u8>, Arc<QueueRecord>)>;
+thread_local! {
+    static DECODED: RefCell<Decoded> = RefCell::new(HashMap::new());
 }
 
 /// The queue an ARN names.
@@ -368,7 +398,7 @@ pub(crate) async fn set_attributes(
     let id = i
         .store
         .write(move |t| {
-            let mut q = resolve(t, &ctx2, &input.queue_url)?;
+            let mut q = Arc::unwrap_or_clone(resolve(t, &ctx2, &input.queue_url)?);
             validate_attributes(&input.attributes, q.is_fifo(), false)?;
             check_redrive_target(t, &input.attributes, q.is_fifo(), &q.arn())?;
             for (k, mut v) in input.attributes {
@@ -401,7 +431,7 @@ pub(crate) async fn purge(i: &Inner, ctx: &RequestContext, input: QueueUrlInput)
     let now = i.now();
     i.store
         .write(move |t| {
-            let mut q = resolve(t, &ctx2, &input.queue_url)?;
+            let mut q = Arc::unwrap_or_clone(resolve(t, &ctx2, &input.queue_url)?);
             if q.last_purge.is_some_and(|p| now < p + PURGE_INTERVAL_MS) {
                 return Err(AwsError::new(
                     "PurgeQueueInProgress",
@@ -432,7 +462,7 @@ fn update(
     async move {
         store
             .write(move |t| {
-                let mut q = resolve(t, &ctx2, &url)?;
+                let mut q = Arc::unwrap_or_clone(resolve(t, &ctx2, &url)?);
                 f(&mut q)?;
                 save(t, &q)
             })
@@ -470,7 +500,7 @@ pub(crate) async fn list_tags(
     input: QueueUrlInput,
 ) -> Result<ListQueueTagsOutput, AwsError> {
     let ctx2 = ctx.clone();
-    i.read(move |r| Ok(ListQueueTagsOutput { tags: resolve(r, &ctx2, &input.queue_url)?.tags })).await
+    i.read(move |r| Ok(ListQueueTagsOutput { tags: resolve(r, &ctx2, &input.queue_url)?.tags.clone() })).await
 }
 
 /// Actions AddPermission may grant (without the `SQS:` prefix).

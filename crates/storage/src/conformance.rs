@@ -7,20 +7,21 @@ use std::collections::BTreeMap;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-use crate::{ReadTxn, Store, StoreError, Txn, next_sequence, outbox_push, scan_prefix};
+use crate::{ReadTxn, SequenceBlocks, Store, StoreError, Txn, next_sequence, outbox_push, scan_prefix};
 
 type R<T> = Result<T, StoreError>;
 type Check = fn(Store) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
 
 /// Runs every check against `store`, wiping it between checks.
 pub async fn run_all(store: &Store) {
-    let checks: [(&str, Check); 9] = [
+    let checks: [(&str, Check); 10] = [
         ("put_get_delete", |s| Box::pin(put_get_delete(s))),
         ("scan_order_bounds_limits", |s| Box::pin(scan_order_bounds_limits(s))),
         ("rollback_on_error", |s| Box::pin(rollback_on_error(s))),
         ("panic_rolls_back_and_store_survives", |s| Box::pin(panic_rolls_back_and_store_survives(s))),
         ("concurrent_increments_are_serializable", |s| Box::pin(concurrent_increments_are_serializable(s))),
         ("sequences_and_outbox", |s| Box::pin(sequences_and_outbox(s))),
+        ("sequence_blocks", |s| Box::pin(sequence_blocks(s))),
         ("delete_range_and_wipe", |s| Box::pin(delete_range_and_wipe(s))),
         ("blobs", |s| Box::pin(blobs(s))),
         ("model_based_random_ops", |s| Box::pin(model_based_random_ops(s))),
@@ -167,6 +168,44 @@ async fn sequences_and_outbox(s: Store) {
     // Sequence keys and outbox records do not show up in service key space scans.
     let user = s.read(|r| r.scan(b"\x01", None, 100)).await.expect("scan");
     assert!(user.is_empty());
+}
+
+async fn sequence_blocks(s: Store) {
+    use std::sync::Arc;
+    let blocks = Arc::new(SequenceBlocks::new(10));
+    let take = |b: &Arc<SequenceBlocks>| {
+        let b = Arc::clone(b);
+        move |t: &mut dyn Txn| b.next(t, "q")
+    };
+    let mut got = Vec::new();
+    for _ in 0..12 {
+        got.push(s.write(take(&blocks)).await.expect("next"));
+    }
+    assert_eq!(got, (1..=12).collect::<Vec<_>>(), "numbers from blocks are consecutive");
+    // The durable counter shows the reservation (blocks of 10: 20), not each number.
+    assert_eq!(s.write(|t| next_sequence(t, "q")).await.expect("seq"), 21);
+    // The counter moved under the block: the next number comes from a new block above it.
+    assert_eq!(s.write(take(&blocks)).await.expect("next"), 22);
+    // A reservation rolled back with its transaction is not used afterwards.
+    let b = Arc::clone(&blocks);
+    let _ = s
+        .write(move |t| {
+            let _ = next_sequence(t, "q")?; // 32: the block (end 31) no longer holds
+            assert_eq!(b.next(t, "q")?, 33); // a new block, 33..=42, in this transaction
+
+            Err::<(), _>(StoreError::Io("no".into()))
+        })
+        .await;
+    let after = s.write(take(&blocks)).await.expect("next");
+    assert_eq!(after, 32, "rolled back: the counter reads 31 again, so a new block starts at 32");
+    // Another holder (another node, a restart) never hands out a number twice.
+    let other = Arc::new(SequenceBlocks::new(10));
+    let mut seen = std::collections::BTreeSet::from([after]);
+    for i in 0..30 {
+        let n = s.write(take(if i % 3 == 0 { &other } else { &blocks })).await.expect("next");
+        assert!(seen.insert(n), "{n} handed out twice");
+        assert!(n > *seen.iter().rev().nth(1).unwrap_or(&0), "numbers increase in commit order");
+    }
 }
 
 async fn delete_range_and_wipe(s: Store) {

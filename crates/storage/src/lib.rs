@@ -14,9 +14,11 @@ pub mod claims;
 pub mod conformance;
 pub mod faulty;
 pub mod memory;
+pub mod sequences;
 
 pub use blob::{BlobStore, BlobWriter, FsBlobs, MemBlobs};
 pub use claims::OutboxClaims;
+pub use sequences::SequenceBlocks;
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
