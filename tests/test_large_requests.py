@@ -229,13 +229,15 @@ def test_oversized_chunked_upload_is_refused_at_the_limit(lam, target, tmp_path)
     def chunked():
         for data in first_megabyte():
             yield f"{len(data):x}\r\n".encode() + data + b"\r\n"
-        for _ in range(79):  # up to ~80 MB in all; the sender stops once the answer is in
+        for _ in range(149):  # up to ~150 MB in all; the sender stops once the answer is in
             yield f"{len(piece):x}\r\n".encode() + piece + b"\r\n"
 
     status, raw, sent = raw_exchange(target.port, head, chunked(), timeout=30)
     assert status == 413, f"got {status}: {raw[:500]!r}"
     assert error_type(raw) == "RequestEntityTooLargeException", raw[:500]
-    assert sent < 80 * 1024 * 1024
+    # The server stops reading at the ~70 MB limit; what the sender got out beyond it sits in
+    # socket buffers (several MB each side on loopback), far from the 150 MB it had.
+    assert sent < 110 * 1024 * 1024
     assert_still_serving(lam, tmp_path)
 
 

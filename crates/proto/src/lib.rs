@@ -116,7 +116,27 @@ pub fn detect_wire(model: &ServiceModel, req: &ApiRequest<'_>) -> Wire {
 }
 
 /// Handles one API request end to end.
+/// Decides whether a decoded, valid request may run (IAM authorization, in enforce mode).
+pub trait Authorize: Send + Sync {
+    fn authorize<'a>(
+        &'a self,
+        ctx: &'a RequestContext,
+        op: &'a Operation,
+        input: &'a Value,
+    ) -> BoxFuture<'a, Result<(), AwsError>>;
+}
+
 pub async fn dispatch(svc: &dyn Service, ctx: &RequestContext, req: &ApiRequest<'_>) -> Response<Bytes> {
+    dispatch_authorized(svc, ctx, req, None).await
+}
+
+/// [`dispatch`], asking `authz` (when given) between validation and the call.
+pub async fn dispatch_authorized(
+    svc: &dyn Service,
+    ctx: &RequestContext,
+    req: &ApiRequest<'_>,
+    authz: Option<&dyn Authorize>,
+) -> Response<Bytes> {
     let model = svc.model();
     let wire = detect_wire(model, req);
     let decoded = match wire {
@@ -137,6 +157,11 @@ pub async fn dispatch(svc: &dyn Service, ctx: &RequestContext, req: &ApiRequest<
         && let Err(failure) = validate::validate(model, shape, &input, svc.checks())
     {
         let err = svc.validation_error(&failure, wire);
+        return error_response(model, wire, Some(op), &err, &ctx.request_id);
+    }
+    if let Some(a) = authz
+        && let Err(err) = a.authorize(ctx, op, &input).await
+    {
         return error_response(model, wire, Some(op), &err, &ctx.request_id);
     }
     match svc.call(ctx, op, input).await {

@@ -22,6 +22,8 @@ pub enum AuthMode {
     Open,
     /// Signatures are verified against the configured credentials.
     Verify,
+    /// As `verify`, and every request is authorized by IAM policies.
+    Enforce,
 }
 
 #[derive(Debug, Clone, Args, Default)]
@@ -161,8 +163,8 @@ impl Config {
                 cfg.host
             ));
         }
-        if cfg.auth == AuthMode::Verify && cfg.credentials.is_empty() {
-            return Err("--auth verify needs [[credentials]] in the config file".into());
+        if cfg.auth != AuthMode::Open && cfg.credentials.is_empty() {
+            return Err("--auth verify and --auth enforce need [[credentials]] in the config file".into());
         }
         Ok(cfg)
     }

@@ -10,7 +10,7 @@ use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use stratus_core::Env;
-use stratus_iam::{Authenticator, Mode, StaticKeys};
+use stratus_iam::{Authenticator, ChainedKeys, KeyStore, Mode, StaticKeys};
 use stratus_lambda::Lambda;
 use stratus_runtime::{RuntimeConfig, Runtimes};
 use stratus_sqs::Sqs;
@@ -96,14 +96,16 @@ async fn serve(cfg: Config) -> Result<(), String> {
         None => Store::in_memory(),
     };
     let env = Env::system();
-    let auth = match cfg.auth {
-        AuthMode::Open => Authenticator::open(cfg.default_account.clone()),
-        AuthMode::Verify => Authenticator::new(
-            Mode::Verify,
-            Box::new(StaticKeys::new(cfg.credentials.clone())),
-            cfg.default_account.clone(),
-        ),
+    let identity = stratus_iam_api::Identity::new(store.clone(), env.clone(), cfg.auth != AuthMode::Open)?;
+    identity.start().await?;
+    // Keys: the configured credentials (each its account's root user), then what IAM and STS issued.
+    let static_keys: Arc<dyn KeyStore> = Arc::new(StaticKeys::new(cfg.credentials.clone()));
+    let keys = || Box::new(ChainedKeys(vec![static_keys.clone(), identity.directory()]));
+    let mode = match cfg.auth {
+        AuthMode::Open => Mode::Open,
+        AuthMode::Verify | AuthMode::Enforce => Mode::Verify,
     };
+    let auth = Authenticator::new(mode, keys(), cfg.default_account.clone());
     let sqs = Sqs::new(store.clone(), env.clone())?;
     sqs.start();
     let logs = stratus_logs::Logs::new(store.clone(), env.clone())?;
@@ -138,7 +140,8 @@ async fn serve(cfg: Config) -> Result<(), String> {
     let s3_door = front::s3::S3Door::new(
         s3.clone(),
         auth.mode(),
-        Arc::new(StaticKeys::new(cfg.credentials.clone())),
+        Arc::new(ChainedKeys(vec![static_keys.clone(), identity.directory()])),
+        (cfg.auth == AuthMode::Enforce).then(|| identity.authorizer()),
         cfg.default_account.clone(),
         cfg.default_region.clone(),
         env.clone(),
@@ -159,6 +162,9 @@ async fn serve(cfg: Config) -> Result<(), String> {
             }),
     );
     services.register(Registration::new("logs").api(Arc::new(logs.clone())));
+    let identity_reset = identity.clone();
+    services.register(Registration::new("iam").api(Arc::new(identity.iam())).on_reset(move || identity_reset.reset()));
+    services.register(Registration::new("sts").api(Arc::new(identity.sts())));
     let sns_reset = sns.clone();
     services.register(
         Registration::new("sns")
@@ -179,7 +185,8 @@ async fn serve(cfg: Config) -> Result<(), String> {
         env.clone(),
         cfg.data_dir.is_some(),
     );
-    let aws = front::aws::AwsDoor::new(&mut services, auth, env.clone(), cfg.default_region.clone());
+    let authorizer = (cfg.auth == AuthMode::Enforce).then(|| identity.authorizer());
+    let aws = front::aws::AwsDoor::new(&mut services, auth, authorizer, env.clone(), cfg.default_region.clone());
     // Platform first, then the services' own doors, the AWS APIs, and S3 for what is left.
     let mut doors: Vec<Arc<dyn FrontDoor>> = vec![Arc::new(platform)];
     doors.extend(services.list.iter().filter_map(|r| r.door.clone()));

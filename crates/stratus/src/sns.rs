@@ -71,6 +71,7 @@ pub fn link_principal(parts: &Parts) -> Option<Principal> {
         region: Some(a.region.to_string()),
         service: Some("sns".into()),
         admin: false,
+        identity: stratus_iam::Identity::Root,
     })
 }
 

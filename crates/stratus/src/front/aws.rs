@@ -33,6 +33,8 @@ struct Route {
 pub struct AwsDoor {
     routes: Vec<Route>,
     auth: Arc<Authenticator>,
+    /// Enforce mode: every request is authorized by IAM policies before it runs.
+    authorizer: Option<stratus_iam_api::Authorizer>,
     env: Env,
     default_region: String,
     unsigned: Vec<UnsignedPrincipal>,
@@ -40,7 +42,13 @@ pub struct AwsDoor {
 
 impl AwsDoor {
     /// Takes the APIs and unsigned-request rules out of the registrations.
-    pub fn new(services: &mut Services, auth: Arc<Authenticator>, env: Env, default_region: String) -> Self {
+    pub fn new(
+        services: &mut Services,
+        auth: Arc<Authenticator>,
+        authorizer: Option<stratus_iam_api::Authorizer>,
+        env: Env,
+        default_region: String,
+    ) -> Self {
         let mut routes = Vec::new();
         let mut unsigned = Vec::new();
         for r in &mut services.list {
@@ -56,7 +64,7 @@ impl AwsDoor {
                 unsigned.push(u);
             }
         }
-        AwsDoor { routes, auth, env, default_region, unsigned }
+        AwsDoor { routes, auth, authorizer, env, default_region, unsigned }
     }
 
     fn by_signing_name(&self, name: &str) -> Option<&Route> {
@@ -152,6 +160,7 @@ impl AwsDoor {
             .filter(|r| stratus_core::valid_region(r))
             .unwrap_or(&self.default_region)
             .to_string();
+        let who = principal.identity.clone();
         let ctx = RequestContext {
             account: principal.account,
             region,
@@ -160,9 +169,34 @@ impl AwsDoor {
             host: host_of(&parts),
             path: parts.uri.path().to_string(),
         };
-        let resp = stratus_proto::dispatch(route.service.as_ref(), &ctx, &req).await;
+        let authz = self.authorizer.as_ref().map(|a| DoorAuthz { authorizer: a, who, service: &route.signing_name });
+        let resp = stratus_proto::dispatch_authorized(
+            route.service.as_ref(),
+            &ctx,
+            &req,
+            authz.as_ref().map(|a| a as &dyn stratus_proto::Authorize),
+        )
+        .await;
         tracing::debug!(service = %route.signing_name, status = resp.status().as_u16(), request_id = %ctx.request_id, "request");
         resp.map(Full::new)
+    }
+}
+
+/// One request's authorization: who calls, for which service.
+struct DoorAuthz<'a> {
+    authorizer: &'a stratus_iam_api::Authorizer,
+    who: stratus_iam::Identity,
+    service: &'a str,
+}
+
+impl stratus_proto::Authorize for DoorAuthz<'_> {
+    fn authorize<'b>(
+        &'b self,
+        ctx: &'b RequestContext,
+        op: &'b stratus_proto::Operation,
+        input: &'b serde_json::Value,
+    ) -> stratus_proto::BoxFuture<'b, Result<(), stratus_core::AwsError>> {
+        Box::pin(self.authorizer.authorize(&self.who, ctx, self.service, &op.name, input))
     }
 }
 
@@ -305,7 +339,7 @@ mod tests {
             services.register(Registration::new(name).api(Arc::new(ModelOnly(model))));
         }
         let auth = Arc::new(Authenticator::open("000000000000"));
-        AwsDoor::new(&mut services, auth, Env::system(), "us-east-1".into())
+        AwsDoor::new(&mut services, auth, None, Env::system(), "us-east-1".into())
     }
 
     fn claims(door: &AwsDoor, method: &str, uri: &str, headers: &[(&str, &str)]) -> bool {

@@ -25,6 +25,7 @@ use stratus_s3::{Caller, S3};
 
 use crate::gateway::{Body, FrontDoor, Head, boxed, signed};
 
+mod access;
 mod chunked;
 mod form;
 
@@ -184,6 +185,7 @@ impl S3Door {
         s3: S3,
         mode: Mode,
         keys: Arc<dyn KeyStore>,
+        authorizer: Option<stratus_iam_api::Authorizer>,
         default_account: String,
         default_region: String,
         env: Env,
@@ -192,6 +194,9 @@ impl S3Door {
         b.set_host(Hosts);
         if mode == Mode::Verify {
             b.set_auth(Keys(keys.clone()));
+        }
+        if let Some(authorizer) = authorizer {
+            b.set_access(access::Access { authorizer, keys: keys.clone() });
         }
         Self { s3, service: b.build(), mode, keys, default_account, default_region, env }
     }

@@ -1,0 +1,223 @@
+//! Authorization of API requests (`--auth enforce`): the caller's policies (its own and its
+//! groups' or its role's, inline and attached, its permissions boundary, its session policies),
+//! compiled once and cached until IAM changes, then AWS's evaluation flow
+//! (`stratus_iam::policy::explain`) for the request's action and resource.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use serde_json::Value;
+use stratus_core::RequestContext;
+use stratus_iam::Identity as Who;
+use stratus_iam::policy::{Caller, Context, Decide, Policy, Request, access_denied_message, explain};
+use stratus_proto::AwsError;
+use stratus_storage::ReadTxn;
+
+use crate::entities::{self, Entity};
+use crate::types::{GroupRecord, RoleRecord, SessionRecord, UserRecord, decode};
+use crate::{Inner, actions, keys, policies, sts};
+
+/// A caller's policies, compiled.
+struct Compiled {
+    caller: Caller,
+    identity: Vec<Policy>,
+    boundary: Option<Vec<Policy>>,
+    session: Option<Vec<Policy>>,
+}
+
+/// (account, access key) → (IAM generation the policies were compiled at, policies).
+type Cache = HashMap<(String, String), (u64, Arc<Compiled>)>;
+
+/// Decides API requests in enforce mode.
+#[derive(Clone)]
+pub struct Authorizer {
+    inner: Arc<Inner>,
+    cache: Arc<Mutex<Cache>>,
+}
+
+impl Authorizer {
+    pub(crate) fn new(inner: Arc<Inner>) -> Self {
+        Self { inner, cache: Arc::new(Mutex::new(HashMap::new())) }
+    }
+
+    /// Whether the caller of `ctx` (acting as `who`) may call `op` of `service` with `input`.
+    /// The error is AWS's denial as the service words it.
+    pub async fn authorize(
+        &self,
+        who: &Who,
+        ctx: &RequestContext,
+        service: &str,
+        op: &str,
+        input: &Value,
+    ) -> Result<(), AwsError> {
+        // Everyone may ask who they are, whatever their policies say.
+        if matches!(who, Who::Root) || (service == "sts" && op == "GetCallerIdentity") {
+            return Ok(());
+        }
+        let action = actions::action(service, op);
+        let resource = actions::resource(service, op, input, ctx);
+        // AssumeRole is decided together with the role's trust policy, its resource policy.
+        let trust = if service == "sts" && op == "AssumeRole" { self.trust_of(&resource).await? } else { None };
+        self.decide(who, ctx, service, &action, &resource, trust.as_ref()).await
+    }
+
+    /// The trust policy of the role `arn` (and its account), if the role exists.
+    async fn trust_of(&self, arn: &str) -> Result<Option<(Policy, String)>, AwsError> {
+        let Some((account, name)) = sts::parse_role_arn(arn).map(|(a, n)| (a.to_string(), n.to_string())) else {
+            return Ok(None);
+        };
+        let lookup = account.clone();
+        let role: Option<RoleRecord> = self.inner.read(move |r| entities::find(r, &lookup, &name)).await?;
+        Ok(role
+            .filter(|r| r.arn(&account) == arn)
+            .and_then(|r| Policy::parse(&r.trust, stratus_iam::policy::PolicyKind::Trust).ok())
+            .map(|p| (p, account)))
+    }
+
+    /// Whether the caller may perform `action` on `resource` (for front doors that know both,
+    /// such as S3's). `service` chooses how a denial is worded.
+    pub async fn authorize_action(
+        &self,
+        who: &Who,
+        ctx: &RequestContext,
+        service: &str,
+        action: &str,
+        resource: &str,
+    ) -> Result<(), AwsError> {
+        self.decide(who, ctx, service, action, resource, None).await
+    }
+
+    async fn decide(
+        &self,
+        who: &Who,
+        ctx: &RequestContext,
+        service: &str,
+        action: &str,
+        resource: &str,
+        resource_policy: Option<&(Policy, String)>,
+    ) -> Result<(), AwsError> {
+        if matches!(who, Who::Root) {
+            return Ok(());
+        }
+        let compiled = self.compiled(who, ctx).await?;
+        let mut context = Context::new();
+        context.insert("aws:RequestedRegion", ctx.region.clone());
+        context.insert("aws:SecureTransport", "false");
+        let now = self.inner.now_secs();
+        context.insert("aws:EpochTime", now.to_string());
+        context.insert("aws:CurrentTime", stratus_core::time::iso8601_secs(now));
+        let request = Request { principal: &compiled.caller, action, resource, context: &context };
+        let identity: Vec<&Policy> = compiled.identity.iter().collect();
+        let boundary: Option<Vec<&Policy>> = compiled.boundary.as_ref().map(|b| b.iter().collect());
+        let session: Option<Vec<&Policy>> = compiled.session.as_ref().map(|s| s.iter().collect());
+        let verdict = explain(&Decide {
+            request: &request,
+            identity: &identity,
+            resource: resource_policy.map(|(p, _)| p),
+            resource_account: resource_policy.map(|(_, a)| a.as_str()).filter(|a| *a != ctx.account),
+            boundary: boundary.as_deref(),
+            session: session.as_deref(),
+        });
+        match verdict.denial {
+            None => Ok(()),
+            Some(denial) => Err(denied(service, access_denied_message(&compiled.caller.arn, action, resource, denial))),
+        }
+    }
+
+    async fn compiled(&self, who: &Who, ctx: &RequestContext) -> Result<Arc<Compiled>, AwsError> {
+        let key = (ctx.account.clone(), ctx.access_key.clone().unwrap_or_default());
+        let generation = self.inner.generation();
+        if let Some((g, c)) = self.cache.lock().ok().and_then(|m| m.get(&key).cloned())
+            && g == generation
+        {
+            return Ok(c);
+        }
+        let (who2, account, access_key) = (who.clone(), ctx.account.clone(), key.1.clone());
+        let compiled = Arc::new(self.inner.read(move |r| compile(r, &who2, &account, &access_key)).await?);
+        if let Ok(mut m) = self.cache.lock() {
+            if m.len() > 10_000 {
+                m.clear();
+            }
+            m.insert(key, (generation, compiled.clone()));
+        }
+        Ok(compiled)
+    }
+}
+
+fn parse_all(docs: Vec<String>) -> Vec<Policy> {
+    // Documents were validated when written; one that no longer parses grants nothing.
+    docs.iter().filter_map(|d| Policy::parse(d, stratus_iam::policy::PolicyKind::Identity).ok()).collect()
+}
+
+fn documents_of<E: Entity>(r: &mut dyn ReadTxn, account: &str, e: &E) -> Result<Vec<String>, AwsError> {
+    let mut docs: Vec<String> = e.policies().inline.values().cloned().collect();
+    for a in &e.policies().attached {
+        docs.extend(policies::default_document(r, account, a)?);
+    }
+    Ok(docs)
+}
+
+fn boundary_of(r: &mut dyn ReadTxn, account: &str, arn: &Option<String>) -> Result<Option<Vec<Policy>>, AwsError> {
+    match arn {
+        None => Ok(None),
+        Some(a) => Ok(Some(parse_all(policies::default_document(r, account, a)?.into_iter().collect()))),
+    }
+}
+
+fn compile(r: &mut dyn ReadTxn, who: &Who, account: &str, access_key: &str) -> Result<Compiled, AwsError> {
+    let mut caller = sts::caller(who, account);
+    match who {
+        Who::Root => Ok(Compiled { caller, identity: Vec::new(), boundary: None, session: None }),
+        Who::User { name, .. } => {
+            let Some(u) = entities::find::<UserRecord>(r, account, name)? else {
+                return Ok(Compiled { caller, identity: Vec::new(), boundary: None, session: None });
+            };
+            caller.tags = u.tags.iter().map(|t| (t.key.clone(), t.value.clone())).collect();
+            let mut docs = documents_of(r, account, &u)?;
+            for g in entities::all::<GroupRecord>(r, account)? {
+                if g.members.iter().any(|m| m.eq_ignore_ascii_case(&u.name)) {
+                    docs.extend(documents_of(r, account, &g)?);
+                }
+            }
+            let boundary = boundary_of(r, account, &u.boundary)?;
+            Ok(Compiled { caller, identity: parse_all(docs), boundary, session: None })
+        }
+        Who::Role { role_name, .. } => {
+            let Some(role) = entities::find::<RoleRecord>(r, account, role_name)? else {
+                return Ok(Compiled { caller, identity: Vec::new(), boundary: None, session: None });
+            };
+            caller.tags = role.tags.iter().map(|t| (t.key.clone(), t.value.clone())).collect();
+            let docs = documents_of(r, account, &role)?;
+            let boundary = boundary_of(r, account, &role.boundary)?;
+            let session: Option<SessionRecord> = r.get(&keys::session(access_key))?.map(|b| decode(&b)).transpose()?;
+            let session = match session {
+                Some(s) if s.policy.is_some() || !s.policy_arns.is_empty() => {
+                    let mut docs: Vec<String> = s.policy.into_iter().collect();
+                    for a in &s.policy_arns {
+                        docs.extend(policies::default_document(r, account, a)?);
+                    }
+                    Some(parse_all(docs))
+                }
+                _ => None,
+            };
+            Ok(Compiled { caller, identity: parse_all(docs), boundary, session })
+        }
+    }
+}
+
+/// AWS's denial as each service words it.
+fn denied(service: &str, message: String) -> AwsError {
+    let (code, status) = match service {
+        "sns" => ("AuthorizationError", 403),
+        "lambda" => ("AccessDeniedException", 403),
+        "logs" => ("AccessDeniedException", 400),
+        _ => ("AccessDenied", 403),
+    };
+    let message = if service == "sns" {
+        // SNS names its actions in upper case in this message.
+        message.replacen(" sns:", " SNS:", 1)
+    } else {
+        message
+    };
+    AwsError::new(code, message).with_status(status)
+}

@@ -1,0 +1,288 @@
+//! The IAM and STS APIs (query protocol): users, groups, roles, customer and AWS managed
+//! policies, inline policies, access keys, and temporary credentials, kept in the store.
+//!
+//! The keys they issue authenticate at once: [`Directory`] holds every active key and session
+//! in memory and is one of the authenticator's key stores. Both APIs are served in every auth
+//! mode; AssumeRole evaluates trust policies whenever callers are authenticated (not in open mode).
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, LazyLock};
+
+use serde_json::Value;
+use stratus_core::{Env, RequestContext};
+use stratus_proto::{AwsError, BoxFuture, Checks, Operation, Service, ServiceModel, ValidationFailure, Wire};
+use stratus_storage::{ReadTxn, Store, Txn};
+
+mod access_keys;
+mod actions;
+mod authz;
+mod directory;
+mod entities;
+mod errors;
+mod ids;
+mod keys;
+mod managed;
+mod policies;
+mod sts;
+mod types;
+
+pub use authz::Authorizer;
+pub use directory::Directory;
+
+use crate::types::{GroupRecord, RoleRecord, UserRecord};
+
+static IAM_MODEL: LazyLock<Result<ServiceModel, String>> =
+    LazyLock::new(|| ServiceModel::parse(include_str!("../../../models/iam.json"), None).map_err(|e| e.to_string()));
+static STS_MODEL: LazyLock<Result<ServiceModel, String>> =
+    LazyLock::new(|| ServiceModel::parse(include_str!("../../../models/sts.json"), None).map_err(|e| e.to_string()));
+
+pub(crate) struct Inner {
+    pub store: Store,
+    pub env: Env,
+    pub directory: Arc<Directory>,
+    /// Callers are authenticated (verify and enforce modes): AssumeRole evaluates trust policies.
+    pub check_trust: bool,
+    /// Bumped by every committed IAM change: compiled policies older than it are stale.
+    generation: AtomicU64,
+}
+
+impl Inner {
+    pub fn now_secs(&self) -> u64 {
+        self.env.clock.now_millis() / 1000
+    }
+
+    pub async fn read<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut dyn ReadTxn) -> Result<T, AwsError> + Send + 'static,
+    ) -> Result<T, AwsError> {
+        self.store.read(f).await
+    }
+
+    pub async fn write<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut dyn Txn) -> Result<T, AwsError> + Send + 'static,
+    ) -> Result<T, AwsError> {
+        let out = self.store.write(f).await;
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        out
+    }
+
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::SeqCst)
+    }
+
+    pub async fn reload_directory(&self) -> Result<(), AwsError> {
+        let dir = self.directory.clone();
+        self.read(move |r| dir.load(r)).await
+    }
+}
+
+/// IAM and STS over one store and one directory of keys.
+#[derive(Clone)]
+pub struct Identity {
+    inner: Arc<Inner>,
+    iam_model: &'static ServiceModel,
+    sts_model: &'static ServiceModel,
+}
+
+impl Identity {
+    pub fn new(store: Store, env: Env, check_trust: bool) -> Result<Self, String> {
+        let iam_model = IAM_MODEL.as_ref().map_err(Clone::clone)?;
+        let sts_model = STS_MODEL.as_ref().map_err(Clone::clone)?;
+        let inner = Arc::new(Inner {
+            store,
+            env,
+            directory: Arc::new(Directory::default()),
+            check_trust,
+            generation: AtomicU64::new(0),
+        });
+        Ok(Self { inner, iam_model, sts_model })
+    }
+
+    /// Loads the issued keys (before the server takes requests).
+    pub async fn start(&self) -> Result<(), String> {
+        self.inner.reload_directory().await.map_err(|e| e.message)
+    }
+
+    /// The keys IAM and STS issued, for the authenticator.
+    pub fn directory(&self) -> Arc<Directory> {
+        self.inner.directory.clone()
+    }
+
+    /// After the store was wiped: no issued key is valid any more.
+    pub fn reset(&self) {
+        self.inner.directory.clear();
+        self.inner.generation.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// Authorization of API requests, for enforce mode.
+    pub fn authorizer(&self) -> Authorizer {
+        Authorizer::new(self.inner.clone())
+    }
+
+    pub fn iam(&self) -> Iam {
+        Iam { inner: self.inner.clone(), model: self.iam_model }
+    }
+
+    pub fn sts(&self) -> Sts {
+        Sts { inner: self.inner.clone(), model: self.sts_model }
+    }
+}
+
+/// The IAM API.
+#[derive(Clone)]
+pub struct Iam {
+    inner: Arc<Inner>,
+    model: &'static ServiceModel,
+}
+
+/// The STS API.
+#[derive(Clone)]
+pub struct Sts {
+    inner: Arc<Inner>,
+    model: &'static ServiceModel,
+}
+
+fn none(r: Result<(), AwsError>) -> Result<Value, AwsError> {
+    r.map(|()| Value::Null)
+}
+
+impl Service for Iam {
+    fn model(&self) -> &ServiceModel {
+        self.model
+    }
+
+    fn call<'a>(
+        &'a self,
+        ctx: &'a RequestContext,
+        op: &'a Operation,
+        input: Value,
+    ) -> BoxFuture<'a, Result<Value, AwsError>> {
+        Box::pin(async move {
+            let i = &*self.inner;
+            use entities as e;
+            match op.name.as_str() {
+                "CreateUser" => e::create_user(i, ctx, input).await,
+                "GetUser" => e::get_user(i, ctx, input).await,
+                "ListUsers" => e::list_users(i, ctx, input).await,
+                "UpdateUser" => none(e::update_user(i, ctx, input).await),
+                "DeleteUser" => none(e::delete_user(i, ctx, input).await),
+                "TagUser" => none(e::tag_user(i, ctx, input, true).await),
+                "UntagUser" => none(e::tag_user(i, ctx, input, false).await),
+                "ListUserTags" => e::list_user_tags(i, ctx, input).await,
+                "PutUserPermissionsBoundary" => none(e::put_user_boundary(i, ctx, input, true).await),
+                "DeleteUserPermissionsBoundary" => none(e::put_user_boundary(i, ctx, input, false).await),
+                "PutUserPolicy" => none(e::put_inline::<UserRecord>(i, ctx, input, "UserName").await),
+                "GetUserPolicy" => e::get_inline::<UserRecord>(i, ctx, input, "UserName").await,
+                "ListUserPolicies" => e::list_inline::<UserRecord>(i, ctx, input, "UserName").await,
+                "DeleteUserPolicy" => none(e::delete_inline::<UserRecord>(i, ctx, input, "UserName").await),
+                "AttachUserPolicy" => none(e::attach::<UserRecord>(i, ctx, input, "UserName").await),
+                "DetachUserPolicy" => none(e::detach::<UserRecord>(i, ctx, input, "UserName").await),
+                "ListAttachedUserPolicies" => e::list_attached::<UserRecord>(i, ctx, input, "UserName").await,
+
+                "CreateGroup" => e::create_group(i, ctx, input).await,
+                "GetGroup" => e::get_group(i, ctx, input).await,
+                "ListGroups" => e::list_groups(i, ctx, input).await,
+                "UpdateGroup" => none(e::update_group(i, ctx, input).await),
+                "DeleteGroup" => none(e::delete_group(i, ctx, input).await),
+                "AddUserToGroup" => none(e::membership(i, ctx, input, true).await),
+                "RemoveUserFromGroup" => none(e::membership(i, ctx, input, false).await),
+                "ListGroupsForUser" => e::list_groups_for_user(i, ctx, input).await,
+                "PutGroupPolicy" => none(e::put_inline::<GroupRecord>(i, ctx, input, "GroupName").await),
+                "GetGroupPolicy" => e::get_inline::<GroupRecord>(i, ctx, input, "GroupName").await,
+                "ListGroupPolicies" => e::list_inline::<GroupRecord>(i, ctx, input, "GroupName").await,
+                "DeleteGroupPolicy" => none(e::delete_inline::<GroupRecord>(i, ctx, input, "GroupName").await),
+                "AttachGroupPolicy" => none(e::attach::<GroupRecord>(i, ctx, input, "GroupName").await),
+                "DetachGroupPolicy" => none(e::detach::<GroupRecord>(i, ctx, input, "GroupName").await),
+                "ListAttachedGroupPolicies" => e::list_attached::<GroupRecord>(i, ctx, input, "GroupName").await,
+
+                "CreateRole" => e::create_role(i, ctx, input).await,
+                "GetRole" => e::get_role(i, ctx, input).await,
+                "ListRoles" => e::list_roles(i, ctx, input).await,
+                "UpdateRole" => e::update_role(i, ctx, input).await.map(|()| serde_json::json!({})),
+                "UpdateRoleDescription" => e::update_role_description(i, ctx, input).await,
+                "UpdateAssumeRolePolicy" => none(e::update_trust(i, ctx, input).await),
+                "DeleteRole" => none(e::delete_role(i, ctx, input).await),
+                "TagRole" => none(e::tag_role(i, ctx, input, true).await),
+                "UntagRole" => none(e::tag_role(i, ctx, input, false).await),
+                "ListRoleTags" => e::list_role_tags(i, ctx, input).await,
+                "PutRolePermissionsBoundary" => none(e::put_role_boundary(i, ctx, input, true).await),
+                "DeleteRolePermissionsBoundary" => none(e::put_role_boundary(i, ctx, input, false).await),
+                "PutRolePolicy" => none(e::put_inline::<RoleRecord>(i, ctx, input, "RoleName").await),
+                "GetRolePolicy" => e::get_inline::<RoleRecord>(i, ctx, input, "RoleName").await,
+                "ListRolePolicies" => e::list_inline::<RoleRecord>(i, ctx, input, "RoleName").await,
+                "DeleteRolePolicy" => none(e::delete_inline::<RoleRecord>(i, ctx, input, "RoleName").await),
+                "AttachRolePolicy" => none(e::attach::<RoleRecord>(i, ctx, input, "RoleName").await),
+                "DetachRolePolicy" => none(e::detach::<RoleRecord>(i, ctx, input, "RoleName").await),
+                "ListAttachedRolePolicies" => e::list_attached::<RoleRecord>(i, ctx, input, "RoleName").await,
+
+                "CreatePolicy" => policies::create(i, ctx, input).await,
+                "GetPolicy" => policies::get(i, ctx, input).await,
+                "ListPolicies" => policies::list(i, ctx, input).await,
+                "DeletePolicy" => none(policies::delete(i, ctx, input).await),
+                "CreatePolicyVersion" => policies::create_version(i, ctx, input).await,
+                "GetPolicyVersion" => policies::get_version(i, ctx, input).await,
+                "ListPolicyVersions" => policies::list_versions(i, ctx, input).await,
+                "DeletePolicyVersion" => none(policies::delete_version(i, ctx, input).await),
+                "SetDefaultPolicyVersion" => none(policies::set_default(i, ctx, input).await),
+                "TagPolicy" => none(policies::tag(i, ctx, input, true).await),
+                "UntagPolicy" => none(policies::tag(i, ctx, input, false).await),
+                "ListPolicyTags" => policies::list_tags(i, ctx, input).await,
+                "ListEntitiesForPolicy" => policies::list_entities(i, ctx, input).await,
+
+                "CreateAccessKey" => access_keys::create(i, ctx, input).await,
+                "ListAccessKeys" => access_keys::list(i, ctx, input).await,
+                "UpdateAccessKey" => none(access_keys::update(i, ctx, input).await),
+                "DeleteAccessKey" => none(access_keys::delete(i, ctx, input).await),
+                "GetAccessKeyLastUsed" => access_keys::last_used(i, ctx, input).await,
+                other => Err(errors::unsupported("IAM", other)),
+            }
+        })
+    }
+
+    fn checks(&self) -> Checks {
+        Checks { enums: true, ranges: true }
+    }
+
+    fn validation_error(&self, failure: &ValidationFailure, _wire: Wire) -> AwsError {
+        let mut e = failure.to_validation_exception();
+        e.code = "ValidationError".into();
+        e.status = Some(400);
+        e
+    }
+}
+
+impl Service for Sts {
+    fn model(&self) -> &ServiceModel {
+        self.model
+    }
+
+    fn call<'a>(
+        &'a self,
+        ctx: &'a RequestContext,
+        op: &'a Operation,
+        input: Value,
+    ) -> BoxFuture<'a, Result<Value, AwsError>> {
+        Box::pin(async move {
+            let i = &*self.inner;
+            match op.name.as_str() {
+                "GetCallerIdentity" => sts::get_caller_identity(i, ctx).await,
+                "AssumeRole" => sts::assume_role(i, ctx, input).await,
+                "GetSessionToken" => sts::get_session_token(i, ctx, input).await,
+                "GetAccessKeyInfo" => sts::get_access_key_info(i, ctx, input).await,
+                other => Err(errors::unsupported("STS", other)),
+            }
+        })
+    }
+
+    fn checks(&self) -> Checks {
+        Checks { enums: true, ranges: true }
+    }
+
+    fn validation_error(&self, failure: &ValidationFailure, _wire: Wire) -> AwsError {
+        let mut e = failure.to_validation_exception();
+        e.code = "ValidationError".into();
+        e.status = Some(400);
+        e
+    }
+}

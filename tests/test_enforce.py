@@ -1,0 +1,209 @@
+"""`--auth enforce`: every request is authorized by the caller's IAM policies, with AWS's
+evaluation logic and each service's wording of the denial.
+
+Covered: the configured root credential may do anything; an IAM user with no policy may do
+nothing (but ask who it is); inline, managed (customer and AWS) and group policies grant at
+once and stop granting at once; an explicit Deny wins; permissions boundaries and session
+policies limit; role sessions act with their role's policies; conditions on global keys;
+SQS (AccessDenied), SNS (AuthorizationError), Lambda (AccessDeniedException), IAM and S3
+(AccessDenied) denials with AWS's "User: … is not authorized to perform: … because …" text.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+
+import pytest
+
+from sqs_helpers import ServerProcess, unique
+from test_sts import creds_client, fails, make_client, trust
+
+pytestmark = pytest.mark.stratus_only
+
+ROOT = ("AKIDENFORCEROOT00001", "enforce-root-secret", "123456789012")
+ACCT = ROOT[2]
+
+
+def doc(*statements) -> str:
+    return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
+
+
+def allow(action, resource="*", **extra) -> dict:
+    return {"Effect": "Allow", "Action": action, "Resource": resource, **extra}
+
+
+def deny(action, resource="*") -> dict:
+    return {"Effect": "Deny", "Action": action, "Resource": resource}
+
+
+@pytest.fixture(scope="module")
+def srv(tmp_path_factory):
+    cfg = tmp_path_factory.mktemp("enforce") / "stratus.toml"
+    cfg.write_text("\n".join(["[[credentials]]", f'access_key_id = "{ROOT[0]}"', f'secret_access_key = "{ROOT[1]}"',
+                              f'account = "{ACCT}"', "admin = true", ""]))
+    s = ServerProcess(in_memory=True, log_dir=tempfile.mkdtemp(prefix="stratus-enforce-"),
+                      extra_args=["--auth", "enforce", "--config", str(cfg)])
+    s.start()
+    yield s
+    s.kill()
+
+
+@pytest.fixture
+def root(srv):
+    return lambda service: make_client(service, srv.endpoint, *ROOT[:2])
+
+
+@pytest.fixture
+def user(srv, root):
+    """A new IAM user with a key: (user, a client factory signed with its key)."""
+    iam = root("iam")
+    u = iam.create_user(UserName=unique("u"))["User"]
+    key = iam.create_access_key(UserName=u["UserName"])["AccessKey"]
+    return u, lambda service: creds_client(service, srv.endpoint, key)
+
+
+def queue(root) -> tuple[str, str]:
+    name = unique("q")
+    url = root("sqs").create_queue(QueueName=name)["QueueUrl"]
+    return url, f"arn:aws:sqs:us-east-1:{ACCT}:{name}"
+
+
+def denied(user_arn, action, resource, why="no identity-based policy allows") -> str:
+    return f"User: {user_arn} is not authorized to perform: {action} on resource: {resource} because {why} the {action} action"
+
+
+def test_root_may_do_anything_and_everyone_may_ask_who_they_are(root, user):
+    url, _ = queue(root)
+    root("sqs").send_message(QueueUrl=url, MessageBody="x")
+    u, as_user = user
+    assert as_user("sts").get_caller_identity()["Arn"] == u["Arn"]
+
+
+def test_a_user_without_policies_is_denied_with_the_services_wording(root, user):
+    u, as_user = user
+    url, arn = queue(root)
+    assert fails(as_user("sqs").send_message, QueueUrl=url, MessageBody="x") == (
+        "AccessDenied", 403, denied(u["Arn"], "sqs:SendMessage", arn))
+    code, status, message = fails(as_user("sns").list_topics)
+    assert (code, status) == ("AuthorizationError", 403) and "SNS:ListTopics" in message
+    code, status, _ = fails(as_user("lambda").list_functions)
+    assert (code, status) == ("AccessDeniedException", 403)
+    assert fails(as_user("iam").create_user, UserName=unique("x"))[:2] == ("AccessDenied", 403)
+
+
+def test_inline_policy_grants_at_once_and_stops_at_once(root, user):
+    u, as_user = user
+    url, arn = queue(root)
+    other, _ = queue(root)
+    iam = root("iam")
+    iam.put_user_policy(UserName=u["UserName"], PolicyName="send", PolicyDocument=doc(allow("sqs:SendMessage", arn)))
+    as_user("sqs").send_message(QueueUrl=url, MessageBody="granted")
+    assert fails(as_user("sqs").send_message, QueueUrl=other, MessageBody="x")[0] == "AccessDenied"
+    # Batches are authorized as their single action.
+    as_user("sqs").send_message_batch(QueueUrl=url, Entries=[{"Id": "a", "MessageBody": "b"}])
+    iam.delete_user_policy(UserName=u["UserName"], PolicyName="send")
+    assert fails(as_user("sqs").send_message, QueueUrl=url, MessageBody="x")[0] == "AccessDenied"
+
+
+def test_explicit_deny_wins(root, user):
+    u, as_user = user
+    url, arn = queue(root)
+    iam = root("iam")
+    iam.put_user_policy(UserName=u["UserName"], PolicyName="all", PolicyDocument=doc(allow("sqs:*")))
+    as_user("sqs").send_message(QueueUrl=url, MessageBody="x")
+    iam.put_user_policy(UserName=u["UserName"], PolicyName="no", PolicyDocument=doc(deny("sqs:Send*", arn)))
+    assert fails(as_user("sqs").send_message, QueueUrl=url, MessageBody="x") == (
+        "AccessDenied", 403,
+        f"User: {u['Arn']} is not authorized to perform: sqs:SendMessage on resource: {arn} "
+        "with an explicit deny in an identity-based policy")
+    as_user("sqs").get_queue_attributes(QueueUrl=url, AttributeNames=["All"])
+
+
+def test_managed_and_group_policies(root, user):
+    u, as_user = user
+    url, _ = queue(root)
+    iam = root("iam")
+    read_only = "arn:aws:iam::aws:policy/AmazonSQSReadOnlyAccess"
+    iam.attach_user_policy(UserName=u["UserName"], PolicyArn=read_only)
+    assert as_user("sqs").get_queue_url(QueueName=url.rsplit("/", 1)[1])["QueueUrl"] == url
+    assert fails(as_user("sqs").send_message, QueueUrl=url, MessageBody="x")[0] == "AccessDenied"
+    iam.detach_user_policy(UserName=u["UserName"], PolicyArn=read_only)
+    assert fails(as_user("sqs").get_queue_attributes, QueueUrl=url)[0] == "AccessDenied"
+    # A customer managed policy attached to a group the user is in; a new default version
+    # applies on the next request.
+    policy = iam.create_policy(PolicyName=unique("p"), PolicyDocument=doc(allow("sqs:SendMessage")))["Policy"]
+    group = iam.create_group(GroupName=unique("g"))["Group"]["GroupName"]
+    iam.attach_group_policy(GroupName=group, PolicyArn=policy["Arn"])
+    assert fails(as_user("sqs").send_message, QueueUrl=url, MessageBody="x")[0] == "AccessDenied"
+    iam.add_user_to_group(GroupName=group, UserName=u["UserName"])
+    as_user("sqs").send_message(QueueUrl=url, MessageBody="via group")
+    iam.create_policy_version(PolicyArn=policy["Arn"], PolicyDocument=doc(allow("sqs:ListQueues")), SetAsDefault=True)
+    assert fails(as_user("sqs").send_message, QueueUrl=url, MessageBody="x")[0] == "AccessDenied"
+    as_user("sqs").list_queues()
+
+
+def test_permissions_boundary_limits_what_policies_grant(root, user):
+    u, as_user = user
+    url, arn = queue(root)
+    iam = root("iam")
+    boundary = iam.create_policy(PolicyName=unique("b"), PolicyDocument=doc(allow("sqs:GetQueueAttributes")))["Policy"]
+    iam.put_user_policy(UserName=u["UserName"], PolicyName="all", PolicyDocument=doc(allow("sqs:*")))
+    iam.put_user_permissions_boundary(UserName=u["UserName"], PermissionsBoundary=boundary["Arn"])
+    as_user("sqs").get_queue_attributes(QueueUrl=url)
+    assert fails(as_user("sqs").send_message, QueueUrl=url, MessageBody="x") == (
+        "AccessDenied", 403, denied(u["Arn"], "sqs:SendMessage", arn, "no permissions boundary allows"))
+    iam.delete_user_permissions_boundary(UserName=u["UserName"])
+    as_user("sqs").send_message(QueueUrl=url, MessageBody="x")
+
+
+def test_role_sessions_act_with_the_role_and_session_policies(srv, root, user):
+    u, as_user = user
+    url, arn = queue(root)
+    iam = root("iam")
+    role = iam.create_role(RoleName=unique("r"), AssumeRolePolicyDocument=trust(u["Arn"]))["Role"]
+    iam.put_role_policy(RoleName=role["RoleName"], PolicyName="sqs", PolicyDocument=doc(allow("sqs:*")))
+    # The user needs no identity policy for a same-account role whose trust names it.
+    creds = as_user("sts").assume_role(RoleArn=role["Arn"], RoleSessionName="worker")["Credentials"]
+    as_role = lambda service: creds_client(service, srv.endpoint, creds)  # noqa: E731
+    as_role("sqs").send_message(QueueUrl=url, MessageBody="as role")
+    assert fails(as_role("sns").list_topics)[0] == "AuthorizationError"
+    session = as_user("sts").assume_role(RoleArn=role["Arn"], RoleSessionName="narrow",
+                                         Policy=doc(allow("sqs:GetQueueAttributes")))["Credentials"]
+    narrow = creds_client("sqs", srv.endpoint, session)
+    narrow.get_queue_attributes(QueueUrl=url)
+    session_arn = f"arn:aws:sts::{ACCT}:assumed-role/{role['RoleName']}/narrow"
+    assert fails(narrow.send_message, QueueUrl=url, MessageBody="x") == (
+        "AccessDenied", 403, denied(session_arn, "sqs:SendMessage", arn, "no session policy allows"))
+    # Another user, not named in the trust policy, may not assume the role.
+    other = iam.create_user(UserName=unique("u"))["User"]
+    key = iam.create_access_key(UserName=other["UserName"])["AccessKey"]
+    assert fails(creds_client("sts", srv.endpoint, key).assume_role, RoleArn=role["Arn"],
+                 RoleSessionName="intruder")[:2] == ("AccessDenied", 403)
+
+
+def test_conditions_on_global_keys(root, user):
+    u, as_user = user
+    url, _ = queue(root)
+    iam = root("iam")
+    iam.put_user_policy(UserName=u["UserName"], PolicyName="region", PolicyDocument=doc(
+        allow("sqs:SendMessage", Condition={"StringEquals": {"aws:RequestedRegion": "eu-west-1"}}),
+        allow("sqs:GetQueueAttributes", Condition={"StringEquals": {"aws:username": u["UserName"]}})))
+    as_user("sqs").get_queue_attributes(QueueUrl=url)
+    # The queue lives in us-east-1, where the condition does not hold.
+    assert fails(as_user("sqs").send_message, QueueUrl=url, MessageBody="x")[0] == "AccessDenied"
+
+
+def test_s3_objects_by_their_arns(root, user):
+    u, as_user = user
+    bucket = unique("b").lower()
+    root("s3").create_bucket(Bucket=bucket)
+    s3 = as_user("s3")
+    assert fails(s3.put_object, Bucket=bucket, Key="in/a", Body=b"x")[:2] == ("AccessDenied", 403)
+    root("iam").put_user_policy(UserName=u["UserName"], PolicyName="s3", PolicyDocument=doc(
+        allow("s3:PutObject", f"arn:aws:s3:::{bucket}/in/*"), allow("s3:ListBucket", f"arn:aws:s3:::{bucket}")))
+    s3.put_object(Bucket=bucket, Key="in/a", Body=b"x")
+    assert fails(s3.put_object, Bucket=bucket, Key="out/a", Body=b"x")[:2] == ("AccessDenied", 403)
+    assert [o["Key"] for o in s3.list_objects_v2(Bucket=bucket)["Contents"]] == ["in/a"]
+    code, status, message = fails(s3.get_object, Bucket=bucket, Key="in/a")
+    assert (code, status) == ("AccessDenied", 403) and "s3:GetObject" in message
