@@ -50,8 +50,11 @@ impl Authorizer {
         op: &str,
         input: &Value,
     ) -> Result<(), AwsError> {
-        // Everyone may ask who they are, whatever their policies say.
-        if matches!(who, Who::Root) || (service == "sts" && op == "GetCallerIdentity") {
+        // Everyone may ask who they are, whatever their policies say; the web-identity and SAML
+        // exchanges are authorized by their token, not by the caller.
+        let exempt =
+            service == "sts" && matches!(op, "GetCallerIdentity" | "AssumeRoleWithWebIdentity" | "AssumeRoleWithSAML");
+        if matches!(who, Who::Root) || exempt {
             return Ok(());
         }
         let action = actions::action(service, op);

@@ -99,8 +99,21 @@ impl Identity {
         Ok(Self { inner, iam_model, sts_model })
     }
 
-    /// Loads the issued keys (before the server takes requests).
+    /// Drops the temporary credentials that expired while the server was down and loads the
+    /// issued keys (before the server takes requests).
     pub async fn start(&self) -> Result<(), String> {
+        let now = self.inner.now_secs();
+        self.inner
+            .write(move |t| {
+                for (k, v) in stratus_storage::scan_prefix(t, keys::SESSIONS, usize::MAX)? {
+                    if types::decode::<types::SessionRecord>(&v).is_ok_and(|s| s.expires <= now) {
+                        t.delete(&k)?;
+                    }
+                }
+                Ok(())
+            })
+            .await
+            .map_err(|e| e.message)?;
         self.inner.reload_directory().await.map_err(|e| e.message)
     }
 

@@ -130,7 +130,8 @@ pub async fn dispatch(svc: &dyn Service, ctx: &RequestContext, req: &ApiRequest<
     dispatch_authorized(svc, ctx, req, None).await
 }
 
-/// [`dispatch`], asking `authz` (when given) between validation and the call.
+/// [`dispatch`], asking `authz` (when given) once the request is decoded, before its input is
+/// validated and the call runs.
 pub async fn dispatch_authorized(
     svc: &dyn Service,
     ctx: &RequestContext,
@@ -153,15 +154,16 @@ pub async fn dispatch_authorized(
         Err(err) => return error_response(model, wire, None, &err, &ctx.request_id),
     };
     svc.prepare(ctx, op, wire, &mut input);
+    // As on AWS, a caller without the right learns nothing about the input's validity.
+    if let Some(a) = authz
+        && let Err(err) = a.authorize(ctx, op, &input).await
+    {
+        return error_response(model, wire, Some(op), &err, &ctx.request_id);
+    }
     if let Some(shape) = op.input.as_deref()
         && let Err(failure) = validate::validate(model, shape, &input, svc.checks())
     {
         let err = svc.validation_error(&failure, wire);
-        return error_response(model, wire, Some(op), &err, &ctx.request_id);
-    }
-    if let Some(a) = authz
-        && let Err(err) = a.authorize(ctx, op, &input).await
-    {
         return error_response(model, wire, Some(op), &err, &ctx.request_id);
     }
     match svc.call(ctx, op, input).await {
