@@ -23,6 +23,7 @@ pytestmark = pytest.mark.stratus_only
 
 ROOT = ("AKIDENFORCEROOT00001", "enforce-root-secret", "123456789012")
 ACCT = ROOT[2]
+OTHER = ("AKIDENFORCEOTHER0001", "enforce-other-secret", "444455556666")  # another account's root
 
 
 def doc(*statements) -> str:
@@ -41,7 +42,9 @@ def deny(action, resource="*") -> dict:
 def srv(tmp_path_factory):
     cfg = tmp_path_factory.mktemp("enforce") / "stratus.toml"
     cfg.write_text("\n".join(["[[credentials]]", f'access_key_id = "{ROOT[0]}"', f'secret_access_key = "{ROOT[1]}"',
-                              f'account = "{ACCT}"', "admin = true", ""]))
+                              f'account = "{ACCT}"', "admin = true",
+                              "[[credentials]]", f'access_key_id = "{OTHER[0]}"', f'secret_access_key = "{OTHER[1]}"',
+                              f'account = "{OTHER[2]}"', ""]))
     s = ServerProcess(in_memory=True, log_dir=tempfile.mkdtemp(prefix="stratus-enforce-"),
                       extra_args=["--auth", "enforce", "--config", str(cfg)])
     s.start()
@@ -192,6 +195,41 @@ def test_conditions_on_global_keys(root, user):
     as_user("sqs").get_queue_attributes(QueueUrl=url)
     # The queue lives in us-east-1, where the condition does not hold.
     assert fails(as_user("sqs").send_message, QueueUrl=url, MessageBody="x")[0] == "AccessDenied"
+
+
+def test_queue_policy_grants_and_denies_in_the_account(root, user):
+    u, as_user = user
+    url, arn = queue(root)
+    sqs = root("sqs")
+    # No identity policy: a queue policy naming the user is enough in the same account.
+    sqs.set_queue_attributes(QueueUrl=url, Attributes={"Policy": json.dumps({
+        "Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Principal": {"AWS": u["Arn"]}, "Action": "sqs:SendMessage", "Resource": arn}]})})
+    as_user("sqs").send_message(QueueUrl=url, MessageBody="by queue policy")
+    assert fails(as_user("sqs").receive_message, QueueUrl=url)[0] == "AccessDenied"
+    # An explicit deny in the queue policy wins over an identity policy's allow.
+    root("iam").put_user_policy(UserName=u["UserName"], PolicyName="all", PolicyDocument=doc(allow("sqs:*")))
+    as_user("sqs").receive_message(QueueUrl=url)
+    sqs.set_queue_attributes(QueueUrl=url, Attributes={"Policy": json.dumps({
+        "Version": "2012-10-17", "Statement": [
+            {"Effect": "Deny", "Principal": {"AWS": u["Arn"]}, "Action": "sqs:ReceiveMessage", "Resource": arn}]})})
+    code, status, message = fails(as_user("sqs").receive_message, QueueUrl=url)
+    assert (code, status) == ("AccessDenied", 403) and "explicit deny in a resource-based policy" in message, message
+    as_user("sqs").send_message(QueueUrl=url, MessageBody="identity policy still allows this")
+
+
+def test_cross_account_access_needs_the_queue_policy(srv, root):
+    url, arn = queue(root)
+    other = make_client("sqs", srv.endpoint, *OTHER[:2])
+    assert fails(other.send_message, QueueUrl=url, MessageBody="x")[:2] == ("AccessDenied", 403)
+    root("sqs").set_queue_attributes(QueueUrl=url, Attributes={"Policy": json.dumps({
+        "Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{OTHER[2]}:root"},
+             "Action": "sqs:SendMessage", "Resource": arn}]})})
+    other.send_message(QueueUrl=url, MessageBody="from another account")
+    assert fails(other.purge_queue, QueueUrl=url)[:2] == ("AccessDenied", 403)
+    got = root("sqs").receive_message(QueueUrl=url, WaitTimeSeconds=1)["Messages"]
+    assert [m["Body"] for m in got] == ["from another account"]
 
 
 def test_s3_objects_by_their_arns(root, user):

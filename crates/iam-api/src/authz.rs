@@ -25,6 +25,27 @@ struct Compiled {
     session: Option<Vec<Policy>>,
 }
 
+/// What one request asks for: the action, on which resource, that resource's policy and owner.
+#[derive(Clone, Copy)]
+struct Target<'a> {
+    service: &'a str,
+    action: &'a str,
+    resource: &'a str,
+    policy: Option<&'a Policy>,
+    owner: Option<&'a str>,
+}
+
+/// Where the resource policies of other services' resources come from (queue, topic and
+/// function policies); the binary implements it over those services.
+pub trait ResourcePolicies: Send + Sync + 'static {
+    /// The policy document of the resource `arn` of `service`, if it has one.
+    fn policy<'a>(
+        &'a self,
+        service: &'a str,
+        arn: &'a str,
+    ) -> stratus_proto::BoxFuture<'a, Result<Option<String>, AwsError>>;
+}
+
 /// (account, access key) → (IAM generation the policies were compiled at, policies).
 type Cache = HashMap<(String, String), (u64, Arc<Compiled>)>;
 
@@ -54,14 +75,46 @@ impl Authorizer {
         // exchanges are authorized by their token, not by the caller.
         let exempt =
             service == "sts" && matches!(op, "GetCallerIdentity" | "AssumeRoleWithWebIdentity" | "AssumeRoleWithSAML");
-        if matches!(who, Who::Root) || exempt {
+        if exempt {
             return Ok(());
         }
         let action = actions::action(service, op);
         let resource = actions::resource(service, op, input, ctx);
-        // AssumeRole is decided together with the role's trust policy, its resource policy.
-        let trust = if service == "sts" && op == "AssumeRole" { self.trust_of(&resource).await? } else { None };
-        self.decide(who, ctx, service, &action, &resource, trust.as_ref()).await
+        // AssumeRole is decided together with the role's trust policy, its resource policy;
+        // queues, topics and functions with their own policies.
+        let resource_policy = if service == "sts" && op == "AssumeRole" {
+            self.trust_of(&resource).await?
+        } else if matches!(service, "sqs" | "sns" | "lambda") && resource != "*" {
+            self.resource_policy(service, &resource).await?
+        } else {
+            None
+        };
+        // The account that owns the resource, from its ARN (S3's ARNs name none): a resource of
+        // another account is reached only through its policy.
+        // Only resources that can have a policy are reachable across accounts.
+        let owner = resource_policy.as_ref().map(|(_, a)| a.clone()).or_else(|| {
+            matches!(service, "sqs" | "sns" | "lambda")
+                .then(|| stratus_core::Arn::parse(&resource).map(|a| a.account.to_string()))
+                .flatten()
+                .filter(|a| !a.is_empty())
+        });
+        let target = Target {
+            service,
+            action: &action,
+            resource: &resource,
+            policy: resource_policy.as_ref().map(|(p, _)| p),
+            owner: owner.as_deref(),
+        };
+        self.decide(who, ctx, &target).await
+    }
+
+    /// The resource's own policy (and the account owning the resource), if it has one.
+    async fn resource_policy(&self, service: &str, arn: &str) -> Result<Option<(Policy, String)>, AwsError> {
+        let Some(source) = self.inner.resource_policies() else { return Ok(None) };
+        let Some(account) = stratus_core::Arn::parse(arn).map(|a| a.account.to_string()) else { return Ok(None) };
+        let Some(doc) = source.policy(service, arn).await? else { return Ok(None) };
+        // Stored policies were accepted by their service; one the language refuses grants nothing.
+        Ok(Policy::parse(&doc, stratus_iam::policy::PolicyKind::Resource).ok().map(|p| (p, account)))
     }
 
     /// The trust policy of the role `arn` (and its account), if the role exists.
@@ -87,19 +140,13 @@ impl Authorizer {
         action: &str,
         resource: &str,
     ) -> Result<(), AwsError> {
-        self.decide(who, ctx, service, action, resource, None).await
+        self.decide(who, ctx, &Target { service, action, resource, policy: None, owner: None }).await
     }
 
-    async fn decide(
-        &self,
-        who: &Who,
-        ctx: &RequestContext,
-        service: &str,
-        action: &str,
-        resource: &str,
-        resource_policy: Option<&(Policy, String)>,
-    ) -> Result<(), AwsError> {
-        if matches!(who, Who::Root) {
+    async fn decide(&self, who: &Who, ctx: &RequestContext, target: &Target<'_>) -> Result<(), AwsError> {
+        let Target { service, action, resource, policy: resource_policy, owner } = *target;
+        let foreign = owner.filter(|a| *a != ctx.account);
+        if matches!(who, Who::Root) && foreign.is_none() {
             return Ok(());
         }
         let compiled = self.compiled(who, ctx).await?;
@@ -116,8 +163,8 @@ impl Authorizer {
         let verdict = explain(&Decide {
             request: &request,
             identity: &identity,
-            resource: resource_policy.map(|(p, _)| p),
-            resource_account: resource_policy.map(|(_, a)| a.as_str()).filter(|a| *a != ctx.account),
+            resource: resource_policy,
+            resource_account: foreign,
             boundary: boundary.as_deref(),
             session: session.as_deref(),
         });

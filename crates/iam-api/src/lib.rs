@@ -26,7 +26,7 @@ mod policies;
 mod sts;
 mod types;
 
-pub use authz::Authorizer;
+pub use authz::{Authorizer, ResourcePolicies};
 pub use directory::Directory;
 
 use crate::types::{GroupRecord, RoleRecord, UserRecord};
@@ -44,6 +44,7 @@ pub(crate) struct Inner {
     pub check_trust: bool,
     /// Bumped by every committed IAM change: compiled policies older than it are stale.
     generation: AtomicU64,
+    resources: std::sync::RwLock<Option<Arc<dyn ResourcePolicies>>>,
 }
 
 impl Inner {
@@ -65,6 +66,10 @@ impl Inner {
         let out = self.store.write(f).await;
         self.generation.fetch_add(1, Ordering::SeqCst);
         out
+    }
+
+    pub fn resource_policies(&self) -> Option<Arc<dyn ResourcePolicies>> {
+        self.resources.read().ok().and_then(|r| r.clone())
     }
 
     pub fn generation(&self) -> u64 {
@@ -95,6 +100,7 @@ impl Identity {
             directory: Arc::new(Directory::default()),
             check_trust,
             generation: AtomicU64::new(0),
+            resources: std::sync::RwLock::new(None),
         });
         Ok(Self { inner, iam_model, sts_model })
     }
@@ -126,6 +132,13 @@ impl Identity {
     pub fn reset(&self) {
         self.inner.directory.clear();
         self.inner.generation.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// Where queue, topic and function policies come from (set once, by the binary).
+    pub fn set_resource_policies(&self, source: Arc<dyn ResourcePolicies>) {
+        if let Ok(mut slot) = self.inner.resources.write() {
+            *slot = Some(source);
+        }
     }
 
     /// Authorization of API requests, for enforce mode.

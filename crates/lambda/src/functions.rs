@@ -1225,6 +1225,16 @@ pub(crate) async fn allows_service(i: &Inner, function_arn: &str, service: &str)
     .await
 }
 
+pub(crate) async fn policy_document(i: &Inner, function_arn: &str) -> Result<Option<String>, AwsError> {
+    let ctx = RequestContext::internal("000000000000", "us-east-1", String::new());
+    let Ok(f) = parse_function_name(function_arn, &ctx) else { return Ok(None) };
+    i.read(move |r| {
+        let Some(rec) = load(r, &f)? else { return Ok(None) };
+        Ok(rec.policies.get(f.qualifier.as_deref().unwrap_or_default()).map(Value::to_string))
+    })
+    .await
+}
+
 pub(crate) async fn get_policy(i: &Inner, ctx: &RequestContext, input: FunctionRef) -> Result<Value, AwsError> {
     let mut f = parse_function_name(&input.function_name, ctx)?;
     if input.qualifier.is_some() {

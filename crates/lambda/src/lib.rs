@@ -143,6 +143,12 @@ impl Lambda {
         functions::allows_service(&self.inner, function_arn, service).await
     }
 
+    /// The function's resource policy (what AddPermission built) for the ARN's qualifier, for
+    /// authorization; None when it has none or does not exist.
+    pub async fn policy_internal(&self, function_arn: &str) -> Result<Option<String>, AwsError> {
+        functions::policy_document(&self.inner, function_arn).await
+    }
+
     /// Destination records waiting for delivery (outbox topic), for the binary's trigger engine.
     pub const DESTINATION_TOPIC: &'static str = invoke::DESTINATION_TOPIC;
 

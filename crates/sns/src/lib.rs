@@ -238,6 +238,19 @@ impl Sns {
         Ok(publish::publish(&self.inner, input).await?.message_id)
     }
 
+    /// The topic's resource policy (its `Policy` attribute, SNS's default one unless set), for
+    /// authorization; None when the topic does not exist.
+    pub async fn policy_internal(&self, topic_arn: &str) -> Result<Option<String>, AwsError> {
+        let arn = topic_arn.to_string();
+        self.inner
+            .read(move |r| match topic::load_topic(r, &arn) {
+                Ok(t) => Ok(t.all_attributes(0, 0).get("Policy").cloned()),
+                Err(e) if e.code == "NotFoundException" => Ok(None),
+                Err(e) => Err(e),
+            })
+            .await
+    }
+
     pub async fn topic_exists(&self, topic_arn: &str) -> Result<bool, AwsError> {
         let arn = topic_arn.to_string();
         self.inner

@@ -155,6 +155,18 @@ impl Sqs {
             .await
     }
 
+    /// The queue's resource policy (its `Policy` attribute), for authorization; None when the
+    /// queue has none or does not exist.
+    pub async fn policy_internal(&self, queue_arn: &str) -> Result<Option<String>, AwsError> {
+        let Some((account, region, name)) = queue::parse_queue_arn(queue_arn) else { return Ok(None) };
+        self.inner
+            .read(move |r| {
+                Ok(queues::load(r, &account, &region, &name)?
+                    .and_then(|q| q.attributes.get("Policy").filter(|p| !p.is_empty()).cloned()))
+            })
+            .await
+    }
+
     /// Sends a message on behalf of another part of Stratus (a Lambda destination): the same
     /// checks and durability as SendMessage. Returns the message id.
     pub async fn send_internal(

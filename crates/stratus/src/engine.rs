@@ -334,3 +334,27 @@ impl stratus_lambda::CodeSource for S3Code {
         Box::pin(self.s3.get_object_internal(bucket, key, version))
     }
 }
+
+/// Queue, topic and function policies for IAM's authorizer.
+pub struct ResourcePolicies {
+    pub sqs: Sqs,
+    pub sns: Sns,
+    pub lambda: Lambda,
+}
+
+impl stratus_iam_api::ResourcePolicies for ResourcePolicies {
+    fn policy<'a>(
+        &'a self,
+        service: &'a str,
+        arn: &'a str,
+    ) -> stratus_proto::BoxFuture<'a, Result<Option<String>, stratus_core::AwsError>> {
+        Box::pin(async move {
+            match service {
+                "sqs" => self.sqs.policy_internal(arn).await,
+                "sns" => self.sns.policy_internal(arn).await,
+                "lambda" => self.lambda.policy_internal(arn).await,
+                _ => Ok(None),
+            }
+        })
+    }
+}

@@ -134,6 +134,11 @@ async fn serve(cfg: Config) -> Result<(), String> {
     let s3 = stratus_s3::S3::new(store.clone(), env.clone());
     s3.set_targets(Arc::new(engine::S3Targets { sqs: sqs.clone(), sns: sns.clone(), lambda: lambda.clone() }));
     lambda.set_code_source(Arc::new(engine::S3Code { s3: s3.clone() }));
+    identity.set_resource_policies(Arc::new(engine::ResourcePolicies {
+        sqs: sqs.clone(),
+        sns: sns.clone(),
+        lambda: lambda.clone(),
+    }));
     tokio::spawn(
         engine::Engine { store: store.clone(), sqs: sqs.clone(), lambda: lambda.clone(), sns: sns.clone() }.run(),
     );
