@@ -17,6 +17,7 @@ import tempfile
 import pytest
 
 from sqs_helpers import ServerProcess, unique
+from test_lambda import zip_of
 from test_sts import creds_client, fails, make_client, trust
 
 pytestmark = pytest.mark.stratus_only
@@ -245,3 +246,63 @@ def test_s3_objects_by_their_arns(root, user):
     assert [o["Key"] for o in s3.list_objects_v2(Bucket=bucket)["Contents"]] == ["in/a"]
     code, status, message = fails(s3.get_object, Bucket=bucket, Key="in/a")
     assert (code, status) == ("AccessDenied", 403) and "s3:GetObject" in message
+
+
+def test_sns_delivers_to_a_queue_only_when_its_policy_lets_sns_send(root):
+    sns, sqs = root("sns"), root("sqs")
+    url, arn = queue(root)
+    topic = sns.create_topic(Name=unique("t"))["TopicArn"]
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn, Attributes={"RawMessageDelivery": "true"})
+    sns.publish(TopicArn=topic, Message="not allowed yet")
+    assert "Messages" not in sqs.receive_message(QueueUrl=url, WaitTimeSeconds=2)
+    sqs.set_queue_attributes(QueueUrl=url, Attributes={"Policy": json.dumps({
+        "Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow", "Principal": {"Service": "sns.amazonaws.com"}, "Action": "sqs:SendMessage",
+            "Resource": arn, "Condition": {"ArnEquals": {"aws:SourceArn": topic}}}]})})
+    sns.publish(TopicArn=topic, Message="allowed")
+    got = sqs.receive_message(QueueUrl=url, WaitTimeSeconds=5)["Messages"]
+    assert [m["Body"] for m in got] == ["allowed"]
+    # Another topic is not the one the policy names.
+    other = sns.create_topic(Name=unique("t"))["TopicArn"]
+    sns.subscribe(TopicArn=other, Protocol="sqs", Endpoint=arn, Attributes={"RawMessageDelivery": "true"})
+    sqs.delete_message(QueueUrl=url, ReceiptHandle=got[0]["ReceiptHandle"])
+    sns.publish(TopicArn=other, Message="wrong topic")
+    assert "Messages" not in sqs.receive_message(QueueUrl=url, WaitTimeSeconds=2)
+
+
+FN_CALLS_AWS = zip_of({"app.py": """
+import boto3
+from botocore.exceptions import ClientError
+def handler(event, context):
+    out = {"me": boto3.client("sts").get_caller_identity()["Arn"]}
+    sqs = boto3.client("sqs")
+    for name, url in event["queues"].items():
+        try:
+            sqs.send_message(QueueUrl=url, MessageBody="from the function")
+            out[name] = "sent"
+        except ClientError as e:
+            out[name] = e.response["Error"]["Code"]
+    return out
+"""})
+
+
+def test_functions_run_with_their_roles_credentials(root):
+    allowed_url, allowed_arn = queue(root)
+    other_url, _ = queue(root)
+    iam, lam = root("iam"), root("lambda")
+    role = iam.create_role(RoleName=unique("fn-role"), AssumeRolePolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]}))["Role"]
+    iam.put_role_policy(RoleName=role["RoleName"], PolicyName="send",
+                        PolicyDocument=doc(allow("sqs:SendMessage", allowed_arn)))
+    name = unique("fn")
+    lam.create_function(FunctionName=name, Runtime="python3.11", Role=role["Arn"], Handler="app.handler",
+                        Code={"ZipFile": FN_CALLS_AWS}, Timeout=30)
+    lam.get_waiter("function_active_v2").wait(FunctionName=name, WaiterConfig={"Delay": 0.1, "MaxAttempts": 100})
+    r = lam.invoke(FunctionName=name, Payload=json.dumps({"queues": {"allowed": allowed_url, "other": other_url}}))
+    out = json.loads(r["Payload"].read())
+    assert "FunctionError" not in r, out
+    assert out == {"me": f"arn:aws:sts::{ACCT}:assumed-role/{role['RoleName']}/{name}",
+                   "allowed": "sent", "other": "AccessDenied"}
+    got = root("sqs").receive_message(QueueUrl=allowed_url, WaitTimeSeconds=1)["Messages"]
+    assert [m["Body"] for m in got] == ["from the function"]

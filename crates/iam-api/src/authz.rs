@@ -108,6 +108,35 @@ impl Authorizer {
         self.decide(who, ctx, &target).await
     }
 
+    /// Whether AWS service `principal` (`sns.amazonaws.com`) may perform `action` on `resource`
+    /// on behalf of `source_arn` (its topic, bucket, …): only the resource's own policy can
+    /// allow it, as on AWS; `aws:SourceArn` and `aws:SourceAccount` are in the context.
+    pub async fn service_may(
+        &self,
+        principal: &str,
+        action: &str,
+        resource: &str,
+        source_arn: &str,
+        source_account: &str,
+    ) -> Result<bool, AwsError> {
+        let service = action.split(':').next().unwrap_or_default();
+        let Some((policy, _)) = self.resource_policy(service, resource).await? else { return Ok(false) };
+        let caller = Caller::service(principal);
+        let mut context = Context::new();
+        context.insert("aws:SourceArn", source_arn.to_string());
+        context.insert("aws:SourceAccount", source_account.to_string());
+        let request = Request { principal: &caller, action, resource, context: &context };
+        let verdict = explain(&Decide {
+            request: &request,
+            identity: &[],
+            resource: Some(&policy),
+            resource_account: None,
+            boundary: None,
+            session: None,
+        });
+        Ok(verdict.denial.is_none())
+    }
+
     /// The resource's own policy (and the account owning the resource), if it has one.
     async fn resource_policy(&self, service: &str, arn: &str) -> Result<Option<(Policy, String)>, AwsError> {
         let Some(source) = self.inner.resource_policies() else { return Ok(None) };

@@ -141,6 +141,19 @@ impl Identity {
         }
     }
 
+    /// Temporary credentials `(access key id, secret, session token, expiry in epoch seconds)`
+    /// of `role_arn` for AWS service `service` (`lambda.amazonaws.com`) acting with it.
+    pub async fn credentials_for_service(
+        &self,
+        role_arn: &str,
+        session_name: &str,
+        service: &str,
+        region: &str,
+    ) -> Result<(String, String, String, u64), AwsError> {
+        let s = sts::assume_for_service(&self.inner, role_arn, session_name, service, region).await?;
+        Ok((s.id, s.secret, s.token, s.expires))
+    }
+
     /// Authorization of API requests, for enforce mode.
     pub fn authorizer(&self) -> Authorizer {
         Authorizer::new(self.inner.clone())

@@ -218,3 +218,69 @@ pub async fn get_session_token(i: &Inner, ctx: &RequestContext, input: Value) ->
     i.directory.put_session(&session);
     Ok(json!({ "Credentials": credentials_json(&session) }))
 }
+
+/// Temporary credentials of a role for an AWS service acting with it (Lambda running a
+/// function as its execution role). When callers are authenticated the role's trust policy must
+/// let `service` assume it.
+pub async fn assume_for_service(
+    i: &Inner,
+    role_arn: &str,
+    session_name: &str,
+    service: &str,
+    region: &str,
+) -> Result<SessionRecord, AwsError> {
+    let cannot = || {
+        AwsError::new(
+            "InvalidParameterValueException",
+            format!("The role defined for the function cannot be assumed by {service}."),
+        )
+        .with_status(400)
+    };
+    let (account, name) = parse_role_arn(role_arn).map(|(a, n)| (a.to_string(), n.to_string())).ok_or_else(cannot)?;
+    let lookup = account.clone();
+    let role: Option<RoleRecord> = i.read(move |r| entities::find(r, &lookup, &name)).await?;
+    let role = role.filter(|r| r.arn(&account) == role_arn).ok_or_else(cannot)?;
+    if i.check_trust {
+        let trust = Policy::parse(&role.trust, PolicyKind::Trust).map_err(|e| AwsError::internal(e.message))?;
+        let who = Caller::service(service);
+        let context = Context::new();
+        let request = Request { principal: &who, action: "sts:AssumeRole", resource: role_arn, context: &context };
+        if trust.evaluate(&request) != Effect::Allow {
+            return Err(cannot());
+        }
+    }
+    let now = i.now_secs();
+    let mut session_name: String =
+        session_name.chars().filter(|c| c.is_ascii_alphanumeric() || "_+=,.@-".contains(*c)).collect();
+    session_name.truncate(64);
+    let session = SessionRecord {
+        id: ids::access_key(i.env.ids.as_ref(), true),
+        secret: ids::secret(i.env.ids.as_ref()),
+        token: ids::session_token(i.env.ids.as_ref()),
+        account: account.clone(),
+        expires: now + u64::from(role.max_session),
+        of: SessionOf::Role {
+            role_name: role.name.clone(),
+            role_id: role.id.clone(),
+            role_arn: role_arn.to_string(),
+            session_name,
+        },
+        policy: None,
+        policy_arns: Vec::new(),
+        tags: Vec::new(),
+        source_identity: None,
+    };
+    let stored = session.clone();
+    let region = region.to_string();
+    i.write(move |t| {
+        t.put(&keys::session(&stored.id), &encode(&stored)?)?;
+        if let Some(mut r) = entities::find::<RoleRecord>(t, &stored.account, &role.name)? {
+            r.last_used = Some((now, region));
+            t.put(&keys::entity(Kind::Role, &stored.account, &r.name), &encode(&r)?)?;
+        }
+        Ok(())
+    })
+    .await?;
+    i.directory.put_session(&session);
+    Ok(session)
+}

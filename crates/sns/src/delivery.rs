@@ -276,6 +276,7 @@ fn sqs_message(d: &Delivery, signer: &Signer, urls: &Urls<'_>, queue_arn: &str) 
     };
     let fifo_queue = queue_arn.ends_with(".fifo");
     Ok(SqsDelivery {
+        source_arn: d.topic_arn.clone(),
         body,
         attributes,
         group_id: if fifo_queue { d.group_id.clone() } else { None },

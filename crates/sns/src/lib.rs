@@ -39,6 +39,8 @@ static MODEL: LazyLock<Result<ServiceModel, String>> =
 /// A message for an SQS queue subscribed to a topic.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SqsDelivery {
+    /// The topic it comes from (`aws:SourceArn` of the delivery).
+    pub source_arn: String,
     pub body: String,
     pub attributes: Vec<SqsAttribute>,
     pub group_id: Option<String>,

@@ -248,6 +248,9 @@ impl stratus_lambda::QueueSource for SqsSource {
 pub struct SnsTargets {
     pub sqs: Sqs,
     pub lambda: Lambda,
+    /// Enforce mode: a queue receives from a topic only when its policy lets
+    /// `sns.amazonaws.com` send from that topic, as on AWS.
+    pub authorizer: Option<stratus_iam_api::Authorizer>,
 }
 
 impl stratus_sns::Targets for SnsTargets {
@@ -259,6 +262,22 @@ impl stratus_sns::Targets for SnsTargets {
         Box::pin(async move {
             use base64::Engine as _;
             let (account, region, name) = queue_of(queue_arn)?;
+            if let Some(a) = &self.authorizer {
+                let topic_account = stratus_core::Arn::parse(&msg.source_arn).map(|t| t.account).unwrap_or_default();
+                if !a
+                    .service_may("sns.amazonaws.com", "sqs:SendMessage", queue_arn, &msg.source_arn, topic_account)
+                    .await?
+                {
+                    return Err(stratus_proto::AwsError::new(
+                        "AccessDenied",
+                        format!(
+                            "The policy of {queue_arn} does not let sns.amazonaws.com send messages from {}",
+                            msg.source_arn
+                        ),
+                    )
+                    .with_status(403));
+                }
+            }
             let attributes = msg
                 .attributes
                 .into_iter()

@@ -13,21 +13,75 @@ pub struct ProcessExecutor {
     pub runtimes: Arc<Runtimes>,
     /// `http://127.0.0.1:{port}`, given to functions as `AWS_ENDPOINT_URL`.
     pub endpoint: String,
+    /// Verify and enforce modes: functions run with temporary credentials of their role.
+    pub roles: Option<RoleCredentials>,
+}
+
+/// Credentials of `(access key id, secret, session token, expiry in epoch seconds)`.
+type Credentials = (String, String, String, u64);
+
+/// A function's execution-role credentials, minted (as Lambda assumes the role) once per
+/// function configuration and renewed before they expire; environments started with old ones
+/// are retired then, so that none runs with expired keys.
+pub struct RoleCredentials {
+    pub identity: stratus_iam_api::Identity,
+    pub cache: std::sync::Mutex<std::collections::HashMap<String, Credentials>>,
+}
+
+/// Credentials are renewed when fewer than this many seconds are left.
+const RENEW_BEFORE_SECS: u64 = 600;
+
+impl RoleCredentials {
+    async fn get(&self, req: &InvokeRequest, runtimes: &Runtimes) -> Option<Credentials> {
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+        let cached = self.cache.lock().ok().and_then(|m| m.get(&req.key).cloned());
+        if let Some(c) = &cached
+            && c.3 > now + RENEW_BEFORE_SECS
+        {
+            return cached;
+        }
+        let c = &req.config;
+        match self
+            .identity
+            .credentials_for_service(&c.role, &c.function_name, "lambda.amazonaws.com", &req.region)
+            .await
+        {
+            Ok(creds) => {
+                if cached.is_some() {
+                    runtimes.retire(&req.key);
+                }
+                if let Ok(mut m) = self.cache.lock() {
+                    m.insert(req.key.clone(), creds.clone());
+                }
+                Some(creds)
+            }
+            Err(e) => {
+                tracing::warn!(function = %c.function_name, role = %c.role, error = %e.message,
+                    "the function's role cannot be assumed; it runs without credentials that authenticate");
+                None
+            }
+        }
+    }
 }
 
 impl ProcessExecutor {
-    fn spec(&self, req: &InvokeRequest) -> FunctionSpec {
+    fn spec(&self, req: &InvokeRequest, creds: Option<&Credentials>) -> FunctionSpec {
         let c = &req.config;
         let mut env: BTreeMap<String, String> = stratus_lambda::executor::function_env(c);
-        // In open mode a 12-digit access key acts as that account, so the function's calls
-        // land in its own account; verify mode will hand out the execution role's keys.
+        // The execution role's temporary credentials when callers are authenticated; in open
+        // mode a 12-digit access key acts as that account, so the function's calls land in its
+        // own account.
+        let (key, secret, token) = match creds {
+            Some((k, s, t, _)) => (k.clone(), s.clone(), t.clone()),
+            None => (req.account.clone(), "stratus".to_string(), format!("stratus-session-{}", c.function_name)),
+        };
         for (k, v) in [
             ("AWS_ENDPOINT_URL", self.endpoint.clone()),
             ("AWS_REGION", req.region.clone()),
             ("AWS_DEFAULT_REGION", req.region.clone()),
-            ("AWS_ACCESS_KEY_ID", req.account.clone()),
-            ("AWS_SECRET_ACCESS_KEY", "stratus".to_string()),
-            ("AWS_SESSION_TOKEN", format!("stratus-session-{}", c.function_name)),
+            ("AWS_ACCESS_KEY_ID", key),
+            ("AWS_SECRET_ACCESS_KEY", secret),
+            ("AWS_SESSION_TOKEN", token),
         ] {
             env.insert(k.to_string(), v);
         }
@@ -71,7 +125,11 @@ impl Executor for ProcessExecutor {
 
     fn invoke(&self, req: InvokeRequest) -> BoxFuture<'_, Result<InvokeResponse, ExecError>> {
         Box::pin(async move {
-            let spec = self.spec(&req);
+            let creds = match &self.roles {
+                Some(r) => r.get(&req, &self.runtimes).await,
+                None => None,
+            };
+            let spec = self.spec(&req, creds.as_ref());
             let inv = Invocation {
                 request_id: req.request_id.clone(),
                 payload: bytes::Bytes::from(req.payload),

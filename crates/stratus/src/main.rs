@@ -125,11 +125,19 @@ async fn serve(cfg: Config) -> Result<(), String> {
         local.port()
     );
     let sns = stratus_sns::Sns::new(store.clone(), env.clone(), endpoint.clone())?;
-    let executor = Arc::new(functions::ProcessExecutor { runtimes: runtimes.clone(), endpoint });
+    let roles = (cfg.auth != AuthMode::Open).then(|| functions::RoleCredentials {
+        identity: identity.clone(),
+        cache: std::sync::Mutex::new(std::collections::HashMap::new()),
+    });
+    let executor = Arc::new(functions::ProcessExecutor { runtimes: runtimes.clone(), endpoint, roles });
     let lambda = Lambda::new(store.clone(), env.clone(), executor)?;
     lambda.set_queue_source(Arc::new(engine::SqsSource { sqs: sqs.clone() }));
     lambda.start();
-    sns.set_targets(Arc::new(engine::SnsTargets { sqs: sqs.clone(), lambda: lambda.clone() }));
+    sns.set_targets(Arc::new(engine::SnsTargets {
+        sqs: sqs.clone(),
+        lambda: lambda.clone(),
+        authorizer: (cfg.auth == AuthMode::Enforce).then(|| identity.authorizer()),
+    }));
     sns.start();
     let s3 = stratus_s3::S3::new(store.clone(), env.clone());
     s3.set_targets(Arc::new(engine::S3Targets { sqs: sqs.clone(), sns: sns.clone(), lambda: lambda.clone() }));
