@@ -306,3 +306,12 @@ def test_functions_run_with_their_roles_credentials(root):
                    "allowed": "sent", "other": "AccessDenied"}
     got = root("sqs").receive_message(QueueUrl=allowed_url, WaitTimeSeconds=1)["Messages"]
     assert [m["Body"] for m in got] == ["from the function"]
+
+
+def test_create_function_needs_a_role_lambda_may_assume(root):
+    iam, lam = root("iam"), root("lambda")
+    not_lambda = iam.create_role(RoleName=unique("r"), AssumeRolePolicyDocument=trust(f"arn:aws:iam::{ACCT}:root"))["Role"]
+    expected = ("InvalidParameterValueException", 400, "The role defined for the function cannot be assumed by Lambda.")
+    for role in (not_lambda["Arn"], f"arn:aws:iam::{ACCT}:role/{unique('missing')}"):
+        assert fails(lam.create_function, FunctionName=unique("fn"), Runtime="python3.11", Role=role,
+                     Handler="app.handler", Code={"ZipFile": FN_CALLS_AWS}) == expected

@@ -154,6 +154,12 @@ impl Identity {
         Ok((s.id, s.secret, s.token, s.expires))
     }
 
+    /// `Ok` when `role_arn` exists and may be assumed by AWS service `service`
+    /// (`lambda.amazonaws.com`): what CreateFunction checks of an execution role.
+    pub async fn check_role_for_service(&self, role_arn: &str, service: &str) -> Result<(), AwsError> {
+        sts::trusted_role(&self.inner, role_arn, service).await.map(|_| ())
+    }
+
     /// Authorization of API requests, for enforce mode.
     pub fn authorizer(&self) -> Authorizer {
         Authorizer::new(self.inner.clone())

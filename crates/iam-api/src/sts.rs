@@ -219,6 +219,38 @@ pub async fn get_session_token(i: &Inner, ctx: &RequestContext, input: Value) ->
     Ok(json!({ "Credentials": credentials_json(&session) }))
 }
 
+/// The role `role_arn` (and its account) when it exists and — when callers are authenticated —
+/// its trust policy lets AWS service `service` assume it; otherwise AWS's error for a function
+/// whose role Lambda cannot assume.
+pub async fn trusted_role(i: &Inner, role_arn: &str, service: &str) -> Result<(String, RoleRecord), AwsError> {
+    // "lambda.amazonaws.com" is "Lambda" in the message.
+    let who = service.strip_suffix(".amazonaws.com").map(|s| {
+        let mut c = s.chars();
+        c.next().map(|f| f.to_uppercase().collect::<String>() + c.as_str()).unwrap_or_default()
+    });
+    let cannot = || {
+        AwsError::new(
+            "InvalidParameterValueException",
+            format!("The role defined for the function cannot be assumed by {}.", who.as_deref().unwrap_or(service)),
+        )
+        .with_status(400)
+    };
+    let (account, name) = parse_role_arn(role_arn).map(|(a, n)| (a.to_string(), n.to_string())).ok_or_else(cannot)?;
+    let lookup = account.clone();
+    let role: Option<RoleRecord> = i.read(move |r| entities::find(r, &lookup, &name)).await?;
+    let role = role.filter(|r| r.arn(&account) == role_arn).ok_or_else(cannot)?;
+    if i.check_trust {
+        let trust = Policy::parse(&role.trust, PolicyKind::Trust).map_err(|e| AwsError::internal(e.message))?;
+        let caller = Caller::service(service);
+        let context = Context::new();
+        let request = Request { principal: &caller, action: "sts:AssumeRole", resource: role_arn, context: &context };
+        if trust.evaluate(&request) != Effect::Allow {
+            return Err(cannot());
+        }
+    }
+    Ok((account, role))
+}
+
 /// Temporary credentials of a role for an AWS service acting with it (Lambda running a
 /// function as its execution role). When callers are authenticated the role's trust policy must
 /// let `service` assume it.
@@ -229,26 +261,7 @@ pub async fn assume_for_service(
     service: &str,
     region: &str,
 ) -> Result<SessionRecord, AwsError> {
-    let cannot = || {
-        AwsError::new(
-            "InvalidParameterValueException",
-            format!("The role defined for the function cannot be assumed by {service}."),
-        )
-        .with_status(400)
-    };
-    let (account, name) = parse_role_arn(role_arn).map(|(a, n)| (a.to_string(), n.to_string())).ok_or_else(cannot)?;
-    let lookup = account.clone();
-    let role: Option<RoleRecord> = i.read(move |r| entities::find(r, &lookup, &name)).await?;
-    let role = role.filter(|r| r.arn(&account) == role_arn).ok_or_else(cannot)?;
-    if i.check_trust {
-        let trust = Policy::parse(&role.trust, PolicyKind::Trust).map_err(|e| AwsError::internal(e.message))?;
-        let who = Caller::service(service);
-        let context = Context::new();
-        let request = Request { principal: &who, action: "sts:AssumeRole", resource: role_arn, context: &context };
-        if trust.evaluate(&request) != Effect::Allow {
-            return Err(cannot());
-        }
-    }
+    let (account, role) = trusted_role(i, role_arn, service).await?;
     let now = i.now_secs();
     let mut session_name: String =
         session_name.chars().filter(|c| c.is_ascii_alphanumeric() || "_+=,.@-".contains(*c)).collect();

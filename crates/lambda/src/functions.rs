@@ -303,6 +303,9 @@ pub(crate) async fn create(
         return Err(invalid("FunctionName cannot be a qualified ARN when creating a function."));
     }
     check_role(&input.role)?;
+    if let Some(roles) = i.roles.get() {
+        roles.check(&input.role).await?;
+    }
     check_limits(input.timeout, input.memory_size)?;
     check_environment(&input.environment)?;
     if input.package_type.as_deref().is_some_and(|p| p != "Zip") {
@@ -691,6 +694,9 @@ pub(crate) async fn update_configuration(
     let f = parse_function_name(&input.function_name, ctx)?;
     if let Some(r) = &input.role {
         check_role(r)?;
+        if let Some(roles) = i.roles.get() {
+            roles.check(r).await?;
+        }
     }
     check_limits(input.timeout, input.memory_size)?;
     check_environment(&input.environment)?;

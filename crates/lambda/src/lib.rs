@@ -29,7 +29,7 @@ pub use executor::{ExecError, Executor, InvokeRequest, InvokeResponse};
 /// UpdateFunctionCode, PublishLayerVersion): a 50 MB zip, base64 in JSON, as AWS counts it.
 pub const MAX_CODE_REQUEST_BYTES: usize = 70_167_211;
 pub use invoke::MAX_SYNC_PAYLOAD;
-pub use source::{CodeSource, QueueMessage, QueueSource};
+pub use source::{CodeSource, QueueMessage, QueueSource, Roles};
 
 static MODEL: LazyLock<Result<ServiceModel, String>> = LazyLock::new(|| {
     let mut model =
@@ -69,6 +69,8 @@ pub(crate) struct Inner {
     queue_source: OnceLock<Arc<dyn QueueSource>>,
     /// Where packages named by `S3Bucket`/`S3Key` are read from (set by the binary).
     code_source: OnceLock<Arc<dyn CodeSource>>,
+    /// Checks execution roles on create and update (set by the binary in verify/enforce mode).
+    roles: OnceLock<Arc<dyn source::Roles>>,
     pollers: esm::Pollers,
 }
 
@@ -102,6 +104,7 @@ impl Lambda {
                 closing: AtomicBool::new(false),
                 queue_source: OnceLock::new(),
                 code_source: OnceLock::new(),
+                roles: OnceLock::new(),
                 pollers: esm::Pollers::default(),
             }),
         })
@@ -115,6 +118,11 @@ impl Lambda {
     /// Lets functions and layers take their code from S3 (before serving requests).
     pub fn set_code_source(&self, source: Arc<dyn CodeSource>) {
         let _ = self.inner.code_source.set(source);
+    }
+
+    /// Checks the execution role of created and updated functions (before serving requests).
+    pub fn set_roles(&self, roles: Arc<dyn source::Roles>) {
+        let _ = self.inner.roles.set(roles);
     }
 
     /// Starts delivering queued asynchronous invocations (also those left by a previous run)

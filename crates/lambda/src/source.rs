@@ -74,3 +74,11 @@ pub(crate) async fn fetch_from_s3(
         }
     })
 }
+
+/// What Lambda asks IAM about execution roles (set by the binary when callers are
+/// authenticated; in open mode any well-formed role ARN is taken).
+pub trait Roles: Send + Sync + 'static {
+    /// `Ok` when `role_arn` exists and its trust policy lets `lambda.amazonaws.com` assume it;
+    /// otherwise AWS's `InvalidParameterValueException`.
+    fn check<'a>(&'a self, role_arn: &'a str) -> BoxFuture<'a, Result<(), AwsError>>;
+}

@@ -377,3 +377,14 @@ impl stratus_iam_api::ResourcePolicies for ResourcePolicies {
         })
     }
 }
+
+/// Execution roles of functions, checked by IAM (verify and enforce modes).
+pub struct LambdaRoles {
+    pub identity: stratus_iam_api::Identity,
+}
+
+impl stratus_lambda::Roles for LambdaRoles {
+    fn check<'a>(&'a self, role_arn: &'a str) -> stratus_proto::BoxFuture<'a, Result<(), stratus_core::AwsError>> {
+        Box::pin(self.identity.check_role_for_service(role_arn, "lambda.amazonaws.com"))
+    }
+}

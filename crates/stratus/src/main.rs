@@ -132,6 +132,9 @@ async fn serve(cfg: Config) -> Result<(), String> {
     let executor = Arc::new(functions::ProcessExecutor { runtimes: runtimes.clone(), endpoint, roles });
     let lambda = Lambda::new(store.clone(), env.clone(), executor)?;
     lambda.set_queue_source(Arc::new(engine::SqsSource { sqs: sqs.clone() }));
+    if cfg.auth != AuthMode::Open {
+        lambda.set_roles(Arc::new(engine::LambdaRoles { identity: identity.clone() }));
+    }
     lambda.start();
     sns.set_targets(Arc::new(engine::SnsTargets {
         sqs: sqs.clone(),
