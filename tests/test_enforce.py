@@ -315,3 +315,32 @@ def test_create_function_needs_a_role_lambda_may_assume(root):
     for role in (not_lambda["Arn"], f"arn:aws:iam::{ACCT}:role/{unique('missing')}"):
         assert fails(lam.create_function, FunctionName=unique("fn"), Runtime="python3.11", Role=role,
                      Handler="app.handler", Code={"ZipFile": FN_CALLS_AWS}) == expected
+
+
+def test_bucket_policies_grant_other_accounts_and_anonymous_readers_and_deny(srv, root, user):
+    import requests
+    u, as_user = user
+    s3 = root("s3")
+    bucket = unique("b").lower()
+    s3.create_bucket(Bucket=bucket)
+    s3.put_object(Bucket=bucket, Key="public/a.txt", Body=b"hello")
+    s3.put_object(Bucket=bucket, Key="private/b.txt", Body=b"secret")
+    other = make_client("s3", srv.endpoint, *OTHER[:2])
+    url = f"{srv.endpoint}/{bucket}/public/a.txt"
+    assert fails(other.get_object, Bucket=bucket, Key="public/a.txt")[:2] == ("AccessDenied", 403)
+    assert requests.get(url, timeout=5).status_code == 403
+    s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{bucket}/public/*"},
+        {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{OTHER[2]}:root"}, "Action": "s3:GetObject",
+         "Resource": f"arn:aws:s3:::{bucket}/private/*"},
+        {"Effect": "Deny", "Principal": {"AWS": u["Arn"]}, "Action": "s3:GetObject",
+         "Resource": f"arn:aws:s3:::{bucket}/private/*"}]}))
+    r = requests.get(url, timeout=5)
+    assert (r.status_code, r.content) == (200, b"hello")
+    assert requests.get(f"{srv.endpoint}/{bucket}/private/b.txt", timeout=5).status_code == 403
+    assert other.get_object(Bucket=bucket, Key="private/b.txt")["Body"].read() == b"secret"
+    assert fails(other.put_object, Bucket=bucket, Key="private/c.txt", Body=b"x")[:2] == ("AccessDenied", 403)
+    root("iam").put_user_policy(UserName=u["UserName"], PolicyName="s3", PolicyDocument=doc(allow("s3:GetObject")))
+    assert as_user("s3").get_object(Bucket=bucket, Key="public/a.txt")["Body"].read() == b"hello"
+    code, status, message = fails(as_user("s3").get_object, Bucket=bucket, Key="private/b.txt")
+    assert (code, status) == ("AccessDenied", 403) and "explicit deny in a resource-based policy" in message, message

@@ -25,6 +25,19 @@ struct Compiled {
     session: Option<Vec<Policy>>,
 }
 
+/// What a front door that found the resource's policy itself (S3's buckets) asks for.
+#[derive(Debug, Clone, Copy)]
+pub struct OnResource<'a> {
+    /// Which service's wording a denial takes.
+    pub service: &'a str,
+    pub action: &'a str,
+    pub resource: &'a str,
+    /// The resource's policy document, if it has one.
+    pub policy: Option<&'a str>,
+    /// The account owning the resource.
+    pub owner: Option<&'a str>,
+}
+
 /// What one request asks for: the action, on which resource, that resource's policy and owner.
 #[derive(Clone, Copy)]
 struct Target<'a> {
@@ -106,6 +119,38 @@ impl Authorizer {
             owner: owner.as_deref(),
         };
         self.decide(who, ctx, &target).await
+    }
+
+    /// [`Authorizer::authorize_action`] for a resource whose policy and owner the caller found
+    /// (S3's buckets): `who` None is an anonymous (unsigned) request, which only the resource
+    /// policy can allow.
+    pub async fn authorize_with_policy(
+        &self,
+        who: Option<&Who>,
+        ctx: &RequestContext,
+        asked: &OnResource<'_>,
+    ) -> Result<(), AwsError> {
+        let OnResource { service, action, resource, policy, owner } = *asked;
+        // Stored policies were accepted by their service; one the language refuses grants nothing.
+        let policy = policy.and_then(|d| Policy::parse(d, stratus_iam::policy::PolicyKind::Resource).ok());
+        let Some(who) = who else {
+            let caller = Caller::anonymous();
+            let context = Context::new();
+            let request = Request { principal: &caller, action, resource, context: &context };
+            let verdict = explain(&Decide {
+                request: &request,
+                identity: &[],
+                resource: policy.as_ref(),
+                resource_account: owner,
+                boundary: None,
+                session: None,
+            });
+            return match verdict.denial {
+                None => Ok(()),
+                Some(_) => Err(denied(service, "Access Denied".to_string())),
+            };
+        };
+        self.decide(who, ctx, &Target { service, action, resource, policy: policy.as_ref(), owner }).await
     }
 
     /// Whether AWS service `principal` (`sns.amazonaws.com`) may perform `action` on `resource`

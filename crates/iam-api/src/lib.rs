@@ -26,7 +26,7 @@ mod policies;
 mod sts;
 mod types;
 
-pub use authz::{Authorizer, ResourcePolicies};
+pub use authz::{Authorizer, OnResource, ResourcePolicies};
 pub use directory::Directory;
 
 use crate::types::{GroupRecord, RoleRecord, UserRecord};

@@ -77,6 +77,12 @@ impl S3 {
     /// Forgets in-memory state after the store was wiped (S3 keeps none today).
     pub fn reset(&self) {}
 
+    /// The bucket's owner account and its policy, for authorization; None when the bucket does
+    /// not exist.
+    pub async fn bucket_policy_internal(&self, bucket: &str) -> Option<(String, Option<String>)> {
+        objects::bucket_exists(self, bucket).await.ok().map(|b| (b.account, b.policy))
+    }
+
     /// Reads a whole object (Lambda's `S3Bucket`/`S3Key` code). Errors: `NoSuchBucket`, `NoSuchKey`.
     pub async fn get_object_internal(
         &self,

@@ -196,7 +196,7 @@ impl S3Door {
             b.set_auth(Keys(keys.clone()));
         }
         if let Some(authorizer) = authorizer {
-            b.set_access(access::Access { authorizer, keys: keys.clone() });
+            b.set_access(access::Access { authorizer, keys: keys.clone(), s3: s3.clone() });
         }
         Self { s3, service: b.build(), mode, keys, default_account, default_region, env }
     }

@@ -1,5 +1,6 @@
-//! S3 requests in enforce mode: each operation is authorized by the caller's IAM policies for
-//! its action (the Service Authorization Reference's name for it) on the bucket or object ARN.
+//! S3 requests in enforce mode: each operation is authorized by the caller's IAM policies and
+//! the bucket's policy, for its action (the Service Authorization Reference's name for it) on
+//! the bucket or object ARN. An unsigned request is anonymous: only a bucket policy can allow it.
 
 use std::sync::Arc;
 
@@ -8,12 +9,14 @@ use s3s::path::S3Path;
 use s3s::{S3Result, s3_error};
 use stratus_core::RequestContext;
 use stratus_iam::{Identity, KeyStore};
-use stratus_iam_api::Authorizer;
+use stratus_iam_api::{Authorizer, OnResource};
 use stratus_s3::Caller;
 
 pub struct Access {
     pub authorizer: Authorizer,
     pub keys: Arc<dyn KeyStore>,
+    /// Where bucket policies and owners are read.
+    pub s3: stratus_s3::S3,
 }
 
 /// The IAM action of an S3 operation.
@@ -57,15 +60,30 @@ impl S3Access for Access {
         let Some(caller) = cx.extensions_mut().get::<Caller>().cloned() else {
             return Err(s3_error!(AccessDenied, "Access Denied"));
         };
-        // Unsigned requests are anonymous: without bucket policies (not yet enforced) nothing
-        // grants them access.
-        let Some(key) = caller.access_key.as_deref() else {
-            return Err(s3_error!(AccessDenied, "Access Denied"));
+        // The bucket's policy and owner: its policy may grant (also to other accounts and to
+        // anonymous requests) or deny.
+        let bucket = match cx.s3_path() {
+            S3Path::Bucket { bucket } | S3Path::Object { bucket, .. } => Some(bucket.to_string()),
+            S3Path::Root => None,
         };
-        let who = self.keys.lookup(key).map(|c| c.identity).unwrap_or(Identity::Root);
+        let (owner, policy) = match &bucket {
+            Some(b) => self.s3.bucket_policy_internal(b).await.map_or((None, None), |(o, p)| (Some(o), p)),
+            None => (None, None),
+        };
         let mut ctx = RequestContext::internal(&caller.account, &caller.region, caller.request_id.clone());
-        ctx.access_key = Some(key.to_string());
-        match self.authorizer.authorize_action(&who, &ctx, "s3", &action, &resource).await {
+        let who = caller.access_key.as_deref().map(|key| {
+            ctx.access_key = Some(key.to_string());
+            self.keys.lookup(key).map(|c| c.identity).unwrap_or(Identity::Root)
+        });
+        let asked = OnResource {
+            service: "s3",
+            action: &action,
+            resource: &resource,
+            policy: policy.as_deref(),
+            owner: owner.as_deref(),
+        };
+        let decided = self.authorizer.authorize_with_policy(who.as_ref(), &ctx, &asked).await;
+        match decided {
             Ok(()) => Ok(()),
             Err(e) => Err(s3s::S3Error::with_message(s3s::S3ErrorCode::AccessDenied, e.message)),
         }
