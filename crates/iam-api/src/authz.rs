@@ -273,7 +273,7 @@ fn parse_all(docs: Vec<String>) -> Vec<Policy> {
     docs.iter().filter_map(|d| Policy::parse(d, stratus_iam::policy::PolicyKind::Identity).ok()).collect()
 }
 
-fn documents_of<E: Entity>(r: &mut dyn ReadTxn, account: &str, e: &E) -> Result<Vec<String>, AwsError> {
+pub(crate) fn documents_of<E: Entity>(r: &mut dyn ReadTxn, account: &str, e: &E) -> Result<Vec<String>, AwsError> {
     let mut docs: Vec<String> = e.policies().inline.values().cloned().collect();
     for a in &e.policies().attached {
         docs.extend(policies::default_document(r, account, a)?);

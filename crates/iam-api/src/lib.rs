@@ -23,6 +23,7 @@ mod ids;
 mod keys;
 mod managed;
 mod policies;
+mod simulate;
 mod sts;
 mod types;
 
@@ -274,6 +275,9 @@ impl Service for Iam {
                 "UntagPolicy" => none(policies::tag(i, ctx, input, false).await),
                 "ListPolicyTags" => policies::list_tags(i, ctx, input).await,
                 "ListEntitiesForPolicy" => policies::list_entities(i, ctx, input).await,
+
+                "SimulatePrincipalPolicy" => simulate::principal(i, ctx, input).await,
+                "SimulateCustomPolicy" => simulate::custom(ctx, input).await,
 
                 "CreateAccessKey" => access_keys::create(i, ctx, input).await,
                 "ListAccessKeys" => access_keys::list(i, ctx, input).await,
