@@ -828,3 +828,32 @@ def test_simulate_principal_and_custom_policies(iam, acct):
     with pytest.raises(ClientError) as e:
         iam.simulate_custom_policy(PolicyInputList=["{not json"], ActionNames=["s3:GetObject"])
     assert e.value.response["Error"]["Code"] == "MalformedPolicyDocument"
+
+
+@pytest.mark.stratus_only  # not checked against moto_server
+def test_get_account_authorization_details(iam, acct):
+    user = iam.create_user(UserName=unique("u"))["User"]["UserName"]
+    iam.put_user_policy(UserName=user, PolicyName="inline", PolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sqs:*", "Resource": "*"}]}))
+    group = iam.create_group(GroupName=unique("g"))["Group"]["GroupName"]
+    iam.add_user_to_group(GroupName=group, UserName=user)
+    role = iam.create_role(RoleName=unique("r"), AssumeRolePolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"},
+                                                "Action": "sts:AssumeRole"}]}))["Role"]["RoleName"]
+    basic = "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
+    iam.attach_role_policy(RoleName=role, PolicyArn=basic)
+    mine = iam.create_policy(PolicyName=unique("p"), PolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]}))["Policy"]
+    d = iam.get_account_authorization_details()
+    u = next(x for x in d["UserDetailList"] if x["UserName"] == user)
+    assert u["GroupList"] == [group]
+    assert [(p["PolicyName"], p["PolicyDocument"]["Statement"][0]["Action"]) for p in u["UserPolicyList"]] == [
+        ("inline", "sqs:*")]
+    r = next(x for x in d["RoleDetailList"] if x["RoleName"] == role)
+    assert r["AttachedManagedPolicies"] == [{"PolicyName": "AWSLambdaBasicExecutionRole", "PolicyArn": basic}]
+    assert r["AssumeRolePolicyDocument"]["Statement"][0]["Principal"] == {"Service": "lambda.amazonaws.com"}
+    by_arn = {p["Arn"]: p for p in d["Policies"]}
+    assert by_arn[basic]["AttachmentCount"] == 1
+    assert by_arn[mine["Arn"]]["PolicyVersionList"][0]["IsDefaultVersion"] is True
+    only_roles = iam.get_account_authorization_details(Filter=["Role"])
+    assert only_roles["UserDetailList"] == [] and any(x["RoleName"] == role for x in only_roles["RoleDetailList"])

@@ -16,6 +16,7 @@ use stratus_storage::{ReadTxn, Store, Txn};
 mod access_keys;
 mod actions;
 mod authz;
+mod details;
 mod directory;
 mod entities;
 mod errors;
@@ -276,6 +277,7 @@ impl Service for Iam {
                 "ListPolicyTags" => policies::list_tags(i, ctx, input).await,
                 "ListEntitiesForPolicy" => policies::list_entities(i, ctx, input).await,
 
+                "GetAccountAuthorizationDetails" => details::get(i, ctx, input).await,
                 "SimulatePrincipalPolicy" => simulate::principal(i, ctx, input).await,
                 "SimulateCustomPolicy" => simulate::custom(ctx, input).await,
 
