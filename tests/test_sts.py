@@ -346,3 +346,10 @@ def test_verify_issued_keys_survive_a_crash(tmp_path):
         assert fails(deleted.get_caller_identity) == INVALID_TOKEN
     finally:
         srv.kill()
+
+
+@pytest.mark.stratus_only
+def test_verify_roles_may_not_be_assumed_by_root(vsrv, v_iam):
+    role = v_iam.create_role(RoleName=unique("r"), AssumeRolePolicyDocument=trust(f"arn:aws:iam::{ROOT[2]}:root"))["Role"]
+    assert fails(make_client("sts", vsrv.endpoint, *ROOT[:2]).assume_role, RoleArn=role["Arn"],
+                 RoleSessionName="as-root") == ("AccessDenied", 403, "Roles may not be assumed by root accounts.")

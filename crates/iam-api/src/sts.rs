@@ -120,6 +120,9 @@ pub async fn assume_role(i: &Inner, ctx: &RequestContext, input: Value) -> Resul
         return Err(validation("The requested DurationSeconds exceeds the MaxSessionDuration set for this role."));
     }
     if i.check_trust {
+        if identity == Identity::Root {
+            return Err(access_denied("Roles may not be assumed by root accounts."));
+        }
         let trust = Policy::parse(&role.trust, PolicyKind::Trust).map_err(|e| AwsError::internal(e.message))?;
         let who = caller(&identity, &ctx.account);
         let mut context = Context::new();
