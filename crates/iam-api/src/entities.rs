@@ -83,6 +83,95 @@ impl Entity for RoleRecord {
     }
 }
 
+/// Users and roles: entities with tags and a permissions boundary.
+pub trait Tagged: Entity {
+    fn tags(&self) -> &[Tag];
+    fn tags_mut(&mut self) -> &mut Vec<Tag>;
+    fn boundary_mut(&mut self) -> &mut Option<String>;
+}
+
+impl Tagged for UserRecord {
+    fn tags(&self) -> &[Tag] {
+        &self.tags
+    }
+    fn tags_mut(&mut self) -> &mut Vec<Tag> {
+        &mut self.tags
+    }
+    fn boundary_mut(&mut self) -> &mut Option<String> {
+        &mut self.boundary
+    }
+}
+
+impl Tagged for RoleRecord {
+    fn tags(&self) -> &[Tag] {
+        &self.tags
+    }
+    fn tags_mut(&mut self) -> &mut Vec<Tag> {
+        &mut self.tags
+    }
+    fn boundary_mut(&mut self) -> &mut Option<String> {
+        &mut self.boundary
+    }
+}
+
+/// Put/DeleteUserPermissionsBoundary and the role ones (`member` names the entity).
+pub async fn put_boundary<E: Tagged>(
+    i: &Inner,
+    ctx: &RequestContext,
+    input: Value,
+    member: &str,
+    set: bool,
+) -> Result<(), AwsError> {
+    let name = req(&input, member)?.to_string();
+    let arn = if set { Some(req(&input, "PermissionsBoundary")?.to_string()) } else { None };
+    let account = ctx.account.clone();
+    i.write(move |t| {
+        let mut e: E = load(t, &account, &name)?;
+        set_boundary(t, &account, e.boundary_mut(), arn)?;
+        save(t, &account, &e)
+    })
+    .await
+}
+
+/// Tag/UntagUser and Tag/UntagRole.
+pub async fn tag<E: Tagged>(
+    i: &Inner,
+    ctx: &RequestContext,
+    input: Value,
+    member: &str,
+    add: bool,
+) -> Result<(), AwsError> {
+    let name = req(&input, member)?.to_string();
+    let tags = tags_of(&input)?;
+    let remove = strings_of(&input, "TagKeys");
+    let account = ctx.account.clone();
+    i.write(move |t| {
+        let mut e: E = load(t, &account, &name)?;
+        if add {
+            merge_tags(e.tags_mut(), tags)?;
+        } else {
+            remove_tags(e.tags_mut(), &remove);
+        }
+        save(t, &account, &e)
+    })
+    .await
+}
+
+/// ListUserTags and ListRoleTags.
+pub async fn list_tags<E: Tagged>(
+    i: &Inner,
+    ctx: &RequestContext,
+    input: Value,
+    member: &str,
+) -> Result<Value, AwsError> {
+    let name = req(&input, member)?.to_string();
+    let account = ctx.account.clone();
+    let e: E = i.read(move |r| load(r, &account, &name)).await?;
+    let (items, next) =
+        page(e.tags().to_vec(), str_of(&input, "Marker"), input.get("MaxItems").and_then(Value::as_i64))?;
+    Ok(listing(json!({ "Tags": items }), next))
+}
+
 pub fn find<E: Entity>(r: &mut dyn ReadTxn, account: &str, name: &str) -> Result<Option<E>, AwsError> {
     r.get(&keys::entity(E::KIND, account, name))?.map(|b| decode(&b)).transpose()
 }
@@ -464,43 +553,6 @@ pub async fn delete_user(i: &Inner, ctx: &RequestContext, input: Value) -> Resul
     .await
 }
 
-pub async fn put_user_boundary(i: &Inner, ctx: &RequestContext, input: Value, set: bool) -> Result<(), AwsError> {
-    let name = req(&input, "UserName")?.to_string();
-    let arn = if set { Some(req(&input, "PermissionsBoundary")?.to_string()) } else { None };
-    let account = ctx.account.clone();
-    i.write(move |t| {
-        let mut u: UserRecord = load(t, &account, &name)?;
-        set_boundary(t, &account, &mut u.boundary, arn)?;
-        save(t, &account, &u)
-    })
-    .await
-}
-
-pub async fn tag_user(i: &Inner, ctx: &RequestContext, input: Value, tag: bool) -> Result<(), AwsError> {
-    let name = req(&input, "UserName")?.to_string();
-    let tags = tags_of(&input)?;
-    let remove = strings_of(&input, "TagKeys");
-    let account = ctx.account.clone();
-    i.write(move |t| {
-        let mut u: UserRecord = load(t, &account, &name)?;
-        if tag {
-            merge_tags(&mut u.tags, tags)?;
-        } else {
-            remove_tags(&mut u.tags, &remove);
-        }
-        save(t, &account, &u)
-    })
-    .await
-}
-
-pub async fn list_user_tags(i: &Inner, ctx: &RequestContext, input: Value) -> Result<Value, AwsError> {
-    let name = req(&input, "UserName")?.to_string();
-    let account = ctx.account.clone();
-    let u: UserRecord = i.read(move |r| load(r, &account, &name)).await?;
-    let (items, next) = page(u.tags, str_of(&input, "Marker"), input.get("MaxItems").and_then(Value::as_i64))?;
-    Ok(listing(json!({ "Tags": items }), next))
-}
-
 // ------------------------------------------------------------------ groups
 
 pub async fn create_group(i: &Inner, ctx: &RequestContext, input: Value) -> Result<Value, AwsError> {
@@ -775,41 +827,4 @@ pub async fn delete_role(i: &Inner, ctx: &RequestContext, input: Value) -> Resul
         Ok(())
     })
     .await
-}
-
-pub async fn put_role_boundary(i: &Inner, ctx: &RequestContext, input: Value, set: bool) -> Result<(), AwsError> {
-    let name = req(&input, "RoleName")?.to_string();
-    let arn = if set { Some(req(&input, "PermissionsBoundary")?.to_string()) } else { None };
-    let account = ctx.account.clone();
-    i.write(move |t| {
-        let mut role: RoleRecord = load(t, &account, &name)?;
-        set_boundary(t, &account, &mut role.boundary, arn)?;
-        save(t, &account, &role)
-    })
-    .await
-}
-
-pub async fn tag_role(i: &Inner, ctx: &RequestContext, input: Value, tag: bool) -> Result<(), AwsError> {
-    let name = req(&input, "RoleName")?.to_string();
-    let tags = tags_of(&input)?;
-    let remove = strings_of(&input, "TagKeys");
-    let account = ctx.account.clone();
-    i.write(move |t| {
-        let mut role: RoleRecord = load(t, &account, &name)?;
-        if tag {
-            merge_tags(&mut role.tags, tags)?;
-        } else {
-            remove_tags(&mut role.tags, &remove);
-        }
-        save(t, &account, &role)
-    })
-    .await
-}
-
-pub async fn list_role_tags(i: &Inner, ctx: &RequestContext, input: Value) -> Result<Value, AwsError> {
-    let name = req(&input, "RoleName")?.to_string();
-    let account = ctx.account.clone();
-    let role: RoleRecord = i.read(move |r| load(r, &account, &name)).await?;
-    let (items, next) = page(role.tags, str_of(&input, "Marker"), input.get("MaxItems").and_then(Value::as_i64))?;
-    Ok(listing(json!({ "Tags": items }), next))
 }

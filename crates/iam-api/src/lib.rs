@@ -190,6 +190,14 @@ pub struct Sts {
     model: &'static ServiceModel,
 }
 
+/// IAM and STS answer a model constraint failure as `ValidationError` (400).
+fn validation_error(failure: &ValidationFailure) -> AwsError {
+    let mut e = failure.to_validation_exception();
+    e.code = "ValidationError".into();
+    e.status = Some(400);
+    e
+}
+
 fn none(r: Result<(), AwsError>) -> Result<Value, AwsError> {
     r.map(|()| Value::Null)
 }
@@ -214,11 +222,15 @@ impl Service for Iam {
                 "ListUsers" => e::list_users(i, ctx, input).await,
                 "UpdateUser" => none(e::update_user(i, ctx, input).await),
                 "DeleteUser" => none(e::delete_user(i, ctx, input).await),
-                "TagUser" => none(e::tag_user(i, ctx, input, true).await),
-                "UntagUser" => none(e::tag_user(i, ctx, input, false).await),
-                "ListUserTags" => e::list_user_tags(i, ctx, input).await,
-                "PutUserPermissionsBoundary" => none(e::put_user_boundary(i, ctx, input, true).await),
-                "DeleteUserPermissionsBoundary" => none(e::put_user_boundary(i, ctx, input, false).await),
+                "TagUser" => none(e::tag::<UserRecord>(i, ctx, input, "UserName", true).await),
+                "UntagUser" => none(e::tag::<UserRecord>(i, ctx, input, "UserName", false).await),
+                "ListUserTags" => e::list_tags::<UserRecord>(i, ctx, input, "UserName").await,
+                "PutUserPermissionsBoundary" => {
+                    none(e::put_boundary::<UserRecord>(i, ctx, input, "UserName", true).await)
+                }
+                "DeleteUserPermissionsBoundary" => {
+                    none(e::put_boundary::<UserRecord>(i, ctx, input, "UserName", false).await)
+                }
                 "PutUserPolicy" => none(e::put_inline::<UserRecord>(i, ctx, input, "UserName").await),
                 "GetUserPolicy" => e::get_inline::<UserRecord>(i, ctx, input, "UserName").await,
                 "ListUserPolicies" => e::list_inline::<UserRecord>(i, ctx, input, "UserName").await,
@@ -250,11 +262,15 @@ impl Service for Iam {
                 "UpdateRoleDescription" => e::update_role_description(i, ctx, input).await,
                 "UpdateAssumeRolePolicy" => none(e::update_trust(i, ctx, input).await),
                 "DeleteRole" => none(e::delete_role(i, ctx, input).await),
-                "TagRole" => none(e::tag_role(i, ctx, input, true).await),
-                "UntagRole" => none(e::tag_role(i, ctx, input, false).await),
-                "ListRoleTags" => e::list_role_tags(i, ctx, input).await,
-                "PutRolePermissionsBoundary" => none(e::put_role_boundary(i, ctx, input, true).await),
-                "DeleteRolePermissionsBoundary" => none(e::put_role_boundary(i, ctx, input, false).await),
+                "TagRole" => none(e::tag::<RoleRecord>(i, ctx, input, "RoleName", true).await),
+                "UntagRole" => none(e::tag::<RoleRecord>(i, ctx, input, "RoleName", false).await),
+                "ListRoleTags" => e::list_tags::<RoleRecord>(i, ctx, input, "RoleName").await,
+                "PutRolePermissionsBoundary" => {
+                    none(e::put_boundary::<RoleRecord>(i, ctx, input, "RoleName", true).await)
+                }
+                "DeleteRolePermissionsBoundary" => {
+                    none(e::put_boundary::<RoleRecord>(i, ctx, input, "RoleName", false).await)
+                }
                 "PutRolePolicy" => none(e::put_inline::<RoleRecord>(i, ctx, input, "RoleName").await),
                 "GetRolePolicy" => e::get_inline::<RoleRecord>(i, ctx, input, "RoleName").await,
                 "ListRolePolicies" => e::list_inline::<RoleRecord>(i, ctx, input, "RoleName").await,
@@ -296,10 +312,7 @@ impl Service for Iam {
     }
 
     fn validation_error(&self, failure: &ValidationFailure, _wire: Wire) -> AwsError {
-        let mut e = failure.to_validation_exception();
-        e.code = "ValidationError".into();
-        e.status = Some(400);
-        e
+        validation_error(failure)
     }
 }
 
@@ -331,9 +344,6 @@ impl Service for Sts {
     }
 
     fn validation_error(&self, failure: &ValidationFailure, _wire: Wire) -> AwsError {
-        let mut e = failure.to_validation_exception();
-        e.code = "ValidationError".into();
-        e.status = Some(400);
-        e
+        validation_error(failure)
     }
 }
