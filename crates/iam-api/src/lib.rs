@@ -111,17 +111,24 @@ impl Identity {
     /// issued keys (before the server takes requests).
     pub async fn start(&self) -> Result<(), String> {
         let now = self.inner.now_secs();
-        self.inner
-            .write(move |t| {
-                for (k, v) in stratus_storage::scan_prefix(t, keys::SESSIONS, usize::MAX)? {
-                    if types::decode::<types::SessionRecord>(&v).is_ok_and(|s| s.expires <= now) {
-                        t.delete(&k)?;
-                    }
-                }
-                Ok(())
+        // Read first: most starts have nothing to drop, and then write nothing.
+        let expired: Vec<Vec<u8>> = self
+            .inner
+            .read(move |r| {
+                Ok(stratus_storage::scan_prefix(r, keys::SESSIONS, usize::MAX)?
+                    .into_iter()
+                    .filter(|(_, v)| types::decode::<types::SessionRecord>(v).is_ok_and(|s| s.expires <= now))
+                    .map(|(k, _)| k)
+                    .collect())
             })
             .await
             .map_err(|e| e.message)?;
+        if !expired.is_empty() {
+            self.inner
+                .write(move |t| expired.iter().try_for_each(|k| t.delete(k).map_err(AwsError::from)))
+                .await
+                .map_err(|e| e.message)?;
+        }
         self.inner.reload_directory().await.map_err(|e| e.message)
     }
 
