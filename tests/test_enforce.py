@@ -6,7 +6,9 @@ nothing (but ask who it is); inline, managed (customer and AWS) and group polici
 once and stop granting at once; an explicit Deny wins; permissions boundaries and session
 policies limit; role sessions act with their role's policies; conditions on global keys;
 SQS (AccessDenied), SNS (AuthorizationError), Lambda (AccessDeniedException), IAM and S3
-(AccessDenied) denials with AWS's "User: … is not authorized to perform: … because …" text.
+(AccessDenied) denials with AWS's "User: … is not authorized to perform: … because …" text;
+services acting for someone: iam:PassRole, event source pollers and destinations acting as the
+function's role, S3 and SNS delivering only where the destination's policy lets them.
 """
 
 from __future__ import annotations
@@ -344,3 +346,174 @@ def test_bucket_policies_grant_other_accounts_and_anonymous_readers_and_deny(srv
     assert as_user("s3").get_object(Bucket=bucket, Key="public/a.txt")["Body"].read() == b"hello"
     code, status, message = fails(as_user("s3").get_object, Bucket=bucket, Key="private/b.txt")
     assert (code, status) == ("AccessDenied", 403) and "explicit deny in a resource-based policy" in message, message
+
+
+# ------------------------------------------------------------------ services acting for someone
+
+LAMBDA_TRUST = json.dumps({"Version": "2012-10-17", "Statement": [{
+    "Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]})
+
+# Sends the event it got to the queue whose URL is in its environment, as its role.
+FN_FORWARDS = zip_of({"fwd.py": """
+import json, os, boto3
+def handler(event, context):
+    boto3.client("sqs").send_message(QueueUrl=os.environ["OUT"], MessageBody=json.dumps(event))
+    return {"ok": True}
+"""})
+
+
+def lambda_role(iam, *statements) -> dict:
+    role = iam.create_role(RoleName=unique("fn-role"), AssumeRolePolicyDocument=LAMBDA_TRUST)["Role"]
+    if statements:
+        iam.put_role_policy(RoleName=role["RoleName"], PolicyName="base", PolicyDocument=doc(*statements))
+    return role
+
+
+def function(lam, role, out_url=None, code=FN_FORWARDS, handler="fwd.handler") -> tuple[str, str]:
+    name = unique("fn")
+    env = {"Variables": {"OUT": out_url}} if out_url else {}
+    arn = lam.create_function(FunctionName=name, Runtime="python3.11", Role=role["Arn"], Handler=handler,
+                              Code={"ZipFile": code}, Timeout=30, Environment=env)["FunctionArn"]
+    lam.get_waiter("function_active_v2").wait(FunctionName=name, WaiterConfig={"Delay": 0.1, "MaxAttempts": 100})
+    return name, arn
+
+
+def bodies(sqs, url, wait=5) -> list[str]:
+    """What arrives on `url` within `wait` seconds (deleted as read)."""
+    got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=wait).get("Messages", [])
+    for m in got:
+        sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+    return [m["Body"] for m in got]
+
+
+def test_handing_a_role_to_a_function_needs_pass_role(root, user):
+    u, as_user = user
+    iam = root("iam")
+    role = lambda_role(iam)
+    iam.put_user_policy(UserName=u["UserName"], PolicyName="lambda", PolicyDocument=doc(allow("lambda:*")))
+    lam = as_user("lambda")
+    name = unique("fn")
+    create = dict(FunctionName=name, Runtime="python3.11", Role=role["Arn"], Handler="fwd.handler",
+                  Code={"ZipFile": FN_FORWARDS})
+    assert fails(lam.create_function, **create) == (
+        "AccessDeniedException", 403, denied(u["Arn"], "iam:PassRole", role["Arn"]))
+    # PassRole on another role is not enough.
+    other = lambda_role(iam)
+    iam.put_user_policy(UserName=u["UserName"], PolicyName="pass", PolicyDocument=doc(allow("iam:PassRole", other["Arn"])))
+    assert fails(lam.create_function, **create)[:2] == ("AccessDeniedException", 403)
+    assert fails(lam.get_function, FunctionName=name)[0] == "ResourceNotFoundException"
+    iam.put_user_policy(UserName=u["UserName"], PolicyName="pass",
+                        PolicyDocument=doc(allow("iam:PassRole", [role["Arn"], other["Arn"]])))
+    assert lam.create_function(**create)["Role"] == role["Arn"]
+    # Changing the role later needs it too.
+    third = lambda_role(iam)
+    assert fails(lam.update_function_configuration, FunctionName=name, Role=third["Arn"]) == (
+        "AccessDeniedException", 403, denied(u["Arn"], "iam:PassRole", third["Arn"]))
+    lam.get_waiter("function_active_v2").wait(FunctionName=name, WaiterConfig={"Delay": 0.1, "MaxAttempts": 100})
+    assert lam.update_function_configuration(FunctionName=name, Role=other["Arn"])["Role"] == other["Arn"]
+
+
+def test_event_source_mappings_need_and_poll_with_the_functions_role(root):
+    iam, lam, sqs = root("iam"), root("lambda"), root("sqs")
+    src_url, src_arn = queue(root)
+    out_url, out_arn = queue(root)
+    role = lambda_role(iam, allow("sqs:SendMessage", out_arn))
+    name, _ = function(lam, role, out_url)
+    msg = "The provided execution role does not have permissions to call {} on SQS"
+    create = dict(EventSourceArn=src_arn, FunctionName=name, BatchSize=1)
+    assert fails(lam.create_event_source_mapping, **create) == (
+        "InvalidParameterValueException", 400, msg.format("ReceiveMessage"))
+    iam.put_role_policy(RoleName=role["RoleName"], PolicyName="receive",
+                        PolicyDocument=doc(allow("sqs:ReceiveMessage", src_arn)))
+    assert fails(lam.create_event_source_mapping, **create) == (
+        "InvalidParameterValueException", 400, msg.format("DeleteMessage"))
+    assert lam.list_event_source_mappings(FunctionName=name)["EventSourceMappings"] == []
+    # AWS's managed policy for SQS pollers is what applications attach.
+    policy = "arn:aws:iam::aws:policy/service-role/AWSLambdaSQSQueueExecutionRole"
+    iam.attach_role_policy(RoleName=role["RoleName"], PolicyArn=policy)
+    uuid = lam.create_event_source_mapping(Enabled=False, **create)["UUID"]
+    # The poller reads as the role: without the right, the message stays in the queue.
+    iam.detach_role_policy(RoleName=role["RoleName"], PolicyArn=policy)
+    iam.delete_role_policy(RoleName=role["RoleName"], PolicyName="receive")
+    lam.update_event_source_mapping(UUID=uuid, Enabled=True)
+    sqs.send_message(QueueUrl=src_url, MessageBody="waiting")
+    assert bodies(sqs, out_url, wait=3) == []
+    attrs = sqs.get_queue_attributes(QueueUrl=src_url, AttributeNames=["ApproximateNumberOfMessages"])["Attributes"]
+    assert attrs["ApproximateNumberOfMessages"] == "1"
+    # Given back, the right applies on the poller's next round.
+    iam.attach_role_policy(RoleName=role["RoleName"], PolicyArn=policy)
+    got = bodies(sqs, out_url, wait=15)
+    assert [json.loads(b)["Records"][0]["body"] for b in got] == ["waiting"]
+    lam.delete_event_source_mapping(UUID=uuid)
+
+
+def test_s3_notifies_a_queue_only_when_its_policy_lets_s3_send(root):
+    s3, sqs = root("s3"), root("sqs")
+    url, arn = queue(root)
+    bucket = unique("b").lower()
+    s3.create_bucket(Bucket=bucket)
+    config = {"QueueConfigurations": [{"Id": "q", "QueueArn": arn, "Events": ["s3:ObjectCreated:*"]}]}
+    assert fails(s3.put_bucket_notification_configuration, Bucket=bucket, NotificationConfiguration=config) == (
+        "InvalidArgument", 400, "Unable to validate the following destination configurations")
+
+    def s3_may_send(source_bucket):
+        sqs.set_queue_attributes(QueueUrl=url, Attributes={"Policy": doc({
+            "Effect": "Allow", "Principal": {"Service": "s3.amazonaws.com"}, "Action": "sqs:SendMessage",
+            "Resource": arn, "Condition": {"ArnLike": {"aws:SourceArn": f"arn:aws:s3:::{source_bucket}"},
+                                           "StringEquals": {"aws:SourceAccount": ACCT}}})})
+
+    s3_may_send(bucket)
+    s3.put_bucket_notification_configuration(Bucket=bucket, NotificationConfiguration=config)
+    assert [json.loads(b)["Event"] for b in bodies(sqs, url)] == ["s3:TestEvent"]
+    s3.put_object(Bucket=bucket, Key="a.txt", Body=b"a")
+    got = [json.loads(b)["Records"][0] for b in bodies(sqs, url)]
+    assert [(r["eventName"], r["s3"]["object"]["key"]) for r in got] == [("ObjectCreated:Put", "a.txt")]
+    # A policy for another bucket: this bucket's events are not delivered.
+    s3_may_send("some-other-bucket")
+    s3.put_object(Bucket=bucket, Key="b.txt", Body=b"b")
+    assert bodies(sqs, url, wait=2) == []
+    # That event was dropped, not delayed: only later ones arrive once S3 may send again.
+    s3_may_send(bucket)
+    s3.put_object(Bucket=bucket, Key="c.txt", Body=b"c")
+    assert [json.loads(b)["Records"][0]["s3"]["object"]["key"] for b in bodies(sqs, url)] == ["c.txt"]
+
+
+def test_sns_invokes_a_function_only_when_its_policy_lets_sns(root):
+    iam, lam, sns, sqs = root("iam"), root("lambda"), root("sns"), root("sqs")
+    out_url, out_arn = queue(root)
+    name, arn = function(lam, lambda_role(iam, allow("sqs:SendMessage", out_arn)), out_url)
+    topic = sns.create_topic(Name=unique("t"))["TopicArn"]
+    sns.subscribe(TopicArn=topic, Protocol="lambda", Endpoint=arn)
+    sns.publish(TopicArn=topic, Message="not allowed")
+    assert bodies(sqs, out_url, wait=3) == []
+    lam.add_permission(FunctionName=name, StatementId="sns", Action="lambda:InvokeFunction",
+                       Principal="sns.amazonaws.com", SourceArn=topic)
+    sns.publish(TopicArn=topic, Message="allowed")
+    got = [json.loads(b)["Records"][0]["Sns"]["Message"] for b in bodies(sqs, out_url, wait=15)]
+    assert got == ["allowed"]
+
+
+RETURNS = zip_of({"app.py": "def handler(event, context):\n    return {'n': event['n']}\n"})
+
+
+def test_function_destinations_are_sent_with_the_functions_role(root):
+    iam, lam, sqs = root("iam"), root("lambda"), root("sqs")
+    url, arn = queue(root)
+    role = lambda_role(iam)
+    name, _ = function(lam, role, code=RETURNS, handler="app.handler")
+    config = dict(FunctionName=name, DestinationConfig={"OnSuccess": {"Destination": arn}})
+    assert fails(lam.put_function_event_invoke_config, **config) == (
+        "InvalidParameterValueException", 400,
+        f"The function's execution role does not have permissions to call SendMessage on {arn}")
+    iam.put_role_policy(RoleName=role["RoleName"], PolicyName="dest", PolicyDocument=doc(allow("sqs:SendMessage", arn)))
+    lam.put_function_event_invoke_config(**config)
+    lam.invoke(FunctionName=name, InvocationType="Event", Payload=json.dumps({"n": 1}))
+    got = [json.loads(b) for b in bodies(sqs, url, wait=15)]
+    assert [(r["requestContext"]["condition"], r["responsePayload"]) for r in got] == [("Success", {"n": 1})]
+    # Once the role may no longer send, records are dropped, as on AWS.
+    iam.delete_role_policy(RoleName=role["RoleName"], PolicyName="dest")
+    lam.invoke(FunctionName=name, InvocationType="Event", Payload=json.dumps({"n": 2}))
+    assert bodies(sqs, url, wait=3) == []
+    iam.put_role_policy(RoleName=role["RoleName"], PolicyName="dest", PolicyDocument=doc(allow("sqs:SendMessage", arn)))
+    lam.invoke(FunctionName=name, InvocationType="Event", Payload=json.dumps({"n": 3}))
+    assert [json.loads(b)["responsePayload"] for b in bodies(sqs, url, wait=15)] == [{"n": 3}]

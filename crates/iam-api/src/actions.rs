@@ -19,6 +19,18 @@ pub fn action(service: &str, op: &str) -> String {
     format!("{service}:{renamed}")
 }
 
+/// The further actions a request needs, each with its resource (the Service Authorization
+/// Reference's "dependent actions" that AWS checks on the caller): handing a role to a function
+/// needs `iam:PassRole` on it.
+pub fn dependent(service: &str, op: &str, input: &Value) -> Vec<(&'static str, String)> {
+    match (service, op) {
+        ("lambda", "CreateFunction" | "UpdateFunctionConfiguration") => {
+            s(input, "Role").map(|r| vec![("iam:PassRole", r.to_string())]).unwrap_or_default()
+        }
+        _ => Vec::new(),
+    }
+}
+
 fn s<'a>(input: &'a Value, member: &str) -> Option<&'a str> {
     input.get(member).and_then(Value::as_str).filter(|v| !v.is_empty())
 }

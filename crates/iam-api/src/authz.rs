@@ -93,24 +93,13 @@ impl Authorizer {
         }
         let action = actions::action(service, op);
         let resource = actions::resource(service, op, input, ctx);
-        // AssumeRole is decided together with the role's trust policy, its resource policy;
-        // queues, topics and functions with their own policies.
         let resource_policy = if service == "sts" && op == "AssumeRole" {
+            // AssumeRole is decided together with the role's trust policy, its resource policy.
             self.trust_of(&resource).await?
-        } else if matches!(service, "sqs" | "sns" | "lambda") && resource != "*" {
-            self.resource_policy(service, &resource).await?
         } else {
-            None
+            self.policy_of(&action, &resource).await?
         };
-        // The account that owns the resource, from its ARN (S3's ARNs name none): a resource of
-        // another account is reached only through its policy.
-        // Only resources that can have a policy are reachable across accounts.
-        let owner = resource_policy.as_ref().map(|(_, a)| a.clone()).or_else(|| {
-            matches!(service, "sqs" | "sns" | "lambda")
-                .then(|| stratus_core::Arn::parse(&resource).map(|a| a.account.to_string()))
-                .flatten()
-                .filter(|a| !a.is_empty())
-        });
+        let owner = owner_of(&resource_policy, &action, &resource);
         let target = Target {
             service,
             action: &action,
@@ -118,7 +107,63 @@ impl Authorizer {
             policy: resource_policy.as_ref().map(|(p, _)| p),
             owner: owner.as_deref(),
         };
-        self.decide(who, ctx, &target).await
+        self.decide(who, ctx, &target).await?;
+        for (action, resource) in actions::dependent(service, op, input) {
+            self.decide(who, ctx, &Target { service, action, resource: &resource, policy: None, owner: None }).await?;
+        }
+        Ok(())
+    }
+
+    /// Whether the role `role_arn`, as an AWS service uses it for `session_name` (Lambda
+    /// polling a queue or delivering to a destination for a function), may perform `action` on
+    /// `resource`: the role's policies and boundary, with the resource's own policy. `Err` is
+    /// the denial; a role that no longer exists may do nothing.
+    pub async fn authorize_role(
+        &self,
+        role_arn: &str,
+        session_name: &str,
+        action: &str,
+        resource: &str,
+    ) -> Result<(), AwsError> {
+        let service = action.split(':').next().unwrap_or_default();
+        let Some((account, name)) = sts::parse_role_arn(role_arn).map(|(a, n)| (a.to_string(), n.to_string())) else {
+            return Err(denied(service, format!("{role_arn} is not a role")));
+        };
+        let lookup = account.clone();
+        let role: Option<RoleRecord> = self.inner.read(move |r| entities::find(r, &lookup, &name)).await?;
+        let Some(role) = role.filter(|r| r.arn(&account) == role_arn) else {
+            return Err(denied(service, format!("The role {role_arn} does not exist")));
+        };
+        let who = Who::Role {
+            role_name: role.name.clone(),
+            role_id: role.id.clone(),
+            role_arn: role_arn.to_string(),
+            session_name: session_name.to_string(),
+        };
+        // The cache is keyed by access key: a service's use of a role has none of its own.
+        let mut ctx = RequestContext::internal(&account, "us-east-1", String::new());
+        ctx.access_key = Some(format!("service-use:{role_arn}:{session_name}"));
+        let resource_policy = self.policy_of(action, resource).await?;
+        let owner = owner_of(&resource_policy, action, resource);
+        let target = Target {
+            service,
+            action,
+            resource,
+            policy: resource_policy.as_ref().map(|(p, _)| p),
+            owner: owner.as_deref(),
+        };
+        self.decide(&who, &ctx, &target).await
+    }
+
+    /// The policy of the resource an action acts on, for the services whose resources have
+    /// their own (queues, topics, functions).
+    async fn policy_of(&self, action: &str, resource: &str) -> Result<Option<(Policy, String)>, AwsError> {
+        let service = action.split(':').next().unwrap_or_default();
+        if matches!(service, "sqs" | "sns" | "lambda") && resource != "*" {
+            self.resource_policy(service, resource).await
+        } else {
+            Ok(None)
+        }
     }
 
     /// [`Authorizer::authorize_action`] for a resource whose policy and owner the caller found
@@ -266,6 +311,18 @@ impl Authorizer {
         }
         Ok(compiled)
     }
+}
+
+/// The account that owns the resource: a resource of another account is reached only through
+/// its policy, so only resources that can have one (queues, topics, functions, roles) are
+/// reachable across accounts. S3's ARNs name no account.
+fn owner_of(policy: &Option<(Policy, String)>, action: &str, resource: &str) -> Option<String> {
+    policy.as_ref().map(|(_, a)| a.clone()).or_else(|| {
+        matches!(action.split(':').next(), Some("sqs" | "sns" | "lambda"))
+            .then(|| stratus_core::Arn::parse(resource).map(|a| a.account.to_string()))
+            .flatten()
+            .filter(|a| !a.is_empty())
+    })
 }
 
 fn parse_all(docs: Vec<String>) -> Vec<Policy> {

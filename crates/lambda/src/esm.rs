@@ -199,11 +199,18 @@ fn check_batching(batch: u32, window: u32, fifo: bool) -> Result<(), AwsError> {
     Ok(())
 }
 
-async fn function_timeout(
-    i: &Inner,
-    ctx: &RequestContext,
-    function: &str,
-) -> Result<(String, u32, String, String), AwsError> {
+/// What a mapping needs of its function: the ARN it invokes, the timeout the queue's visibility
+/// must cover, where it lives and the role its poller acts with.
+struct Target {
+    arn: String,
+    timeout: u32,
+    account: String,
+    region: String,
+    name: String,
+    role: String,
+}
+
+async fn function_target(i: &Inner, ctx: &RequestContext, function: &str) -> Result<Target, AwsError> {
     let f = parse_function_name(function, ctx)?;
     i.read(move |r| {
         let rec = must_load(r, &f)?;
@@ -212,9 +219,30 @@ async fn function_timeout(
             Some(q) => format!("{}:{q}", function_arn(&f.account, &f.region, &f.name)),
             None => function_arn(&f.account, &f.region, &f.name),
         };
-        Ok((arn, cfg.timeout, f.account, f.region))
+        Ok(Target { arn, timeout: cfg.timeout, account: f.account, region: f.region, name: f.name, role: cfg.role })
     })
     .await
+}
+
+/// The execution role must let the poller read and delete the queue's messages, as AWS checks
+/// when a mapping is created (its message names the first missing action).
+async fn check_role(i: &Inner, target: &Target, queue_arn: &str) -> Result<(), AwsError> {
+    let Some(roles) = i.roles.get() else { return Ok(()) };
+    for action in ["ReceiveMessage", "DeleteMessage", "GetQueueAttributes"] {
+        if roles.may(&target.role, &target.name, &format!("sqs:{action}"), queue_arn).await.is_err() {
+            return Err(invalid(format!(
+                "The provided execution role does not have permissions to call {action} on SQS"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// The role the poller of `m` acts with now (the function's current configuration).
+async fn current_role(i: &Inner, m: &Mapping) -> Result<(String, String), AwsError> {
+    let ctx = RequestContext::internal(&m.account, &m.region, String::new());
+    let t = function_target(i, &ctx, &m.function_arn).await?;
+    Ok((t.role, t.name))
 }
 
 async fn queue_info(i: &Inner, arn: &str) -> Result<(u64, bool), AwsError> {
@@ -248,11 +276,13 @@ pub(crate) async fn create(i: &Arc<Inner>, ctx: &RequestContext, input: CreateIn
     if input.starting_position.is_some() {
         return Err(invalid("StartingPosition is not valid for SQS event sources."));
     }
-    let (function_arn, timeout, account, region) = function_timeout(i, ctx, &input.function_name).await?;
+    let target = function_target(i, ctx, &input.function_name).await?;
     let (visibility, fifo) = queue_info(i, &arn).await?;
-    if u64::from(timeout) > visibility {
+    check_role(i, &target, &arn).await?;
+    if u64::from(target.timeout) > visibility {
         return Err(invalid(format!(
-            "Queue visibility timeout: {visibility} seconds is less than Function timeout: {timeout} seconds"
+            "Queue visibility timeout: {visibility} seconds is less than Function timeout: {} seconds",
+            target.timeout
         )));
     }
     let batch = input.batch_size.unwrap_or(10);
@@ -263,9 +293,9 @@ pub(crate) async fn create(i: &Arc<Inner>, ctx: &RequestContext, input: CreateIn
     let mapping = Mapping {
         uuid: i.env.ids.uuid(),
         event_source_arn: arn,
-        function_arn,
-        account,
-        region,
+        function_arn: target.arn,
+        account: target.account,
+        region: target.region,
         batch_size: batch,
         window,
         filters,
@@ -306,7 +336,7 @@ pub(crate) async fn get(i: &Inner, input: UuidInput) -> Result<Value, AwsError> 
 
 pub(crate) async fn list(i: &Inner, ctx: &RequestContext, input: ListInput) -> Result<Value, AwsError> {
     let function = match &input.function_name {
-        Some(f) => Some(function_timeout(i, ctx, f).await?.0),
+        Some(f) => Some(function_target(i, ctx, f).await?.arn),
         None => None,
     };
     let source = input.event_source_arn.clone();
@@ -337,11 +367,15 @@ pub(crate) async fn list(i: &Inner, ctx: &RequestContext, input: ListInput) -> R
 pub(crate) async fn update(i: &Arc<Inner>, ctx: &RequestContext, input: UpdateInput) -> Result<Value, AwsError> {
     let uuid = input.uuid.clone();
     let mut m = i.read(move |r| load(r, &uuid)?.ok_or_else(|| not_found(&uuid))).await?;
-    if let Some(f) = &input.function_name {
-        let (arn, _, account, region) = function_timeout(i, ctx, f).await?;
-        (m.function_arn, m.account, m.region) = (arn, account, region);
-    }
+    let new_function = match &input.function_name {
+        Some(f) => Some(function_target(i, ctx, f).await?),
+        None => None,
+    };
     let (_, fifo) = queue_info(i, &m.event_source_arn).await?;
+    if let Some(t) = new_function {
+        check_role(i, &t, &m.event_source_arn).await?;
+        (m.function_arn, m.account, m.region) = (t.arn, t.account, t.region);
+    }
     if let Some(b) = input.batch_size {
         m.batch_size = b;
     }
@@ -498,6 +532,21 @@ async fn poll(i: Arc<Inner>, m: Mapping, stop: Arc<AtomicBool>) {
     let Some(source) = i.queue_source.get().cloned() else { return };
     let patterns: Vec<Value> = m.filters.iter().filter_map(|p| filter::check(p).ok()).collect();
     while !stop.load(Ordering::SeqCst) && !i.closing() {
+        // The poller reads the queue as the function's execution role, as on AWS: while the
+        // role may not, the messages stay where they are.
+        if let Some(roles) = i.roles.get() {
+            let allowed = match current_role(&i, &m).await {
+                Ok((role, function)) => {
+                    roles.may(&role, &function, "sqs:ReceiveMessage", &m.event_source_arn).await.map_err(|e| e.message)
+                }
+                Err(e) => Err(e.message),
+            };
+            if let Err(why) = allowed {
+                tracing::warn!(mapping = %m.uuid, %why, "the event source cannot be read with the function's role");
+                tokio::time::sleep(Duration::from_secs(5)).await;
+                continue;
+            }
+        }
         let mut batch = match source.receive(&m.event_source_arn, m.batch_size.min(10) as u8, 20).await {
             Ok(b) => b,
             Err(e) => {

@@ -1210,27 +1210,6 @@ pub(crate) async fn remove_permission(
 /// Whether a function (or the version / alias a qualified ARN names) exists and its resource
 /// policy lets an AWS service principal (`s3.amazonaws.com`) invoke it — what a push source
 /// checks before it accepts the function as a destination.
-pub(crate) async fn allows_service(i: &Inner, function_arn: &str, service: &str) -> Result<bool, AwsError> {
-    let ctx = RequestContext::internal("000000000000", "us-east-1", String::new());
-    let Ok(f) = parse_function_name(function_arn, &ctx) else { return Ok(false) };
-    let service = service.to_string();
-    i.read(move |r| {
-        let Some(rec) = load(r, &f)? else { return Ok(false) };
-        if f.qualifier.is_some() && resolve_config(r, &f, &rec).is_err() {
-            return Ok(false);
-        }
-        let Some(policy) = rec.policies.get(f.qualifier.as_deref().unwrap_or_default()) else { return Ok(false) };
-        let statements = policy.get("Statement").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
-        Ok(statements.iter().any(|s| {
-            let principal = &s["Principal"];
-            s["Effect"] == "Allow"
-                && (principal == "*" || principal["Service"] == service.as_str())
-                && matches!(s["Action"].as_str(), Some("lambda:InvokeFunction" | "lambda:*" | "*"))
-        }))
-    })
-    .await
-}
-
 pub(crate) async fn policy_document(i: &Inner, function_arn: &str) -> Result<Option<String>, AwsError> {
     let ctx = RequestContext::internal("000000000000", "us-east-1", String::new());
     let Ok(f) = parse_function_name(function_arn, &ctx) else { return Ok(None) };

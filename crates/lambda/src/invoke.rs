@@ -346,9 +346,12 @@ fn destination_record(
     record
 }
 
-async fn send_to_destination(i: &Inner, ev: &QueuedEvent, destination: Option<String>, record: Value) {
-    let Some(destination) = destination else { return };
-    let body = json!({"destination": destination, "account": ev.account, "region": ev.region, "record": record});
+/// Queues a destination record. It carries the function's execution role: the record is sent
+/// with that role's rights, as on AWS.
+async fn send_to_destination(i: &Inner, ev: &QueuedEvent, to: Option<String>, role: &str, record: Value) {
+    let Some(destination) = to else { return };
+    let body = json!({"destination": destination, "account": ev.account, "region": ev.region,
+        "role": role, "function": ev.name, "record": record});
     let bytes = body.to_string().into_bytes();
     if let Err(e) =
         i.store.write_signalling(move |t| stratus_storage::outbox_push(t, DESTINATION_TOPIC, &bytes).map(|_| ())).await
@@ -373,14 +376,17 @@ async fn deliver(i: &Inner, bytes: &[u8]) {
         let f = f.clone();
         i.read(move |r| {
             let rec = must_load(r, &f)?;
-            Ok(rec.event_invoke_configs.get(f.qualifier.as_deref().unwrap_or("$LATEST")).cloned().unwrap_or_default())
+            let settings =
+                rec.event_invoke_configs.get(f.qualifier.as_deref().unwrap_or("$LATEST")).cloned().unwrap_or_default();
+            let role = crate::functions::resolve_config(r, &f, &rec).map(|(c, _)| c.role).unwrap_or_default();
+            Ok((settings, role))
         })
         .await
     };
-    let settings = match settings {
+    let (settings, role) = match settings {
         Ok(s) => s,
         Err(e) if e.code == "ResourceNotFoundException" => return,
-        Err(_) => crate::types::EventInvokeConfig::default(),
+        Err(_) => (crate::types::EventInvokeConfig::default(), String::new()),
     };
     let function_arn =
         format!("{}:{}", function_arn(&f.account, &f.region, &f.name), f.qualifier.as_deref().unwrap_or("$LATEST"));
@@ -390,7 +396,7 @@ async fn deliver(i: &Inner, bytes: &[u8]) {
         if i.now().saturating_sub(ev.enqueued_ms) > settings.max_age_ms() {
             let record =
                 destination_record(&ev, &function_arn, "EventAgeExceeded", attempt as u32, last.as_ref(), i.now());
-            send_to_destination(i, &ev, settings.on_failure.clone(), record).await;
+            send_to_destination(i, &ev, settings.on_failure.clone(), &role, record).await;
             return;
         }
         let pick: f64 = (i.env.ids.random_bytes()[0] as f64) / 256.0;
@@ -401,7 +407,7 @@ async fn deliver(i: &Inner, bytes: &[u8]) {
         match outcome {
             Ok(r) if r.function_error.is_none() => {
                 let record = destination_record(&ev, &function_arn, "Success", attempt as u32 + 1, Some(&r), i.now());
-                send_to_destination(i, &ev, settings.on_success.clone(), record).await;
+                send_to_destination(i, &ev, settings.on_success.clone(), &role, record).await;
                 return;
             }
             Ok(r) => {
@@ -422,5 +428,5 @@ async fn deliver(i: &Inner, bytes: &[u8]) {
         }
     }
     let record = destination_record(&ev, &function_arn, "RetriesExhausted", retries as u32 + 1, last.as_ref(), i.now());
-    send_to_destination(i, &ev, settings.on_failure.clone(), record).await;
+    send_to_destination(i, &ev, settings.on_failure.clone(), &role, record).await;
 }

@@ -52,6 +52,21 @@ fn check_destination(arn: &str) -> Result<(), AwsError> {
     Ok(())
 }
 
+/// Records are sent with the function's execution role, so it must be allowed to send them
+/// (AWS checks this when the destination is configured).
+async fn check_role(roles: &dyn crate::source::Roles, role: &str, function: &str, dest: &str) -> Result<(), AwsError> {
+    let action = match stratus_core::Arn::parse(dest).map(|a| a.service) {
+        Some("sqs") => "sqs:SendMessage",
+        Some("sns") => "sns:Publish",
+        Some("lambda") => "lambda:InvokeFunction",
+        _ => "events:PutEvents",
+    };
+    roles.may(role, function, action, dest).await.map_err(|_| {
+        let call = action.split_once(':').map_or(action, |(_, a)| a);
+        invalid(format!("The function's execution role does not have permissions to call {call} on {dest}"))
+    })
+}
+
 fn key(f: &FunctionName) -> String {
     f.qualifier.clone().unwrap_or_else(|| "$LATEST".into())
 }
@@ -76,6 +91,18 @@ pub(crate) async fn put(i: &Inner, ctx: &RequestContext, input: PutInput, merge:
     let on_failure = dest.on_failure.and_then(|d| d.destination);
     for d in on_success.iter().chain(on_failure.iter()) {
         check_destination(d)?;
+    }
+    if let Some(roles) = i.roles.get() {
+        let g = f.clone();
+        let role = i
+            .read(move |r| {
+                let rec = must_load(r, &g)?;
+                resolve_config(r, &g, &rec).map(|(c, _)| c.role)
+            })
+            .await?;
+        for d in on_success.iter().chain(on_failure.iter()) {
+            check_role(roles.as_ref(), &role, &f.name, d).await?;
+        }
     }
     let now = i.now();
     i.store

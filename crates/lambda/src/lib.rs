@@ -145,12 +145,6 @@ impl Lambda {
         invoke::enqueue(&self.inner, account, region, function, payload).await
     }
 
-    /// Whether the function exists and its resource policy lets `service` (an AWS service
-    /// principal such as `s3.amazonaws.com`) invoke it.
-    pub async fn allows_service_internal(&self, function_arn: &str, service: &str) -> Result<bool, AwsError> {
-        functions::allows_service(&self.inner, function_arn, service).await
-    }
-
     /// The function's resource policy (what AddPermission built) for the ARN's qualifier, for
     /// authorization; None when it has none or does not exist.
     pub async fn policy_internal(&self, function_arn: &str) -> Result<Option<String>, AwsError> {

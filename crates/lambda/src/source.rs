@@ -81,4 +81,13 @@ pub trait Roles: Send + Sync + 'static {
     /// `Ok` when `role_arn` exists and its trust policy lets `lambda.amazonaws.com` assume it;
     /// otherwise AWS's `InvalidParameterValueException`.
     fn check<'a>(&'a self, role_arn: &'a str) -> BoxFuture<'a, Result<(), AwsError>>;
+    /// Whether the role, as Lambda uses it for the function `function` (polling its event
+    /// sources), may perform `action` on `resource`; `Err` is the denial.
+    fn may<'a>(
+        &'a self,
+        role_arn: &'a str,
+        function: &'a str,
+        action: &'a str,
+        resource: &'a str,
+    ) -> BoxFuture<'a, Result<(), AwsError>>;
 }

@@ -523,12 +523,13 @@ pub async fn put_notifications(
     }
     let rules = rules_from(&i.notification_configuration, &|| s3.env().ids.uuid())?;
     notifications::validate(&rules)?;
-    read_bucket(s3, &i.bucket).await?;
+    let b = read_bucket(s3, &i.bucket).await?;
     if !i.skip_destination_validation.unwrap_or(false)
         && let Some(targets) = s3.targets()
     {
+        let bucket_arn = notifications::bucket_arn(&b.name);
         for r in &rules {
-            if !targets.check(&r.arn).await {
+            if !targets.check(&r.arn, &bucket_arn, &b.account).await {
                 let mut e = S3Error::with_message(
                     S3ErrorCode::InvalidArgument,
                     "Unable to validate the following destination configurations".to_string(),
@@ -550,7 +551,8 @@ pub async fn put_notifications(
             for r in rules.iter().filter(|r| r.kind != DestinationKind::Lambda) {
                 if told.insert(r.arn.clone()) {
                     let ev = notifications::test_event(&bucket, &test_time, &who.request_id, &host_id);
-                    stratus_storage::outbox_push(t, EVENTS_TOPIC, &notifications::outbox_record(&r.arn, ev))?;
+                    let record = notifications::outbox_record(&r.arn, &b.name, &b.account, ev);
+                    stratus_storage::outbox_push(t, EVENTS_TOPIC, &record)?;
                 }
             }
             b.notifications = rules;

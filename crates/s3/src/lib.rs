@@ -24,14 +24,20 @@ pub mod notifications;
 mod objects;
 mod types;
 
-/// The outbox topic of S3 event notifications. A record is JSON
-/// `{"destination": "<arn>", "event": <message to deliver>}`.
+/// The outbox topic of S3 event notifications. A record is JSON `{"destination": "<arn>",
+/// "source": "<bucket arn>", "source_account": "<bucket owner>", "event": <message to deliver>}`.
 pub const EVENTS_TOPIC: &str = "s3-events";
 
 /// Where notifications may go: the binary answers from the other services.
 pub trait NotificationTargets: Send + Sync + 'static {
-    /// Whether S3 may deliver to this destination ARN (queue / topic / function exists and, for a function, allows s3.amazonaws.com).
-    fn check<'a>(&'a self, arn: &'a str) -> stratus_proto::BoxFuture<'a, bool>;
+    /// Whether S3 may deliver events of the bucket `bucket_arn` (owned by `bucket_account`) to
+    /// this destination ARN: it exists and its policy lets `s3.amazonaws.com` deliver.
+    fn check<'a>(
+        &'a self,
+        arn: &'a str,
+        bucket_arn: &'a str,
+        bucket_account: &'a str,
+    ) -> stratus_proto::BoxFuture<'a, bool>;
 }
 
 /// Who is calling: set by the gateway as a request extension.

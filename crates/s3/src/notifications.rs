@@ -221,8 +221,14 @@ pub fn test_event(bucket: &str, time: &str, request_id: &str, host_id: &str) -> 
 }
 
 /// The outbox record: where to deliver, and what.
-pub fn outbox_record(destination: &str, event: Value) -> Vec<u8> {
-    json!({"destination": destination, "event": event}).to_string().into_bytes()
+pub fn outbox_record(destination: &str, bucket: &str, owner: &str, event: Value) -> Vec<u8> {
+    json!({"destination": destination, "source": bucket_arn(bucket), "source_account": owner, "event": event})
+        .to_string()
+        .into_bytes()
+}
+
+pub fn bucket_arn(bucket: &str) -> String {
+    format!("arn:aws:s3:::{bucket}")
 }
 
 /// Object keys in events are URL-encoded as HTML forms do (space as `+`), `/` kept.

@@ -135,7 +135,7 @@ pub fn emit(t: &mut dyn Txn, b: &Bucket, who: &Caller, now_millis: u64, change: 
     };
     for rule in b.notifications.iter().filter(|r| r.matches(change.event_name, change.key)) {
         let msg = event_message(&src, &rule.id, change);
-        stratus_storage::outbox_push(t, EVENTS_TOPIC, &outbox_record(&rule.arn, msg))?;
+        stratus_storage::outbox_push(t, EVENTS_TOPIC, &outbox_record(&rule.arn, &b.name, &b.account, msg))?;
     }
     Ok(())
 }

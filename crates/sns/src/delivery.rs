@@ -296,7 +296,7 @@ async fn attempt_once(i: &Inner, signer: &Signer, d: &Delivery) -> Outcome {
                 }
             } else {
                 match message::lambda_event(d, signer, &urls) {
-                    Ok(ev) => targets.invoke_lambda(&d.endpoint, ev.to_string().into_bytes()).await,
+                    Ok(ev) => targets.invoke_lambda(&d.endpoint, &d.topic_arn, ev.to_string().into_bytes()).await,
                     Err(e) => return Outcome::Retry(e),
                 }
             };

@@ -60,8 +60,13 @@ pub struct SqsAttribute {
 pub trait Targets: Send + Sync + 'static {
     /// Sends a message to the queue `queue_arn` (SendMessage's checks and durability).
     fn send_sqs<'a>(&'a self, queue_arn: &'a str, msg: SqsDelivery) -> BoxFuture<'a, Result<(), AwsError>>;
-    /// Invokes `function_arn` asynchronously (`Event`) with `payload`.
-    fn invoke_lambda<'a>(&'a self, function_arn: &'a str, payload: Vec<u8>) -> BoxFuture<'a, Result<(), AwsError>>;
+    /// Invokes `function_arn` asynchronously (`Event`) with `payload`, for the topic `topic_arn`.
+    fn invoke_lambda<'a>(
+        &'a self,
+        function_arn: &'a str,
+        topic_arn: &'a str,
+        payload: Vec<u8>,
+    ) -> BoxFuture<'a, Result<(), AwsError>>;
 }
 
 /// The SNS service.

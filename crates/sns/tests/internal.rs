@@ -29,7 +29,12 @@ impl Targets for Fake {
         })
     }
 
-    fn invoke_lambda<'a>(&'a self, function_arn: &'a str, payload: Vec<u8>) -> BoxFuture<'a, Result<(), AwsError>> {
+    fn invoke_lambda<'a>(
+        &'a self,
+        function_arn: &'a str,
+        _topic: &'a str,
+        payload: Vec<u8>,
+    ) -> BoxFuture<'a, Result<(), AwsError>> {
         Box::pin(async move {
             self.lambda.lock().unwrap().push((function_arn.to_string(), serde_json::from_slice(&payload).unwrap()));
             Ok(())

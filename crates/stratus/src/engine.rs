@@ -18,12 +18,17 @@ use stratus_sqs::Sqs;
 use stratus_storage::Store;
 use tokio::task::JoinSet;
 
+use crate::delegation::{ServiceAccess, Source};
+
 #[derive(Clone)]
 pub struct Engine {
     pub store: Store,
     pub sqs: Sqs,
     pub lambda: Lambda,
     pub sns: Sns,
+    /// Whether a delivery is allowed: S3's by the destination's policy, a function
+    /// destination's by the function's role.
+    pub access: ServiceAccess,
 }
 
 /// An outbox topic the engine delivers from.
@@ -137,6 +142,11 @@ impl Engine {
             tracing::warn!(%destination, "dropping a record for an invalid destination");
             return Delivery::Done;
         };
+        if let Err(why) = self.allowed(&v, destination).await {
+            // AWS drops what it may not deliver (S3's events, a function's destination records).
+            tracing::warn!(%destination, %why, "delivery not allowed; record dropped");
+            return Delivery::Done;
+        }
         let outcome = match arn.service {
             "sqs" => self.sqs.send_internal(arn.account, arn.region, arn.resource, payload).await.map(|_| ()),
             "lambda" => self.lambda.invoke_event(arn.account, arn.region, destination, payload.into_bytes()).await,
@@ -163,6 +173,25 @@ impl Engine {
             }
             Err(e) => Delivery::Retry(e.to_string()),
         }
+    }
+}
+
+impl Engine {
+    /// Whether the record may be delivered: S3 delivers only where the destination's policy
+    /// lets `s3.amazonaws.com` act for the bucket; a function's destination records go only
+    /// where its execution role may send them. Records without either are the engine's own.
+    async fn allowed(&self, v: &Value, destination: &str) -> Result<(), String> {
+        let action = ServiceAccess::delivery_action(destination).unwrap_or_default();
+        if let (Some(source), Some(account)) = (v["source"].as_str(), v["source_account"].as_str()) {
+            let source = Source { arn: source, account };
+            if !self.access.service_may("s3.amazonaws.com", action, destination, source).await {
+                return Err(format!("the policy of {destination} does not let s3.amazonaws.com {action}"));
+            }
+        }
+        if let (Some(role), Some(function)) = (v["role"].as_str(), v["function"].as_str()) {
+            self.access.role_may(role, function, action, destination).await.map_err(|e| e.message)?;
+        }
+        Ok(())
     }
 }
 
@@ -248,9 +277,23 @@ impl stratus_lambda::QueueSource for SqsSource {
 pub struct SnsTargets {
     pub sqs: Sqs,
     pub lambda: Lambda,
-    /// Enforce mode: a queue receives from a topic only when its policy lets
-    /// `sns.amazonaws.com` send from that topic, as on AWS.
-    pub authorizer: Option<stratus_iam_api::Authorizer>,
+    /// Enforce mode: a queue receives from a topic, and a function is invoked by it, only when
+    /// its policy lets `sns.amazonaws.com` act for that topic, as on AWS.
+    pub access: ServiceAccess,
+}
+
+impl SnsTargets {
+    async fn may(&self, action: &str, resource: &str, topic: &str) -> Result<(), stratus_proto::AwsError> {
+        let account = stratus_core::Arn::parse(topic).map(|t| t.account).unwrap_or_default();
+        if self.access.service_may("sns.amazonaws.com", action, resource, Source { arn: topic, account }).await {
+            return Ok(());
+        }
+        Err(stratus_proto::AwsError::new(
+            "AccessDenied",
+            format!("The policy of {resource} does not let sns.amazonaws.com perform {action} for {topic}"),
+        )
+        .with_status(403))
+    }
 }
 
 impl stratus_sns::Targets for SnsTargets {
@@ -262,22 +305,7 @@ impl stratus_sns::Targets for SnsTargets {
         Box::pin(async move {
             use base64::Engine as _;
             let (account, region, name) = queue_of(queue_arn)?;
-            if let Some(a) = &self.authorizer {
-                let topic_account = stratus_core::Arn::parse(&msg.source_arn).map(|t| t.account).unwrap_or_default();
-                if !a
-                    .service_may("sns.amazonaws.com", "sqs:SendMessage", queue_arn, &msg.source_arn, topic_account)
-                    .await?
-                {
-                    return Err(stratus_proto::AwsError::new(
-                        "AccessDenied",
-                        format!(
-                            "The policy of {queue_arn} does not let sns.amazonaws.com send messages from {}",
-                            msg.source_arn
-                        ),
-                    )
-                    .with_status(403));
-                }
-            }
+            self.may("sqs:SendMessage", queue_arn, &msg.source_arn).await?;
             let attributes = msg
                 .attributes
                 .into_iter()
@@ -302,6 +330,7 @@ impl stratus_sns::Targets for SnsTargets {
     fn invoke_lambda<'a>(
         &'a self,
         function_arn: &'a str,
+        topic_arn: &'a str,
         payload: Vec<u8>,
     ) -> stratus_proto::BoxFuture<'a, Result<(), stratus_proto::AwsError>> {
         Box::pin(async move {
@@ -311,29 +340,39 @@ impl stratus_sns::Targets for SnsTargets {
                     format!("{function_arn} is not a function ARN"),
                 )
             })?;
+            self.may("lambda:InvokeFunction", function_arn, topic_arn).await?;
             self.lambda.invoke_event(arn.account, arn.region, function_arn, payload).await
         })
     }
 }
 
-/// What S3 asks before it accepts a notification destination: the queue or topic exists, or
-/// the function exists and its resource policy lets `s3.amazonaws.com` invoke it.
+/// What S3 asks before it accepts a notification destination: the queue, topic or function
+/// exists and its policy lets `s3.amazonaws.com` act for the bucket (a function's policy is
+/// checked in every mode, as AWS validates it when the configuration is written).
 pub struct S3Targets {
     pub sqs: Sqs,
     pub sns: Sns,
-    pub lambda: Lambda,
+    pub access: ServiceAccess,
 }
 
 impl stratus_s3::NotificationTargets for S3Targets {
-    fn check<'a>(&'a self, arn: &'a str) -> stratus_proto::BoxFuture<'a, bool> {
+    fn check<'a>(
+        &'a self,
+        arn: &'a str,
+        bucket_arn: &'a str,
+        bucket_account: &'a str,
+    ) -> stratus_proto::BoxFuture<'a, bool> {
         Box::pin(async move {
             let Some(a) = stratus_core::Arn::parse(arn) else { return false };
-            match a.service {
+            let Some(action) = ServiceAccess::delivery_action(arn) else { return false };
+            let source = Source { arn: bucket_arn, account: bucket_account };
+            let exists = match a.service {
                 "sqs" => self.sqs.queue_info_internal(a.account, a.region, a.resource).await.is_ok(),
                 "sns" => self.sns.topic_exists(arn).await.unwrap_or(false),
-                "lambda" => self.lambda.allows_service_internal(arn, "s3.amazonaws.com").await.unwrap_or(false),
-                _ => false,
-            }
+                // A function without a policy for S3 is refused whether it exists or not.
+                _ => return self.access.policy_allows("s3.amazonaws.com", action, arn, source).await,
+            };
+            exists && self.access.service_may("s3.amazonaws.com", action, arn, source).await
         })
     }
 }
@@ -375,16 +414,5 @@ impl stratus_iam_api::ResourcePolicies for ResourcePolicies {
                 _ => Ok(None),
             }
         })
-    }
-}
-
-/// Execution roles of functions, checked by IAM (verify and enforce modes).
-pub struct LambdaRoles {
-    pub identity: stratus_iam_api::Identity,
-}
-
-impl stratus_lambda::Roles for LambdaRoles {
-    fn check<'a>(&'a self, role_arn: &'a str) -> stratus_proto::BoxFuture<'a, Result<(), stratus_core::AwsError>> {
-        Box::pin(self.identity.check_role_for_service(role_arn, "lambda.amazonaws.com"))
     }
 }

@@ -18,6 +18,7 @@ use stratus_storage::Store;
 use tokio::net::TcpListener;
 
 mod config;
+mod delegation;
 mod engine;
 mod front;
 mod functions;
@@ -132,18 +133,16 @@ async fn serve(cfg: Config) -> Result<(), String> {
     let executor = Arc::new(functions::ProcessExecutor { runtimes: runtimes.clone(), endpoint, roles });
     let lambda = Lambda::new(store.clone(), env.clone(), executor)?;
     lambda.set_queue_source(Arc::new(engine::SqsSource { sqs: sqs.clone() }));
+    let access =
+        delegation::ServiceAccess { authorizer: identity.authorizer(), enforce: cfg.auth == AuthMode::Enforce };
     if cfg.auth != AuthMode::Open {
-        lambda.set_roles(Arc::new(engine::LambdaRoles { identity: identity.clone() }));
+        lambda.set_roles(Arc::new(delegation::LambdaRoles { identity: identity.clone(), access: access.clone() }));
     }
     lambda.start();
-    sns.set_targets(Arc::new(engine::SnsTargets {
-        sqs: sqs.clone(),
-        lambda: lambda.clone(),
-        authorizer: (cfg.auth == AuthMode::Enforce).then(|| identity.authorizer()),
-    }));
+    sns.set_targets(Arc::new(engine::SnsTargets { sqs: sqs.clone(), lambda: lambda.clone(), access: access.clone() }));
     sns.start();
     let s3 = stratus_s3::S3::new(store.clone(), env.clone());
-    s3.set_targets(Arc::new(engine::S3Targets { sqs: sqs.clone(), sns: sns.clone(), lambda: lambda.clone() }));
+    s3.set_targets(Arc::new(engine::S3Targets { sqs: sqs.clone(), sns: sns.clone(), access: access.clone() }));
     lambda.set_code_source(Arc::new(engine::S3Code { s3: s3.clone() }));
     identity.set_resource_policies(Arc::new(engine::ResourcePolicies {
         sqs: sqs.clone(),
@@ -151,7 +150,8 @@ async fn serve(cfg: Config) -> Result<(), String> {
         lambda: lambda.clone(),
     }));
     tokio::spawn(
-        engine::Engine { store: store.clone(), sqs: sqs.clone(), lambda: lambda.clone(), sns: sns.clone() }.run(),
+        engine::Engine { store: store.clone(), sqs: sqs.clone(), lambda: lambda.clone(), sns: sns.clone(), access }
+            .run(),
     );
     let s3_door = front::s3::S3Door::new(
         s3.clone(),
