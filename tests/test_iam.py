@@ -696,6 +696,55 @@ def test_access_key_last_used_before_use(iam):
     assert "LastUsedDate" not in got["AccessKeyLastUsed"]
 
 
+@pytest.mark.stratus_only  # moto_server knows neither the per-service limit nor Keyspaces and Bedrock
+def test_service_specific_credentials(iam, acct):
+    user = new_user(iam)["UserName"]
+    git = "codecommit.amazonaws.com"
+    c = iam.create_service_specific_credential(UserName=user, ServiceName=git)["ServiceSpecificCredential"]
+    assert (c["UserName"], c["ServiceName"], c["Status"]) == (user, git, "Active")
+    assert c["ServiceUserName"] == f"{user}-at-{acct}"
+    assert re.fullmatch(r"ACCA[A-Z0-9]{17}", c["ServiceSpecificCredentialId"]), c
+    assert len(c["ServicePassword"]) == 44
+    second = iam.create_service_specific_credential(UserName=user, ServiceName=git)["ServiceSpecificCredential"]
+    assert second["ServicePassword"] != c["ServicePassword"]
+    assert fails(iam.create_service_specific_credential, UserName=user, ServiceName=git) == (
+        "LimitExceeded", 409, "Cannot exceed quota for ServiceSpecificCredentialsPerUserPerService: 2")
+    # The limit is per service; Bedrock's are API keys with an alias and a secret, and may expire.
+    iam.create_service_specific_credential(UserName=user, ServiceName="cassandra.amazonaws.com")
+    key = iam.create_service_specific_credential(UserName=user, ServiceName="bedrock.amazonaws.com",
+                                                 CredentialAgeDays=30)["ServiceSpecificCredential"]
+    assert key["ServiceCredentialAlias"].startswith("BedrockAPIKey-") and key["ServiceCredentialAlias"].endswith(
+        f"-at-{acct}")
+    assert len(key["ServiceCredentialSecret"]) > 44 and "ServicePassword" not in key
+    assert (key["ExpirationDate"] - key["CreateDate"]).days == 30
+    assert fails(iam.create_service_specific_credential, UserName=user, ServiceName="s3.amazonaws.com")[:2] == (
+        "NotSupportedService", 404)
+    assert fails(iam.create_service_specific_credential, UserName="nobody-here", ServiceName=git) == (
+        "NoSuchEntity", 404, "The user with name nobody-here cannot be found.")
+    # Listing shows no secrets, filtered by service.
+    listed = iam.list_service_specific_credentials(UserName=user, ServiceName=git)["ServiceSpecificCredentials"]
+    assert {x["ServiceSpecificCredentialId"] for x in listed} == {
+        c["ServiceSpecificCredentialId"], second["ServiceSpecificCredentialId"]}
+    assert all("ServicePassword" not in x for x in listed)
+    assert len(iam.list_service_specific_credentials(UserName=user)["ServiceSpecificCredentials"]) == 4
+    # Reset gives a new password; update changes the status.
+    cid = c["ServiceSpecificCredentialId"]
+    reset = iam.reset_service_specific_credential(UserName=user, ServiceSpecificCredentialId=cid)
+    assert reset["ServiceSpecificCredential"]["ServicePassword"] not in (c["ServicePassword"], "")
+    iam.update_service_specific_credential(UserName=user, ServiceSpecificCredentialId=cid, Status="Inactive")
+    listed = iam.list_service_specific_credentials(UserName=user, ServiceName=git)["ServiceSpecificCredentials"]
+    assert {x["ServiceSpecificCredentialId"]: x["Status"] for x in listed} == {
+        cid: "Inactive", second["ServiceSpecificCredentialId"]: "Active"}
+    # A user with credentials cannot be deleted.
+    assert fails(iam.delete_user, UserName=user)[:2] == ("DeleteConflict", 409)
+    for x in iam.list_service_specific_credentials(UserName=user)["ServiceSpecificCredentials"]:
+        iam.delete_service_specific_credential(UserName=user, ServiceSpecificCredentialId=x["ServiceSpecificCredentialId"])
+    assert iam.list_service_specific_credentials(UserName=user)["ServiceSpecificCredentials"] == []
+    assert fails(iam.delete_service_specific_credential, UserName=user, ServiceSpecificCredentialId=cid)[:2] == (
+        "NoSuchEntity", 404)
+    iam.delete_user(UserName=user)
+
+
 @pytest.mark.stratus_only  # moto_server answers GetUser without UserName with a made-up user, not the root
 def test_get_user_without_name_is_the_caller(iam, target, acct):
     # Root credentials: AWS answers UserId = account id and the root ARN, no UserName

@@ -538,6 +538,9 @@ pub async fn delete_user(i: &Inner, ctx: &RequestContext, input: Value) -> Resul
         if has_keys {
             return Err(delete_conflict("Cannot delete entity, must delete access keys first."));
         }
+        if crate::service_credentials::any_for(t, &account, &u.name)? {
+            return Err(delete_conflict("Cannot delete entity, must delete service specific credentials first."));
+        }
         if !u.policies.inline.is_empty() {
             return Err(delete_conflict("Cannot delete entity, must delete policies first."));
         }

@@ -8,6 +8,7 @@
 //! - `iam/p/{account}/{name}` → customer managed policy (its versions inside)
 //! - `iam/k/{access key id}` → an IAM user's access key
 //! - `iam/s/{access key id}` → temporary credentials (STS)
+//! - `iam/c/{credential id}` → an IAM user's service-specific credential
 
 pub fn entity(kind: Kind, account: &str, name: &str) -> Vec<u8> {
     format!("iam/{}/{account}/{}", kind.letter(), name.to_lowercase()).into_bytes()
@@ -28,6 +29,12 @@ pub fn session(id: &str) -> Vec<u8> {
 }
 
 pub const SESSIONS: &[u8] = b"iam/s/";
+
+pub fn service_credential(id: &str) -> Vec<u8> {
+    format!("iam/c/{id}").into_bytes()
+}
+
+pub const SERVICE_CREDENTIALS: &[u8] = b"iam/c/";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {

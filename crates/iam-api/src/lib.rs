@@ -24,6 +24,7 @@ mod ids;
 mod keys;
 mod managed;
 mod policies;
+mod service_credentials;
 mod simulate;
 mod sts;
 mod types;
@@ -169,6 +170,20 @@ impl Identity {
         sts::trusted_role(&self.inner, role_arn, service).await.map(|_| ())
     }
 
+    /// The IAM user `(account, user name)` whose active service-specific credential for
+    /// `service` (`codecommit.amazonaws.com`) has this user name and password: how a
+    /// service's own sign-in, such as git over HTTPS, authenticates.
+    pub async fn verify_service_password(
+        &self,
+        service: &str,
+        user_name: &str,
+        password: &str,
+    ) -> Result<Option<(String, String)>, AwsError> {
+        let now = self.inner.now_secs();
+        let (service, user_name, password) = (service.to_string(), user_name.to_string(), password.to_string());
+        self.inner.read(move |r| service_credentials::verify(r, &service, &user_name, &password, now)).await
+    }
+
     /// Authorization of API requests, for enforce mode.
     pub fn authorizer(&self) -> Authorizer {
         Authorizer::new(self.inner.clone())
@@ -309,6 +324,12 @@ impl Service for Iam {
                 "UpdateAccessKey" => none(access_keys::update(i, ctx, input).await),
                 "DeleteAccessKey" => none(access_keys::delete(i, ctx, input).await),
                 "GetAccessKeyLastUsed" => access_keys::last_used(i, ctx, input).await,
+
+                "CreateServiceSpecificCredential" => service_credentials::create(i, ctx, input).await,
+                "ListServiceSpecificCredentials" => service_credentials::list(i, ctx, input).await,
+                "ResetServiceSpecificCredential" => service_credentials::reset(i, ctx, input).await,
+                "UpdateServiceSpecificCredential" => none(service_credentials::update(i, ctx, input).await),
+                "DeleteServiceSpecificCredential" => none(service_credentials::delete(i, ctx, input).await),
                 other => Err(errors::unsupported("IAM", other)),
             }
         })

@@ -1,0 +1,58 @@
+//! Service-specific credentials sign in to their service only, while active, with the password
+//! of the last reset.
+
+use serde_json::{Value, json};
+use stratus_core::{Env, RequestContext};
+use stratus_iam_api::Identity;
+use stratus_proto::Service;
+use stratus_storage::Store;
+
+async fn call(identity: &Identity, op: &str, input: Value) -> Value {
+    let iam = identity.iam();
+    let ctx = RequestContext::internal("123456789012", "us-east-1", "req".into());
+    let op = iam.model().operation(op).expect("operation").clone();
+    iam.call(&ctx, &op, input).await.expect("call")
+}
+
+#[tokio::test]
+async fn a_password_signs_in_to_its_service_while_active() {
+    let identity = Identity::new(Store::in_memory(), Env::system(), true).expect("identity");
+    call(&identity, "CreateUser", json!({"UserName": "alice"})).await;
+    let created = call(
+        &identity,
+        "CreateServiceSpecificCredential",
+        json!({"UserName": "alice", "ServiceName": "codecommit.amazonaws.com"}),
+    )
+    .await;
+    let c = &created["ServiceSpecificCredential"];
+    let (user, password, id) = (
+        c["ServiceUserName"].as_str().expect("user name"),
+        c["ServicePassword"].as_str().expect("password"),
+        c["ServiceSpecificCredentialId"].as_str().expect("id"),
+    );
+    assert_eq!(user, "alice-at-123456789012");
+    let git = "codecommit.amazonaws.com";
+    let who = identity.verify_service_password(git, user, password).await.expect("verify");
+    assert_eq!(who, Some(("123456789012".to_string(), "alice".to_string())));
+    // Another service, another password or another user name: nobody.
+    for (service, u, p) in
+        [("cassandra.amazonaws.com", user, password), (git, user, "wrong"), (git, "bob-at-123456789012", password)]
+    {
+        assert_eq!(identity.verify_service_password(service, u, p).await.expect("verify"), None);
+    }
+    // Inactive: refused; active again: accepted; after a reset only the new password works.
+    let status = |s: &str| json!({"UserName": "alice", "ServiceSpecificCredentialId": id, "Status": s});
+    call(&identity, "UpdateServiceSpecificCredential", status("Inactive")).await;
+    assert_eq!(identity.verify_service_password(git, user, password).await.expect("verify"), None);
+    call(&identity, "UpdateServiceSpecificCredential", status("Active")).await;
+    assert!(identity.verify_service_password(git, user, password).await.expect("verify").is_some());
+    let reset = call(
+        &identity,
+        "ResetServiceSpecificCredential",
+        json!({"UserName": "alice", "ServiceSpecificCredentialId": id}),
+    )
+    .await;
+    let fresh = reset["ServiceSpecificCredential"]["ServicePassword"].as_str().expect("password");
+    assert_eq!(identity.verify_service_password(git, user, password).await.expect("verify"), None);
+    assert!(identity.verify_service_password(git, user, fresh).await.expect("verify").is_some());
+}
