@@ -517,3 +517,25 @@ def test_function_destinations_are_sent_with_the_functions_role(root):
     iam.put_role_policy(RoleName=role["RoleName"], PolicyName="dest", PolicyDocument=doc(allow("sqs:SendMessage", arn)))
     lam.invoke(FunctionName=name, InvocationType="Event", Payload=json.dumps({"n": 3}))
     assert [json.loads(b)["responsePayload"] for b in bodies(sqs, url, wait=15)] == [{"n": 3}]
+
+
+def test_code_locations_are_presigned_and_expire_with_their_signature(root):
+    import io
+    import zipfile
+
+    import requests
+    iam, lam = root("iam"), root("lambda")
+    name, _ = function(lam, lambda_role(iam), code=RETURNS, handler="app.handler")
+    url = lam.get_function(FunctionName=name)["Code"]["Location"]
+    got = requests.get(url, timeout=10)
+    assert got.status_code == 200
+    assert zipfile.ZipFile(io.BytesIO(got.content)).namelist() == ["app.py"]
+    # Without its signature, with another one or past its expiry, the URL grants nothing.
+    base, query = url.split("?", 1)
+    params = dict(p.split("=", 1) for p in query.split("&"))
+    assert set(params) == {"Expires", "Signature"}
+    forged = "0" * len(params["Signature"])
+    for bad in (base, f"{base}?Expires={params['Expires']}&Signature={forged}",
+                f"{base}?Expires={int(params['Expires']) + 3600}&Signature={params['Signature']}",
+                f"{base}?Expires=1&Signature={params['Signature']}"):
+        assert requests.get(bad, timeout=10).status_code == 404, bad

@@ -111,26 +111,37 @@ impl Identity {
     /// Drops the temporary credentials that expired while the server was down and loads the
     /// issued keys (before the server takes requests).
     pub async fn start(&self) -> Result<(), String> {
+        self.drop_expired_sessions().await.map_err(|e| e.message)?;
+        self.inner.reload_directory().await.map_err(|e| e.message)
+    }
+
+    /// Forgets temporary credentials that have expired (they authenticate no longer either
+    /// way); the binary calls it now and then. Returns how many went.
+    pub async fn drop_expired_sessions(&self) -> Result<usize, AwsError> {
         let now = self.inner.now_secs();
-        // Read first: most starts have nothing to drop, and then write nothing.
-        let expired: Vec<Vec<u8>> = self
+        // Read first: most rounds have nothing to drop, and then write nothing.
+        let expired: Vec<String> = self
             .inner
             .read(move |r| {
                 Ok(stratus_storage::scan_prefix(r, keys::SESSIONS, usize::MAX)?
                     .into_iter()
-                    .filter(|(_, v)| types::decode::<types::SessionRecord>(v).is_ok_and(|s| s.expires <= now))
-                    .map(|(k, _)| k)
+                    .filter_map(|(_, v)| types::decode::<types::SessionRecord>(&v).ok())
+                    .filter(|s| s.expires <= now)
+                    .map(|s| s.id)
                     .collect())
             })
-            .await
-            .map_err(|e| e.message)?;
-        if !expired.is_empty() {
-            self.inner
-                .write(move |t| expired.iter().try_for_each(|k| t.delete(k).map_err(AwsError::from)))
-                .await
-                .map_err(|e| e.message)?;
+            .await?;
+        if expired.is_empty() {
+            return Ok(0);
         }
-        self.inner.reload_directory().await.map_err(|e| e.message)
+        let gone = expired.clone();
+        self.inner
+            .write(move |t| gone.iter().try_for_each(|id| t.delete(&keys::session(id)).map_err(AwsError::from)))
+            .await?;
+        for id in &expired {
+            self.inner.directory.remove(id);
+        }
+        Ok(expired.len())
     }
 
     /// The keys IAM and STS issued, for the authenticator.

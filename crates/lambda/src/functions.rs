@@ -452,6 +452,7 @@ pub(crate) async fn get(i: &Inner, ctx: &RequestContext, input: FunctionRef) -> 
         f.qualifier = input.qualifier;
     }
     let host = ctx.host.clone();
+    let urls = i.code_urls();
     i.read(move |r| {
         let rec = must_load(r, &f)?;
         let (configuration, _) = resolve_config(r, &f, &rec)?;
@@ -461,10 +462,7 @@ pub(crate) async fn get(i: &Inner, ctx: &RequestContext, input: FunctionRef) -> 
         };
         Ok(GetFunctionOutput {
             configuration,
-            code: CodeLocation {
-                repository_type: "S3".into(),
-                location: format!("http://{host}/_stratus/lambda-code/{sha}"),
-            },
+            code: CodeLocation { repository_type: "S3".into(), location: urls.url(&host, &sha) },
             tags: (!rec.tags.is_empty() || f.qualifier.is_none()).then(|| rec.tags.clone()),
             concurrency: rec.reserved_concurrency.map(|n| Concurrency { reserved_concurrent_executions: n }),
         })

@@ -33,13 +33,13 @@ pub struct LayerVersion {
 }
 
 impl LayerVersion {
-    fn render(&self, host: &str) -> Value {
+    fn render(&self, urls: &dyn crate::source::CodeUrls, host: &str) -> Value {
         let mut v = self.list_item();
         if let Some(o) = v.as_object_mut() {
             o.insert("LayerArn".into(), json!(self.layer_arn));
             o.insert(
                 "Content".into(),
-                json!({"Location": format!("http://{host}/_stratus/lambda-code/{}", self.sha_hex),
+                json!({"Location": urls.url(host, &self.sha_hex),
                        "CodeSha256": self.code_sha256, "CodeSize": self.code_size}),
             );
         }
@@ -210,6 +210,7 @@ pub(crate) async fn publish(i: &Inner, ctx: &RequestContext, input: PublishInput
     }
     let now = i.now();
     let host = ctx.host.clone();
+    let urls = i.code_urls();
     let size = zip.len() as u64;
     i.store
         .write(move |t| {
@@ -231,7 +232,7 @@ pub(crate) async fn publish(i: &Inner, ctx: &RequestContext, input: PublishInput
             };
             let b = serde_json::to_vec(&lv).map_err(|e| AwsError::internal(e.to_string()))?;
             t.put(&keys::layer_version(&account, &region, &name, version), &b)?;
-            Ok(lv.render(&host))
+            Ok(lv.render(urls.as_ref(), &host))
         })
         .await
 }
@@ -240,12 +241,14 @@ pub(crate) async fn get(i: &Inner, ctx: &RequestContext, input: VersionRef) -> R
     let (account, region, name) = layer_name(&input.layer_name, ctx)?;
     let host = ctx.host.clone();
     let v = u64::try_from(input.version_number).map_err(|_| not_found())?;
-    i.read(move |r| Ok(load(r, &account, &region, &name, v)?.ok_or_else(not_found)?.render(&host))).await
+    let urls = i.code_urls();
+    i.read(move |r| Ok(load(r, &account, &region, &name, v)?.ok_or_else(not_found)?.render(urls.as_ref(), &host))).await
 }
 
 pub(crate) async fn get_by_arn(i: &Inner, ctx: &RequestContext, input: ArnRef) -> Result<Value, AwsError> {
     let host = ctx.host.clone();
-    i.read(move |r| Ok(by_arn(r, &input.arn)?.ok_or_else(not_found)?.render(&host))).await
+    let urls = i.code_urls();
+    i.read(move |r| Ok(by_arn(r, &input.arn)?.ok_or_else(not_found)?.render(urls.as_ref(), &host))).await
 }
 
 pub(crate) async fn delete(i: &Inner, ctx: &RequestContext, input: VersionRef) -> Result<(), AwsError> {

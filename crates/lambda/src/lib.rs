@@ -29,7 +29,7 @@ pub use executor::{ExecError, Executor, InvokeRequest, InvokeResponse};
 /// UpdateFunctionCode, PublishLayerVersion): a 50 MB zip, base64 in JSON, as AWS counts it.
 pub const MAX_CODE_REQUEST_BYTES: usize = 70_167_211;
 pub use invoke::MAX_SYNC_PAYLOAD;
-pub use source::{CodeSource, QueueMessage, QueueSource, Roles};
+pub use source::{CodeSource, CodeUrls, QueueMessage, QueueSource, Roles};
 
 static MODEL: LazyLock<Result<ServiceModel, String>> = LazyLock::new(|| {
     let mut model =
@@ -69,12 +69,19 @@ pub(crate) struct Inner {
     queue_source: OnceLock<Arc<dyn QueueSource>>,
     /// Where packages named by `S3Bucket`/`S3Key` are read from (set by the binary).
     code_source: OnceLock<Arc<dyn CodeSource>>,
+    /// Where package downloads are pointed at (presigned by the binary when callers sign).
+    code_urls: OnceLock<Arc<dyn source::CodeUrls>>,
     /// Checks execution roles on create and update (set by the binary in verify/enforce mode).
     roles: OnceLock<Arc<dyn source::Roles>>,
     pollers: esm::Pollers,
 }
 
 impl Inner {
+    /// How package download URLs are made.
+    pub(crate) fn code_urls(&self) -> Arc<dyn source::CodeUrls> {
+        self.code_urls.get().cloned().unwrap_or_else(|| Arc::new(source::PlainCodeUrls))
+    }
+
     pub fn now(&self) -> u64 {
         self.env.clock.now_millis()
     }
@@ -104,6 +111,7 @@ impl Lambda {
                 closing: AtomicBool::new(false),
                 queue_source: OnceLock::new(),
                 code_source: OnceLock::new(),
+                code_urls: OnceLock::new(),
                 roles: OnceLock::new(),
                 pollers: esm::Pollers::default(),
             }),
@@ -118,6 +126,10 @@ impl Lambda {
     /// Lets functions and layers take their code from S3 (before serving requests).
     pub fn set_code_source(&self, source: Arc<dyn CodeSource>) {
         let _ = self.inner.code_source.set(source);
+    }
+
+    pub fn set_code_urls(&self, urls: Arc<dyn source::CodeUrls>) {
+        let _ = self.inner.code_urls.set(urls);
     }
 
     /// Checks the execution role of created and updated functions (before serving requests).

@@ -91,3 +91,20 @@ pub trait Roles: Send + Sync + 'static {
         resource: &'a str,
     ) -> BoxFuture<'a, Result<(), AwsError>>;
 }
+
+/// Where GetFunction's `Code.Location` and GetLayerVersion's `Content.Location` point: the
+/// binary serves packages and, when callers are authenticated, presigns these URLs as AWS
+/// does (they expire).
+pub trait CodeUrls: Send + Sync + 'static {
+    /// A URL on `host` from which the package with SHA-256 `sha_hex` can be downloaded.
+    fn url(&self, host: &str, sha_hex: &str) -> String;
+}
+
+/// Unsigned package URLs (open mode).
+pub struct PlainCodeUrls;
+
+impl CodeUrls for PlainCodeUrls {
+    fn url(&self, host: &str, sha_hex: &str) -> String {
+        format!("http://{host}/_stratus/lambda-code/{sha_hex}")
+    }
+}

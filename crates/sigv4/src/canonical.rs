@@ -243,7 +243,7 @@ pub(crate) fn string_to_sign(amz_date: &str, scope: &str, canonical_request: &[u
 }
 
 /// HMAC-SHA256.
-pub(crate) fn hmac_sha256(key: &[u8], data: &[u8]) -> [u8; 32] {
+pub fn hmac_sha256(key: &[u8], data: &[u8]) -> [u8; 32] {
     match Hmac::<Sha256>::new_from_slice(key) {
         Ok(mut mac) => {
             mac.update(data);

@@ -49,7 +49,7 @@ mod verify;
 use std::time::SystemTime;
 
 pub use canonical::{
-    ALGORITHM, EMPTY_SHA256, STREAMING_PAYLOAD, UNSIGNED_PAYLOAD, chunk_signature, sha256_hex, signing_key,
+    ALGORITHM, EMPTY_SHA256, STREAMING_PAYLOAD, UNSIGNED_PAYLOAD, chunk_signature, hmac_sha256, sha256_hex, signing_key,
 };
 pub use error::{AwsErrorInfo, Dialect, ExpiresProblem, SigV4Error, SigV4ErrorKind};
 pub use parse::parse;

@@ -189,9 +189,12 @@ impl stratus_runtime::LogSink for LogsSink {
 }
 
 /// `/_stratus/lambda-code/{sha256}`: the deployment package GetFunction's `Code.Location`
-/// points at.
+/// points at. When callers are authenticated the URL is presigned, as AWS's are: it names when
+/// it expires and carries a signature only this server can make, so the package is reachable
+/// only by whoever was allowed to call GetFunction, for ten minutes.
 pub struct CodePackages {
     pub store: stratus_storage::Store,
+    pub presigner: Option<Arc<CodePresigner>>,
 }
 
 impl crate::services::PlatformFiles for CodePackages {
@@ -199,13 +202,69 @@ impl crate::services::PlatformFiles for CodePackages {
         "lambda-code"
     }
 
-    fn get(&self, sha: &str) -> Result<Option<(&'static str, bytes::Bytes)>, String> {
+    fn get(&self, sha: &str, query: &str) -> Result<Option<(&'static str, bytes::Bytes)>, String> {
         if sha.len() != 64 || !sha.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Ok(None);
+        }
+        if let Some(p) = &self.presigner
+            && !p.grants(sha, query)
+        {
             return Ok(None);
         }
         match self.store.blobs().get(&stratus_lambda::code_blob_name(sha)) {
             Ok(zip) => Ok(zip.map(|z| ("application/zip", bytes::Bytes::from(z)))),
             Err(e) => Err(e.to_string()),
         }
+    }
+}
+
+/// How long a presigned package URL works (AWS's are valid for ten minutes).
+const CODE_URL_SECS: u64 = 600;
+
+/// Presigns package URLs with a key made at start (URLs do not outlive the process that made
+/// them, which their ten minutes make no loss).
+pub struct CodePresigner {
+    key: [u8; 32],
+    env: stratus_core::Env,
+}
+
+impl CodePresigner {
+    pub fn new(env: stratus_core::Env) -> Self {
+        let (a, b) = (env.ids.random_bytes(), env.ids.random_bytes());
+        let mut key = [0u8; 32];
+        key[..16].copy_from_slice(&a);
+        key[16..].copy_from_slice(&b);
+        Self { key, env }
+    }
+
+    fn signature(&self, sha: &str, expires: u64) -> String {
+        let mac = stratus_sigv4::hmac_sha256(&self.key, format!("lambda-code/{sha}\n{expires}").as_bytes());
+        mac.iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    /// Whether `query` holds an unexpired signature for the package `sha`.
+    fn grants(&self, sha: &str, query: &str) -> bool {
+        let (mut expires, mut signature) = (None, None);
+        for (k, v) in form_urlencoded::parse(query.as_bytes()) {
+            match k.as_ref() {
+                "Expires" => expires = v.parse::<u64>().ok(),
+                "Signature" => signature = Some(v.into_owned()),
+                _ => {}
+            }
+        }
+        let (Some(expires), Some(signature)) = (expires, signature) else { return false };
+        let now = self.env.clock.now_millis() / 1000;
+        let expected = self.signature(sha, expires);
+        expires >= now
+            && expected.len() == signature.len()
+            && expected.bytes().zip(signature.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    }
+}
+
+impl stratus_lambda::CodeUrls for CodePresigner {
+    fn url(&self, host: &str, sha_hex: &str) -> String {
+        let expires = self.env.clock.now_millis() / 1000 + CODE_URL_SECS;
+        let signature = self.signature(sha_hex, expires);
+        format!("http://{host}/_stratus/lambda-code/{sha_hex}?Expires={expires}&Signature={signature}")
     }
 }

@@ -99,6 +99,18 @@ async fn serve(cfg: Config) -> Result<(), String> {
     let env = Env::system();
     let identity = stratus_iam_api::Identity::new(store.clone(), env.clone(), cfg.auth != AuthMode::Open)?;
     identity.start().await?;
+    // Expired temporary credentials are forgotten every few minutes.
+    let sweeper = identity.clone();
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(Duration::from_secs(300)).await;
+            match sweeper.drop_expired_sessions().await {
+                Ok(0) => {}
+                Ok(n) => tracing::debug!(sessions = n, "expired temporary credentials dropped"),
+                Err(e) => tracing::warn!(error = %e, "could not drop expired temporary credentials"),
+            }
+        }
+    });
     // Keys: the configured credentials (each its account's root user), then what IAM and STS issued.
     let static_keys: Arc<dyn KeyStore> = Arc::new(StaticKeys::new(cfg.credentials.clone()));
     let keys = || Box::new(ChainedKeys(vec![static_keys.clone(), identity.directory()]));
@@ -133,6 +145,11 @@ async fn serve(cfg: Config) -> Result<(), String> {
     let executor = Arc::new(functions::ProcessExecutor { runtimes: runtimes.clone(), endpoint, roles });
     let lambda = Lambda::new(store.clone(), env.clone(), executor)?;
     lambda.set_queue_source(Arc::new(engine::SqsSource { sqs: sqs.clone() }));
+    // Package URLs are presigned when callers are authenticated.
+    let presigner = (cfg.auth != AuthMode::Open).then(|| Arc::new(functions::CodePresigner::new(env.clone())));
+    if let Some(p) = &presigner {
+        lambda.set_code_urls(p.clone());
+    }
     let access =
         delegation::ServiceAccess { authorizer: identity.authorizer(), enforce: cfg.auth == AuthMode::Enforce };
     if cfg.auth != AuthMode::Open {
@@ -171,7 +188,7 @@ async fn serve(cfg: Config) -> Result<(), String> {
     services.register(
         Registration::new("lambda")
             .api(Arc::new(lambda.clone()))
-            .files(Arc::new(functions::CodePackages { store: store.clone() }))
+            .files(Arc::new(functions::CodePackages { store: store.clone(), presigner }))
             .on_reset(move || {
                 retire.retire("");
                 lambda_reset.reset();

@@ -16,8 +16,9 @@ use crate::gateway::FrontDoor;
 pub trait PlatformFiles: Send + Sync {
     /// The first path segment after `/_stratus/`.
     fn prefix(&self) -> &'static str;
-    /// `(content type, bytes)` of `name`, or `None` when there is no such file.
-    fn get(&self, name: &str) -> Result<Option<(&'static str, Bytes)>, String>;
+    /// `(content type, bytes)` of `name`, or `None` when there is no such file (or the URL's
+    /// `query` does not grant it, for files that are presigned).
+    fn get(&self, name: &str, query: &str) -> Result<Option<(&'static str, Bytes)>, String>;
 }
 
 /// Who an unsigned request acts for, when a service accepts it without a signature.

@@ -19,7 +19,7 @@ impl PlatformFiles for SnsCertificate {
         "sns"
     }
 
-    fn get(&self, name: &str) -> Result<Option<(&'static str, Bytes)>, String> {
+    fn get(&self, name: &str, _query: &str) -> Result<Option<(&'static str, Bytes)>, String> {
         match (self.sns.certificate_file_name(), self.sns.certificate_pem()) {
             (Some(file), Some(pem)) if file == name => Ok(Some(("application/x-pem-file", Bytes::from(pem)))),
             _ => Ok(None),

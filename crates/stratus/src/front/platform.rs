@@ -62,18 +62,18 @@ impl PlatformDoor {
                 }),
             ),
             (&Method::POST, "/_stratus/reset") => self.reset(parts, body).await,
-            (&Method::GET, _) => self.file(path),
+            (&Method::GET, _) => self.file(path, parts.uri.query().unwrap_or_default()),
             _ => not_found("No such platform endpoint."),
         }
     }
 
-    fn file(&self, path: &str) -> Reply {
+    fn file(&self, path: &str, query: &str) -> Reply {
         let rest = &path["/_stratus/".len()..];
         let Some((prefix, name)) = rest.split_once('/') else { return not_found("No such platform endpoint.") };
         let Some(files) = self.files.iter().find(|f| f.prefix() == prefix) else {
             return not_found("No such platform endpoint.");
         };
-        match files.get(name) {
+        match files.get(name, query) {
             Ok(Some((content_type, bytes))) => {
                 let mut r = Response::new(Full::new(bytes));
                 r.headers_mut().insert("content-type", HeaderValue::from_static(content_type));

@@ -1,17 +1,53 @@
-//! Service-specific credentials sign in to their service only, while active, with the password
-//! of the last reset.
+//! Credentials IAM and STS issue: service-specific credentials sign in to their service only,
+//! while active, with the password of the last reset; temporary credentials are forgotten once
+//! expired.
+
+use std::sync::Arc;
+use std::time::Duration;
 
 use serde_json::{Value, json};
-use stratus_core::{Env, RequestContext};
+use stratus_core::{Env, ManualClock, RequestContext};
+use stratus_iam::KeyStore;
 use stratus_iam_api::Identity;
 use stratus_proto::Service;
 use stratus_storage::Store;
 
-async fn call(identity: &Identity, op: &str, input: Value) -> Value {
-    let iam = identity.iam();
+async fn run(api: &dyn Service, op: &str, input: Value) -> Value {
     let ctx = RequestContext::internal("123456789012", "us-east-1", "req".into());
-    let op = iam.model().operation(op).expect("operation").clone();
-    iam.call(&ctx, &op, input).await.expect("call")
+    let op = api.model().operation(op).expect("operation").clone();
+    api.call(&ctx, &op, input).await.expect("call")
+}
+
+async fn call(identity: &Identity, op: &str, input: Value) -> Value {
+    run(&identity.iam(), op, input).await
+}
+
+#[tokio::test]
+async fn expired_sessions_are_dropped() {
+    let clock = Arc::new(ManualClock::new(1_800_000_000_000));
+    let env = Env { clock: clock.clone(), ids: Env::system().ids };
+    let identity = Identity::new(Store::in_memory(), env, false).expect("identity");
+    identity.start().await.expect("start");
+    let trust = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+        "Principal": {"AWS": "arn:aws:iam::123456789012:root"}, "Action": "sts:AssumeRole"}]});
+    call(&identity, "CreateRole", json!({"RoleName": "r", "AssumeRolePolicyDocument": trust.to_string()})).await;
+    let assumed = run(
+        &identity.sts(),
+        "AssumeRole",
+        json!({"RoleArn": "arn:aws:iam::123456789012:role/r", "RoleSessionName": "sweep", "DurationSeconds": 900}),
+    )
+    .await;
+    let key = assumed["Credentials"]["AccessKeyId"].as_str().expect("key").to_string();
+    assert!(identity.directory().lookup(&key).is_some());
+    assert_eq!(identity.drop_expired_sessions().await.expect("sweep"), 0);
+    clock.advance(Duration::from_secs(899));
+    assert_eq!(identity.drop_expired_sessions().await.expect("sweep"), 0);
+    clock.advance(Duration::from_secs(1));
+    assert_eq!(identity.drop_expired_sessions().await.expect("sweep"), 1);
+    assert!(identity.directory().lookup(&key).is_none());
+    // Gone from the store too: a restart does not bring it back.
+    identity.start().await.expect("restart");
+    assert!(identity.directory().lookup(&key).is_none());
 }
 
 #[tokio::test]
