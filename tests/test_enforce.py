@@ -539,3 +539,57 @@ def test_code_locations_are_presigned_and_expire_with_their_signature(root):
                 f"{base}?Expires={int(params['Expires']) + 3600}&Signature={params['Signature']}",
                 f"{base}?Expires=1&Signature={params['Signature']}"):
         assert requests.get(bad, timeout=10).status_code == 404, bad
+
+
+def test_requests_carry_their_condition_keys(srv, root, user):
+    u, as_user = user
+    iam, s3 = root("iam"), root("s3")
+    bucket = unique("b").lower()
+    s3.create_bucket(Bucket=bucket)
+    statements = [
+        # S3's own keys: a listing only under the user's prefix.
+        allow("s3:ListBucket", f"arn:aws:s3:::{bucket}", Condition={"StringLike": {"s3:prefix": "home/alice/*"}}),
+        # The client's address: this test's requests come from 127.0.0.1.
+        allow("sqs:ListQueues", Condition={"IpAddress": {"aws:SourceIp": "127.0.0.0/8"}}),
+        allow("sqs:GetQueueUrl", Condition={"IpAddress": {"aws:SourceIp": "10.0.0.0/8"}}),
+        # Tags the request sets.
+        allow("sqs:CreateQueue", Condition={"StringEquals": {"aws:RequestTag/team": "blue"}}),
+        # A service's own keys.
+        allow("sns:CreateTopic"),
+        allow("sns:Subscribe", Condition={"StringEquals": {"sns:Protocol": "sqs"}}),
+    ]
+    iam.put_user_policy(UserName=u["UserName"], PolicyName="conditional", PolicyDocument=doc(*statements))
+    s3u, sqs, sns = as_user("s3"), as_user("sqs"), as_user("sns")
+    assert s3u.list_objects_v2(Bucket=bucket, Prefix="home/alice/")["KeyCount"] == 0
+    assert fails(s3u.list_objects_v2, Bucket=bucket, Prefix="home/bob/")[:2] == ("AccessDenied", 403)
+    assert fails(s3u.list_objects_v2, Bucket=bucket)[:2] == ("AccessDenied", 403)
+    sqs.list_queues()
+    assert fails(sqs.get_queue_url, QueueName="anything")[:2] == ("AccessDenied", 403)
+    name = unique("q")
+    sqs.create_queue(QueueName=name, tags={"team": "blue"})
+    assert fails(sqs.create_queue, QueueName=unique("q"), tags={"team": "red"})[:2] == ("AccessDenied", 403)
+    assert fails(sqs.create_queue, QueueName=unique("q"))[:2] == ("AccessDenied", 403)
+    topic = sns.create_topic(Name=unique("t"))["TopicArn"]
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=f"arn:aws:sqs:us-east-1:{ACCT}:{name}")
+    assert fails(sns.subscribe, TopicArn=topic, Protocol="http", Endpoint="http://127.0.0.1:1/")[:2] == (
+        "AuthorizationError", 403)
+
+
+def test_assume_role_checks_the_external_id_and_pass_role_the_service(root, user):
+    u, as_user = user
+    iam = root("iam")
+    role = iam.create_role(RoleName=unique("r"), AssumeRolePolicyDocument=doc({
+        "Effect": "Allow", "Principal": {"AWS": u["Arn"]}, "Action": "sts:AssumeRole",
+        "Condition": {"StringEquals": {"sts:ExternalId": "right"}}}))["Role"]
+    iam.put_user_policy(UserName=u["UserName"], PolicyName="assume", PolicyDocument=doc(
+        allow("sts:AssumeRole", role["Arn"]), allow("lambda:CreateFunction"),
+        allow("iam:PassRole", "*", Condition={"StringEquals": {"iam:PassedToService": "lambda.amazonaws.com"}})))
+    sts = as_user("sts")
+    assert sts.assume_role(RoleArn=role["Arn"], RoleSessionName="s1", ExternalId="right")["Credentials"]
+    assert fails(sts.assume_role, RoleArn=role["Arn"], RoleSessionName="s1", ExternalId="wrong")[:2] == (
+        "AccessDenied", 403)
+    assert fails(sts.assume_role, RoleArn=role["Arn"], RoleSessionName="s1")[:2] == ("AccessDenied", 403)
+    # PassRole limited to Lambda lets the user hand a role to a function.
+    fn_role = lambda_role(iam)
+    as_user("lambda").create_function(FunctionName=unique("fn"), Runtime="python3.11", Role=fn_role["Arn"],
+                                      Handler="app.handler", Code={"ZipFile": RETURNS})

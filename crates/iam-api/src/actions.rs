@@ -5,6 +5,7 @@
 
 use serde_json::Value;
 use stratus_core::RequestContext;
+use stratus_iam::policy::Context;
 
 /// The IAM action of `op` of the service signing as `service`.
 pub fn action(service: &str, op: &str) -> String {
@@ -89,6 +90,94 @@ pub fn resource(service: &str, op: &str, input: &Value, ctx: &RequestContext) ->
     found.unwrap_or_else(|| "*".to_string())
 }
 
+/// The condition keys a request carries (the Service Authorization Reference's keys for its
+/// action): the tags it sets (`aws:RequestTag/…`, `aws:TagKeys`) and the service's own keys
+/// (`sns:Protocol`, `lambda:FunctionArn`, `iam:PassedToService`, `sts:ExternalId`, …).
+pub fn condition_keys(service: &str, op: &str, input: &Value, ctx: &RequestContext) -> Context {
+    let mut c = Context::new();
+    request_tags(input, &mut c);
+    let mut put = |key: &str, member: &str| {
+        if let Some(v) = s(input, member) {
+            c.insert(key, v);
+        }
+    };
+    match (service, op) {
+        ("sns", "Subscribe") => {
+            put("sns:Protocol", "Protocol");
+            put("sns:Endpoint", "Endpoint");
+        }
+        ("lambda", "AddPermission") => {
+            put("lambda:Principal", "Principal");
+            put("lambda:FunctionUrlAuthType", "FunctionUrlAuthType");
+        }
+        ("lambda", "CreateFunctionUrlConfig" | "UpdateFunctionUrlConfig") => {
+            put("lambda:FunctionUrlAuthType", "AuthType");
+        }
+        ("lambda", "CreateFunction" | "UpdateFunctionConfiguration") => {
+            c.insert("iam:PassedToService", "lambda.amazonaws.com");
+            if let Some(layers) = input.get("Layers").and_then(Value::as_array) {
+                c.insert_all("lambda:Layer", layers.iter().filter_map(Value::as_str));
+            }
+        }
+        ("lambda", "CreateEventSourceMapping" | "UpdateEventSourceMapping") if s(input, "FunctionName").is_some() => {
+            c.insert("lambda:FunctionArn", resource("lambda", op, input, ctx));
+        }
+        ("iam", op) if op.starts_with("Attach") || op.starts_with("Detach") => put("iam:PolicyARN", "PolicyArn"),
+        ("iam", "CreateUser" | "CreateRole") | ("iam", "PutUserPermissionsBoundary" | "PutRolePermissionsBoundary") => {
+            put("iam:PermissionsBoundary", "PermissionsBoundary");
+        }
+        ("sts", "AssumeRole") => {
+            put("sts:ExternalId", "ExternalId");
+            put("sts:RoleSessionName", "RoleSessionName");
+            put("sts:SourceIdentity", "SourceIdentity");
+            if let Some(keys) = input.get("TransitiveTagKeys").and_then(Value::as_array) {
+                c.insert_all("sts:TransitiveTagKeys", keys.iter().filter_map(Value::as_str));
+            }
+        }
+        _ => {}
+    }
+    c
+}
+
+/// `aws:RequestTag/{key}` and `aws:TagKeys` from the tags a request sets or removes: a `Tags`
+/// or `tags` member that is a map or a list of `{Key, Value}`, or a `TagKeys`/`tagKeys` list.
+fn request_tags(input: &Value, c: &mut Context) {
+    let mut keys: Vec<String> = Vec::new();
+    for member in ["Tags", "tags"] {
+        match input.get(member) {
+            Some(Value::Object(map)) => {
+                for (k, v) in map {
+                    c.insert(&format!("aws:RequestTag/{k}"), v.as_str().unwrap_or_default());
+                    keys.push(k.clone());
+                }
+            }
+            Some(Value::Array(list)) => {
+                for t in list {
+                    let k = t.get("Key").or_else(|| t.get("key")).and_then(Value::as_str);
+                    let v = t.get("Value").or_else(|| t.get("value")).and_then(Value::as_str);
+                    match (k, v) {
+                        (Some(k), Some(v)) => {
+                            c.insert(&format!("aws:RequestTag/{k}"), v);
+                            keys.push(k.to_string());
+                        }
+                        // CloudWatch Logs' UntagLogGroup lists the keys as `tags`.
+                        _ => keys.extend(t.as_str().map(str::to_string)),
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    for member in ["TagKeys", "tagKeys"] {
+        if let Some(list) = input.get(member).and_then(Value::as_array) {
+            keys.extend(list.iter().filter_map(Value::as_str).map(str::to_string));
+        }
+    }
+    if !keys.is_empty() {
+        c.insert_all("aws:TagKeys", keys);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::json;
@@ -132,5 +221,38 @@ mod tests {
             "arn:aws:logs:eu-west-1:111122223333:log-group:/aws/lambda/f:*"
         );
         assert_eq!(r("iam", "GetRole", json!({"RoleName": "x"})), "arn:aws:iam::111122223333:role/x");
+    }
+
+    #[test]
+    fn requests_carry_their_condition_keys() {
+        let c = condition_keys("sqs", "CreateQueue", &json!({"QueueName": "q", "tags": {"team": "a"}}), &ctx());
+        assert_eq!(c.get("aws:RequestTag/team"), Some(&["a".to_string()][..]));
+        assert_eq!(c.get("aws:TagKeys"), Some(&["team".to_string()][..]));
+        let tags = json!({"TopicArn": "t", "Tags": [{"Key": "k", "Value": "v"}]});
+        assert_eq!(
+            condition_keys("sns", "TagResource", &tags, &ctx()).get("aws:RequestTag/k"),
+            Some(&["v".to_string()][..])
+        );
+        let untag = json!({"TagKeys": ["x", "y"]});
+        assert_eq!(
+            condition_keys("lambda", "UntagResource", &untag, &ctx()).get("aws:TagKeys").map(<[String]>::len),
+            Some(2)
+        );
+        let sub = json!({"TopicArn": "t", "Protocol": "sqs", "Endpoint": "arn:aws:sqs:eu-west-1:111122223333:q"});
+        assert_eq!(
+            condition_keys("sns", "Subscribe", &sub, &ctx()).get("sns:Protocol"),
+            Some(&["sqs".to_string()][..])
+        );
+        let esm = json!({"FunctionName": "f", "EventSourceArn": "arn"});
+        assert_eq!(
+            condition_keys("lambda", "CreateEventSourceMapping", &esm, &ctx()).get("lambda:FunctionArn"),
+            Some(&["arn:aws:lambda:eu-west-1:111122223333:function:f".to_string()][..])
+        );
+        let assume = json!({"RoleArn": "r", "RoleSessionName": "s1", "ExternalId": "x"});
+        assert_eq!(
+            condition_keys("sts", "AssumeRole", &assume, &ctx()).get("sts:ExternalId"),
+            Some(&["x".to_string()][..])
+        );
+        assert!(condition_keys("sqs", "SendMessage", &json!({"QueueUrl": "u"}), &ctx()).is_empty());
     }
 }

@@ -76,6 +76,8 @@ impl Authorizer {
 
     /// Whether the caller of `ctx` (acting as `who`) may call `op` of `service` with `input`.
     /// The error is AWS's denial as the service words it.
+    /// `source_ip` is the client's address (`aws:SourceIp`), when the request came over the
+    /// network.
     pub async fn authorize(
         &self,
         who: &Who,
@@ -83,6 +85,7 @@ impl Authorizer {
         service: &str,
         op: &str,
         input: &Value,
+        source_ip: Option<&str>,
     ) -> Result<(), AwsError> {
         // Everyone may ask who they are, whatever their policies say; the web-identity and SAML
         // exchanges are authorized by their token, not by the caller.
@@ -107,9 +110,14 @@ impl Authorizer {
             policy: resource_policy.as_ref().map(|(p, _)| p),
             owner: owner.as_deref(),
         };
-        self.decide(who, ctx, &target).await?;
+        let mut context = actions::condition_keys(service, op, input, ctx);
+        if let Some(ip) = source_ip {
+            context.insert("aws:SourceIp", ip);
+        }
+        self.decide(who, ctx, &target, context.clone()).await?;
         for (action, resource) in actions::dependent(service, op, input) {
-            self.decide(who, ctx, &Target { service, action, resource: &resource, policy: None, owner: None }).await?;
+            let target = Target { service, action, resource: &resource, policy: None, owner: None };
+            self.decide(who, ctx, &target, context.clone()).await?;
         }
         Ok(())
     }
@@ -152,7 +160,7 @@ impl Authorizer {
             policy: resource_policy.as_ref().map(|(p, _)| p),
             owner: owner.as_deref(),
         };
-        self.decide(&who, &ctx, &target).await
+        self.decide(&who, &ctx, &target, Context::new()).await
     }
 
     /// The policy of the resource an action acts on, for the services whose resources have
@@ -168,19 +176,21 @@ impl Authorizer {
 
     /// [`Authorizer::authorize_action`] for a resource whose policy and owner the caller found
     /// (S3's buckets): `who` None is an anonymous (unsigned) request, which only the resource
-    /// policy can allow.
+    /// policy can allow. `context` holds what the request says for conditions (the client's
+    /// address, the service's own keys such as `s3:prefix`).
     pub async fn authorize_with_policy(
         &self,
         who: Option<&Who>,
         ctx: &RequestContext,
         asked: &OnResource<'_>,
+        context: Context,
     ) -> Result<(), AwsError> {
         let OnResource { service, action, resource, policy, owner } = *asked;
         // Stored policies were accepted by their service; one the language refuses grants nothing.
         let policy = policy.and_then(|d| Policy::parse(d, stratus_iam::policy::PolicyKind::Resource).ok());
         let Some(who) = who else {
             let caller = Caller::anonymous();
-            let context = Context::new();
+            let context = self.with_globals(context, ctx);
             let request = Request { principal: &caller, action, resource, context: &context };
             let verdict = explain(&Decide {
                 request: &request,
@@ -195,7 +205,7 @@ impl Authorizer {
                 Some(_) => Err(denied(service, "Access Denied".to_string())),
             };
         };
-        self.decide(who, ctx, &Target { service, action, resource, policy: policy.as_ref(), owner }).await
+        self.decide(who, ctx, &Target { service, action, resource, policy: policy.as_ref(), owner }, context).await
     }
 
     /// Whether AWS service `principal` (`sns.amazonaws.com`) may perform `action` on `resource`
@@ -259,22 +269,33 @@ impl Authorizer {
         action: &str,
         resource: &str,
     ) -> Result<(), AwsError> {
-        self.decide(who, ctx, &Target { service, action, resource, policy: None, owner: None }).await
+        self.decide(who, ctx, &Target { service, action, resource, policy: None, owner: None }, Context::new()).await
     }
 
-    async fn decide(&self, who: &Who, ctx: &RequestContext, target: &Target<'_>) -> Result<(), AwsError> {
+    /// The global condition keys every request has, added to what the request said.
+    fn with_globals(&self, mut context: Context, ctx: &RequestContext) -> Context {
+        context.insert("aws:RequestedRegion", ctx.region.clone());
+        context.insert("aws:SecureTransport", "false");
+        let now = self.inner.now_secs();
+        context.insert("aws:EpochTime", now.to_string());
+        context.insert("aws:CurrentTime", stratus_core::time::iso8601_secs(now));
+        context
+    }
+
+    async fn decide(
+        &self,
+        who: &Who,
+        ctx: &RequestContext,
+        target: &Target<'_>,
+        context: Context,
+    ) -> Result<(), AwsError> {
         let Target { service, action, resource, policy: resource_policy, owner } = *target;
         let foreign = owner.filter(|a| *a != ctx.account);
         if matches!(who, Who::Root) && foreign.is_none() {
             return Ok(());
         }
         let compiled = self.compiled(who, ctx).await?;
-        let mut context = Context::new();
-        context.insert("aws:RequestedRegion", ctx.region.clone());
-        context.insert("aws:SecureTransport", "false");
-        let now = self.inner.now_secs();
-        context.insert("aws:EpochTime", now.to_string());
-        context.insert("aws:CurrentTime", stratus_core::time::iso8601_secs(now));
+        let context = self.with_globals(context, ctx);
         let request = Request { principal: &compiled.caller, action, resource, context: &context };
         let identity: Vec<&Policy> = compiled.identity.iter().collect();
         let boundary: Option<Vec<&Policy>> = compiled.boundary.as_ref().map(|b| b.iter().collect());

@@ -169,7 +169,13 @@ impl AwsDoor {
             host: host_of(&parts),
             path: parts.uri.path().to_string(),
         };
-        let authz = self.authorizer.as_ref().map(|a| DoorAuthz { authorizer: a, who, service: &route.signing_name });
+        let source_ip = parts.extensions.get::<crate::gateway::Peer>().map(|p| p.0.ip().to_string());
+        let authz = self.authorizer.as_ref().map(|a| DoorAuthz {
+            authorizer: a,
+            who,
+            service: &route.signing_name,
+            source_ip: source_ip.clone(),
+        });
         let resp = stratus_proto::dispatch_authorized(
             route.service.as_ref(),
             &ctx,
@@ -187,6 +193,8 @@ struct DoorAuthz<'a> {
     authorizer: &'a stratus_iam_api::Authorizer,
     who: stratus_iam::Identity,
     service: &'a str,
+    /// The client's address (`aws:SourceIp`).
+    source_ip: Option<String>,
 }
 
 impl stratus_proto::Authorize for DoorAuthz<'_> {
@@ -196,7 +204,7 @@ impl stratus_proto::Authorize for DoorAuthz<'_> {
         op: &'b stratus_proto::Operation,
         input: &'b serde_json::Value,
     ) -> stratus_proto::BoxFuture<'b, Result<(), stratus_core::AwsError>> {
-        Box::pin(self.authorizer.authorize(&self.who, ctx, self.service, &op.name, input))
+        Box::pin(self.authorizer.authorize(&self.who, ctx, self.service, &op.name, input, self.source_ip.as_deref()))
     }
 }
 

@@ -8,6 +8,7 @@ use s3s::access::{S3Access, S3AccessContext};
 use s3s::path::S3Path;
 use s3s::{S3Result, s3_error};
 use stratus_core::RequestContext;
+use stratus_iam::policy::Context;
 use stratus_iam::{Identity, KeyStore};
 use stratus_iam_api::{Authorizer, OnResource};
 use stratus_s3::Caller;
@@ -42,6 +43,32 @@ pub fn action(op: &str) -> String {
         other => other,
     };
     format!("s3:{name}")
+}
+
+/// The condition keys an S3 request carries: the client's address and S3's own keys for the
+/// operation (a listing's `s3:prefix`, `s3:delimiter` and `s3:max-keys`; an upload's
+/// `s3:x-amz-server-side-encryption`, `s3:x-amz-acl` and `s3:x-amz-storage-class`).
+fn condition_keys(cx: &S3AccessContext<'_>, source_ip: &str) -> Context {
+    let mut c = Context::new();
+    c.insert("aws:SourceIp", source_ip);
+    match cx.s3_op().name() {
+        "ListObjects" | "ListObjectsV2" | "ListObjectVersions" | "ListMultipartUploads" => {
+            for (k, v) in form_urlencoded::parse(cx.uri().query().unwrap_or_default().as_bytes()) {
+                if matches!(k.as_ref(), "prefix" | "delimiter" | "max-keys") {
+                    c.insert(&format!("s3:{k}"), v.into_owned());
+                }
+            }
+        }
+        "PutObject" | "CopyObject" | "CreateMultipartUpload" => {
+            for h in ["x-amz-server-side-encryption", "x-amz-acl", "x-amz-storage-class"] {
+                if let Some(v) = cx.headers().get(h).and_then(|v| v.to_str().ok()) {
+                    c.insert(&format!("s3:{h}"), v);
+                }
+            }
+        }
+        _ => {}
+    }
+    c
 }
 
 fn resource(path: &S3Path) -> String {
@@ -82,7 +109,8 @@ impl S3Access for Access {
             policy: policy.as_deref(),
             owner: owner.as_deref(),
         };
-        let decided = self.authorizer.authorize_with_policy(who.as_ref(), &ctx, &asked).await;
+        let context = condition_keys(cx, &caller.source_ip);
+        let decided = self.authorizer.authorize_with_policy(who.as_ref(), &ctx, &asked, context).await;
         match decided {
             Ok(()) => Ok(()),
             Err(e) => Err(s3s::S3Error::with_message(s3s::S3ErrorCode::AccessDenied, e.message)),
