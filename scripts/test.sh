@@ -16,6 +16,10 @@ python3 -m pip install --quiet --disable-pip-version-check -r tests/requirements
 step "vendored models match botocore"
 python3 scripts/vendor-models.py --check
 
+step "vendored Service Authorization Reference and AWS managed policies match their sources"
+python3 scripts/vendor-authorization.py --check
+python3 scripts/vendor-managed-policies.py --check
+
 step "crate dependency rules"
 python3 scripts/check-deps.py
 

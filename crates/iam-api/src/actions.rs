@@ -1,35 +1,99 @@
-//! What a request of a served API asks for, in IAM's terms: its action (`sqs:SendMessage`) and
-//! the ARN of the resource it acts on — from the Service Authorization Reference's facts. For
-//! most operations the action is the service prefix and the operation's name; the exceptions
-//! are listed here, and the resource is found from the input members that name it.
+//! What a request of a served API asks for, in IAM's terms: its action (`sqs:SendMessage`), the
+//! ARN of the resource it acts on, the actions it depends on and the condition keys it
+//! carries. Actions come from the Service Authorization Reference (`reference.rs`): the action
+//! of the operation's name, or the one documenting the operation; the few operations it does
+//! not name are listed here. The resource is found from the input members that name it.
 
 use serde_json::Value;
 use stratus_core::RequestContext;
 use stratus_iam::policy::Context;
 
+use crate::reference;
+
 /// The IAM action of `op` of the service signing as `service`.
 pub fn action(service: &str, op: &str) -> String {
     let renamed = match (service, op) {
+        // Batch operations are authorized as their single form.
         ("sqs", "SendMessageBatch") => "SendMessage",
         ("sqs", "DeleteMessageBatch") => "DeleteMessage",
         ("sqs", "ChangeMessageVisibilityBatch") => "ChangeMessageVisibility",
         ("sns", "PublishBatch") => "Publish",
-        ("lambda", "Invoke" | "InvokeWithResponseStream") => "InvokeFunction",
-        _ => op,
+        ("lambda", "InvokeWithResponseStream") => "InvokeFunction",
+        ("lambda", "GetLayerVersionByArn") => "GetLayerVersion",
+        ("s3", op) => s3_action(op),
+        _ => reference::action_of_operation(service, op).unwrap_or(op),
     };
     format!("{service}:{renamed}")
 }
 
-/// The further actions a request needs, each with its resource (the Service Authorization
-/// Reference's "dependent actions" that AWS checks on the caller): handing a role to a function
-/// needs `iam:PassRole` on it.
-pub fn dependent(service: &str, op: &str, input: &Value) -> Vec<(&'static str, String)> {
-    match (service, op) {
-        ("lambda", "CreateFunction" | "UpdateFunctionConfiguration") => {
-            s(input, "Role").map(|r| vec![("iam:PassRole", r.to_string())]).unwrap_or_default()
+/// S3's operations under the actions AWS authorizes them as: listings are `ListBucket`, reads
+/// and writes of parts are `GetObject`/`PutObject`, deleting or listing a bucket's
+/// configuration is putting or getting it.
+fn s3_action(op: &str) -> &str {
+    match op {
+        "ListObjects" | "ListObjectsV2" | "HeadBucket" => "ListBucket",
+        "ListObjectVersions" => "ListBucketVersions",
+        "ListBuckets" => "ListAllMyBuckets",
+        "HeadObject" | "SelectObjectContent" => "GetObject",
+        "CreateMultipartUpload" | "UploadPart" | "UploadPartCopy" | "CompleteMultipartUpload" | "CopyObject" => {
+            "PutObject"
         }
-        _ => Vec::new(),
+        "ListParts" => "ListMultipartUploadParts",
+        "ListMultipartUploads" => "ListBucketMultipartUploads",
+        "DeleteObjects" => "DeleteObject",
+        "GetBucketNotificationConfiguration" => "GetBucketNotification",
+        "PutBucketNotificationConfiguration" => "PutBucketNotification",
+        "GetBucketCors" => "GetBucketCORS",
+        "PutBucketCors" | "DeleteBucketCors" => "PutBucketCORS",
+        "DeleteBucketTagging" => "PutBucketTagging",
+        "GetBucketLifecycle" | "GetBucketLifecycleConfiguration" => "GetLifecycleConfiguration",
+        "PutBucketLifecycle" | "PutBucketLifecycleConfiguration" | "DeleteBucketLifecycle" => {
+            "PutLifecycleConfiguration"
+        }
+        "DeleteBucketEncryption" => "PutEncryptionConfiguration",
+        "DeleteBucketOwnershipControls" => "PutBucketOwnershipControls",
+        "DeleteBucketReplication" => "PutReplicationConfiguration",
+        "DeletePublicAccessBlock" => "PutBucketPublicAccessBlock",
+        "DeleteBucketAnalyticsConfiguration" => "PutAnalyticsConfiguration",
+        "ListBucketAnalyticsConfigurations" => "GetAnalyticsConfiguration",
+        "DeleteBucketIntelligentTieringConfiguration" => "PutIntelligentTieringConfiguration",
+        "ListBucketIntelligentTieringConfigurations" => "GetIntelligentTieringConfiguration",
+        "DeleteBucketInventoryConfiguration" => "PutInventoryConfiguration",
+        "ListBucketInventoryConfigurations" => "GetInventoryConfiguration",
+        "DeleteBucketMetricsConfiguration" => "PutMetricsConfiguration",
+        "ListBucketMetricsConfigurations" => "GetMetricsConfiguration",
+        other => reference::action_of_operation("s3", other).unwrap_or(other),
     }
+}
+
+/// The further actions a request needs, each with its resource: the reference's dependent
+/// actions that Stratus can resolve (handing a role over needs `iam:PassRole` on each role the
+/// input names), and Lambda's role change, which AWS also checks.
+pub fn dependent(service: &str, op: &str, input: &Value) -> Vec<(&'static str, String)> {
+    let action = action(service, op);
+    let (prefix, name) = action.split_once(':').unwrap_or_default();
+    let passes_roles = reference::action(prefix, name).is_some_and(|a| a.dependent.iter().any(|d| d == "iam:PassRole"))
+        || (service, op) == ("lambda", "UpdateFunctionConfiguration");
+    if !passes_roles {
+        return Vec::new();
+    }
+    let mut roles = Vec::new();
+    passed_roles(input, 0, &mut roles);
+    roles.into_iter().map(|r| ("iam:PassRole", r)).collect()
+}
+
+/// The role ARNs an input hands over (`Role`, `roleArn`, SNS's `…RoleArn` attributes).
+fn passed_roles(v: &Value, depth: usize, out: &mut Vec<String>) {
+    match v {
+        Value::String(s) if is_role_arn(s) && !out.contains(s) => out.push(s.clone()),
+        Value::Object(m) if depth < 3 => m.values().for_each(|x| passed_roles(x, depth + 1, out)),
+        Value::Array(a) if depth < 3 => a.iter().for_each(|x| passed_roles(x, depth + 1, out)),
+        _ => {}
+    }
+}
+
+fn is_role_arn(s: &str) -> bool {
+    stratus_core::Arn::parse(s).is_some_and(|a| a.service == "iam" && a.resource.starts_with("role/"))
 }
 
 fn s<'a>(input: &'a Value, member: &str) -> Option<&'a str> {
@@ -39,6 +103,12 @@ fn s<'a>(input: &'a Value, member: &str) -> Option<&'a str> {
 /// The resource ARN a request acts on, or `*` for actions without one (List*, Create* of
 /// account-wide things).
 pub fn resource(service: &str, op: &str, input: &Value, ctx: &RequestContext) -> String {
+    // Account-wide actions (the reference lists no resource type for them) act on `*`.
+    let a = action(service, op);
+    let (prefix, name) = a.split_once(':').unwrap_or_default();
+    if reference::action(prefix, name).is_some_and(|a| a.resources.is_empty()) {
+        return "*".to_string();
+    }
     let (region, account) = (ctx.region.as_str(), ctx.account.as_str());
     let found = match service {
         "sqs" => s(input, "QueueUrl")
@@ -55,31 +125,24 @@ pub fn resource(service: &str, op: &str, input: &Value, ctx: &RequestContext) ->
             .or_else(|| s(input, "TargetArn"))
             .map(str::to_string)
             .or_else(|| {
-                // A subscription acts on its topic.
-                s(input, "SubscriptionArn").and_then(|a| a.rsplit_once(':').map(|(topic, _)| topic.to_string()))
-            })
-            .or_else(|| {
                 (op == "CreateTopic")
                     .then(|| s(input, "Name").map(|n| format!("arn:aws:sns:{region}:{account}:{n}")))?
             }),
-        "lambda" => s(input, "FunctionName").map(|f| {
-            if f.starts_with("arn:") {
-                f.to_string()
-            } else if let Some((acct, rest)) = f.split_once(":function:") {
-                format!("arn:aws:lambda:{region}:{acct}:function:{rest}")
-            } else {
-                let q = s(input, "Qualifier").map(|q| format!(":{q}")).unwrap_or_default();
-                format!("arn:aws:lambda:{region}:{account}:function:{f}{q}")
-            }
-        }),
+        "lambda" => s(input, "UUID")
+            .map(|id| format!("arn:aws:lambda:{region}:{account}:event-source-mapping:{id}"))
+            .or_else(|| function_arn(input, ctx)),
         "logs" => s(input, "logGroupName")
-            .map(|g| format!("arn:aws:logs:{region}:{account}:log-group:{g}:*"))
+            .map(|g| match s(input, "logStreamName") {
+                Some(st) => format!("arn:aws:logs:{region}:{account}:log-group:{g}:log-stream:{st}"),
+                None => format!("arn:aws:logs:{region}:{account}:log-group:{g}:*"),
+            })
             .or_else(|| s(input, "resourceArn").map(str::to_string)),
-        "iam" => s(input, "PolicyArn")
-            .map(str::to_string)
-            .or_else(|| s(input, "RoleName").map(|n| format!("arn:aws:iam::{account}:role/{n}")))
+        // Attaching a policy acts on the user, group or role (the policy is `iam:PolicyARN`).
+        "iam" => s(input, "RoleName")
+            .map(|n| format!("arn:aws:iam::{account}:role/{n}"))
             .or_else(|| s(input, "GroupName").map(|n| format!("arn:aws:iam::{account}:group/{n}")))
             .or_else(|| s(input, "UserName").map(|n| format!("arn:aws:iam::{account}:user/{n}")))
+            .or_else(|| s(input, "PolicyArn").map(str::to_string))
             .or_else(|| {
                 (op == "CreatePolicy")
                     .then(|| s(input, "PolicyName").map(|n| format!("arn:aws:iam::{account}:policy/{n}")))?
@@ -88,6 +151,22 @@ pub fn resource(service: &str, op: &str, input: &Value, ctx: &RequestContext) ->
         _ => None,
     };
     found.unwrap_or_else(|| "*".to_string())
+}
+
+/// The function a Lambda request names (`FunctionName` as a name, partial or full ARN, with
+/// its `Qualifier`).
+fn function_arn(input: &Value, ctx: &RequestContext) -> Option<String> {
+    let (region, account) = (ctx.region.as_str(), ctx.account.as_str());
+    s(input, "FunctionName").map(|f| {
+        if f.starts_with("arn:") {
+            f.to_string()
+        } else if let Some((acct, rest)) = f.split_once(":function:") {
+            format!("arn:aws:lambda:{region}:{acct}:function:{rest}")
+        } else {
+            let q = s(input, "Qualifier").map(|q| format!(":{q}")).unwrap_or_default();
+            format!("arn:aws:lambda:{region}:{account}:function:{f}{q}")
+        }
+    })
 }
 
 /// The condition keys a request carries (the Service Authorization Reference's keys for its
@@ -119,8 +198,10 @@ pub fn condition_keys(service: &str, op: &str, input: &Value, ctx: &RequestConte
                 c.insert_all("lambda:Layer", layers.iter().filter_map(Value::as_str));
             }
         }
-        ("lambda", "CreateEventSourceMapping" | "UpdateEventSourceMapping") if s(input, "FunctionName").is_some() => {
-            c.insert("lambda:FunctionArn", resource("lambda", op, input, ctx));
+        ("lambda", "CreateEventSourceMapping" | "UpdateEventSourceMapping") => {
+            if let Some(arn) = function_arn(input, ctx) {
+                c.insert("lambda:FunctionArn", arn);
+            }
         }
         ("iam", op) if op.starts_with("Attach") || op.starts_with("Detach") => put("iam:PolicyARN", "PolicyArn"),
         ("iam", "CreateUser" | "CreateRole") | ("iam", "PutUserPermissionsBoundary" | "PutRolePermissionsBoundary") => {
@@ -196,6 +277,14 @@ mod tests {
         assert_eq!(action("sns", "PublishBatch"), "sns:Publish");
         assert_eq!(action("lambda", "Invoke"), "lambda:InvokeFunction");
         assert_eq!(action("iam", "CreateRole"), "iam:CreateRole");
+        assert_eq!(action("s3", "GetObject"), "s3:GetObject");
+        assert_eq!(action("s3", "HeadObject"), "s3:GetObject");
+        assert_eq!(action("s3", "ListObjectsV2"), "s3:ListBucket");
+        assert_eq!(action("s3", "UploadPart"), "s3:PutObject");
+        assert_eq!(action("s3", "ListBuckets"), "s3:ListAllMyBuckets");
+        // From the reference: the operation's documentation names another action.
+        assert_eq!(action("s3", "GetBucketEncryption"), "s3:GetEncryptionConfiguration");
+        assert_eq!(action("s3", "PutPublicAccessBlock"), "s3:PutBucketPublicAccessBlock");
     }
 
     #[test]
@@ -208,10 +297,9 @@ mod tests {
         );
         assert_eq!(r("sqs", "CreateQueue", json!({"QueueName": "q"})), "arn:aws:sqs:eu-west-1:111122223333:q");
         assert_eq!(r("sqs", "ListQueues", json!({})), "*");
-        assert_eq!(
-            r("sns", "Unsubscribe", json!({"SubscriptionArn": "arn:aws:sns:eu-west-1:1:t:abc"})),
-            "arn:aws:sns:eu-west-1:1:t"
-        );
+        // The reference lists no resource type for these: they act on `*`.
+        assert_eq!(r("sns", "Unsubscribe", json!({"SubscriptionArn": "arn:aws:sns:eu-west-1:1:t:abc"})), "*");
+        assert_eq!(r("lambda", "CreateEventSourceMapping", json!({"FunctionName": "f"})), "*");
         assert_eq!(
             r("lambda", "Invoke", json!({"FunctionName": "f", "Qualifier": "live"})),
             "arn:aws:lambda:eu-west-1:111122223333:function:f:live"
@@ -254,5 +342,96 @@ mod tests {
             Some(&["x".to_string()][..])
         );
         assert!(condition_keys("sqs", "SendMessage", &json!({"QueueUrl": "u"}), &ctx()).is_empty());
+    }
+
+    /// The operations of a vendored model, each with its input members.
+    fn operations(service: &str) -> Vec<(String, Vec<String>)> {
+        let path = format!("{}/../../models/{service}.json", env!("CARGO_MANIFEST_DIR"));
+        let text = std::fs::read_to_string(&path).expect("model");
+        let model: Value = serde_json::from_str(&text).expect("json");
+        let members = |op: &Value| -> Vec<String> {
+            let shape = op["input"]["shape"].as_str().unwrap_or_default();
+            model["shapes"][shape]["members"].as_object().map(|m| m.keys().cloned().collect()).unwrap_or_default()
+        };
+        model["operations"].as_object().expect("operations").iter().map(|(k, op)| (k.clone(), members(op))).collect()
+    }
+
+    /// Operations the reference names no action for (AWS authorizes them otherwise or not at all).
+    const UNLISTED: &[(&str, &str)] = &[
+        ("logs", "GetLogObject"),
+        ("iam", "UpdateDelegationRequest"),
+        // S3 Express and Object Lambda operations, authorized under other prefixes.
+        ("s3", "CreateSession"),
+        ("s3", "ListDirectoryBuckets"),
+        ("s3", "RenameObject"),
+        ("s3", "WriteGetObjectResponse"),
+    ];
+
+    #[test]
+    fn every_served_operation_maps_to_an_action_of_the_reference() {
+        for service in ["sqs", "sns", "lambda", "logs", "iam", "sts", "s3"] {
+            for (op, _) in operations(service) {
+                let action = action(service, &op);
+                let name = action.split_once(':').map(|(_, n)| n).unwrap_or_default();
+                let known = crate::reference::action(service, name).is_some();
+                assert!(known || UNLISTED.contains(&(service, op.as_str())), "{service} {op} → {action}");
+            }
+        }
+    }
+
+    /// Operations Stratus does not serve (they answer AWS's error before any resource matters).
+    const UNSERVED: &[(&str, &str)] = &[("iam", "AddRoleToInstanceProfile"), ("iam", "RemoveRoleFromInstanceProfile")];
+
+    /// An input with the members of `members` that name resources, the way the services do.
+    fn sample(members: &[String]) -> Value {
+        let values = json!({
+            "QueueUrl": "https://sqs.eu-west-1.amazonaws.com/111122223333/q", "QueueName": "q",
+            "TopicArn": "arn:aws:sns:eu-west-1:111122223333:t", "Name": "t",
+            "SubscriptionArn": "arn:aws:sns:eu-west-1:111122223333:t:5f3c",
+            "FunctionName": "f", "Qualifier": "1", "UUID": "a1b2", "logGroupName": "/g", "logStreamName": "s", "UserName": "u", "RoleName": "r", "GroupName": "g",
+            "PolicyArn": "arn:aws:iam::111122223333:policy/p", "PolicyName": "p",
+            "RoleArn": "arn:aws:iam::111122223333:role/r",
+        });
+        let picked = members.iter().filter_map(|m| values.get(m).map(|v| (m.clone(), v.clone())));
+        Value::Object(picked.collect())
+    }
+
+    #[test]
+    fn resources_have_the_arn_format_of_their_actions_resource_types() {
+        for service in ["sqs", "sns", "lambda", "logs", "iam", "sts"] {
+            let formats = &crate::reference::service(service).expect("service").resources;
+            for (op, members) in operations(service) {
+                let action = action(service, &op);
+                let name = action.split_once(':').map(|(_, n)| n).unwrap_or_default();
+                let Some(a) = crate::reference::action(service, name) else { continue };
+                let arn = resource(service, &op, &sample(&members), &ctx());
+                if arn == "*" {
+                    continue;
+                }
+                let fits = a
+                    .resources
+                    .iter()
+                    .any(|r| formats.get(&r.kind).is_some_and(|f| crate::reference::arn_matches(f, &arn)));
+                // Some actions name none of their resource types (account-wide ones), and a
+                // request may name a resource of another type than the action's.
+                let unserved = UNSERVED.contains(&(service, op.as_str()));
+                assert!(
+                    fits || a.resources.is_empty() || unserved,
+                    "{service} {op}: {arn} is none of {:?}",
+                    a.resources
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn handing_roles_over_needs_pass_role_on_each() {
+        let role = "arn:aws:iam::111122223333:role/r";
+        let create = json!({"FunctionName": "f", "Role": role});
+        assert_eq!(dependent("lambda", "CreateFunction", &create), vec![("iam:PassRole", role.to_string())]);
+        assert_eq!(dependent("lambda", "UpdateFunctionConfiguration", &create).len(), 1);
+        let topic = json!({"Name": "t", "Attributes": {"LambdaSuccessFeedbackRoleArn": role}});
+        assert_eq!(dependent("sns", "CreateTopic", &topic), vec![("iam:PassRole", role.to_string())]);
+        assert!(dependent("sqs", "CreateQueue", &json!({"QueueName": role})).is_empty());
     }
 }

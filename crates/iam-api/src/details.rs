@@ -140,9 +140,9 @@ pub async fn get(i: &Inner, ctx: &RequestContext, input: Value) -> Result<Value,
                 "PolicyName": m.policy_name, "PolicyId": m.policy_id, "Arn": m.arn, "Path": m.path,
                 "DefaultVersionId": m.default_version_id, "AttachmentCount": n, "PermissionsBoundaryUsageCount": b,
                 "IsAttachable": true, "Description": m.description, "CreateDate": m.created_secs(),
-                "UpdateDate": m.created_secs(),
+                "UpdateDate": m.updated_secs(),
                 "PolicyVersionList": [{ "VersionId": m.default_version_id, "IsDefaultVersion": true,
-                    "CreateDate": m.created_secs(), "Document": encode_document(&m.document_text()) }],
+                    "CreateDate": m.updated_secs(), "Document": encode_document(&m.document_text()) }],
             }));
         }
     }

@@ -9,6 +9,7 @@
 //! - `iam/k/{access key id}` → an IAM user's access key
 //! - `iam/s/{access key id}` → temporary credentials (STS)
 //! - `iam/c/{credential id}` → an IAM user's service-specific credential
+//! - `iam/o/{account}/{url}` → an OpenID Connect provider (its URL without `https://`)
 
 pub fn entity(kind: Kind, account: &str, name: &str) -> Vec<u8> {
     format!("iam/{}/{account}/{}", kind.letter(), name.to_lowercase()).into_bytes()
@@ -35,6 +36,14 @@ pub fn service_credential(id: &str) -> Vec<u8> {
 }
 
 pub const SERVICE_CREDENTIALS: &[u8] = b"iam/c/";
+
+pub fn oidc_provider(account: &str, url: &str) -> Vec<u8> {
+    format!("iam/o/{account}/{url}").into_bytes()
+}
+
+pub fn oidc_providers(account: &str) -> Vec<u8> {
+    format!("iam/o/{account}/").into_bytes()
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {

@@ -23,14 +23,18 @@ mod errors;
 mod ids;
 mod keys;
 mod managed;
+mod oidc;
 mod policies;
+mod reference;
 mod service_credentials;
 mod simulate;
 mod sts;
 mod types;
 
+pub use actions::action;
 pub use authz::{Authorizer, OnResource, ResourcePolicies};
 pub use directory::Directory;
+pub use sts::parse_role_arn;
 
 use crate::types::{GroupRecord, RoleRecord, UserRecord};
 
@@ -48,6 +52,8 @@ pub(crate) struct Inner {
     /// Bumped by every committed IAM change: compiled policies older than it are stale.
     generation: AtomicU64,
     resources: std::sync::RwLock<Option<Arc<dyn ResourcePolicies>>>,
+    /// The JWKS of each OpenID Connect issuer web identity tokens are verified with.
+    issuer_keys: std::sync::RwLock<Arc<oidc::IssuerKeys>>,
 }
 
 impl Inner {
@@ -69,6 +75,10 @@ impl Inner {
         let out = self.store.write(f).await;
         self.generation.fetch_add(1, Ordering::SeqCst);
         out
+    }
+
+    pub fn issuer_keys(&self) -> Arc<oidc::IssuerKeys> {
+        self.issuer_keys.read().map(|k| k.clone()).unwrap_or_default()
     }
 
     pub fn resource_policies(&self) -> Option<Arc<dyn ResourcePolicies>> {
@@ -104,6 +114,7 @@ impl Identity {
             check_trust,
             generation: AtomicU64::new(0),
             resources: std::sync::RwLock::new(None),
+            issuer_keys: std::sync::RwLock::new(Arc::default()),
         });
         Ok(Self { inner, iam_model, sts_model })
     }
@@ -193,6 +204,15 @@ impl Identity {
         let now = self.inner.now_secs();
         let (service, user_name, password) = (service.to_string(), user_name.to_string(), password.to_string());
         self.inner.read(move |r| service_credentials::verify(r, &service, &user_name, &password, now)).await
+    }
+
+    /// The JWKS (`{"keys": [...]}`) of each OpenID Connect issuer (`https://…`, as in tokens'
+    /// `iss`) that AssumeRoleWithWebIdentity verifies tokens with (from the configuration:
+    /// Stratus fetches nothing from identity providers).
+    pub fn set_issuer_keys(&self, keys: std::collections::HashMap<String, Value>) {
+        if let Ok(mut k) = self.inner.issuer_keys.write() {
+            *k = Arc::new(keys);
+        }
     }
 
     /// Authorization of API requests, for enforce mode.
@@ -336,6 +356,17 @@ impl Service for Iam {
                 "DeleteAccessKey" => none(access_keys::delete(i, ctx, input).await),
                 "GetAccessKeyLastUsed" => access_keys::last_used(i, ctx, input).await,
 
+                "CreateOpenIDConnectProvider" => oidc::create(i, ctx, input).await,
+                "GetOpenIDConnectProvider" => oidc::get(i, ctx, input).await,
+                "ListOpenIDConnectProviders" => oidc::list(i, ctx).await,
+                "DeleteOpenIDConnectProvider" => none(oidc::delete(i, ctx, input).await),
+                "AddClientIDToOpenIDConnectProvider" => none(oidc::add_client_id(i, ctx, input).await),
+                "RemoveClientIDFromOpenIDConnectProvider" => none(oidc::remove_client_id(i, ctx, input).await),
+                "UpdateOpenIDConnectProviderThumbprint" => none(oidc::update_thumbprints(i, ctx, input).await),
+                "TagOpenIDConnectProvider" => none(oidc::tag(i, ctx, input, true).await),
+                "UntagOpenIDConnectProvider" => none(oidc::tag(i, ctx, input, false).await),
+                "ListOpenIDConnectProviderTags" => oidc::list_tags(i, ctx, input).await,
+
                 "CreateServiceSpecificCredential" => service_credentials::create(i, ctx, input).await,
                 "ListServiceSpecificCredentials" => service_credentials::list(i, ctx, input).await,
                 "ResetServiceSpecificCredential" => service_credentials::reset(i, ctx, input).await,
@@ -371,6 +402,7 @@ impl Service for Sts {
             match op.name.as_str() {
                 "GetCallerIdentity" => sts::get_caller_identity(i, ctx).await,
                 "AssumeRole" => sts::assume_role(i, ctx, input).await,
+                "AssumeRoleWithWebIdentity" => oidc::assume_role_with_web_identity(i, ctx, input).await,
                 "GetSessionToken" => sts::get_session_token(i, ctx, input).await,
                 "GetAccessKeyInfo" => sts::get_access_key_info(i, ctx, input).await,
                 other => Err(errors::unsupported("STS", other)),

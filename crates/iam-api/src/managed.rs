@@ -1,5 +1,6 @@
 //! AWS managed policies (`arn:aws:iam::aws:policy/…`), vendored as data
-//! (`data/aws-managed-policies.json`): attachable in every account, read-only.
+//! (`data/aws-managed-policies.json`, refreshed by `scripts/vendor-managed-policies.py` from a
+//! published copy, drift-checked by the test command): attachable in every account, read-only.
 
 use std::sync::LazyLock;
 
@@ -17,6 +18,8 @@ pub struct Managed {
     pub description: String,
     pub document: Value,
     pub create_date: String,
+    /// When its default version was made.
+    pub update_date: String,
 }
 
 #[derive(Deserialize)]
@@ -46,6 +49,10 @@ impl Managed {
     pub fn created_secs(&self) -> u64 {
         stratus_core::time::parse_iso8601_millis(&self.create_date).map(|m| m / 1000).unwrap_or(0)
     }
+
+    pub fn updated_secs(&self) -> u64 {
+        stratus_core::time::parse_iso8601_millis(&self.update_date).map(|m| m / 1000).unwrap_or(0)
+    }
 }
 
 #[cfg(test)]
@@ -63,6 +70,7 @@ mod tests {
             stratus_iam::policy::Policy::parse(&p.document_text(), stratus_iam::policy::PolicyKind::Identity)
                 .unwrap_or_else(|e| panic!("{}: {}", p.policy_name, e.message));
             assert!(p.created_secs() > 0);
+            assert!(p.updated_secs() >= p.created_secs(), "{}", p.policy_name);
         }
     }
 }

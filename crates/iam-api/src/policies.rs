@@ -88,12 +88,12 @@ fn policy_json(p: &PolicyRecord, account: &str, usage: (usize, usize), with_tags
 }
 
 fn managed_json(m: &managed::Managed, usage: (usize, usize)) -> Value {
-    let created = m.created_secs();
+    let (created, updated) = (m.created_secs(), m.updated_secs());
     json!({
         "PolicyName": m.policy_name, "PolicyId": m.policy_id, "Arn": m.arn, "Path": m.path,
         "DefaultVersionId": m.default_version_id, "AttachmentCount": usage.0,
         "PermissionsBoundaryUsageCount": usage.1, "IsAttachable": true, "Description": m.description,
-        "CreateDate": created, "UpdateDate": created,
+        "CreateDate": created, "UpdateDate": updated,
     })
 }
 
@@ -273,7 +273,7 @@ pub async fn get_version(i: &Inner, ctx: &RequestContext, input: Value) -> Resul
         if version != m.default_version_id {
             return Err(no_version(&arn, &version));
         }
-        let v = VersionRecord { id: version, document: m.document_text(), created: m.created_secs() };
+        let v = VersionRecord { id: version, document: m.document_text(), created: m.updated_secs() };
         return Ok(json!({ "PolicyVersion": version_json(&v, &m.default_version_id, true) }));
     }
     let account = ctx.account.clone();
@@ -290,7 +290,7 @@ fn arn_of(account: &str, p: &PolicyRecord) -> String {
 pub async fn list_versions(i: &Inner, ctx: &RequestContext, input: Value) -> Result<Value, AwsError> {
     let arn = req(&input, "PolicyArn")?.to_string();
     let items: Vec<Value> = if let Some(m) = managed::find(&arn) {
-        let v = VersionRecord { id: m.default_version_id.clone(), document: String::new(), created: m.created_secs() };
+        let v = VersionRecord { id: m.default_version_id.clone(), document: String::new(), created: m.updated_secs() };
         vec![version_json(&v, &m.default_version_id, false)]
     } else {
         let account = ctx.account.clone();

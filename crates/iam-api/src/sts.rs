@@ -93,32 +93,11 @@ pub async fn assume_role(i: &Inner, ctx: &RequestContext, input: Value) -> Resul
     let Some((role_account, role_name)) = parse_role_arn(&role_arn).map(|(a, n)| (a.to_string(), n.to_string())) else {
         return Err(validation(format!("{role_arn} is invalid")));
     };
-    let session_policy = str_of(&input, "Policy").map(str::to_string);
-    if let Some(p) = &session_policy {
-        check_document(p, DocumentKind::Identity, 2048)?;
-    }
-    let policy_arns: Vec<String> = input
-        .get("PolicyArns")
-        .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(|p| p.get("arn").and_then(Value::as_str).map(str::to_string)).collect())
-        .unwrap_or_default();
-    let tags = tags_of(&input)?;
-    let duration = input.get("DurationSeconds").and_then(Value::as_i64);
     let external_id = str_of(&input, "ExternalId").map(str::to_string);
-    let source_identity = str_of(&input, "SourceIdentity").map(str::to_string);
     let lookup_account = role_account.clone();
     let role: Option<RoleRecord> = i.read(move |r| entities::find(r, &lookup_account, &role_name)).await?;
     // A role that does not exist is indistinguishable from one that does not trust the caller.
     let role = role.filter(|r| r.arn(&role_account) == role_arn).ok_or_else(not_authorized)?;
-    let duration = duration.unwrap_or(3600);
-    if duration < 900 {
-        return Err(validation(format!(
-            "1 validation error detected: Value '{duration}' at 'durationSeconds' failed to satisfy constraint: Member must have value greater than or equal to 900"
-        )));
-    }
-    if duration > i64::from(role.max_session) {
-        return Err(validation("The requested DurationSeconds exceeds the MaxSessionDuration set for this role."));
-    }
     if i.check_trust {
         if identity == Identity::Root {
             return Err(access_denied("Roles may not be assumed by root accounts."));
@@ -135,6 +114,42 @@ pub async fn assume_role(i: &Inner, ctx: &RequestContext, input: Value) -> Resul
             return Err(not_authorized());
         }
     }
+    issue_session(i, ctx, &input, &role, &role_arn, &session_name).await
+}
+
+/// A new session of `role` (AssumeRole, AssumeRoleWithWebIdentity): the request's duration,
+/// session policies, tags and source identity checked, the session stored and its keys
+/// working at once. Returns `Credentials`, `AssumedRoleUser`, `PackedPolicySize`.
+pub async fn issue_session(
+    i: &Inner,
+    ctx: &RequestContext,
+    input: &Value,
+    role: &RoleRecord,
+    role_arn: &str,
+    session_name: &str,
+) -> Result<Value, AwsError> {
+    check_session_name(session_name)?;
+    let role_account = parse_role_arn(role_arn).map(|(a, _)| a.to_string()).unwrap_or_default();
+    let session_policy = str_of(input, "Policy").map(str::to_string);
+    if let Some(p) = &session_policy {
+        check_document(p, DocumentKind::Identity, 2048)?;
+    }
+    let policy_arns: Vec<String> = input
+        .get("PolicyArns")
+        .and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(|p| p.get("arn").and_then(Value::as_str).map(str::to_string)).collect())
+        .unwrap_or_default();
+    let tags = tags_of(input)?;
+    let source_identity = str_of(input, "SourceIdentity").map(str::to_string);
+    let duration = input.get("DurationSeconds").and_then(Value::as_i64).unwrap_or(3600);
+    if duration < 900 {
+        return Err(validation(format!(
+            "1 validation error detected: Value '{duration}' at 'durationSeconds' failed to satisfy constraint: Member must have value greater than or equal to 900"
+        )));
+    }
+    if duration > i64::from(role.max_session) {
+        return Err(validation("The requested DurationSeconds exceeds the MaxSessionDuration set for this role."));
+    }
     let now = i.now_secs();
     let session = SessionRecord {
         id: ids::access_key(i.env.ids.as_ref(), true),
@@ -145,8 +160,8 @@ pub async fn assume_role(i: &Inner, ctx: &RequestContext, input: Value) -> Resul
         of: SessionOf::Role {
             role_name: role.name.clone(),
             role_id: role.id.clone(),
-            role_arn: role_arn.clone(),
-            session_name: session_name.clone(),
+            role_arn: role_arn.to_string(),
+            session_name: session_name.to_string(),
         },
         policy: session_policy,
         policy_arns,

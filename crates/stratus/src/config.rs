@@ -78,6 +78,18 @@ struct FileConfig {
     function_idle_seconds: Option<u64>,
     #[serde(default)]
     credentials: Vec<Credential>,
+    /// `[[oidc-keys]]`: the JWKS of an OpenID Connect issuer, for AssumeRoleWithWebIdentity.
+    #[serde(default)]
+    oidc_keys: Vec<OidcKeys>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct OidcKeys {
+    /// The issuer as tokens name it (`iss`), e.g. `https://token.actions.githubusercontent.com`.
+    issuer: String,
+    /// A JSON Web Key Set file (`{"keys": [...]}`), relative to the configuration file.
+    jwks_file: PathBuf,
 }
 
 /// `path` made absolute against the working directory, without resolving links (the data
@@ -103,6 +115,27 @@ pub struct Config {
     pub auth: AuthMode,
     pub function_idle_seconds: u64,
     pub credentials: Vec<Credential>,
+    /// The JWKS of each OpenID Connect issuer (`https://…`), read at start.
+    pub issuer_keys: std::collections::HashMap<String, serde_json::Value>,
+}
+
+/// Reads each issuer's JWKS file.
+fn issuer_keys(entries: &[OidcKeys]) -> Result<std::collections::HashMap<String, serde_json::Value>, String> {
+    let mut keys = std::collections::HashMap::new();
+    for k in entries {
+        let path = absolute(&k.jwks_file)?;
+        let text = std::fs::read_to_string(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let jwks: serde_json::Value =
+            serde_json::from_str(&text).map_err(|e| format!("{}: not a JSON Web Key Set: {e}", path.display()))?;
+        if !jwks["keys"].is_array() {
+            return Err(format!("{}: a JSON Web Key Set needs a \"keys\" array", path.display()));
+        }
+        if !k.issuer.starts_with("https://") {
+            return Err(format!("oidc-keys issuer {:?} must begin with https://", k.issuer));
+        }
+        keys.insert(k.issuer.trim_end_matches('/').to_string(), jwks);
+    }
+    Ok(keys)
 }
 
 impl Config {
@@ -117,6 +150,11 @@ impl Config {
                 // A relative path in the file is relative to the file, wherever the server starts.
                 if let (Some(dir), Some(data_dir)) = (path.parent(), &file.data_dir) {
                     file.data_dir = Some(dir.join(data_dir));
+                }
+                if let Some(dir) = path.parent() {
+                    for k in &mut file.oidc_keys {
+                        k.jwks_file = dir.join(&k.jwks_file);
+                    }
                 }
                 file
             }
@@ -150,6 +188,7 @@ impl Config {
             auth: args.auth.or(file.auth).unwrap_or(AuthMode::Open),
             function_idle_seconds: args.function_idle_seconds.or(file.function_idle_seconds).unwrap_or(600),
             credentials: file.credentials,
+            issuer_keys: issuer_keys(&file.oidc_keys)?,
         };
         if !stratus_core::is_account_id(&cfg.default_account) {
             return Err(format!("default account must be 12 digits, got {:?}", cfg.default_account));

@@ -25,6 +25,7 @@ mod functions;
 mod gateway;
 mod services;
 mod sns;
+mod sts;
 
 use config::{AuthMode, Config, LogFormat, ServeArgs};
 
@@ -99,6 +100,7 @@ async fn serve(cfg: Config) -> Result<(), String> {
     let env = Env::system();
     let identity = stratus_iam_api::Identity::new(store.clone(), env.clone(), cfg.auth != AuthMode::Open)?;
     identity.start().await?;
+    identity.set_issuer_keys(cfg.issuer_keys.clone());
     // Expired temporary credentials are forgotten every few minutes.
     let sweeper = identity.clone();
     tokio::spawn(async move {
@@ -197,7 +199,7 @@ async fn serve(cfg: Config) -> Result<(), String> {
     services.register(Registration::new("logs").api(Arc::new(logs.clone())));
     let identity_reset = identity.clone();
     services.register(Registration::new("iam").api(Arc::new(identity.iam())).on_reset(move || identity_reset.reset()));
-    services.register(Registration::new("sts").api(Arc::new(identity.sts())));
+    services.register(Registration::new("sts").api(Arc::new(identity.sts())).unsigned(sts::web_identity_principal));
     let sns_reset = sns.clone();
     services.register(
         Registration::new("sns")

@@ -21,8 +21,9 @@ pub trait PlatformFiles: Send + Sync {
     fn get(&self, name: &str, query: &str) -> Result<Option<(&'static str, Bytes)>, String>;
 }
 
-/// Who an unsigned request acts for, when a service accepts it without a signature.
-pub type UnsignedPrincipal = Box<dyn Fn(&Parts) -> Option<Principal> + Send + Sync>;
+/// Who an unsigned request (its head and body) acts for, when a service accepts it without a
+/// signature.
+pub type UnsignedPrincipal = Box<dyn Fn(&Parts, &Bytes) -> Option<Principal> + Send + Sync>;
 
 pub struct Registration {
     pub name: &'static str,
@@ -65,7 +66,7 @@ impl Registration {
         self
     }
 
-    pub fn unsigned(mut self, f: impl Fn(&Parts) -> Option<Principal> + Send + Sync + 'static) -> Self {
+    pub fn unsigned(mut self, f: impl Fn(&Parts, &Bytes) -> Option<Principal> + Send + Sync + 'static) -> Self {
         self.unsigned = Some(Box::new(f));
         self
     }

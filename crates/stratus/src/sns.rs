@@ -32,7 +32,7 @@ impl PlatformFiles for SnsCertificate {
 /// token or subscription ARN is the credential). Nothing else may ride on it: the query holds
 /// exactly the link's parameters, each once, and there is no body (the query protocol would
 /// merge a form body's parameters, `Action` included).
-pub fn link_principal(parts: &Parts) -> Option<Principal> {
+pub fn link_principal(parts: &Parts, _body: &Bytes) -> Option<Principal> {
     if parts.method != Method::GET {
         return None;
     }
@@ -85,7 +85,7 @@ mod tests {
         for (k, v) in headers {
             b = b.header(*k, *v);
         }
-        link_principal(&b.body(()).unwrap().into_parts().0)
+        link_principal(&b.body(()).unwrap().into_parts().0, &Bytes::new())
     }
 
     const TOPIC: &str = "arn%3Aaws%3Asns%3Aus-east-1%3A123456789012%3At";

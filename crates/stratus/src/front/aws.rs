@@ -118,6 +118,19 @@ impl AwsDoor {
             .ok_or_else(|| unserved("this API".into()))
     }
 
+    fn route_by_form_action(&self, parts: &Parts, body: &Bytes) -> Option<&Route> {
+        let form = parts
+            .headers
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+        if !form || parts.uri.query().is_some_and(|q| q.contains("Action=")) {
+            return None;
+        }
+        let action = form_urlencoded::parse(body).find(|(k, _)| k == "Action").map(|(_, v)| v.into_owned())?;
+        self.routes.iter().find(|r| r.service.model().operation(&action).is_some())
+    }
+
     fn authenticate(&self, parts: &Parts, body: &Bytes, info: Option<&AuthInfo>) -> Result<Principal, AuthError> {
         self.auth.authenticate(
             info,
@@ -143,10 +156,16 @@ impl AwsDoor {
             Ok(b) => b,
             Err(reply) => return *reply,
         };
+        // An unsigned form request names its action in the body (STS's
+        // AssumeRoleWithWebIdentity): the service whose model has it.
+        let route = match info {
+            None => self.route_by_form_action(&parts, &body).unwrap_or(route),
+            Some(_) => route,
+        };
         let req = ApiRequest { method: &parts.method, uri: &parts.uri, headers: &parts.headers, body: &body };
         let wire = stratus_proto::detect_wire(route.service.model(), &req);
         let dialect = if wire == Wire::Query { Dialect::Query } else { Dialect::Json };
-        let principal = match info.is_none().then(|| self.unsigned.iter().find_map(|u| u(&parts))).flatten() {
+        let principal = match info.is_none().then(|| self.unsigned.iter().find_map(|u| u(&parts, &body))).flatten() {
             Some(p) if p.service.as_deref().is_none_or(|s| s == route.signing_name) => Ok(p),
             _ => self.authenticate(&parts, &body, info.as_ref()),
         };

@@ -20,31 +20,6 @@ pub struct Access {
     pub s3: stratus_s3::S3,
 }
 
-/// The IAM action of an S3 operation.
-pub fn action(op: &str) -> String {
-    let name = match op {
-        "ListObjects" | "ListObjectsV2" | "HeadBucket" => "ListBucket",
-        "ListObjectVersions" => "ListBucketVersions",
-        "ListBuckets" => "ListAllMyBuckets",
-        "HeadObject" => "GetObject",
-        "CreateMultipartUpload" | "UploadPart" | "UploadPartCopy" | "CompleteMultipartUpload" | "CopyObject" => {
-            "PutObject"
-        }
-        "ListParts" => "ListMultipartUploadParts",
-        "ListMultipartUploads" => "ListBucketMultipartUploads",
-        "DeleteObjects" => "DeleteObject",
-        "GetBucketNotificationConfiguration" => "GetBucketNotification",
-        "PutBucketNotificationConfiguration" => "PutBucketNotification",
-        "GetBucketCors" => "GetBucketCORS",
-        "PutBucketCors" | "DeleteBucketCors" => "PutBucketCORS",
-        "DeleteBucketTagging" => "PutBucketTagging",
-        "GetBucketLifecycleConfiguration" => "GetLifecycleConfiguration",
-        "PutBucketLifecycleConfiguration" | "DeleteBucketLifecycle" => "PutLifecycleConfiguration",
-        other => other,
-    };
-    format!("s3:{name}")
-}
-
 /// The condition keys an S3 request carries: the client's address and S3's own keys for the
 /// operation (a listing's `s3:prefix`, `s3:delimiter` and `s3:max-keys`; an upload's
 /// `s3:x-amz-server-side-encryption`, `s3:x-amz-acl` and `s3:x-amz-storage-class`).
@@ -82,7 +57,7 @@ fn resource(path: &S3Path) -> String {
 #[async_trait::async_trait]
 impl S3Access for Access {
     async fn check(&self, cx: &mut S3AccessContext<'_>) -> S3Result<()> {
-        let action = action(cx.s3_op().name());
+        let action = stratus_iam_api::action("s3", cx.s3_op().name());
         let resource = resource(cx.s3_path());
         let Some(caller) = cx.extensions_mut().get::<Caller>().cloned() else {
             return Err(s3_error!(AccessDenied, "Access Denied"));
@@ -115,17 +90,5 @@ impl S3Access for Access {
             Ok(()) => Ok(()),
             Err(e) => Err(s3s::S3Error::with_message(s3s::S3ErrorCode::AccessDenied, e.message)),
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn operations_map_to_their_iam_actions() {
-        assert_eq!(super::action("GetObject"), "s3:GetObject");
-        assert_eq!(super::action("HeadObject"), "s3:GetObject");
-        assert_eq!(super::action("ListObjectsV2"), "s3:ListBucket");
-        assert_eq!(super::action("UploadPart"), "s3:PutObject");
-        assert_eq!(super::action("ListBuckets"), "s3:ListAllMyBuckets");
     }
 }
