@@ -331,6 +331,8 @@ def test_bucket_policies_grant_other_accounts_and_anonymous_readers_and_deny(srv
     url = f"{srv.endpoint}/{bucket}/public/a.txt"
     assert fails(other.get_object, Bucket=bucket, Key="public/a.txt")[:2] == ("AccessDenied", 403)
     assert requests.get(url, timeout=5).status_code == 403
+    # Block Public Access, on for new buckets, refuses the public grant below until turned off.
+    s3.delete_public_access_block(Bucket=bucket)
     s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps({"Version": "2012-10-17", "Statement": [
         {"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{bucket}/public/*"},
         {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{OTHER[2]}:root"}, "Action": "s3:GetObject",
@@ -346,6 +348,13 @@ def test_bucket_policies_grant_other_accounts_and_anonymous_readers_and_deny(srv
     assert as_user("s3").get_object(Bucket=bucket, Key="public/a.txt")["Body"].read() == b"hello"
     code, status, message = fails(as_user("s3").get_object, Bucket=bucket, Key="private/b.txt")
     assert (code, status) == ("AccessDenied", 403) and "explicit deny in a resource-based policy" in message, message
+    # RestrictPublicBuckets: with a public policy only the owner's principals get in.
+    s3.put_public_access_block(Bucket=bucket, PublicAccessBlockConfiguration={
+        "BlockPublicAcls": False, "IgnorePublicAcls": False, "BlockPublicPolicy": False,
+        "RestrictPublicBuckets": True})
+    assert requests.get(url, timeout=5).status_code == 403
+    assert fails(other.get_object, Bucket=bucket, Key="private/b.txt")[:2] == ("AccessDenied", 403)
+    assert as_user("s3").get_object(Bucket=bucket, Key="public/a.txt")["Body"].read() == b"hello"
 
 
 # ------------------------------------------------------------------ services acting for someone

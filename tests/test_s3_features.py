@@ -112,12 +112,44 @@ def test_object_and_bucket_tagging(s3, bucket):
     assert code(e.value) == "NoSuchTagSet"
 
 
+@pytest.mark.stratus_only  # moto_server neither defaults Block Public Access on nor enforces it
+def test_block_public_access(s3, bucket):
+    everyone = {"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{bucket}/*"}]}
+    # New buckets block public access entirely.
+    conf = s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"]
+    assert conf == {"BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True,
+                    "RestrictPublicBuckets": True}
+    with pytest.raises(ClientError) as e:
+        s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps(everyone))
+    assert code(e.value) == "AccessDenied"
+    assert "because public policies are blocked by the BlockPublicPolicy block public access setting" in str(e.value)
+    # A grant pinned to an account is not public.
+    pinned = json.loads(json.dumps(everyone))
+    pinned["Statement"][0]["Condition"] = {"StringEquals": {"aws:SourceAccount": "123456789012"}}
+    s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps(pinned))
+    assert s3.get_bucket_policy_status(Bucket=bucket)["PolicyStatus"]["IsPublic"] is False
+    # With BlockPublicPolicy off the public policy is accepted, and reported public.
+    s3.put_public_access_block(Bucket=bucket, PublicAccessBlockConfiguration={
+        "BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": False, "RestrictPublicBuckets": True})
+    assert s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"]["BlockPublicPolicy"] is False
+    s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps(everyone))
+    assert s3.get_bucket_policy_status(Bucket=bucket)["PolicyStatus"]["IsPublic"] is True
+    s3.delete_public_access_block(Bucket=bucket)
+    with pytest.raises(ClientError) as e:
+        s3.get_public_access_block(Bucket=bucket)
+    assert code(e.value) == "NoSuchPublicAccessBlockConfiguration"
+    assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 404
+
+
 def test_bucket_policy(s3, bucket):
     with pytest.raises(ClientError) as e:
         s3.get_bucket_policy(Bucket=bucket)
     assert code(e.value) == "NoSuchBucketPolicy"
     policy = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject",
                                                        "Resource": f"arn:aws:s3:::{bucket}/*"}]}
+    # A public policy needs Block Public Access off, as on AWS.
+    s3.delete_public_access_block(Bucket=bucket)
     s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps(policy))
     assert json.loads(s3.get_bucket_policy(Bucket=bucket)["Policy"]) == policy
     with pytest.raises(ClientError) as e:

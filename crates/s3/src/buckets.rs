@@ -86,6 +86,7 @@ pub async fn create(s3: &S3, req: S3Request<CreateBucketInput>) -> S3Result<S3Re
         cors: None,
         tags: None,
         notifications: Vec::new(),
+        public_access_block: Some(crate::public::PublicAccessBlock::ALL),
     };
     let name = i.bucket.clone();
     s3.store()
@@ -294,18 +295,96 @@ pub async fn delete_tagging(
 }
 
 pub async fn put_policy(s3: &S3, req: S3Request<PutBucketPolicyInput>) -> S3Result<S3Response<PutBucketPolicyOutput>> {
+    let who = caller(&req);
     let i = req.input;
     let parsed: Result<serde_json::Value, _> = serde_json::from_str(&i.policy);
     if !matches!(parsed, Ok(serde_json::Value::Object(_))) {
         return Err(s3_error!(MalformedPolicy, "Policies must be valid JSON and the first byte must be '{{'"));
     }
     let policy = i.policy;
+    let public = crate::public::is_public(&policy);
+    let bucket = i.bucket.clone();
     update(s3, i.bucket, move |b| {
+        if public && b.public_access_block.is_some_and(|p| p.block_public_policy) {
+            return Err(S3Error::with_message(
+                S3ErrorCode::AccessDenied,
+                format!(
+                    "User: {} is not authorized to perform: s3:PutBucketPolicy on resource: \"arn:aws:s3:::{bucket}\" because public policies are blocked by the BlockPublicPolicy block public access setting.",
+                    who.arn
+                ),
+            )
+            .into());
+        }
         b.policy = Some(policy);
         Ok(())
     })
     .await?;
     Ok(S3Response::new(PutBucketPolicyOutput {}))
+}
+
+pub async fn policy_status(
+    s3: &S3,
+    req: S3Request<GetBucketPolicyStatusInput>,
+) -> S3Result<S3Response<GetBucketPolicyStatusOutput>> {
+    let b = read_bucket(s3, &req.input.bucket).await?;
+    let Some(policy) = b.policy else {
+        return Err(s3_error!(NoSuchBucketPolicy, "The bucket policy does not exist"));
+    };
+    let status = PolicyStatus { is_public: Some(crate::public::is_public(&policy)) };
+    Ok(S3Response::new(GetBucketPolicyStatusOutput { policy_status: Some(status) }))
+}
+
+pub async fn put_public_access_block(
+    s3: &S3,
+    req: S3Request<PutPublicAccessBlockInput>,
+) -> S3Result<S3Response<PutPublicAccessBlockOutput>> {
+    let c = req.input.public_access_block_configuration;
+    let block = crate::public::PublicAccessBlock {
+        block_public_acls: c.block_public_acls.unwrap_or(false),
+        ignore_public_acls: c.ignore_public_acls.unwrap_or(false),
+        block_public_policy: c.block_public_policy.unwrap_or(false),
+        restrict_public_buckets: c.restrict_public_buckets.unwrap_or(false),
+    };
+    update(s3, req.input.bucket, move |b| {
+        b.public_access_block = Some(block);
+        Ok(())
+    })
+    .await?;
+    Ok(S3Response::new(PutPublicAccessBlockOutput {}))
+}
+
+pub async fn get_public_access_block(
+    s3: &S3,
+    req: S3Request<GetPublicAccessBlockInput>,
+) -> S3Result<S3Response<GetPublicAccessBlockOutput>> {
+    let b = read_bucket(s3, &req.input.bucket).await?;
+    let Some(p) = b.public_access_block else {
+        let mut e = S3Error::with_message(
+            S3ErrorCode::Custom("NoSuchPublicAccessBlockConfiguration".into()),
+            "The public access block configuration was not found",
+        );
+        e.set_status_code(http::StatusCode::NOT_FOUND);
+        return Err(e);
+    };
+    let configuration = PublicAccessBlockConfiguration {
+        block_public_acls: Some(p.block_public_acls),
+        ignore_public_acls: Some(p.ignore_public_acls),
+        block_public_policy: Some(p.block_public_policy),
+        restrict_public_buckets: Some(p.restrict_public_buckets),
+    };
+    Ok(S3Response::new(GetPublicAccessBlockOutput { public_access_block_configuration: Some(configuration) }))
+}
+
+pub async fn delete_public_access_block(
+    s3: &S3,
+    req: S3Request<DeletePublicAccessBlockInput>,
+) -> S3Result<S3Response<DeletePublicAccessBlockOutput>> {
+    update(s3, req.input.bucket, |b| {
+        b.public_access_block = None;
+        Ok(())
+    })
+    .await?;
+    Ok(S3Response::new(DeletePublicAccessBlockOutput {}))
 }
 
 pub async fn get_policy(s3: &S3, req: S3Request<GetBucketPolicyInput>) -> S3Result<S3Response<GetBucketPolicyOutput>> {

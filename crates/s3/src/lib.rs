@@ -22,6 +22,7 @@ mod listing;
 mod multipart;
 pub mod notifications;
 mod objects;
+mod public;
 mod types;
 
 /// The outbox topic of S3 event notifications. A record is JSON `{"destination": "<arn>",
@@ -40,6 +41,17 @@ pub trait NotificationTargets: Send + Sync + 'static {
     ) -> stratus_proto::BoxFuture<'a, bool>;
 }
 
+/// What authorizing a request to a bucket needs to know of it.
+#[derive(Debug, Clone)]
+pub struct BucketAccess {
+    /// The account that owns it.
+    pub owner: String,
+    pub policy: Option<String>,
+    /// Block Public Access's RestrictPublicBuckets holds for its public policy: only AWS
+    /// services and the owner's own principals get access through it.
+    pub restricted: bool,
+}
+
 /// Who is calling: set by the gateway as a request extension.
 #[derive(Debug, Clone)]
 pub struct Caller {
@@ -49,6 +61,8 @@ pub struct Caller {
     /// The access key id the request was signed with, if any.
     pub access_key: Option<String>,
     pub source_ip: String,
+    /// The caller's ARN, for AWS's messages (`arn:aws:iam::{account}:root` when unknown).
+    pub arn: String,
 }
 
 impl Caller {
@@ -85,8 +99,11 @@ impl S3 {
 
     /// The bucket's owner account and its policy, for authorization; None when the bucket does
     /// not exist.
-    pub async fn bucket_policy_internal(&self, bucket: &str) -> Option<(String, Option<String>)> {
-        objects::bucket_exists(self, bucket).await.ok().map(|b| (b.account, b.policy))
+    pub async fn bucket_policy_internal(&self, bucket: &str) -> Option<BucketAccess> {
+        let b = objects::bucket_exists(self, bucket).await.ok()?;
+        let public = b.policy.as_deref().is_some_and(public::is_public);
+        let restricted = public && b.public_access_block.is_some_and(|p| p.restrict_public_buckets);
+        Some(BucketAccess { owner: b.account, policy: b.policy, restricted })
     }
 
     /// Reads a whole object (Lambda's `S3Bucket`/`S3Key` code). Errors: `NoSuchBucket`, `NoSuchKey`.
@@ -133,6 +150,7 @@ fn caller<T>(req: &S3Request<T>) -> Caller {
         request_id: String::new(),
         access_key: req.credentials.as_ref().map(|c| c.access_key.clone()),
         source_ip: "127.0.0.1".into(),
+        arn: "arn:aws:iam::000000000000:root".into(),
     })
 }
 
@@ -203,6 +221,30 @@ impl s3s::S3 for S3 {
         req: S3Request<DeleteBucketPolicyInput>,
     ) -> S3Result<S3Response<DeleteBucketPolicyOutput>> {
         buckets::delete_policy(self, req).await
+    }
+    async fn get_bucket_policy_status(
+        &self,
+        req: S3Request<GetBucketPolicyStatusInput>,
+    ) -> S3Result<S3Response<GetBucketPolicyStatusOutput>> {
+        buckets::policy_status(self, req).await
+    }
+    async fn put_public_access_block(
+        &self,
+        req: S3Request<PutPublicAccessBlockInput>,
+    ) -> S3Result<S3Response<PutPublicAccessBlockOutput>> {
+        buckets::put_public_access_block(self, req).await
+    }
+    async fn get_public_access_block(
+        &self,
+        req: S3Request<GetPublicAccessBlockInput>,
+    ) -> S3Result<S3Response<GetPublicAccessBlockOutput>> {
+        buckets::get_public_access_block(self, req).await
+    }
+    async fn delete_public_access_block(
+        &self,
+        req: S3Request<DeletePublicAccessBlockInput>,
+    ) -> S3Result<S3Response<DeletePublicAccessBlockOutput>> {
+        buckets::delete_public_access_block(self, req).await
     }
     async fn put_bucket_cors(&self, req: S3Request<PutBucketCorsInput>) -> S3Result<S3Response<PutBucketCorsOutput>> {
         buckets::put_cors(self, req).await

@@ -31,6 +31,9 @@ pub struct Bucket {
     pub tags: Option<Vec<(String, String)>>,
     #[serde(default)]
     pub notifications: Vec<NotificationRule>,
+    /// Block Public Access (none for buckets made before Stratus kept it).
+    #[serde(default)]
+    pub public_access_block: Option<crate::public::PublicAccessBlock>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]

@@ -262,7 +262,11 @@ impl S3Door {
             .map(|v| v.trim().to_string())
             .or_else(|| parts.extensions.get::<crate::gateway::Peer>().map(|p| p.0.ip().to_string()))
             .unwrap_or_else(|| "127.0.0.1".to_string());
-        parts.extensions.insert(Caller { account, region, request_id: request_id.clone(), access_key, source_ip });
+        let arn = access_key
+            .as_deref()
+            .and_then(|k| self.keys.lookup(k))
+            .map_or_else(|| format!("arn:aws:iam::{account}:root"), |c| c.identity.caller_arn(&account));
+        parts.extensions.insert(Caller { account, region, request_id: request_id.clone(), access_key, source_ip, arn });
         let cors = match (&origin, bucket_of(&parts)) {
             (Some(o), Some(b)) => self.s3.cors_headers(&b, o, parts.method.as_str()).await,
             _ => Vec::new(),

@@ -68,10 +68,19 @@ impl S3Access for Access {
             S3Path::Bucket { bucket } | S3Path::Object { bucket, .. } => Some(bucket.to_string()),
             S3Path::Root => None,
         };
-        let (owner, policy) = match &bucket {
-            Some(b) => self.s3.bucket_policy_internal(b).await.map_or((None, None), |(o, p)| (Some(o), p)),
-            None => (None, None),
+        let access = match &bucket {
+            Some(b) => self.s3.bucket_policy_internal(b).await,
+            None => None,
         };
+        // Block Public Access's RestrictPublicBuckets: with a public policy, only the owner's
+        // principals (and AWS services) get in.
+        if let Some(a) = &access
+            && a.restricted
+            && (caller.access_key.is_none() || caller.account != a.owner)
+        {
+            return Err(s3_error!(AccessDenied, "Access Denied"));
+        }
+        let (owner, policy) = access.map_or((None, None), |a| (Some(a.owner), a.policy));
         let mut ctx = RequestContext::internal(&caller.account, &caller.region, caller.request_id.clone());
         let who = caller.access_key.as_deref().map(|key| {
             ctx.access_key = Some(key.to_string());
