@@ -602,3 +602,24 @@ def test_assume_role_checks_the_external_id_and_pass_role_the_service(root, user
     fn_role = lambda_role(iam)
     as_user("lambda").create_function(FunctionName=unique("fn"), Runtime="python3.11", Role=fn_role["Arn"],
                                       Handler="app.handler", Code={"ZipFile": RETURNS})
+
+
+def test_conditions_on_the_resources_tags(root, user):
+    u, as_user = user
+    sqs, s3 = root("sqs"), root("s3")
+    blue = sqs.create_queue(QueueName=unique("q"), tags={"team": "blue"})["QueueUrl"]
+    red = sqs.create_queue(QueueName=unique("q"), tags={"team": "red"})["QueueUrl"]
+    dev, prod = unique("b").lower(), unique("b").lower()
+    for b, env in ((dev, "dev"), (prod, "prod")):
+        s3.create_bucket(Bucket=b)
+        s3.put_bucket_tagging(Bucket=b, Tagging={"TagSet": [{"Key": "env", "Value": env}]})
+    root("iam").put_user_policy(UserName=u["UserName"], PolicyName="tags", PolicyDocument=doc(
+        allow("sqs:SendMessage", Condition={"StringEquals": {"aws:ResourceTag/team": "blue"}}),
+        allow("s3:ListBucket", Condition={"StringEquals": {"aws:ResourceTag/env": "dev"}})))
+    as_user("sqs").send_message(QueueUrl=blue, MessageBody="x")
+    assert fails(as_user("sqs").send_message, QueueUrl=red, MessageBody="x")[:2] == ("AccessDenied", 403)
+    as_user("s3").list_objects_v2(Bucket=dev)
+    assert fails(as_user("s3").list_objects_v2, Bucket=prod)[:2] == ("AccessDenied", 403)
+    # A change of tags applies on the next request.
+    sqs.tag_queue(QueueUrl=red, Tags={"team": "blue"})
+    as_user("sqs").send_message(QueueUrl=red, MessageBody="x")

@@ -123,6 +123,14 @@ impl Default for Env {
 }
 
 /// Who made a request, and where it is directed.
+/// What authorization needs of a resource that can have its own policy (a queue, topic or
+/// function): that policy and the resource's tags (`aws:ResourceTag/…`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ResourceAccess {
+    pub policy: Option<String>,
+    pub tags: std::collections::BTreeMap<String, String>,
+}
+
 #[derive(Debug, Clone)]
 pub struct RequestContext {
     /// The account the request acts in.

@@ -48,15 +48,16 @@ struct Target<'a> {
     owner: Option<&'a str>,
 }
 
-/// Where the resource policies of other services' resources come from (queue, topic and
-/// function policies); the binary implements it over those services.
+/// Where the resource policies and tags of other services' resources come from (queues, topics
+/// and functions); the binary implements it over those services.
 pub trait ResourcePolicies: Send + Sync + 'static {
-    /// The policy document of the resource `arn` of `service`, if it has one.
-    fn policy<'a>(
+    /// The policy document and tags of the resource `arn` of `service`; None when it does not
+    /// exist.
+    fn access<'a>(
         &'a self,
         service: &'a str,
         arn: &'a str,
-    ) -> stratus_proto::BoxFuture<'a, Result<Option<String>, AwsError>>;
+    ) -> stratus_proto::BoxFuture<'a, Result<Option<stratus_core::ResourceAccess>, AwsError>>;
 }
 
 /// (account, access key) → (IAM generation the policies were compiled at, policies).
@@ -96,24 +97,25 @@ impl Authorizer {
         }
         let action = actions::action(service, op);
         let resource = actions::resource(service, op, input, ctx);
-        let resource_policy = if service == "sts" && op == "AssumeRole" {
+        let found = if service == "sts" && op == "AssumeRole" {
             // AssumeRole is decided together with the role's trust policy, its resource policy.
             self.trust_of(&resource).await?
         } else {
-            self.policy_of(&action, &resource).await?
+            self.found(&action, &resource).await?
         };
-        let owner = owner_of(&resource_policy, &action, &resource);
+        let owner = owner_of(&found, &action, &resource);
         let target = Target {
             service,
             action: &action,
             resource: &resource,
-            policy: resource_policy.as_ref().map(|(p, _)| p),
+            policy: found.as_ref().and_then(|f| f.policy.as_ref()),
             owner: owner.as_deref(),
         };
         let mut context = actions::condition_keys(service, op, input, ctx);
         if let Some(ip) = source_ip {
             context.insert("aws:SourceIp", ip);
         }
+        resource_tags(&found, &mut context);
         self.decide(who, ctx, &target, context.clone()).await?;
         for (action, resource) in actions::dependent(service, op, input) {
             let target = Target { service, action, resource: &resource, policy: None, owner: None };
@@ -151,24 +153,26 @@ impl Authorizer {
         // The cache is keyed by access key: a service's use of a role has none of its own.
         let mut ctx = RequestContext::internal(&account, "us-east-1", String::new());
         ctx.access_key = Some(format!("service-use:{role_arn}:{session_name}"));
-        let resource_policy = self.policy_of(action, resource).await?;
-        let owner = owner_of(&resource_policy, action, resource);
+        let found = self.found(action, resource).await?;
+        let owner = owner_of(&found, action, resource);
         let target = Target {
             service,
             action,
             resource,
-            policy: resource_policy.as_ref().map(|(p, _)| p),
+            policy: found.as_ref().and_then(|f| f.policy.as_ref()),
             owner: owner.as_deref(),
         };
-        self.decide(&who, &ctx, &target, Context::new()).await
+        let mut context = Context::new();
+        resource_tags(&found, &mut context);
+        self.decide(&who, &ctx, &target, context).await
     }
 
-    /// The policy of the resource an action acts on, for the services whose resources have
-    /// their own (queues, topics, functions).
-    async fn policy_of(&self, action: &str, resource: &str) -> Result<Option<(Policy, String)>, AwsError> {
+    /// The policy and tags of the resource an action acts on, for the services whose resources
+    /// have their own (queues, topics, functions).
+    async fn found(&self, action: &str, resource: &str) -> Result<Option<Found>, AwsError> {
         let service = action.split(':').next().unwrap_or_default();
         if matches!(service, "sqs" | "sns" | "lambda") && resource != "*" {
-            self.resource_policy(service, resource).await
+            self.resource_access(service, resource).await
         } else {
             Ok(None)
         }
@@ -220,7 +224,9 @@ impl Authorizer {
         source_account: &str,
     ) -> Result<bool, AwsError> {
         let service = action.split(':').next().unwrap_or_default();
-        let Some((policy, _)) = self.resource_policy(service, resource).await? else { return Ok(false) };
+        let Some(Found { policy: Some(policy), .. }) = self.resource_access(service, resource).await? else {
+            return Ok(false);
+        };
         let caller = Caller::service(principal);
         let mut context = Context::new();
         context.insert("aws:SourceArn", source_arn.to_string());
@@ -237,26 +243,28 @@ impl Authorizer {
         Ok(verdict.denial.is_none())
     }
 
-    /// The resource's own policy (and the account owning the resource), if it has one.
-    async fn resource_policy(&self, service: &str, arn: &str) -> Result<Option<(Policy, String)>, AwsError> {
+    /// The resource's own policy, owner and tags, when it exists.
+    async fn resource_access(&self, service: &str, arn: &str) -> Result<Option<Found>, AwsError> {
         let Some(source) = self.inner.resource_policies() else { return Ok(None) };
         let Some(account) = stratus_core::Arn::parse(arn).map(|a| a.account.to_string()) else { return Ok(None) };
-        let Some(doc) = source.policy(service, arn).await? else { return Ok(None) };
+        let Some(access) = source.access(service, arn).await? else { return Ok(None) };
         // Stored policies were accepted by their service; one the language refuses grants nothing.
-        Ok(Policy::parse(&doc, stratus_iam::policy::PolicyKind::Resource).ok().map(|p| (p, account)))
+        let policy = access.policy.and_then(|d| Policy::parse(&d, stratus_iam::policy::PolicyKind::Resource).ok());
+        Ok(Some(Found { policy, account, tags: access.tags }))
     }
 
     /// The trust policy of the role `arn` (and its account), if the role exists.
-    async fn trust_of(&self, arn: &str) -> Result<Option<(Policy, String)>, AwsError> {
+    async fn trust_of(&self, arn: &str) -> Result<Option<Found>, AwsError> {
         let Some((account, name)) = sts::parse_role_arn(arn).map(|(a, n)| (a.to_string(), n.to_string())) else {
             return Ok(None);
         };
         let lookup = account.clone();
         let role: Option<RoleRecord> = self.inner.read(move |r| entities::find(r, &lookup, &name)).await?;
-        Ok(role
-            .filter(|r| r.arn(&account) == arn)
-            .and_then(|r| Policy::parse(&r.trust, stratus_iam::policy::PolicyKind::Trust).ok())
-            .map(|p| (p, account)))
+        Ok(role.filter(|r| r.arn(&account) == arn).map(|r| Found {
+            policy: Policy::parse(&r.trust, stratus_iam::policy::PolicyKind::Trust).ok(),
+            account,
+            tags: r.tags.iter().map(|t| (t.key.clone(), t.value.clone())).collect(),
+        }))
     }
 
     /// Whether the caller may perform `action` on `resource` (for front doors that know both,
@@ -334,11 +342,27 @@ impl Authorizer {
     }
 }
 
+/// What the authorizer found of the resource a request acts on.
+struct Found {
+    /// Its policy (a role's trust policy), when it has one the language accepts.
+    policy: Option<Policy>,
+    /// The account owning it.
+    account: String,
+    tags: std::collections::BTreeMap<String, String>,
+}
+
+/// `aws:ResourceTag/{key}` for each of the resource's tags.
+fn resource_tags(found: &Option<Found>, context: &mut Context) {
+    for (k, v) in found.iter().flat_map(|f| f.tags.iter()) {
+        context.insert(&format!("aws:ResourceTag/{k}"), v.clone());
+    }
+}
+
 /// The account that owns the resource: a resource of another account is reached only through
 /// its policy, so only resources that can have one (queues, topics, functions, roles) are
 /// reachable across accounts. S3's ARNs name no account.
-fn owner_of(policy: &Option<(Policy, String)>, action: &str, resource: &str) -> Option<String> {
-    policy.as_ref().map(|(_, a)| a.clone()).or_else(|| {
+fn owner_of(found: &Option<Found>, action: &str, resource: &str) -> Option<String> {
+    found.as_ref().map(|f| f.account.clone()).or_else(|| {
         matches!(action.split(':').next(), Some("sqs" | "sns" | "lambda"))
             .then(|| stratus_core::Arn::parse(resource).map(|a| a.account.to_string()))
             .flatten()

@@ -1208,12 +1208,13 @@ pub(crate) async fn remove_permission(
 /// Whether a function (or the version / alias a qualified ARN names) exists and its resource
 /// policy lets an AWS service principal (`s3.amazonaws.com`) invoke it — what a push source
 /// checks before it accepts the function as a destination.
-pub(crate) async fn policy_document(i: &Inner, function_arn: &str) -> Result<Option<String>, AwsError> {
+pub(crate) async fn access(i: &Inner, function_arn: &str) -> Result<Option<stratus_core::ResourceAccess>, AwsError> {
     let ctx = RequestContext::internal("000000000000", "us-east-1", String::new());
     let Ok(f) = parse_function_name(function_arn, &ctx) else { return Ok(None) };
     i.read(move |r| {
         let Some(rec) = load(r, &f)? else { return Ok(None) };
-        Ok(rec.policies.get(f.qualifier.as_deref().unwrap_or_default()).map(Value::to_string))
+        let policy = rec.policies.get(f.qualifier.as_deref().unwrap_or_default()).map(Value::to_string);
+        Ok(Some(stratus_core::ResourceAccess { policy, tags: rec.tags.clone() }))
     })
     .await
 }

@@ -157,10 +157,10 @@ impl Lambda {
         invoke::enqueue(&self.inner, account, region, function, payload).await
     }
 
-    /// The function's resource policy (what AddPermission built) for the ARN's qualifier, for
-    /// authorization; None when it has none or does not exist.
-    pub async fn policy_internal(&self, function_arn: &str) -> Result<Option<String>, AwsError> {
-        functions::policy_document(&self.inner, function_arn).await
+    /// The function's resource policy (what AddPermission built) for the ARN's qualifier and its
+    /// tags, for authorization; None when it does not exist.
+    pub async fn access_internal(&self, function_arn: &str) -> Result<Option<stratus_core::ResourceAccess>, AwsError> {
+        functions::access(&self.inner, function_arn).await
     }
 
     /// Destination records waiting for delivery (outbox topic), for the binary's trigger engine.

@@ -417,7 +417,8 @@ async fn code_from_s3_and_service_permissions() {
     assert!(v["message"].as_str().unwrap_or_default().contains("NoSuchBucket"), "{v}");
 
     let arn = "arn:aws:lambda:us-east-1:000000000000:function:from-s3";
-    assert_eq!(api.lambda.policy_internal(arn).await.expect("policy"), None);
+    let access = api.lambda.access_internal(arn).await.expect("access").expect("the function");
+    assert_eq!(access.policy, None);
     let (status, v) = api
         .json(
             Method::POST,
@@ -427,10 +428,10 @@ async fn code_from_s3_and_service_permissions() {
         .await;
     assert_eq!(status, 201, "{v}");
     // The policy authorization reads: what AddPermission built.
-    let policy: serde_json::Value =
-        serde_json::from_str(&api.lambda.policy_internal(arn).await.expect("policy").expect("a policy")).expect("json");
+    let access = api.lambda.access_internal(arn).await.expect("access").expect("the function");
+    let policy: serde_json::Value = serde_json::from_str(&access.policy.expect("a policy")).expect("json");
     assert_eq!(policy["Statement"][0]["Principal"]["Service"], "s3.amazonaws.com", "{policy}");
     assert_eq!(policy["Statement"][0]["Action"], "lambda:InvokeFunction", "{policy}");
     let missing = "arn:aws:lambda:us-east-1:000000000000:function:missing";
-    assert_eq!(api.lambda.policy_internal(missing).await.expect("policy"), None);
+    assert_eq!(api.lambda.access_internal(missing).await.expect("access"), None);
 }

@@ -50,6 +50,8 @@ pub struct BucketAccess {
     /// Block Public Access's RestrictPublicBuckets holds for its public policy: only AWS
     /// services and the owner's own principals get access through it.
     pub restricted: bool,
+    /// Its tags (`aws:ResourceTag/…`).
+    pub tags: Vec<(String, String)>,
 }
 
 /// Who is calling: set by the gateway as a request extension.
@@ -103,7 +105,7 @@ impl S3 {
         let b = objects::bucket_exists(self, bucket).await.ok()?;
         let public = b.policy.as_deref().is_some_and(public::is_public);
         let restricted = public && b.public_access_block.is_some_and(|p| p.restrict_public_buckets);
-        Some(BucketAccess { owner: b.account, policy: b.policy, restricted })
+        Some(BucketAccess { owner: b.account, policy: b.policy, restricted, tags: b.tags.unwrap_or_default() })
     }
 
     /// Reads a whole object (Lambda's `S3Bucket`/`S3Key` code). Errors: `NoSuchBucket`, `NoSuchKey`.

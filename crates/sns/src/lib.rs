@@ -245,13 +245,16 @@ impl Sns {
         Ok(publish::publish(&self.inner, input).await?.message_id)
     }
 
-    /// The topic's resource policy (its `Policy` attribute, SNS's default one unless set), for
-    /// authorization; None when the topic does not exist.
-    pub async fn policy_internal(&self, topic_arn: &str) -> Result<Option<String>, AwsError> {
+    /// The topic's resource policy (its `Policy` attribute, SNS's default one unless set) and
+    /// tags, for authorization; None when the topic does not exist.
+    pub async fn access_internal(&self, topic_arn: &str) -> Result<Option<stratus_core::ResourceAccess>, AwsError> {
         let arn = topic_arn.to_string();
         self.inner
             .read(move |r| match topic::load_topic(r, &arn) {
-                Ok(t) => Ok(t.all_attributes(0, 0).get("Policy").cloned()),
+                Ok(t) => Ok(Some(stratus_core::ResourceAccess {
+                    policy: t.all_attributes(0, 0).get("Policy").cloned(),
+                    tags: t.tags.clone(),
+                })),
                 Err(e) if e.code == "NotFoundException" => Ok(None),
                 Err(e) => Err(e),
             })

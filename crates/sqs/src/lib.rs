@@ -155,14 +155,16 @@ impl Sqs {
             .await
     }
 
-    /// The queue's resource policy (its `Policy` attribute), for authorization; None when the
-    /// queue has none or does not exist.
-    pub async fn policy_internal(&self, queue_arn: &str) -> Result<Option<String>, AwsError> {
+    /// The queue's resource policy (its `Policy` attribute) and tags, for authorization; None
+    /// when the queue does not exist.
+    pub async fn access_internal(&self, queue_arn: &str) -> Result<Option<stratus_core::ResourceAccess>, AwsError> {
         let Some((account, region, name)) = queue::parse_queue_arn(queue_arn) else { return Ok(None) };
         self.inner
             .read(move |r| {
-                Ok(queues::load(r, &account, &region, &name)?
-                    .and_then(|q| q.attributes.get("Policy").filter(|p| !p.is_empty()).cloned()))
+                Ok(queues::load(r, &account, &region, &name)?.map(|q| stratus_core::ResourceAccess {
+                    policy: q.attributes.get("Policy").filter(|p| !p.is_empty()).cloned(),
+                    tags: q.tags.clone(),
+                }))
             })
             .await
     }

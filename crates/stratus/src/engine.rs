@@ -393,7 +393,7 @@ impl stratus_lambda::CodeSource for S3Code {
     }
 }
 
-/// Queue, topic and function policies for IAM's authorizer.
+/// Queue, topic and function policies and tags for IAM's authorizer.
 pub struct ResourcePolicies {
     pub sqs: Sqs,
     pub sns: Sns,
@@ -401,16 +401,16 @@ pub struct ResourcePolicies {
 }
 
 impl stratus_iam_api::ResourcePolicies for ResourcePolicies {
-    fn policy<'a>(
+    fn access<'a>(
         &'a self,
         service: &'a str,
         arn: &'a str,
-    ) -> stratus_proto::BoxFuture<'a, Result<Option<String>, stratus_core::AwsError>> {
+    ) -> stratus_proto::BoxFuture<'a, Result<Option<stratus_core::ResourceAccess>, stratus_core::AwsError>> {
         Box::pin(async move {
             match service {
-                "sqs" => self.sqs.policy_internal(arn).await,
-                "sns" => self.sns.policy_internal(arn).await,
-                "lambda" => self.lambda.policy_internal(arn).await,
+                "sqs" => self.sqs.access_internal(arn).await,
+                "sns" => self.sns.access_internal(arn).await,
+                "lambda" => self.lambda.access_internal(arn).await,
                 _ => Ok(None),
             }
         })

@@ -80,6 +80,10 @@ impl S3Access for Access {
         {
             return Err(s3_error!(AccessDenied, "Access Denied"));
         }
+        let mut context = condition_keys(cx, &caller.source_ip);
+        for (k, v) in access.iter().flat_map(|a| a.tags.iter()) {
+            context.insert(&format!("aws:ResourceTag/{k}"), v.clone());
+        }
         let (owner, policy) = access.map_or((None, None), |a| (Some(a.owner), a.policy));
         let mut ctx = RequestContext::internal(&caller.account, &caller.region, caller.request_id.clone());
         let who = caller.access_key.as_deref().map(|key| {
@@ -93,7 +97,6 @@ impl S3Access for Access {
             policy: policy.as_deref(),
             owner: owner.as_deref(),
         };
-        let context = condition_keys(cx, &caller.source_ip);
         let decided = self.authorizer.authorize_with_policy(who.as_ref(), &ctx, &asked, context).await;
         match decided {
             Ok(()) => Ok(()),
