@@ -1,0 +1,1 @@
+//! DynamoDB numbers: exact decimals of up to 38 significant digits.
