@@ -191,9 +191,8 @@ def queue_arn(sqs):
 
 
 @pytest.fixture(scope="session")
-def aws(target, tmp_path_factory):
-    """aws("create-queue", "--queue-name", "x") -> parsed JSON (None for empty output);
-    raises AwsCliError with stderr on a non-zero exit."""
+def cli_env(tmp_path_factory):
+    """The environment the aws CLI runs in: test credentials, its own empty config, no retries."""
     home = tmp_path_factory.mktemp("aws-home")
     env = dict(os.environ)
     env.update({
@@ -208,6 +207,14 @@ def aws(target, tmp_path_factory):
     })
     env.pop("AWS_PROFILE", None)
     env.pop("AWS_SESSION_TOKEN", None)
+    return env
+
+
+@pytest.fixture(scope="session")
+def aws(target, cli_env):
+    """aws("create-queue", "--queue-name", "x") -> parsed JSON (None for empty output);
+    raises AwsCliError with stderr on a non-zero exit."""
+    env = cli_env
     base = aws_cli_base()
 
     def run(*args: str, timeout: float = 60):

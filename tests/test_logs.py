@@ -579,20 +579,6 @@ class TestTailCalls:
 # The aws CLI
 # ---------------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
-def cli_env(tmp_path_factory):
-    home = tmp_path_factory.mktemp("aws-logs-home")
-    env = dict(os.environ)
-    env.update({
-        "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_DEFAULT_REGION": REGION,
-        "AWS_CONFIG_FILE": str(home / "config"), "AWS_SHARED_CREDENTIALS_FILE": str(home / "credentials"),
-        "AWS_PAGER": "", "AWS_MAX_ATTEMPTS": "1", "AWS_RETRY_MODE": "standard",
-    })
-    env.pop("AWS_PROFILE", None)
-    env.pop("AWS_SESSION_TOKEN", None)
-    return env
-
-
-@pytest.fixture(scope="module")
 def aws_logs(target, cli_env):
     """aws_logs("describe-log-groups", ...) -> stdout (parsed as JSON when it is JSON)."""
     def run(*args: str, timeout: float = 60, raw: bool = False):

@@ -11,7 +11,8 @@ pub struct AwsError {
     pub status: Option<u16>,
     /// Overrides whether the sender is at fault.
     pub sender: Option<bool>,
-    /// Further members of the error body (e.g. Lambda's `Reason`), for the JSON protocols.
+    /// Further members of the error body (e.g. Lambda's `Reason`), for the JSON protocols; a
+    /// value that is a JSON object or array is written as JSON (DynamoDB's `Item`).
     pub fields: Vec<(String, String)>,
 }
 

@@ -20,6 +20,10 @@ pub fn action(service: &str, op: &str) -> String {
         ("sns", "PublishBatch") => "Publish",
         ("lambda", "InvokeWithResponseStream") => "InvokeFunction",
         ("lambda", "GetLayerVersionByArn") => "GetLayerVersion",
+        // Transactions are authorized as the item actions they contain; the first kind stands
+        // for them here.
+        ("dynamodb", "TransactGetItems") => "GetItem",
+        ("dynamodb", "TransactWriteItems") => "PutItem",
         ("s3", op) => s3_action(op),
         _ => reference::action_of_operation(service, op).unwrap_or(op),
     };
@@ -148,9 +152,37 @@ pub fn resource(service: &str, op: &str, input: &Value, ctx: &RequestContext) ->
                     .then(|| s(input, "PolicyName").map(|n| format!("arn:aws:iam::{account}:policy/{n}")))?
             }),
         "sts" => s(input, "RoleArn").map(str::to_string),
+        "dynamodb" => dynamodb_resource(input, region, account),
         _ => None,
     };
     found.unwrap_or_else(|| "*".to_string())
+}
+
+/// The table (or index) a DynamoDB request names: `TableName`, `ResourceArn`, or the first table
+/// of a batch or transaction.
+fn dynamodb_resource(input: &Value, region: &str, account: &str) -> Option<String> {
+    let table = |name: &str| {
+        if name.starts_with("arn:") {
+            name.to_string()
+        } else {
+            format!("arn:aws:dynamodb:{region}:{account}:table/{name}")
+        }
+    };
+    if let Some(t) = s(input, "TableName") {
+        let arn = table(t);
+        return Some(match s(input, "IndexName") {
+            Some(i) => format!("{arn}/index/{i}"),
+            None => arn,
+        });
+    }
+    if let Some(a) = s(input, "ResourceArn").or_else(|| s(input, "StreamArn")) {
+        return Some(a.to_string());
+    }
+    if let Some(first) = input.get("RequestItems").and_then(Value::as_object).and_then(|m| m.keys().next()) {
+        return Some(table(first));
+    }
+    let items = input.get("TransactItems").and_then(Value::as_array)?;
+    items.iter().find_map(|a| a.as_object()?.values().find_map(|b| s(b, "TableName")).map(table))
 }
 
 /// The function a Lambda request names (`FunctionName` as a name, partial or full ARN, with
@@ -365,11 +397,15 @@ mod tests {
         ("s3", "ListDirectoryBuckets"),
         ("s3", "RenameObject"),
         ("s3", "WriteGetObjectResponse"),
+        // PartiQL statements are authorized by their kind (dynamodb:PartiQLSelect, …).
+        ("dynamodb", "ExecuteStatement"),
+        ("dynamodb", "BatchExecuteStatement"),
+        ("dynamodb", "ExecuteTransaction"),
     ];
 
     #[test]
     fn every_served_operation_maps_to_an_action_of_the_reference() {
-        for service in ["sqs", "sns", "lambda", "logs", "iam", "sts", "s3"] {
+        for service in ["sqs", "sns", "lambda", "logs", "iam", "sts", "s3", "dynamodb"] {
             for (op, _) in operations(service) {
                 let action = action(service, &op);
                 let name = action.split_once(':').map(|(_, n)| n).unwrap_or_default();
@@ -390,7 +426,7 @@ mod tests {
             "SubscriptionArn": "arn:aws:sns:eu-west-1:111122223333:t:5f3c",
             "FunctionName": "f", "Qualifier": "1", "UUID": "a1b2", "logGroupName": "/g", "logStreamName": "s", "UserName": "u", "RoleName": "r", "GroupName": "g",
             "PolicyArn": "arn:aws:iam::111122223333:policy/p", "PolicyName": "p",
-            "RoleArn": "arn:aws:iam::111122223333:role/r",
+            "RoleArn": "arn:aws:iam::111122223333:role/r", "TableName": "t",
         });
         let picked = members.iter().filter_map(|m| values.get(m).map(|v| (m.clone(), v.clone())));
         Value::Object(picked.collect())
@@ -398,7 +434,7 @@ mod tests {
 
     #[test]
     fn resources_have_the_arn_format_of_their_actions_resource_types() {
-        for service in ["sqs", "sns", "lambda", "logs", "iam", "sts"] {
+        for service in ["sqs", "sns", "lambda", "logs", "iam", "sts", "dynamodb"] {
             let formats = &crate::reference::service(service).expect("service").resources;
             for (op, members) in operations(service) {
                 let action = action(service, &op);

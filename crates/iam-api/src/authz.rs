@@ -436,6 +436,7 @@ fn denied(service: &str, message: String) -> AwsError {
     let (code, status) = match service {
         "sns" => ("AuthorizationError", 403),
         "lambda" => ("AccessDeniedException", 403),
+        "dynamodb" => ("AccessDeniedException", 400),
         "logs" => ("AccessDeniedException", 400),
         _ => ("AccessDenied", 403),
     };

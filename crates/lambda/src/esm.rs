@@ -42,6 +42,9 @@ pub struct Mapping {
     pub max_concurrency: Option<u32>,
     pub enabled: bool,
     pub last_modified_ms: u64,
+    /// Stream sources (DynamoDB Streams, Kinesis): their options; None for queues.
+    #[serde(default)]
+    pub stream: Option<crate::streams::StreamOptions>,
 }
 
 impl Mapping {
@@ -68,6 +71,9 @@ impl Mapping {
             if let Some(n) = self.max_concurrency {
                 o.insert("ScalingConfig".into(), json!({"MaximumConcurrency": n}));
             }
+            if let Some(s) = &self.stream {
+                s.render(o);
+            }
         }
         v
     }
@@ -90,6 +96,13 @@ pub struct CreateInput {
     pub function_response_types: Vec<String>,
     pub scaling_config: Option<ScalingConfig>,
     pub starting_position: Option<String>,
+    pub starting_position_timestamp: Option<f64>,
+    pub maximum_retry_attempts: Option<i64>,
+    pub maximum_record_age_in_seconds: Option<i64>,
+    pub bisect_batch_on_function_error: Option<bool>,
+    pub parallelization_factor: Option<u32>,
+    pub destination_config: Option<Value>,
+    pub tumbling_window_in_seconds: Option<u32>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -266,11 +279,7 @@ pub(crate) async fn create(i: &Arc<Inner>, ctx: &RequestContext, input: CreateIn
         .ok_or_else(|| invalid("Unrecognized event source, must be kafka or specify EventSourceArn."))?;
     match stratus_core::Arn::parse(&arn).map(|a| a.service) {
         Some("sqs") => {}
-        Some("kinesis" | "dynamodb") => {
-            return Err(invalid(
-                "Event source mappings for Kinesis and DynamoDB streams are not supported by this server yet.",
-            ));
-        }
+        Some("kinesis" | "dynamodb") => return create_stream(i, ctx, input, arn).await,
         _ => return Err(invalid(format!("Unrecognized event source: {arn}"))),
     }
     if input.starting_position.is_some() {
@@ -303,6 +312,7 @@ pub(crate) async fn create(i: &Arc<Inner>, ctx: &RequestContext, input: CreateIn
         max_concurrency: input.scaling_config.and_then(|s| s.maximum_concurrency),
         enabled: input.enabled.unwrap_or(true),
         last_modified_ms: i.now(),
+        stream: None,
     };
     let m2 = mapping.clone();
     i.store
@@ -323,6 +333,105 @@ pub(crate) async fn create(i: &Arc<Inner>, ctx: &RequestContext, input: CreateIn
         .await?;
     i.pollers.sync(i, &mapping);
     Ok(mapping.render("Creating"))
+}
+
+/// A mapping of a DynamoDB or Kinesis stream: StartingPosition is required, BatchSize 1–10,000
+/// (100 by default), and the stream must exist.
+async fn create_stream(
+    i: &Arc<Inner>,
+    ctx: &RequestContext,
+    input: CreateInput,
+    arn: String,
+) -> Result<Value, AwsError> {
+    let starting = input.starting_position.clone().ok_or_else(|| {
+        invalid("1 validation error detected: Value null at 'startingPosition' failed to satisfy constraint: Member must not be null")
+    })?;
+    if !matches!(starting.as_str(), "TRIM_HORIZON" | "LATEST" | "AT_TIMESTAMP") {
+        return Err(invalid(format!("Unsupported starting position: {starting}")));
+    }
+    if starting == "AT_TIMESTAMP" && arn.contains(":dynamodb:") {
+        return Err(invalid("Unsupported starting position for DynamoDB streams: AT_TIMESTAMP"));
+    }
+    if starting == "AT_TIMESTAMP" && input.starting_position_timestamp.is_none() {
+        return Err(invalid("StartingPositionTimestamp must be specified for AT_TIMESTAMP"));
+    }
+    let batch = input.batch_size.unwrap_or(100);
+    if !(1..=10_000).contains(&batch) {
+        return Err(invalid("BatchSize must be between 1 and 10000 for stream event sources."));
+    }
+    let retries = input.maximum_retry_attempts.unwrap_or(-1);
+    if !(-1..=10_000).contains(&retries) {
+        return Err(invalid("MaximumRetryAttempts must be between -1 and 10000."));
+    }
+    let age = input.maximum_record_age_in_seconds.unwrap_or(-1);
+    if age != -1 && !(60..=604_800).contains(&age) {
+        return Err(invalid("MaximumRecordAgeInSeconds must be -1 or between 60 and 604800."));
+    }
+    let parallelization = input.parallelization_factor.unwrap_or(1);
+    if !(1..=10).contains(&parallelization) {
+        return Err(invalid("ParallelizationFactor must be between 1 and 10."));
+    }
+    let source =
+        i.stream_source.get().ok_or_else(|| invalid("Stream event sources are not available on this server."))?;
+    source.shards(&arn).await.map_err(|e| {
+        if e.code == "ResourceNotFoundException" { invalid(format!("Stream not found: {arn}")) } else { e }
+    })?;
+    let target = function_target(i, ctx, &input.function_name).await?;
+    response_types(&input.function_response_types)?;
+    let on_failure = input
+        .destination_config
+        .as_ref()
+        .and_then(|d| d.get("OnFailure"))
+        .and_then(|o| o.get("Destination"))
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    let mapping = Mapping {
+        uuid: i.env.ids.uuid(),
+        event_source_arn: arn,
+        function_arn: target.arn,
+        account: target.account,
+        region: target.region,
+        batch_size: batch,
+        window: input.maximum_batching_window_in_seconds.unwrap_or(0),
+        filters: patterns(input.filter_criteria)?,
+        response_types: input.function_response_types,
+        max_concurrency: None,
+        enabled: input.enabled.unwrap_or(true),
+        last_modified_ms: i.now(),
+        stream: Some(crate::streams::StreamOptions {
+            starting_position: starting,
+            starting_timestamp_ms: input.starting_position_timestamp.map(|t| (t * 1000.0) as u64),
+            max_retries: retries,
+            max_record_age_s: age,
+            bisect: input.bisect_batch_on_function_error.unwrap_or(false),
+            parallelization,
+            on_failure,
+            tumbling_window_s: input.tumbling_window_in_seconds.unwrap_or(0),
+        }),
+    };
+    let m2 = mapping.clone();
+    i.store
+        .write(move |t| {
+            for (_, v) in scan_prefix(t, &keys::mappings(), usize::MAX)? {
+                if let Ok(other) = serde_json::from_slice::<Mapping>(&v)
+                    && other.event_source_arn == m2.event_source_arn
+                    && other.function_arn == m2.function_arn
+                {
+                    return Err(conflict(format!(
+                        "The event source arn (\" {} \") and function (\" {} \") provided mapping already exists. Please update or delete the existing mapping with UUID {}",
+                        m2.event_source_arn, m2.function_arn, other.uuid
+                    )));
+                }
+            }
+            save(t, &m2)
+        })
+        .await?;
+    i.pollers.sync(i, &mapping);
+    let mut out = mapping.render("Creating");
+    if let Some(o) = out.as_object_mut() {
+        o.insert("StateTransitionReason".into(), json!("User action"));
+    }
+    Ok(out)
 }
 
 pub(crate) async fn get(i: &Inner, input: UuidInput) -> Result<Value, AwsError> {
@@ -371,9 +480,12 @@ pub(crate) async fn update(i: &Arc<Inner>, ctx: &RequestContext, input: UpdateIn
         Some(f) => Some(function_target(i, ctx, f).await?),
         None => None,
     };
-    let (_, fifo) = queue_info(i, &m.event_source_arn).await?;
+    let queue = m.stream.is_none();
+    let fifo = if queue { queue_info(i, &m.event_source_arn).await?.1 } else { false };
     if let Some(t) = new_function {
-        check_role(i, &t, &m.event_source_arn).await?;
+        if queue {
+            check_role(i, &t, &m.event_source_arn).await?;
+        }
         (m.function_arn, m.account, m.region) = (t.arn, t.account, t.region);
     }
     if let Some(b) = input.batch_size {
@@ -382,7 +494,11 @@ pub(crate) async fn update(i: &Arc<Inner>, ctx: &RequestContext, input: UpdateIn
     if let Some(w) = input.maximum_batching_window_in_seconds {
         m.window = w;
     }
-    check_batching(m.batch_size, m.window, fifo)?;
+    if queue {
+        check_batching(m.batch_size, m.window, fifo)?;
+    } else if !(1..=10_000).contains(&m.batch_size) {
+        return Err(invalid("BatchSize must be between 1 and 10000 for stream event sources."));
+    }
     // Turning a mapping on or off answers `Enabling` / `Disabling`, other changes `Updating`.
     let mut state = "Updating";
     if let Some(e) = input.enabled {
@@ -419,6 +535,11 @@ pub(crate) async fn delete(i: &Arc<Inner>, input: UuidInput) -> Result<Value, Aw
         })
         .await?;
     i.pollers.stop(&m.uuid);
+    if m.stream.is_some()
+        && let Err(e) = crate::streams::forget(i, &m.uuid).await
+    {
+        tracing::warn!(error = %e, "could not drop a deleted mapping's checkpoints");
+    }
     Ok(m.render("Deleting"))
 }
 
@@ -454,6 +575,10 @@ impl Pollers {
         let stop = Arc::new(AtomicBool::new(false));
         if let Ok(mut r) = self.running.lock() {
             r.insert(m.uuid.clone(), stop.clone());
+        }
+        if m.stream.is_some() {
+            crate::streams::start(i, m, stop);
+            return;
         }
         // Concurrent batches: ScalingConfig's maximum (capped for a single machine), else five.
         let workers = m.max_concurrency.map_or(DEFAULT_POLLERS, |n| n.clamp(1, 20));

@@ -21,6 +21,7 @@ mod invokeconfig;
 mod keys;
 mod layers;
 pub mod source;
+mod streams;
 pub mod types;
 
 pub use executor::{ExecError, Executor, InvokeRequest, InvokeResponse};
@@ -29,7 +30,9 @@ pub use executor::{ExecError, Executor, InvokeRequest, InvokeResponse};
 /// UpdateFunctionCode, PublishLayerVersion): a 50 MB zip, base64 in JSON, as AWS counts it.
 pub const MAX_CODE_REQUEST_BYTES: usize = 70_167_211;
 pub use invoke::MAX_SYNC_PAYLOAD;
-pub use source::{CodeSource, CodeUrls, QueueMessage, QueueSource, Roles};
+pub use source::{
+    CodeSource, CodeUrls, QueueMessage, QueueSource, Roles, StreamRead, StreamRecord, StreamSource, StreamStart,
+};
 
 static MODEL: LazyLock<Result<ServiceModel, String>> = LazyLock::new(|| {
     let mut model =
@@ -67,6 +70,8 @@ pub(crate) struct Inner {
     closing: AtomicBool,
     /// Where event source mappings read from (set by the binary).
     queue_source: OnceLock<Arc<dyn QueueSource>>,
+    /// The streams behind stream event source mappings (DynamoDB Streams, Kinesis).
+    stream_source: OnceLock<Arc<dyn source::StreamSource>>,
     /// Where packages named by `S3Bucket`/`S3Key` are read from (set by the binary).
     code_source: OnceLock<Arc<dyn CodeSource>>,
     /// Where package downloads are pointed at (presigned by the binary when callers sign).
@@ -110,6 +115,7 @@ impl Lambda {
                 code: invoke::CodeCache::default(),
                 closing: AtomicBool::new(false),
                 queue_source: OnceLock::new(),
+                stream_source: OnceLock::new(),
                 code_source: OnceLock::new(),
                 code_urls: OnceLock::new(),
                 roles: OnceLock::new(),
@@ -121,6 +127,10 @@ impl Lambda {
     /// Gives event source mappings their queues (before [`Lambda::start`]).
     pub fn set_queue_source(&self, source: Arc<dyn QueueSource>) {
         let _ = self.inner.queue_source.set(source);
+    }
+
+    pub fn set_stream_source(&self, source: Arc<dyn source::StreamSource>) {
+        let _ = self.inner.stream_source.set(source);
     }
 
     /// Lets functions and layers take their code from S3 (before serving requests).

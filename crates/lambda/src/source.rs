@@ -108,3 +108,45 @@ impl CodeUrls for PlainCodeUrls {
         format!("http://{host}/_stratus/lambda-code/{sha_hex}")
     }
 }
+
+/// A record read from a stream, as the function's event carries it (with `eventSourceARN`
+/// added by the engine).
+#[derive(Debug, Clone)]
+pub struct StreamRecord {
+    /// The record's sequence number (checkpoints name it).
+    pub sequence: String,
+    /// When it was written (milliseconds), for MaximumRecordAgeInSeconds.
+    pub written_ms: u64,
+    /// The record in the event's shape.
+    pub data: Value,
+}
+
+/// Records read from a shard and the iterator after them (None: the shard is closed and read
+/// to its end).
+pub type StreamRead = (Vec<StreamRecord>, Option<String>);
+
+/// Where a stream position starts.
+#[derive(Debug, Clone)]
+pub enum StreamStart {
+    TrimHorizon,
+    Latest,
+    AtTimestamp(u64),
+    AfterSequence(String),
+}
+
+/// Streams behind event source mappings (DynamoDB Streams, Kinesis): the binary implements it
+/// over those services, choosing by the ARN.
+pub trait StreamSource: Send + Sync + 'static {
+    /// The stream's shards, or the service's error for an ARN that names no stream.
+    fn shards<'a>(&'a self, arn: &'a str) -> BoxFuture<'a, Result<Vec<String>, AwsError>>;
+    /// An iterator of `shard` at `start`.
+    fn iterator<'a>(
+        &'a self,
+        arn: &'a str,
+        shard: &'a str,
+        start: StreamStart,
+    ) -> BoxFuture<'a, Result<String, AwsError>>;
+    /// Up to `limit` records from `iterator`, and the iterator after them (None: the shard is
+    /// closed and read to its end).
+    fn read<'a>(&'a self, arn: &'a str, iterator: &'a str, limit: u32) -> BoxFuture<'a, Result<StreamRead, AwsError>>;
+}

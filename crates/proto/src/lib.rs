@@ -243,3 +243,13 @@ pub(crate) fn respond(
     }
     r
 }
+
+/// An error field's value in a JSON body: a JSON object or array given as text is inserted as
+/// JSON (DynamoDB's `Item`, `CancellationReasons`), anything else as a string.
+pub(crate) fn field_value(v: &str) -> serde_json::Value {
+    let structured = v.starts_with('{') || v.starts_with('[');
+    structured
+        .then(|| serde_json::from_str::<serde_json::Value>(v).ok())
+        .flatten()
+        .unwrap_or_else(|| serde_json::Value::String(v.to_string()))
+}

@@ -350,7 +350,7 @@ pub fn encode_error(model: &ServiceModel, err: &AwsError, request_id: &str) -> R
     let mut body = serde_json::json!({ "message": err.message, "Type": if status < 500 { "User" } else { "Service" } });
     if let Value::Object(obj) = &mut body {
         for (k, v) in &err.fields {
-            obj.insert(k.clone(), Value::String(v.clone()));
+            obj.insert(k.clone(), crate::field_value(v));
         }
     }
     let mut r = respond(

@@ -284,6 +284,17 @@ pub fn next_sequences(txn: &mut dyn Txn, name: &str, count: u64) -> Result<u64> 
     Ok(current + 1)
 }
 
+/// The last number the named sequence handed out, if any.
+pub fn current_sequence(r: &mut dyn ReadTxn, name: &str) -> Result<Option<u64>> {
+    match r.get(&sys_key("seq", name))? {
+        Some(v) => Ok(Some(u64::from_be_bytes(
+            v.as_slice().try_into().map_err(|_| StoreError::Io("corrupt sequence".into()))?,
+        ))
+        .filter(|n| *n > 0)),
+        None => Ok(None),
+    }
+}
+
 /// Appends a record to the outbox of `topic` in the same transaction as the write that caused it.
 pub fn outbox_push(txn: &mut dyn Txn, topic: &str, payload: &[u8]) -> Result<u64> {
     let seq = next_sequence(txn, &format!("outbox/{topic}"))?;

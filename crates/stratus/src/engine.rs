@@ -416,3 +416,92 @@ impl stratus_iam_api::ResourcePolicies for ResourcePolicies {
         })
     }
 }
+
+/// DynamoDB Streams as the streams behind Lambda's stream event source mappings (through the
+/// Streams API itself, in the stream's account and region).
+pub struct StreamSources {
+    pub dynamodb: stratus_dynamodb::DynamoDbStreams,
+}
+
+impl StreamSources {
+    async fn call(&self, arn: &str, op: &str, input: Value) -> Result<Value, stratus_proto::AwsError> {
+        use stratus_proto::Service as _;
+        let a = stratus_core::Arn::parse(arn).filter(|a| a.service == "dynamodb").ok_or_else(|| {
+            stratus_proto::AwsError::new(
+                "ResourceNotFoundException",
+                format!("{arn} is not a stream this server serves"),
+            )
+        })?;
+        let ctx = stratus_core::RequestContext::internal(a.account, a.region, String::new());
+        let op = self
+            .dynamodb
+            .model()
+            .operation(op)
+            .ok_or_else(|| stratus_proto::AwsError::internal(format!("DynamoDB Streams has no {op}")))?;
+        self.dynamodb.call(&ctx, op, input).await
+    }
+}
+
+impl stratus_lambda::StreamSource for StreamSources {
+    fn shards<'a>(
+        &'a self,
+        arn: &'a str,
+    ) -> stratus_proto::BoxFuture<'a, Result<Vec<String>, stratus_proto::AwsError>> {
+        Box::pin(async move {
+            let d = self.call(arn, "DescribeStream", serde_json::json!({"StreamArn": arn})).await?;
+            let shards = d["StreamDescription"]["Shards"].as_array().cloned().unwrap_or_default();
+            Ok(shards.iter().filter_map(|s| s["ShardId"].as_str().map(str::to_string)).collect())
+        })
+    }
+
+    fn iterator<'a>(
+        &'a self,
+        arn: &'a str,
+        shard: &'a str,
+        start: stratus_lambda::StreamStart,
+    ) -> stratus_proto::BoxFuture<'a, Result<String, stratus_proto::AwsError>> {
+        Box::pin(async move {
+            use stratus_lambda::StreamStart;
+            let mut input = serde_json::json!({"StreamArn": arn, "ShardId": shard});
+            let (kind, seq) = match start {
+                StreamStart::TrimHorizon | StreamStart::AtTimestamp(_) => ("TRIM_HORIZON", None),
+                StreamStart::Latest => ("LATEST", None),
+                StreamStart::AfterSequence(s) => ("AFTER_SEQUENCE_NUMBER", Some(s)),
+            };
+            input["ShardIteratorType"] = Value::String(kind.into());
+            if let Some(s) = seq {
+                input["SequenceNumber"] = Value::String(s);
+            }
+            let out = self.call(arn, "GetShardIterator", input).await?;
+            Ok(out["ShardIterator"].as_str().unwrap_or_default().to_string())
+        })
+    }
+
+    fn read<'a>(
+        &'a self,
+        arn: &'a str,
+        iterator: &'a str,
+        limit: u32,
+    ) -> stratus_proto::BoxFuture<
+        'a,
+        Result<(Vec<stratus_lambda::StreamRecord>, Option<String>), stratus_proto::AwsError>,
+    > {
+        Box::pin(async move {
+            let out = self
+                .call(arn, "GetRecords", serde_json::json!({"ShardIterator": iterator, "Limit": limit.min(1000)}))
+                .await?;
+            let records = out["Records"]
+                .as_array()
+                .map(Vec::as_slice)
+                .unwrap_or_default()
+                .iter()
+                .map(|r| stratus_lambda::StreamRecord {
+                    sequence: r["dynamodb"]["SequenceNumber"].as_str().unwrap_or_default().to_string(),
+                    written_ms: (r["dynamodb"]["ApproximateCreationDateTime"].as_f64().unwrap_or(0.0) * 1000.0) as u64,
+                    data: r.clone(),
+                })
+                .collect();
+            Ok((records, out["NextShardIterator"].as_str().map(str::to_string)))
+        })
+    }
+}

@@ -157,6 +157,10 @@ async fn serve(cfg: Config) -> Result<(), String> {
     if cfg.auth != AuthMode::Open {
         lambda.set_roles(Arc::new(delegation::LambdaRoles { identity: identity.clone(), access: access.clone() }));
     }
+    let dynamodb = stratus_dynamodb::DynamoDb::new(store.clone(), env.clone())?;
+    dynamodb.start();
+    let dynamodb_streams = dynamodb.streams()?;
+    lambda.set_stream_source(Arc::new(engine::StreamSources { dynamodb: dynamodb_streams.clone() }));
     lambda.start();
     sns.set_targets(Arc::new(engine::SnsTargets { sqs: sqs.clone(), lambda: lambda.clone(), access: access.clone() }));
     sns.start();
@@ -197,6 +201,11 @@ async fn serve(cfg: Config) -> Result<(), String> {
             }),
     );
     services.register(Registration::new("logs").api(Arc::new(logs.clone())));
+    let dynamodb_reset = dynamodb.clone();
+    services.register(
+        Registration::new("dynamodb").api(Arc::new(dynamodb.clone())).on_reset(move || dynamodb_reset.reset()),
+    );
+    services.register(Registration::new("dynamodbstreams").api(Arc::new(dynamodb_streams)));
     let identity_reset = identity.clone();
     services.register(Registration::new("iam").api(Arc::new(identity.iam())).on_reset(move || identity_reset.reset()));
     services.register(Registration::new("sts").api(Arc::new(identity.sts())).unsigned(sts::web_identity_principal));

@@ -1,0 +1,365 @@
+//! The stream event source engine (DynamoDB Streams and Kinesis share it): one poller per
+//! shard reads records in order from its checkpoint, gathers a batch (BatchSize records or
+//! MaximumBatchingWindowInSeconds), drops what FilterCriteria does not match, invokes the
+//! function, and on success moves the checkpoint durably past the batch. A failed batch is
+//! retried (split in half each time with BisectBatchOnFunctionError) until it succeeds, its
+//! retries (MaximumRetryAttempts) or its records' age (MaximumRecordAgeInSeconds) run out —
+//! then its description goes to the OnFailure destination and the shard moves on.
+//! ReportBatchItemFailures moves the checkpoint to just before the first failed record.
+//!
+//! Checkpoints are records of the store (`keys::checkpoint`), so a restarted server resumes
+//! after the last batch that succeeded: delivery is at least once and never skips a record.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use stratus_proto::AwsError;
+
+use crate::Inner;
+use crate::esm::Mapping;
+use crate::source::{StreamRecord, StreamSource, StreamStart};
+
+/// How often an idle shard is read (AWS polls four times a second).
+const IDLE_POLL: Duration = Duration::from_millis(250);
+/// A batch is also cut at 6 MB (the synchronous invoke payload limit).
+const MAX_BATCH_BYTES: usize = 6 * 1024 * 1024;
+
+/// What a stream mapping adds to a queue mapping.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StreamOptions {
+    /// `TRIM_HORIZON`, `LATEST` or `AT_TIMESTAMP`.
+    pub starting_position: String,
+    pub starting_timestamp_ms: Option<u64>,
+    /// −1: until the records expire.
+    pub max_retries: i64,
+    /// −1: no limit.
+    pub max_record_age_s: i64,
+    pub bisect: bool,
+    pub parallelization: u32,
+    pub on_failure: Option<String>,
+    pub tumbling_window_s: u32,
+}
+
+impl StreamOptions {
+    pub fn render(&self, out: &mut serde_json::Map<String, Value>) {
+        out.insert("StartingPosition".into(), json!(self.starting_position));
+        if let Some(t) = self.starting_timestamp_ms {
+            out.insert("StartingPositionTimestamp".into(), json!(t as f64 / 1000.0));
+        }
+        out.insert("MaximumRetryAttempts".into(), json!(self.max_retries));
+        out.insert("MaximumRecordAgeInSeconds".into(), json!(self.max_record_age_s));
+        out.insert("BisectBatchOnFunctionError".into(), json!(self.bisect));
+        out.insert("ParallelizationFactor".into(), json!(self.parallelization));
+        out.insert("TumblingWindowInSeconds".into(), json!(self.tumbling_window_s));
+        let on_failure = match &self.on_failure {
+            Some(d) => json!({"Destination": d}),
+            None => json!({}),
+        };
+        out.insert("DestinationConfig".into(), json!({"OnFailure": on_failure}));
+        out.insert("LastProcessingResult".into(), json!("No records processed"));
+    }
+}
+
+fn checkpoint_key(uuid: &str, shard: &str) -> Vec<u8> {
+    format!("lambda/esm-cp/{uuid}/{shard}").into_bytes()
+}
+
+async fn load_checkpoint(i: &Inner, uuid: &str, shard: &str) -> Result<Option<String>, AwsError> {
+    let key = checkpoint_key(uuid, shard);
+    i.read(move |r| Ok(r.get(&key)?.map(|v| String::from_utf8_lossy(&v).into_owned()))).await
+}
+
+async fn save_checkpoint(i: &Inner, uuid: &str, shard: &str, sequence: &str) -> Result<(), AwsError> {
+    let (key, value) = (checkpoint_key(uuid, shard), sequence.as_bytes().to_vec());
+    i.store.write(move |t| t.put(&key, &value).map_err(AwsError::from)).await
+}
+
+/// Forgets a deleted mapping's checkpoints.
+pub async fn forget(i: &Inner, uuid: &str) -> Result<(), AwsError> {
+    let prefix = format!("lambda/esm-cp/{uuid}/").into_bytes();
+    i.store
+        .write(move |t| {
+            let end = stratus_storage::prefix_end(&prefix);
+            t.delete_range(&prefix, end.as_deref()).map_err(AwsError::from)
+        })
+        .await
+}
+
+/// Starts one poller per shard of the mapping's stream.
+pub fn start(i: &Arc<Inner>, m: &Mapping, stop: Arc<AtomicBool>) {
+    let (i, m) = (i.clone(), m.clone());
+    tokio::spawn(async move {
+        let Some(source) = i.stream_source.get().cloned() else { return };
+        let shards = loop {
+            match source.shards(&m.event_source_arn).await {
+                Ok(s) => break s,
+                Err(e) if stop.load(Ordering::SeqCst) => {
+                    tracing::debug!(error = %e, "stream mapping stopped before it started");
+                    return;
+                }
+                Err(e) => {
+                    tracing::warn!(mapping = %m.uuid, error = %e, "cannot list the stream's shards; retrying");
+                    tokio::time::sleep(Duration::from_secs(5)).await;
+                }
+            }
+        };
+        for shard in shards {
+            tokio::spawn(poll_shard(i.clone(), source.clone(), m.clone(), shard, stop.clone()));
+        }
+    });
+}
+
+fn start_of(opts: &StreamOptions) -> StreamStart {
+    match opts.starting_position.as_str() {
+        "LATEST" => StreamStart::Latest,
+        "AT_TIMESTAMP" => StreamStart::AtTimestamp(opts.starting_timestamp_ms.unwrap_or(0)),
+        _ => StreamStart::TrimHorizon,
+    }
+}
+
+async fn poll_shard(i: Arc<Inner>, source: Arc<dyn StreamSource>, m: Mapping, shard: String, stop: Arc<AtomicBool>) {
+    let Some(opts) = m.stream.clone() else { return };
+    let running = || !stop.load(Ordering::SeqCst) && !i.closing();
+    'restart: while running() {
+        let start = match load_checkpoint(&i, &m.uuid, &shard).await {
+            Ok(Some(seq)) => StreamStart::AfterSequence(seq),
+            Ok(None) => start_of(&opts),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read a stream checkpoint");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                continue;
+            }
+        };
+        let mut iterator = match source.iterator(&m.event_source_arn, &shard, start).await {
+            Ok(it) => it,
+            Err(e) => {
+                tracing::warn!(mapping = %m.uuid, error = %e, "cannot start reading the shard");
+                tokio::time::sleep(Duration::from_secs(5)).await;
+                continue;
+            }
+        };
+        while running() {
+            let (batch, next) = match gather(&source, &m, &mut iterator, &running).await {
+                Ok(b) => b,
+                Err(e) => {
+                    tracing::debug!(mapping = %m.uuid, error = %e, "stream read failed");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    continue 'restart;
+                }
+            };
+            if batch.is_empty() {
+                if !next {
+                    return; // closed shard, read to its end
+                }
+                tokio::time::sleep(IDLE_POLL).await;
+                continue;
+            }
+            match process(&i, &m, &opts, &shard, batch, &running).await {
+                Ok(Some(checkpoint)) => {
+                    if let Err(e) = save_checkpoint(&i, &m.uuid, &shard, &checkpoint).await {
+                        tracing::warn!(error = %e, "cannot save a stream checkpoint");
+                    }
+                }
+                Ok(None) => {}
+                // Partly processed: start again from the checkpoint.
+                Err(()) => continue 'restart,
+            }
+        }
+    }
+}
+
+/// Reads up to BatchSize records (waiting up to the batching window for more). Returns the
+/// records and whether the shard is still open.
+async fn gather(
+    source: &Arc<dyn StreamSource>,
+    m: &Mapping,
+    iterator: &mut String,
+    running: &(dyn Fn() -> bool + Sync),
+) -> Result<(Vec<StreamRecord>, bool), AwsError> {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(u64::from(m.window));
+    let mut batch: Vec<StreamRecord> = Vec::new();
+    let mut bytes = 0;
+    loop {
+        let want = m.batch_size.saturating_sub(batch.len() as u32).clamp(1, 1000);
+        let (records, next) = source.read(&m.event_source_arn, iterator, want).await?;
+        bytes += records.iter().map(|r| r.data.to_string().len()).sum::<usize>();
+        batch.extend(records);
+        let Some(next) = next else { return Ok((batch, false)) };
+        *iterator = next;
+        let full = batch.len() as u32 >= m.batch_size || bytes >= MAX_BATCH_BYTES;
+        if full || tokio::time::Instant::now() >= deadline || !running() {
+            return Ok((batch, true));
+        }
+        tokio::time::sleep(IDLE_POLL.min(deadline.saturating_duration_since(tokio::time::Instant::now()))).await;
+    }
+}
+
+/// Invokes the function with the batch (retrying, bisecting, giving up as configured). Returns
+/// the checkpoint to save (the last record dealt with), or `Err` when the shard must be read
+/// again from its checkpoint (a partial batch failure).
+async fn process(
+    i: &Arc<Inner>,
+    m: &Mapping,
+    opts: &StreamOptions,
+    shard: &str,
+    batch: Vec<StreamRecord>,
+    running: &(dyn Fn() -> bool + Sync),
+) -> Result<Option<String>, ()> {
+    let last = batch.last().map(|r| r.sequence.clone());
+    let patterns: Vec<Value> = m.filters.iter().filter_map(|p| crate::filter::check(p).ok()).collect();
+    let kept: Vec<StreamRecord> = batch
+        .into_iter()
+        .filter(|r| patterns.is_empty() || patterns.iter().any(|p| crate::filter::matches(p, &r.data)))
+        .collect();
+    // Work is a stack of slices still to deliver (bisection pushes halves).
+    let mut work: Vec<Vec<StreamRecord>> = if kept.is_empty() { Vec::new() } else { vec![kept] };
+    let mut attempts: u64 = 0;
+    while let Some(part) = work.pop() {
+        loop {
+            if !running() {
+                return Err(());
+            }
+            attempts += 1;
+            match invoke(i, m, &part).await {
+                Outcome::Done => break,
+                Outcome::Partial(first_failed) => {
+                    // Everything before the first failed record is done.
+                    let before =
+                        part.iter().take_while(|r| r.sequence != first_failed).last().map(|r| r.sequence.clone());
+                    if let Some(seq) = before {
+                        let _ = save_checkpoint(i, &m.uuid, shard, &seq).await;
+                    }
+                    if exhausted(opts, attempts, &part, i.now()) {
+                        give_up(i, m, opts, shard, &part, attempts).await;
+                        break;
+                    }
+                    tokio::time::sleep(backoff(attempts)).await;
+                    return Err(());
+                }
+                Outcome::Failed => {
+                    if exhausted(opts, attempts, &part, i.now()) {
+                        give_up(i, m, opts, shard, &part, attempts).await;
+                        break;
+                    }
+                    if opts.bisect && part.len() > 1 {
+                        let mut first = part;
+                        let second = first.split_off(first.len() / 2);
+                        work.push(second);
+                        work.push(first);
+                        break;
+                    }
+                    tokio::time::sleep(backoff(attempts)).await;
+                }
+            }
+        }
+    }
+    Ok(last)
+}
+
+fn backoff(attempts: u64) -> Duration {
+    Duration::from_millis((100u64 << attempts.min(6)).min(5_000))
+}
+
+/// Whether a failing batch is given up: retries or record age ran out.
+fn exhausted(opts: &StreamOptions, attempts: u64, part: &[StreamRecord], now_ms: u64) -> bool {
+    let retries_out = opts.max_retries >= 0 && attempts > opts.max_retries as u64;
+    let oldest = part.iter().map(|r| r.written_ms).min().unwrap_or(now_ms);
+    let too_old = opts.max_record_age_s >= 0 && now_ms.saturating_sub(oldest) > opts.max_record_age_s as u64 * 1000;
+    retries_out || too_old
+}
+
+enum Outcome {
+    Done,
+    /// The function reported these failures; the first failed record's sequence number.
+    Partial(String),
+    Failed,
+}
+
+async fn invoke(i: &Arc<Inner>, m: &Mapping, part: &[StreamRecord]) -> Outcome {
+    let records: Vec<Value> = part
+        .iter()
+        .map(|r| {
+            let mut d = r.data.clone();
+            if let Some(o) = d.as_object_mut() {
+                o.insert("eventSourceARN".into(), json!(m.event_source_arn));
+            }
+            d
+        })
+        .collect();
+    let event = json!({"Records": records}).to_string().into_bytes();
+    match crate::invoke::invoke_internal(i, &m.account, &m.region, &m.function_arn, event).await {
+        Ok(r) if r.function_error.is_none() => {
+            if !m.response_types.iter().any(|t| t == "ReportBatchItemFailures") {
+                return Outcome::Done;
+            }
+            reported_failure(&r.payload, part).map_or(Outcome::Failed, |f| match f {
+                None => Outcome::Done,
+                Some(seq) => Outcome::Partial(seq),
+            })
+        }
+        Ok(_) => Outcome::Failed,
+        Err(e) => {
+            tracing::debug!(error = %e, mapping = %m.uuid, "stream batch not invoked");
+            Outcome::Failed
+        }
+    }
+}
+
+/// The first failed record a partial batch response names (`Some(None)`: none failed; `None`:
+/// not a valid response, the whole batch failed).
+fn reported_failure(payload: &[u8], part: &[StreamRecord]) -> Option<Option<String>> {
+    let v: Value = serde_json::from_slice(payload).ok()?;
+    let failures = match v.get("batchItemFailures") {
+        None | Some(Value::Null) => return Some(None),
+        Some(Value::Array(a)) => a,
+        Some(_) => return None,
+    };
+    let ids: Vec<&str> =
+        failures.iter().map(|f| f.get("itemIdentifier").and_then(Value::as_str)).collect::<Option<_>>()?;
+    if ids.is_empty() {
+        return Some(None);
+    }
+    // The lowest failed sequence number, in the batch's order.
+    part.iter().find(|r| ids.contains(&r.sequence.as_str())).map(|r| Some(r.sequence.clone()))
+}
+
+/// Sends the description of a batch given up on to the OnFailure destination.
+async fn give_up(i: &Arc<Inner>, m: &Mapping, opts: &StreamOptions, shard: &str, part: &[StreamRecord], attempts: u64) {
+    tracing::warn!(mapping = %m.uuid, records = part.len(), "stream batch given up");
+    let Some(destination) = &opts.on_failure else { return };
+    let (Some(first), Some(last)) = (part.first(), part.last()) else { return };
+    let kinesis = m.event_source_arn.contains(":kinesis:");
+    let info = json!({
+        "shardId": shard,
+        "startSequenceNumber": first.sequence,
+        "endSequenceNumber": last.sequence,
+        "approximateArrivalOfFirstRecord": stratus_core::time::iso8601_millis(first.written_ms),
+        "approximateArrivalOfLastRecord": stratus_core::time::iso8601_millis(last.written_ms),
+        "batchSize": part.len(),
+        "streamArn": m.event_source_arn,
+    });
+    let mut record = json!({
+        "requestContext": {"requestId": i.env.ids.uuid(), "functionArn": m.function_arn,
+                           "condition": "RetryAttemptsExhausted", "approximateInvokeCount": attempts},
+        "responseContext": {"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"},
+        "version": "1.0",
+        "timestamp": stratus_core::time::iso8601_millis(i.now()),
+    });
+    if let Some(o) = record.as_object_mut() {
+        o.insert((if kinesis { "KinesisBatchInfo" } else { "DDBStreamBatchInfo" }).into(), info);
+    }
+    let body = json!({"destination": destination, "account": m.account, "region": m.region, "record": record});
+    let bytes = body.to_string().into_bytes();
+    let sent = i
+        .store
+        .write_signalling(move |t| {
+            stratus_storage::outbox_push(t, crate::invoke::DESTINATION_TOPIC, &bytes).map(|_| ())
+        })
+        .await;
+    if let Err(e) = sent {
+        tracing::warn!(error = %e, "could not queue a stream failure record");
+    }
+}
