@@ -114,6 +114,15 @@ impl Conn {
         self.send(request).await
     }
 
+    /// One DynamoDB JSON 1.0 request (`X-Amz-Target: DynamoDB_20120810.<op>`).
+    pub async fn dynamodb(&mut self, op: &str, body: Bytes) -> Result<Reply, BoxError> {
+        let mut headers = HeaderMap::with_capacity(8);
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/x-amz-json-1.0"));
+        headers.insert("x-amz-target", HeaderValue::from_str(&format!("DynamoDB_20120810.{op}"))?);
+        let request = self.signed(Method::POST, "/", &self.target.sign_uri, "dynamodb", headers, body)?;
+        self.send(request).await
+    }
+
     /// One query-protocol request (`POST /`, form body) signed for `service`.
     pub async fn query(&mut self, service: &str, body: Bytes) -> Result<Reply, BoxError> {
         let request = self.build_query(service, body)?;

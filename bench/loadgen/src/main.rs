@@ -40,6 +40,14 @@ enum Workload {
     S3Get,
     /// SNS Publish (query protocol) of a --body-size message to --topic-arn.
     SnsPublish,
+    /// DynamoDB PutItem of a 200-byte item (table `loadgen`, a new key per request).
+    DdbPut,
+    /// DynamoDB GetItem of one of 100 stored items.
+    DdbGet,
+    /// DynamoDB Query of a 100-item partition.
+    DdbQuery,
+    /// DynamoDB BatchWriteItem of 25 items.
+    DdbBatchWrite,
 }
 
 impl Workload {
@@ -52,6 +60,10 @@ impl Workload {
             Workload::S3Put => "s3-put",
             Workload::S3Get => "s3-get",
             Workload::SnsPublish => "sns-publish",
+            Workload::DdbPut => "ddb-put",
+            Workload::DdbGet => "ddb-get",
+            Workload::DdbQuery => "ddb-query",
+            Workload::DdbBatchWrite => "ddb-batch-write",
         }
     }
 
@@ -64,6 +76,8 @@ impl Workload {
         match self {
             Workload::S3Put | Workload::S3Get => "objects",
             Workload::LambdaInvoke => "invokes",
+            Workload::DdbPut | Workload::DdbGet | Workload::DdbBatchWrite => "items",
+            Workload::DdbQuery => "queries",
             _ => "messages",
         }
     }
@@ -73,7 +87,7 @@ impl Workload {
 #[command(
     name = "stratus-loadgen",
     version,
-    about = "Closed-loop SigV4 load generator (SQS, Lambda Invoke, S3 PutObject/GetObject, SNS Publish) for loopback endpoints"
+    about = "Closed-loop SigV4 load generator (SQS, Lambda Invoke, S3 PutObject/GetObject, SNS Publish, DynamoDB) for loopback endpoints"
 )]
 struct Args {
     /// Endpoint, e.g. http://127.0.0.1:4566 (loopback addresses only).
@@ -671,6 +685,22 @@ impl Worker {
         }
     }
 
+    /// One DynamoDB request of the workload (keys unique per worker and request for writes).
+    async fn dynamodb(&mut self, workload: Workload) {
+        let (op, body, items) = match workload {
+            Workload::DdbPut => ("PutItem", ddb_put_body(self.id, self.seq), 1),
+            Workload::DdbGet => ("GetItem", ddb_get_body(self.seq % 100), 1),
+            Workload::DdbQuery => ("Query", ddb_query_body(), 1),
+            _ => ("BatchWriteItem", ddb_batch_body(self.id, self.seq), 25),
+        };
+        self.seq += 1;
+        let t0 = Instant::now();
+        let result = self.conn.dynamodb(op, body).await;
+        if self.finish(op, t0, result).await.is_some() && t0 >= self.shared.measure_start {
+            self.stats.messages += items;
+        }
+    }
+
     async fn run(mut self) -> Stats {
         let shared = Arc::clone(&self.shared);
         let mut consecutive_empty = 0u32;
@@ -678,6 +708,9 @@ impl Worker {
             match shared.workload {
                 Workload::LambdaInvoke => self.invoke().await,
                 Workload::S3Put | Workload::S3Get | Workload::SnsPublish => self.push_request(&shared).await,
+                Workload::DdbPut | Workload::DdbGet | Workload::DdbQuery | Workload::DdbBatchWrite => {
+                    self.dynamodb(shared.workload).await
+                }
                 Workload::Send => {
                     if self.request("SendMessage", shared.bodies.send.clone()).await.is_some() {
                         self.count_messages(1);
@@ -735,6 +768,63 @@ impl Worker {
         self.stats.connects = self.conn.connects;
         self.stats
     }
+}
+
+fn ddb_item(pk: &str, sk: u64) -> Value {
+    json!({"pk": {"S": pk}, "sk": {"N": sk.to_string()}, "v": {"S": "x".repeat(180)}})
+}
+
+fn ddb_put_body(worker: u32, n: u64) -> Bytes {
+    Bytes::from(json!({"TableName": "loadgen", "Item": ddb_item(&format!("w{worker}"), n)}).to_string())
+}
+
+fn ddb_get_body(n: u64) -> Bytes {
+    Bytes::from(json!({"TableName": "loadgen", "Key": {"pk": {"S": "hot"}, "sk": {"N": n.to_string()}}}).to_string())
+}
+
+fn ddb_query_body() -> Bytes {
+    Bytes::from(
+        json!({"TableName": "loadgen", "KeyConditionExpression": "pk = :p",
+               "ExpressionAttributeValues": {":p": {"S": "hot"}}})
+        .to_string(),
+    )
+}
+
+fn ddb_batch_body(worker: u32, n: u64) -> Bytes {
+    let puts: Vec<Value> =
+        (0..25).map(|k| json!({"PutRequest": {"Item": ddb_item(&format!("b{worker}"), n * 25 + k)}})).collect();
+    Bytes::from(json!({"RequestItems": {"loadgen": puts}}).to_string())
+}
+
+/// Creates table `loadgen` (pk S, sk N; on demand) unless it exists, waits until it is active,
+/// and stores the 100 items of partition `hot` that GetItem and Query read.
+async fn create_table(conn: &mut Conn) -> Result<(), BoxError> {
+    let create = json!({"TableName": "loadgen", "BillingMode": "PAY_PER_REQUEST",
+        "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+        "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}, {"AttributeName": "sk", "AttributeType": "N"}]});
+    let reply = conn.dynamodb("CreateTable", Bytes::from(create.to_string())).await?;
+    if !reply.status.is_success() && !String::from_utf8_lossy(&reply.body).contains("ResourceInUseException") {
+        return Err(format!("CreateTable: HTTP {}: {}", reply.status, error_sample(&reply.body)).into());
+    }
+    let describe = Bytes::from(json!({"TableName": "loadgen"}).to_string());
+    for _ in 0..200 {
+        let reply = conn.dynamodb("DescribeTable", describe.clone()).await?;
+        if String::from_utf8_lossy(&reply.body).contains("\"ACTIVE\"") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    for chunk in 0..4u64 {
+        let puts: Vec<Value> =
+            (0..25).map(|k| json!({"PutRequest": {"Item": ddb_item("hot", chunk * 25 + k)}})).collect();
+        let reply = conn
+            .dynamodb("BatchWriteItem", Bytes::from(json!({"RequestItems": {"loadgen": puts}}).to_string()))
+            .await?;
+        if !reply.status.is_success() {
+            return Err(format!("BatchWriteItem: HTTP {}: {}", reply.status, error_sample(&reply.body)).into());
+        }
+    }
+    Ok(())
 }
 
 /// `fn_ns` of a function's JSON reply: the nanoseconds it says it spent.
@@ -1055,6 +1145,10 @@ async fn run(args: &Args) -> Result<Report, BoxError> {
             let message = message_body(args.body_size as usize);
             publish = Some(query_body("Publish", SNS_VERSION, &[("TopicArn", &arn), ("Message", &message)]));
             (arn, String::new())
+        }
+        Workload::DdbPut | Workload::DdbGet | Workload::DdbQuery | Workload::DdbBatchWrite => {
+            create_table(&mut setup).await?;
+            ("loadgen".to_string(), String::new())
         }
         Workload::Send | Workload::SendBatch | Workload::ReceiveDelete => {
             let queue = args.queue.clone().unwrap_or_else(|| format!("loadgen-{}", args.workload.name()));
