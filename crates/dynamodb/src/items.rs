@@ -50,10 +50,24 @@ pub fn apply(
     new: Option<&Item>,
     now_ms: u64,
 ) -> Result<(), AwsError> {
+    apply_as(t, table, key, old, new, now_ms, None)
+}
+
+/// [`apply`] for a change DynamoDB makes itself (time to live), whose stream record names it
+/// (`userIdentity`).
+pub fn apply_as(
+    t: &mut dyn Txn,
+    table: &mut TableRecord,
+    key: &[u8],
+    old: Option<&Item>,
+    new: Option<&Item>,
+    now_ms: u64,
+    identity: Option<&Json>,
+) -> Result<(), AwsError> {
     if old.is_none() && new.is_none() {
         return Ok(());
     }
-    crate::streams::record_change(t, table, old, new, now_ms, None)?;
+    crate::streams::record_change(t, table, old, new, now_ms, identity)?;
     let size = |i: Option<&Item>| i.map_or(0, |i| item_size(i) as u64);
     match new {
         Some(item) => t.put(key, &encode(item))?,

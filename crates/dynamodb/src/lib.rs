@@ -31,6 +31,7 @@ mod query;
 pub mod streams;
 mod table;
 mod tables;
+mod ttl;
 pub mod value;
 
 pub use streams::DynamoDbStreams;
@@ -105,17 +106,30 @@ impl DynamoDb {
         streams::DynamoDbStreams::new(self.inner.clone())
     }
 
-    /// Starts the background work: stream records past their 24 hours are dropped.
+    /// Starts the background work: expired items (time to live) are deleted, and stream
+    /// records past their 24 hours dropped.
     pub fn start(&self) {
         let inner = self.inner.clone();
         tokio::spawn(async move {
+            let mut rounds: u64 = 0;
             loop {
-                tokio::time::sleep(std::time::Duration::from_secs(300)).await;
-                if let Err(e) = streams::sweep(&inner).await {
+                tokio::time::sleep(std::time::Duration::from_secs(ttl::SWEEP_SECS)).await;
+                if let Err(e) = ttl::sweep(&inner).await {
+                    tracing::warn!(error = %e, "could not delete expired items");
+                }
+                rounds += 1;
+                if rounds.is_multiple_of(15)
+                    && let Err(e) = streams::sweep(&inner).await
+                {
                     tracing::warn!(error = %e, "could not drop expired stream records");
                 }
             }
         });
+    }
+
+    /// Runs one time-to-live sweep now; returns the items deleted (tests).
+    pub async fn sweep_expired(&self) -> Result<usize, AwsError> {
+        ttl::sweep(&self.inner).await
     }
 
     /// Forgets in-memory state (after the store was wiped).
