@@ -135,7 +135,7 @@ pub async fn batch_write(i: &Inner, ctx: &RequestContext, input: Json) -> Result
         .write(move |t| {
             let mut consumed = Vec::new();
             for (name, writes) in plans {
-                let mut table = table_for(t, &ctx, &name)?;
+                let table = table_for(t, &ctx, &name)?;
                 let mut seen = HashSet::new();
                 let mut units = 0.0;
                 for w in writes {
@@ -148,7 +148,7 @@ pub async fn batch_write(i: &Inner, ctx: &RequestContext, input: Json) -> Result
                     }
                     let old = get(t, &key)?;
                     units += capacity::write_units(old.as_ref(), new);
-                    apply(t, &mut table, &key, old.as_ref(), new, now)?;
+                    apply(t, &table, &key, old.as_ref(), new, now)?;
                 }
                 let probe = json!({"ReturnConsumedCapacity": want});
                 consumed.extend(capacity::consumed(&probe, &table, units, true));
@@ -289,7 +289,7 @@ pub async fn transact_write(i: &Inner, ctx: &RequestContext, input: Json) -> Res
                 return Ok(Err(reasons));
             }
             for (a, (key, old)) in actions.iter().zip(plans) {
-                let Some(table) = tables.get_mut(&a.table) else { continue };
+                let Some(table) = tables.get(&a.table) else { continue };
                 let new = match a.kind {
                     "Put" => a.item.clone(),
                     "Delete" => None,

@@ -11,9 +11,9 @@ use stratus_storage::{ReadTxn, Txn};
 use crate::errors::{conditional_check_failed, no_table, validation};
 use crate::expr::{self, ExprKind, Placeholders};
 use crate::table::TableRecord;
-use crate::tables::{key_item, load, save, table_name};
+use crate::tables::{key_item, load, table_name};
 use crate::value::{Item, item_from_json, item_size, item_to_json};
-use crate::{Inner, capacity};
+use crate::{Inner, capacity, keys};
 
 /// DynamoDB's item size limit.
 pub const MAX_ITEM_BYTES: usize = 400 * 1024;
@@ -40,11 +40,11 @@ pub fn table_for(r: &mut dyn ReadTxn, ctx: &RequestContext, name: &str) -> Resul
     load(r, ctx, name)?.ok_or_else(no_table)
 }
 
-/// Replaces `old` by `new` (either may be absent) under `key`: the item, its index entries and
-/// the table's and indexes' counts. Saves the table record.
+/// Replaces `old` by `new` (either may be absent) under `key`: the item, its index entries,
+/// its stream record and the table's and indexes' counts.
 pub fn apply(
     t: &mut dyn Txn,
-    table: &mut TableRecord,
+    table: &TableRecord,
     key: &[u8],
     old: Option<&Item>,
     new: Option<&Item>,
@@ -57,7 +57,7 @@ pub fn apply(
 /// (`userIdentity`).
 pub fn apply_as(
     t: &mut dyn Txn,
-    table: &mut TableRecord,
+    table: &TableRecord,
     key: &[u8],
     old: Option<&Item>,
     new: Option<&Item>,
@@ -73,12 +73,8 @@ pub fn apply_as(
         Some(item) => t.put(key, &encode(item))?,
         None => t.delete(key)?,
     }
-    table.item_count = table.item_count + u64::from(new.is_some()) - u64::from(old.is_some());
-    table.size_bytes = (table.size_bytes + size(new)).saturating_sub(size(old));
-    let indexes = table.gsis.len() + table.lsis.len();
-    for n in 0..indexes {
-        let (is_gsi, pos) = if n < table.gsis.len() { (true, n) } else { (false, n - table.gsis.len()) };
-        let index = if is_gsi { &table.gsis[pos] } else { &table.lsis[pos] };
+    count(t, &keys::counts(table.id, None), (old.is_some(), size(old)), (new.is_some(), size(new)))?;
+    for index in table.indexes() {
         let before = old.and_then(|o| table.index_entry(index, o));
         let after = new.and_then(|i| table.index_entry(index, i));
         if let Some((k, _)) = &before {
@@ -87,14 +83,38 @@ pub fn apply_as(
         if let Some((k, kept)) = &after {
             t.put(k, &encode(kept))?;
         }
-        let (count_before, count_after) = (before.is_some(), after.is_some());
-        let size_of = |e: &Option<(Vec<u8>, Item)>| e.as_ref().map_or(0, |(_, i)| item_size(i) as u64);
-        let (sb, sa) = (size_of(&before), size_of(&after));
-        let index = if is_gsi { &mut table.gsis[pos] } else { &mut table.lsis[pos] };
-        index.item_count = index.item_count + u64::from(count_after) - u64::from(count_before);
-        index.size_bytes = (index.size_bytes + sa).saturating_sub(sb);
+        let entry = |e: &Option<(Vec<u8>, Item)>| (e.is_some(), e.as_ref().map_or(0, |(_, i)| item_size(i) as u64));
+        if before.is_some() || after.is_some() {
+            count(t, &keys::counts(table.id, Some(index.number)), entry(&before), entry(&after))?;
+        }
     }
-    save(t, table)
+    Ok(())
+}
+
+/// The counts under `key`: (items, bytes), if any were kept.
+pub fn counts(r: &mut dyn ReadTxn, key: &[u8]) -> Result<Option<(u64, u64)>, AwsError> {
+    let Some(v) = r.get(key)? else { return Ok(None) };
+    let half = |b: &[u8]| b.try_into().map(u64::from_be_bytes).unwrap_or(0);
+    Ok((v.len() == 16).then(|| (half(&v[..8]), half(&v[8..]))))
+}
+
+/// Writes counts under `key`.
+pub fn set_counts(t: &mut dyn Txn, key: &[u8], (items, bytes): (u64, u64)) -> Result<(), AwsError> {
+    let mut v = items.to_be_bytes().to_vec();
+    v.extend_from_slice(&bytes.to_be_bytes());
+    t.put(key, &v)?;
+    Ok(())
+}
+
+/// Moves the counts under `key` from one (present, size) to another.
+fn count(t: &mut dyn Txn, key: &[u8], before: (bool, u64), after: (bool, u64)) -> Result<(), AwsError> {
+    if before == after {
+        return Ok(());
+    }
+    let (items, bytes) = counts(t, key)?.unwrap_or_default();
+    let items = (items + u64::from(after.0)).saturating_sub(u64::from(before.0));
+    let bytes = (bytes + after.1).saturating_sub(before.1);
+    set_counts(t, key, (items, bytes))
 }
 
 fn check_size(item: &Item) -> Result<(), AwsError> {
@@ -175,11 +195,11 @@ pub async fn put(i: &Inner, ctx: &RequestContext, input: Json) -> Result<Json, A
     let (table, old) = i
         .store
         .write(move |t| {
-            let mut table = table_for(t, &ctx, &name)?;
+            let table = table_for(t, &ctx, &name)?;
             let key = table.item_key(&item)?;
             let old = get(t, &key)?;
             check_condition(&c.condition, old.as_ref(), &input2)?;
-            apply(t, &mut table, &key, old.as_ref(), Some(&item), now)?;
+            apply(t, &table, &key, old.as_ref(), Some(&item), now)?;
             Ok::<_, AwsError>((table, old))
         })
         .await?;
@@ -199,11 +219,14 @@ pub async fn get_item(i: &Inner, ctx: &RequestContext, input: Json) -> Result<Js
     p.check_all_used().map_err(expr_error)?;
     let consistent = input.get("ConsistentRead").and_then(Json::as_bool).unwrap_or(false);
     let ctx = ctx.clone();
+    // A point read: on the caller's thread where the store allows it.
     let (table, item) = i
-        .read(move |r| {
+        .store
+        .read_short(move |r| {
             let table = table_for(r, &ctx, &name)?;
             let k = table.key_of(&key)?;
-            Ok((table.clone(), get(r, &k)?))
+            let item = get(r, &k)?;
+            Ok::<_, AwsError>((table, item))
         })
         .await?;
     let units = capacity::read_units(item.as_ref().map_or(0, item_size), consistent);
@@ -263,11 +286,11 @@ pub async fn delete(i: &Inner, ctx: &RequestContext, input: Json) -> Result<Json
     let (table, old) = i
         .store
         .write(move |t| {
-            let mut table = table_for(t, &ctx, &name)?;
+            let table = table_for(t, &ctx, &name)?;
             let k = table.key_of(&key)?;
             let old = get(t, &k)?;
             check_condition(&c.condition, old.as_ref(), &input2)?;
-            apply(t, &mut table, &k, old.as_ref(), None, now)?;
+            apply(t, &table, &k, old.as_ref(), None, now)?;
             Ok::<_, AwsError>((table, old))
         })
         .await?;
@@ -298,7 +321,7 @@ pub async fn update(i: &Inner, ctx: &RequestContext, input: Json) -> Result<Json
     let (table, old, new) = i
         .store
         .write(move |t| {
-            let mut table = table_for(t, &ctx, &name)?;
+            let table = table_for(t, &ctx, &name)?;
             let k = table.key_of(&key)?;
             if let Some(u) = &update {
                 for n in u.top_level_names() {
@@ -316,7 +339,7 @@ pub async fn update(i: &Inner, ctx: &RequestContext, input: Json) -> Result<Json
                 u.apply(&mut new).map_err(expr_error)?;
             }
             check_size(&new)?;
-            apply(t, &mut table, &k, old.as_ref(), Some(&new), now)?;
+            apply(t, &table, &k, old.as_ref(), Some(&new), now)?;
             Ok((table, old, new))
         })
         .await?;

@@ -5,6 +5,9 @@
 //! - `ddb/i/{table id}{partition key}{sort key}` → item (DynamoDB JSON)
 //! - `ddb/x/{table id}{index number}{index partition key}{index sort key}{table key}` → the
 //!   item as the index projects it
+//! - `ddb/n/{table id}` → the table's item count and size (two big-endian `u64`), and
+//!   `ddb/n/{table id}{index number}` an index's: kept apart from the table record so that a
+//!   write changes 16 bytes, not the record
 //!
 //! Table ids are big-endian `u64`; index numbers one byte. Key attribute values are encoded so
 //! that byte order is DynamoDB's order (numbers numerically, strings and binaries bytewise) and
@@ -34,6 +37,14 @@ pub fn index(table_id: u64, number: u8) -> Vec<u8> {
     let mut k = b"ddb/x/".to_vec();
     k.extend_from_slice(&table_id.to_be_bytes());
     k.push(number);
+    k
+}
+
+/// The counts of a table (`index` None) or of one of its indexes.
+pub fn counts(table_id: u64, index: Option<u8>) -> Vec<u8> {
+    let mut k = b"ddb/n/".to_vec();
+    k.extend_from_slice(&table_id.to_be_bytes());
+    k.extend(index);
     k
 }
 

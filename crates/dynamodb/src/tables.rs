@@ -21,10 +21,44 @@ fn req<'a>(v: &'a Json, member: &str) -> Result<&'a str, AwsError> {
     s(v, member).ok_or_else(|| validation(format!("1 validation error detected: Value null at '{member}' failed to satisfy constraint: Member must not be null")))
 }
 
+/// Table records decoded on this thread, by store key, with the bytes they came from.
+type Decoded = std::collections::HashMap<Vec<u8>, (Vec<u8>, TableRecord)>;
+
+thread_local! {
+    /// A record is decoded again only when its stored bytes changed.
+    static DECODED: std::cell::RefCell<Decoded> = std::cell::RefCell::new(Decoded::new());
+}
+
 pub fn load(r: &mut dyn ReadTxn, ctx: &RequestContext, name: &str) -> Result<Option<TableRecord>, AwsError> {
-    r.get(&keys::table(&ctx.account, &ctx.region, name))?
-        .map(|b| serde_json::from_slice(&b).map_err(|e| AwsError::internal(e.to_string())))
-        .transpose()
+    let key = keys::table(&ctx.account, &ctx.region, name);
+    let Some(bytes) = r.get(&key)? else { return Ok(None) };
+    let cached = DECODED.with(|d| d.borrow().get(&key).filter(|(b, _)| *b == bytes).map(|(_, t)| t.clone()));
+    if let Some(t) = cached {
+        return Ok(Some(t));
+    }
+    let table: TableRecord = serde_json::from_slice(&bytes).map_err(|e| AwsError::internal(e.to_string()))?;
+    DECODED.with(|d| {
+        let mut d = d.borrow_mut();
+        if d.len() > 1000 {
+            d.clear();
+        }
+        d.insert(key, (bytes, table.clone()));
+    });
+    Ok(Some(table))
+}
+
+/// The table with its live counts (DescribeTable and the table operations' answers).
+fn counted(r: &mut dyn ReadTxn, mut table: TableRecord) -> Result<TableRecord, AwsError> {
+    if let Some((n, b)) = crate::items::counts(r, &keys::counts(table.id, None))? {
+        (table.item_count, table.size_bytes) = (n, b);
+    }
+    let id = table.id;
+    for index in table.gsis.iter_mut().chain(table.lsis.iter_mut()) {
+        if let Some((n, b)) = crate::items::counts(r, &keys::counts(id, Some(index.number)))? {
+            (index.item_count, index.size_bytes) = (n, b);
+        }
+    }
+    Ok(table)
 }
 
 pub fn must_load(r: &mut dyn ReadTxn, ctx: &RequestContext, name: &str) -> Result<TableRecord, AwsError> {
@@ -275,7 +309,12 @@ fn tags_of(input: &Json) -> Result<BTreeMap<String, String>, AwsError> {
 pub async fn describe(i: &Inner, ctx: &RequestContext, input: Json) -> Result<Json, AwsError> {
     let name = table_name(&input)?;
     let ctx = ctx.clone();
-    let table = i.read(move |r| must_load(r, &ctx, &name)).await?;
+    let table = i
+        .read(move |r| {
+            let t = must_load(r, &ctx, &name)?;
+            counted(r, t)
+        })
+        .await?;
     Ok(json!({"Table": table.describe("ACTIVE")}))
 }
 
@@ -335,6 +374,9 @@ pub async fn delete(i: &Inner, ctx: &RequestContext, input: Json) -> Result<Json
                 let p = keys::index(table.id, index.number);
                 t.delete_range(&p, stratus_storage::prefix_end(&p).as_deref())?;
             }
+            let table = counted(t, table)?;
+            let counts = keys::counts(table.id, None);
+            t.delete_range(&counts, stratus_storage::prefix_end(&counts).as_deref())?;
             t.delete(&keys::table(&table.account, &table.region, &table.name))?;
             Ok(table)
         })
@@ -393,6 +435,7 @@ pub async fn update(i: &Inner, ctx: &RequestContext, input: Json) -> Result<Json
                     let gone = table.gsis.remove(pos);
                     let p = keys::index(table.id, gone.number);
                     t.delete_range(&p, stratus_storage::prefix_end(&p).as_deref())?;
+                    t.delete(&keys::counts(table.id, Some(gone.number)))?;
                 } else if let Some(u) = u.get("Update") {
                     let index = req(u, "IndexName")?;
                     let billing = table.billing.clone();
@@ -407,7 +450,7 @@ pub async fn update(i: &Inner, ctx: &RequestContext, input: Json) -> Result<Json
                 }
             }
             save(t, &table)?;
-            Ok(table)
+            counted(t, table)
         })
         .await?;
     Ok(json!({"TableDescription": table.describe("ACTIVE")}))
@@ -418,7 +461,7 @@ fn create_index(t: &mut dyn Txn, table: &mut TableRecord, spec: &Json) -> Result
     let billing = table.billing.clone();
     let mut next = table.indexes().map(|i| i.number).max().map_or(0, |n| n.wrapping_add(1));
     let mut made = index_records(Some(&Json::Array(vec![spec.clone()])), &billing, &table.key, false, &mut next)?;
-    let Some(mut index) = made.pop() else { return Ok(()) };
+    let Some(index) = made.pop() else { return Ok(()) };
     if table.index(&index.name).is_some() {
         return Err(validation(format!("Attempting to create an index which already exists: {}", index.name)));
     }
@@ -435,15 +478,16 @@ fn create_index(t: &mut dyn Txn, table: &mut TableRecord, spec: &Json) -> Result
         }
     }
     let items = keys::items(table.id);
+    let (mut count, mut bytes) = (0, 0);
     for (_, v) in scan_prefix(t, &items, usize::MAX)? {
         let item = crate::items::decode(&v)?;
         if let Some((k, kept)) = table.index_entry(&index, &item) {
-            let bytes = crate::items::encode(&kept);
-            index.item_count += 1;
-            index.size_bytes += crate::value::item_size(&kept) as u64;
-            t.put(&k, &bytes)?;
+            count += 1;
+            bytes += crate::value::item_size(&kept) as u64;
+            t.put(&k, &crate::items::encode(&kept))?;
         }
     }
+    crate::items::set_counts(t, &keys::counts(table.id, Some(index.number)), (count, bytes))?;
     table.gsis.push(index);
     Ok(())
 }

@@ -53,7 +53,7 @@ pub async fn sweep(i: &Inner) -> Result<usize, AwsError> {
                 .write(move |t| {
                     // The table may have gone or changed since it was listed.
                     let Some(bytes) = t.get(&table_key)? else { return Ok((None, 0)) };
-                    let mut table: TableRecord =
+                    let table: TableRecord =
                         serde_json::from_slice(&bytes).map_err(|e| AwsError::internal(e.to_string()))?;
                     let end = prefix_end(&keys::items(table.id));
                     let chunk = t.scan(&start, end.as_deref(), CHUNK)?;
@@ -62,7 +62,7 @@ pub async fn sweep(i: &Inner) -> Result<usize, AwsError> {
                     for (k, v) in &chunk {
                         let item = decode(v)?;
                         if expired(item.get(&attr), now_ms / 1000) {
-                            apply_as(t, &mut table, k, Some(&item), None, now_ms, Some(&identity))?;
+                            apply_as(t, &table, k, Some(&item), None, now_ms, Some(&identity))?;
                             n += 1;
                         }
                     }
