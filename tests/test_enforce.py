@@ -623,3 +623,24 @@ def test_conditions_on_the_resources_tags(root, user):
     # A change of tags applies on the next request.
     sqs.tag_queue(QueueUrl=red, Tags={"team": "blue"})
     as_user("sqs").send_message(QueueUrl=red, MessageBody="x")
+
+
+def test_stream_mappings_need_a_role_that_reads_the_stream(root):
+    iam, lam, ddb = root("iam"), root("lambda"), root("dynamodb")
+    table = unique("t")
+    ddb.create_table(TableName=table, KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+                     AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+                     BillingMode="PAY_PER_REQUEST",
+                     StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"})
+    stream = ddb.describe_table(TableName=table)["Table"]["LatestStreamArn"]
+    role = lambda_role(iam)
+    name, _ = function(lam, role, code=RETURNS, handler="app.handler")
+    assert fails(lam.create_event_source_mapping, EventSourceArn=stream, FunctionName=name,
+                 StartingPosition="LATEST") == (
+        "InvalidParameterValueException", 400,
+        f"Cannot access stream {stream}. Please ensure the role can perform the GetRecords, GetShardIterator, "
+        "DescribeStream, and ListStreams Actions on your stream in IAM.")
+    iam.attach_role_policy(RoleName=role["RoleName"],
+                           PolicyArn="arn:aws:iam::aws:policy/service-role/AWSLambdaDynamoDBExecutionRole")
+    m = lam.create_event_source_mapping(EventSourceArn=stream, FunctionName=name, StartingPosition="LATEST")
+    lam.delete_event_source_mapping(UUID=m["UUID"])

@@ -251,6 +251,22 @@ async fn check_role(i: &Inner, target: &Target, queue_arn: &str) -> Result<(), A
     Ok(())
 }
 
+/// The execution role must let the poller read the stream, as AWS checks when a mapping is
+/// created.
+async fn check_stream_role(i: &Inner, target: &Target, stream_arn: &str) -> Result<(), AwsError> {
+    let Some(roles) = i.roles.get() else { return Ok(()) };
+    let kinesis = stream_arn.contains(":kinesis:");
+    let (prefix, listing) = if kinesis { ("kinesis", "ListShards") } else { ("dynamodb", "ListStreams") };
+    for action in ["GetRecords", "GetShardIterator", "DescribeStream", listing] {
+        if roles.may(&target.role, &target.name, &format!("{prefix}:{action}"), stream_arn).await.is_err() {
+            return Err(invalid(format!(
+                "Cannot access stream {stream_arn}. Please ensure the role can perform the GetRecords, GetShardIterator, DescribeStream, and {listing} Actions on your stream in IAM."
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// The role the poller of `m` acts with now (the function's current configuration).
 async fn current_role(i: &Inner, m: &Mapping) -> Result<(String, String), AwsError> {
     let ctx = RequestContext::internal(&m.account, &m.region, String::new());
@@ -377,6 +393,7 @@ async fn create_stream(
         if e.code == "ResourceNotFoundException" { invalid(format!("Stream not found: {arn}")) } else { e }
     })?;
     let target = function_target(i, ctx, &input.function_name).await?;
+    check_stream_role(i, &target, &arn).await?;
     response_types(&input.function_response_types)?;
     let on_failure = input
         .destination_config
