@@ -383,3 +383,27 @@ def handler(event, context):
     later = sqs.receive_message(QueueUrl=sink, WaitTimeSeconds=20).get("Messages", [])
     assert [r["dynamodb"]["Keys"]["pk"]["S"] for r in json.loads(later[0]["Body"])["Records"]] == ["later"]
     lam.delete_event_source_mapping(UUID=m["UUID"])
+
+
+def test_legacy_parameters(ddb):
+    t = new_table(ddb)
+    for n in range(5):
+        ddb.put_item(TableName=t, Item={"pk": {"S": "a"}, "sk": {"N": str(n)}, "even": {"BOOL": n % 2 == 0}},
+                     Expected={"pk": {"Exists": False}})
+    assert fails(ddb.put_item, TableName=t, Item={"pk": {"S": "a"}, "sk": {"N": "1"}},
+                 Expected={"pk": {"Exists": False}})[0] == "ConditionalCheckFailedException"
+    got = ddb.query(TableName=t, KeyConditions={
+        "pk": {"ComparisonOperator": "EQ", "AttributeValueList": [{"S": "a"}]},
+        "sk": {"ComparisonOperator": "BETWEEN", "AttributeValueList": [{"N": "1"}, {"N": "3"}]}},
+        QueryFilter={"even": {"ComparisonOperator": "EQ", "AttributeValueList": [{"BOOL": False}]}})
+    assert [i["sk"]["N"] for i in got["Items"]] == ["1", "3"] and got["ScannedCount"] == 3
+    ddb.update_item(TableName=t, Key={"pk": {"S": "a"}, "sk": {"N": "0"}}, AttributeUpdates={
+        "count": {"Action": "ADD", "Value": {"N": "2"}}, "even": {"Action": "DELETE"},
+        "name": {"Action": "PUT", "Value": {"S": "zero"}}}, Expected={"even": {"Value": {"BOOL": True}}})
+    item = ddb.get_item(TableName=t, Key={"pk": {"S": "a"}, "sk": {"N": "0"}}, AttributesToGet=["count", "name", "even"])
+    assert item["Item"] == {"count": {"N": "2"}, "name": {"S": "zero"}}
+    scanned = ddb.scan(TableName=t, ScanFilter={"name": {"ComparisonOperator": "NOT_NULL"}})
+    assert scanned["Count"] == 1
+    code, _, message = fails(ddb.scan, TableName=t, ScanFilter={"name": {"ComparisonOperator": "NULL"}},
+                             FilterExpression="attribute_exists(x)")
+    assert code == "ValidationException" and "Can not use both expression and non-expression parameters" in message

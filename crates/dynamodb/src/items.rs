@@ -181,7 +181,8 @@ fn with_capacity(mut out: Json, input: &Json, table: &TableRecord, units: f64, w
     out
 }
 
-pub async fn put(i: &Inner, ctx: &RequestContext, input: Json) -> Result<Json, AwsError> {
+pub async fn put(i: &Inner, ctx: &RequestContext, mut input: Json) -> Result<Json, AwsError> {
+    crate::legacy::translate(&mut input)?;
     let name = table_name(&input)?;
     let item = item_from_json(input.get("Item").unwrap_or(&Json::Null)).map_err(validation)?;
     check_size(&item)?;
@@ -274,7 +275,8 @@ pub fn project(p: &Option<expr::Projection>, item: &Item) -> Item {
     }
 }
 
-pub async fn delete(i: &Inner, ctx: &RequestContext, input: Json) -> Result<Json, AwsError> {
+pub async fn delete(i: &Inner, ctx: &RequestContext, mut input: Json) -> Result<Json, AwsError> {
+    crate::legacy::translate(&mut input)?;
     let name = table_name(&input)?;
     let key = key_item(&input, "Key")?;
     let rv = return_values(&input, &["NONE", "ALL_OLD"])?.to_string();
@@ -302,7 +304,8 @@ pub async fn delete(i: &Inner, ctx: &RequestContext, input: Json) -> Result<Json
     Ok(with_capacity(out, &input, &table, units, true))
 }
 
-pub async fn update(i: &Inner, ctx: &RequestContext, input: Json) -> Result<Json, AwsError> {
+pub async fn update(i: &Inner, ctx: &RequestContext, mut input: Json) -> Result<Json, AwsError> {
+    crate::legacy::translate(&mut input)?;
     let name = table_name(&input)?;
     let key = key_item(&input, "Key")?;
     let rv = return_values(&input, &["NONE", "ALL_OLD", "UPDATED_OLD", "ALL_NEW", "UPDATED_NEW"])?.to_string();
@@ -311,9 +314,6 @@ pub async fn update(i: &Inner, ctx: &RequestContext, input: Json) -> Result<Json
         Some(u) => Some(expr::parse_update(u, &mut c.placeholders).map_err(expr_error)?),
         None => None,
     };
-    if input.get("AttributeUpdates").is_some() {
-        return Err(validation("AttributeUpdates is not supported by this server; use UpdateExpression"));
-    }
     c.placeholders.check_all_used().map_err(expr_error)?;
     let ctx = ctx.clone();
     let input2 = input.clone();

@@ -26,6 +26,7 @@ mod errors;
 pub mod expr;
 mod items;
 mod keys;
+mod legacy;
 pub mod number;
 mod query;
 pub mod streams;

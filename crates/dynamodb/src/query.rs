@@ -324,11 +324,9 @@ fn answer(
     out
 }
 
-pub async fn query(i: &Inner, ctx: &RequestContext, input: Json) -> Result<Json, AwsError> {
+pub async fn query(i: &Inner, ctx: &RequestContext, mut input: Json) -> Result<Json, AwsError> {
+    crate::legacy::translate(&mut input)?;
     let name = table_name(&input)?;
-    if input.get("KeyConditions").is_some() {
-        return Err(validation("KeyConditions is not supported by this server; use KeyConditionExpression"));
-    }
     let mut p = placeholders(&input)?;
     let kc_text = s(&input, "KeyConditionExpression").ok_or_else(|| {
         validation("Either the KeyConditions or KeyConditionExpression parameter must be specified in the request.")
@@ -373,11 +371,9 @@ fn segment_of(partition: Option<&Value>, total: u64) -> u64 {
     h % total
 }
 
-pub async fn scan(i: &Inner, ctx: &RequestContext, input: Json) -> Result<Json, AwsError> {
+pub async fn scan(i: &Inner, ctx: &RequestContext, mut input: Json) -> Result<Json, AwsError> {
+    crate::legacy::translate(&mut input)?;
     let name = table_name(&input)?;
-    if input.get("ScanFilter").is_some() {
-        return Err(validation("ScanFilter is not supported by this server; use FilterExpression"));
-    }
     let mut p = placeholders(&input)?;
     let filter = match s(&input, "FilterExpression") {
         Some(f) => Some(expr::parse_condition(f, ExprKind::Filter, &mut p).map_err(expr_error)?),
