@@ -407,3 +407,31 @@ def test_legacy_parameters(ddb):
     code, _, message = fails(ddb.scan, TableName=t, ScanFilter={"name": {"ComparisonOperator": "NULL"}},
                              FilterExpression="attribute_exists(x)")
     assert code == "ValidationException" and "Can not use both expression and non-expression parameters" in message
+
+
+def test_backups_and_restore(ddb, resource):
+    t = new_table(ddb, ExtraAttributes=[{"AttributeName": "email", "AttributeType": "S"}],
+                  GlobalSecondaryIndexes=[{"IndexName": "by-email",
+                                           "KeySchema": [{"AttributeName": "email", "KeyType": "HASH"}],
+                                           "Projection": {"ProjectionType": "ALL"}}])
+    table = resource.Table(t)
+    for n in range(3):
+        table.put_item(Item={"pk": "p", "sk": n, "email": f"{n}@x"})
+    b = ddb.create_backup(TableName=t, BackupName="nightly")["BackupDetails"]
+    assert b["BackupStatus"] == "AVAILABLE" and b["BackupArn"].startswith(
+        ddb.describe_table(TableName=t)["Table"]["TableArn"] + "/backup/")
+    table.put_item(Item={"pk": "p", "sk": 9, "email": "after@x"})  # not in the backup
+    d = ddb.describe_backup(BackupArn=b["BackupArn"])["BackupDescription"]
+    assert d["SourceTableDetails"]["TableName"] == t and d["SourceTableDetails"]["ItemCount"] == 3
+    assert [s["BackupName"] for s in ddb.list_backups(TableName=t)["BackupSummaries"]] == ["nightly"]
+    restored = unique("r")
+    out = ddb.restore_table_from_backup(TargetTableName=restored, BackupArn=b["BackupArn"])["TableDescription"]
+    assert out["RestoreSummary"]["SourceBackupArn"] == b["BackupArn"]
+    copy = resource.Table(restored)
+    assert sorted(int(i["sk"]) for i in copy.scan()["Items"]) == [0, 1, 2]
+    assert copy.query(IndexName="by-email", KeyConditionExpression=Key("email").eq("1@x"))["Items"][0]["sk"] == 1
+    assert ddb.describe_table(TableName=restored)["Table"]["ItemCount"] == 3
+    assert fails(ddb.restore_table_from_backup, TargetTableName=restored, BackupArn=b["BackupArn"])[0] == (
+        "TableAlreadyExistsException")
+    assert ddb.delete_backup(BackupArn=b["BackupArn"])["BackupDescription"]["BackupDetails"]["BackupStatus"] == "DELETED"
+    assert fails(ddb.describe_backup, BackupArn=b["BackupArn"])[0] == "BackupNotFoundException"

@@ -20,6 +20,7 @@ use stratus_core::{Env, RequestContext};
 use stratus_proto::{AwsError, BoxFuture, Operation, Service, ServiceModel};
 use stratus_storage::{ReadTxn, Store};
 
+mod backups;
 mod batch;
 mod capacity;
 mod errors;
@@ -67,6 +68,11 @@ pub const SUPPORTED: &[&str] = &[
     "BatchWriteItem",
     "TransactGetItems",
     "TransactWriteItems",
+    "CreateBackup",
+    "DescribeBackup",
+    "ListBackups",
+    "DeleteBackup",
+    "RestoreTableFromBackup",
 ];
 
 /// The DynamoDB service.
@@ -183,6 +189,11 @@ impl Service for DynamoDb {
                 "BatchWriteItem" => batch::batch_write(i, ctx, input).await,
                 "TransactGetItems" => batch::transact_get(i, ctx, input).await,
                 "TransactWriteItems" => batch::transact_write(i, ctx, input).await,
+                "CreateBackup" => backups::create(i, ctx, input).await,
+                "DescribeBackup" => backups::describe(i, input).await,
+                "ListBackups" => backups::list(i, ctx, input).await,
+                "DeleteBackup" => backups::delete(i, input).await,
+                "RestoreTableFromBackup" => backups::restore(i, ctx, input).await,
                 other => Err(errors::unsupported(other)),
             }
         })
