@@ -371,6 +371,7 @@ def handler(event, context):
             got += json.loads(msg["Body"])["Records"]
     assert [r["dynamodb"]["Keys"]["pk"]["S"] for r in got] == ["before", "after"]
     assert all(r["eventSourceARN"] == arn for r in got)
+    assert lam.get_event_source_mapping(UUID=m["UUID"])["LastProcessingResult"] == "OK"
     # A batch that keeps failing goes to the OnFailure destination after its retries.
     ddb.put_item(TableName=t, Item={"pk": {"S": "fail-1"}})
     msgs = sqs.receive_message(QueueUrl=failures, WaitTimeSeconds=20).get("Messages", [])

@@ -268,7 +268,7 @@ async fn check_stream_role(i: &Inner, target: &Target, stream_arn: &str) -> Resu
 }
 
 /// The role the poller of `m` acts with now (the function's current configuration).
-async fn current_role(i: &Inner, m: &Mapping) -> Result<(String, String), AwsError> {
+pub(crate) async fn current_role(i: &Inner, m: &Mapping) -> Result<(String, String), AwsError> {
     let ctx = RequestContext::internal(&m.account, &m.region, String::new());
     let t = function_target(i, &ctx, &m.function_arn).await?;
     Ok((t.role, t.name))
@@ -453,11 +453,8 @@ async fn create_stream(
 
 pub(crate) async fn get(i: &Inner, input: UuidInput) -> Result<Value, AwsError> {
     let uuid = input.uuid;
-    i.read(move |r| {
-        let m = load(r, &uuid)?.ok_or_else(|| not_found(&uuid))?;
-        Ok(m.render(m.state()))
-    })
-    .await
+    let m = i.read(move |r| load(r, &uuid)?.ok_or_else(|| not_found(&uuid))).await?;
+    Ok(i.pollers.shown(&m, m.state()))
 }
 
 pub(crate) async fn list(i: &Inner, ctx: &RequestContext, input: ListInput) -> Result<Value, AwsError> {
@@ -480,7 +477,7 @@ pub(crate) async fn list(i: &Inner, ctx: &RequestContext, input: ListInput) -> R
         .await?;
     let size = input.max_items.unwrap_or(100).clamp(1, 10_000) as usize;
     let start = input.marker.as_deref().and_then(|m| m.parse::<usize>().ok()).unwrap_or(0);
-    let page: Vec<Value> = all.iter().skip(start).take(size).map(|m| m.render(m.state())).collect();
+    let page: Vec<Value> = all.iter().skip(start).take(size).map(|m| i.pollers.shown(m, m.state())).collect();
     let mut out = json!({"EventSourceMappings": page});
     if start + size < all.len()
         && let Some(o) = out.as_object_mut()
@@ -564,9 +561,28 @@ pub(crate) async fn delete(i: &Arc<Inner>, input: UuidInput) -> Result<Value, Aw
 #[derive(Default)]
 pub(crate) struct Pollers {
     running: Mutex<HashMap<String, Arc<AtomicBool>>>,
+    /// Stream mappings' `LastProcessingResult` (`OK`, `PROBLEM: …`), by mapping.
+    results: Mutex<HashMap<String, &'static str>>,
 }
 
 impl Pollers {
+    /// Notes how a stream mapping's last batch went.
+    pub(crate) fn note(&self, uuid: &str, result: &'static str) {
+        if let Ok(mut r) = self.results.lock() {
+            r.insert(uuid.to_string(), result);
+        }
+    }
+
+    /// A mapping as answered, with its last processing result.
+    fn shown(&self, m: &Mapping, state: &str) -> Value {
+        let mut v = m.render(state);
+        let result = self.results.lock().ok().and_then(|r| r.get(&m.uuid).copied());
+        if let (Some(r), Some(o)) = (result, v.as_object_mut()) {
+            o.insert("LastProcessingResult".into(), json!(r));
+        }
+        v
+    }
+
     fn stop(&self, uuid: &str) {
         if let Some(flag) = self.running.lock().ok().and_then(|mut r| r.remove(uuid)) {
             flag.store(true, Ordering::SeqCst);

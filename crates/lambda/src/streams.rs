@@ -142,6 +142,13 @@ async fn poll_shard(i: Arc<Inner>, source: Arc<dyn StreamSource>, m: Mapping, sh
             }
         };
         while running() {
+            // The poller reads as the function's execution role: while the role may not, the
+            // shard waits where it is.
+            if let Err(why) = role_may_read(&i, &m).await {
+                tracing::warn!(mapping = %m.uuid, %why, "the stream cannot be read with the function's role");
+                tokio::time::sleep(Duration::from_secs(5)).await;
+                continue;
+            }
             let (batch, next) = match gather(&source, &m, &mut iterator, &running).await {
                 Ok(b) => b,
                 Err(e) => {
@@ -169,6 +176,13 @@ async fn poll_shard(i: Arc<Inner>, source: Arc<dyn StreamSource>, m: Mapping, sh
             }
         }
     }
+}
+
+async fn role_may_read(i: &Inner, m: &Mapping) -> Result<(), String> {
+    let Some(roles) = i.roles.get() else { return Ok(()) };
+    let (role, function) = crate::esm::current_role(i, m).await.map_err(|e| e.message)?;
+    let prefix = if m.event_source_arn.contains(":kinesis:") { "kinesis" } else { "dynamodb" };
+    roles.may(&role, &function, &format!("{prefix}:GetRecords"), &m.event_source_arn).await.map_err(|e| e.message)
 }
 
 /// Reads up to BatchSize records (waiting up to the batching window for more). Returns the
@@ -223,7 +237,10 @@ async fn process(
                 return Err(());
             }
             attempts += 1;
-            match invoke(i, m, &part).await {
+            let outcome = invoke(i, m, &part).await;
+            let result = if matches!(outcome, Outcome::Done) { "OK" } else { "PROBLEM: Function call failed" };
+            i.pollers.note(&m.uuid, result);
+            match outcome {
                 Outcome::Done => break,
                 Outcome::Partial(first_failed) => {
                     // Everything before the first failed record is done.
