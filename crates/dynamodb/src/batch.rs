@@ -131,37 +131,36 @@ pub async fn batch_write(i: &Inner, ctx: &RequestContext, input: Json) -> Result
     let ctx = ctx.clone();
     let want = input.get("ReturnConsumedCapacity").cloned();
     let now = i.now();
-    i.store
-        .write(move |t| {
-            let mut consumed = Vec::new();
-            for (name, writes) in plans {
-                let table = table_for(t, &ctx, &name)?;
-                let mut seen = HashSet::new();
-                let mut units = 0.0;
-                for w in writes {
-                    let (key, new) = match &w {
-                        WriteRequest::Put(item) => (table.item_key(item)?, Some(item)),
-                        WriteRequest::Delete(key) => (table.key_of(key)?, None),
-                    };
-                    if !seen.insert(key.clone()) {
-                        return Err(validation("Provided list of item keys contains duplicates"));
-                    }
-                    let old = get(t, &key)?;
-                    units += capacity::write_units(old.as_ref(), new);
-                    apply(t, &table, &key, old.as_ref(), new, now)?;
+    i.write_items(move |t| {
+        let mut consumed = Vec::new();
+        for (name, writes) in plans {
+            let table = table_for(t, &ctx, &name)?;
+            let mut seen = HashSet::new();
+            let mut units = 0.0;
+            for w in writes {
+                let (key, new) = match &w {
+                    WriteRequest::Put(item) => (table.item_key(item)?, Some(item)),
+                    WriteRequest::Delete(key) => (table.key_of(key)?, None),
+                };
+                if !seen.insert(key.clone()) {
+                    return Err(validation("Provided list of item keys contains duplicates"));
                 }
-                let probe = json!({"ReturnConsumedCapacity": want});
-                consumed.extend(capacity::consumed(&probe, &table, units, true));
+                let old = get(t, &key)?;
+                units += capacity::write_units(old.as_ref(), new);
+                apply(t, &table, &key, old.as_ref(), new, now)?;
             }
-            let mut out = json!({"UnprocessedItems": {}});
-            if !consumed.is_empty()
-                && let Some(o) = out.as_object_mut()
-            {
-                o.insert("ConsumedCapacity".into(), Json::Array(consumed));
-            }
-            Ok(out)
-        })
-        .await
+            let probe = json!({"ReturnConsumedCapacity": want});
+            consumed.extend(capacity::consumed(&probe, &table, units, true));
+        }
+        let mut out = json!({"UnprocessedItems": {}});
+        if !consumed.is_empty()
+            && let Some(o) = out.as_object_mut()
+        {
+            o.insert("ConsumedCapacity".into(), Json::Array(consumed));
+        }
+        Ok(out)
+    })
+    .await
 }
 
 // ------------------------------------------------------------------ transactions
@@ -247,8 +246,7 @@ pub async fn transact_write(i: &Inner, ctx: &RequestContext, input: Json) -> Res
     let ctx = ctx.clone();
     let token = s(&input, "ClientRequestToken").map(str::to_string);
     let result = i
-        .store
-        .write(move |t| {
+        .write_items(move |t| {
             let mut tables: BTreeMap<String, TableRecord> = BTreeMap::new();
             let mut seen = HashSet::new();
             // Read and check everything first: any failed condition cancels all.

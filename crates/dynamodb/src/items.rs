@@ -194,8 +194,7 @@ pub async fn put(i: &Inner, ctx: &RequestContext, mut input: Json) -> Result<Jso
     let new = item.clone();
     let now = i.now();
     let (table, old) = i
-        .store
-        .write(move |t| {
+        .write_items(move |t| {
             let table = table_for(t, &ctx, &name)?;
             let key = table.item_key(&item)?;
             let old = get(t, &key)?;
@@ -286,8 +285,7 @@ pub async fn delete(i: &Inner, ctx: &RequestContext, mut input: Json) -> Result<
     let input2 = input.clone();
     let now = i.now();
     let (table, old) = i
-        .store
-        .write(move |t| {
+        .write_items(move |t| {
             let table = table_for(t, &ctx, &name)?;
             let k = table.key_of(&key)?;
             let old = get(t, &k)?;
@@ -319,8 +317,7 @@ pub async fn update(i: &Inner, ctx: &RequestContext, mut input: Json) -> Result<
     let input2 = input.clone();
     let now = i.now();
     let (table, old, new) = i
-        .store
-        .write(move |t| {
+        .write_items(move |t| {
             let table = table_for(t, &ctx, &name)?;
             let k = table.key_of(&key)?;
             if let Some(u) = &update {

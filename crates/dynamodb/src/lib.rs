@@ -87,11 +87,25 @@ pub(crate) struct Inner {
     model: &'static ServiceModel,
     /// TransactWriteItems' client request tokens of the last ten minutes.
     pub tokens: batch::Tokens,
+    /// Bumped after every committed item change, so stream readers wake at once.
+    pub streams_changed: Arc<streams::Changes>,
 }
 
 impl Inner {
     pub fn now(&self) -> u64 {
         self.env.clock.now_millis()
+    }
+
+    /// A write that may change items: once committed, stream readers are told.
+    pub async fn write_items<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut dyn stratus_storage::Txn) -> Result<T, AwsError> + Send + 'static,
+    ) -> Result<T, AwsError> {
+        let r = self.store.write(f).await;
+        if r.is_ok() {
+            self.streams_changed.bump();
+        }
+        r
     }
 
     pub async fn read<T: Send + 'static>(
@@ -105,7 +119,15 @@ impl Inner {
 impl DynamoDb {
     pub fn new(store: Store, env: Env) -> Result<Self, String> {
         let model = MODEL.as_ref().map_err(Clone::clone)?;
-        Ok(Self { inner: Arc::new(Inner { store, env, model, tokens: Default::default() }) })
+        Ok(Self {
+            inner: Arc::new(Inner {
+                store,
+                env,
+                model,
+                tokens: Default::default(),
+                streams_changed: Default::default(),
+            }),
+        })
     }
 
     /// The DynamoDB Streams API over this service's tables.

@@ -49,8 +49,7 @@ pub async fn sweep(i: &Inner) -> Result<usize, AwsError> {
             let (start, attr, table_key) =
                 (from.clone(), attribute.clone(), keys::table(&table.account, &table.region, &table.name));
             let (next, n) = i
-                .store
-                .write(move |t| {
+                .write_items(move |t| {
                     // The table may have gone or changed since it was listed.
                     let Some(bytes) = t.get(&table_key)? else { return Ok((None, 0)) };
                     let table: TableRecord =

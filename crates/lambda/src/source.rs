@@ -149,4 +149,13 @@ pub trait StreamSource: Send + Sync + 'static {
     /// Up to `limit` records from `iterator`, and the iterator after them (None: the shard is
     /// closed and read to its end).
     fn read<'a>(&'a self, arn: &'a str, iterator: &'a str, limit: u32) -> BoxFuture<'a, Result<StreamRead, AwsError>>;
+    /// A number that changes when the stream may have new records (0: the source cannot say).
+    fn version(&self, _arn: &str) -> u64 {
+        0
+    }
+    /// Returns once `version` is no longer `since` (sources that cannot say never return; the
+    /// engine polls again after a while anyway).
+    fn wait<'a>(&'a self, _arn: &'a str, _since: u64) -> BoxFuture<'a, ()> {
+        Box::pin(std::future::pending())
+    }
 }

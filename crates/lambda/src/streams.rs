@@ -149,6 +149,7 @@ async fn poll_shard(i: Arc<Inner>, source: Arc<dyn StreamSource>, m: Mapping, sh
                 tokio::time::sleep(Duration::from_secs(5)).await;
                 continue;
             }
+            let version = source.version(&m.event_source_arn);
             let (batch, next) = match gather(&source, &m, &mut iterator, &running).await {
                 Ok(b) => b,
                 Err(e) => {
@@ -161,7 +162,8 @@ async fn poll_shard(i: Arc<Inner>, source: Arc<dyn StreamSource>, m: Mapping, sh
                 if !next {
                     return; // closed shard, read to its end
                 }
-                tokio::time::sleep(IDLE_POLL).await;
+                // Wait for a change, or poll again after a while.
+                let _ = tokio::time::timeout(IDLE_POLL, source.wait(&m.event_source_arn, version)).await;
                 continue;
             }
             match process(&i, &m, &opts, &shard, batch, &running).await {

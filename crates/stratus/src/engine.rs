@@ -504,4 +504,13 @@ impl stratus_lambda::StreamSource for StreamSources {
             Ok((records, out["NextShardIterator"].as_str().map(str::to_string)))
         })
     }
+
+    fn version(&self, _arn: &str) -> u64 {
+        self.dynamodb.changes().version()
+    }
+
+    fn wait<'a>(&'a self, _arn: &'a str, since: u64) -> stratus_proto::BoxFuture<'a, ()> {
+        let changes = self.dynamodb.changes();
+        Box::pin(async move { changes.changed_since(since).await })
+    }
 }
