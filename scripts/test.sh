@@ -13,6 +13,9 @@ step() { printf '\n== %s\n' "$*"; }
 step "python test dependencies"
 python3 -m pip install --quiet --disable-pip-version-check -r tests/requirements.txt
 
+step "node test dependencies (the AWS SDK for JavaScript v3 as a client)"
+npm ci --prefix tests/node --no-audit --no-fund --silent
+
 step "vendored models match botocore"
 python3 scripts/vendor-models.py --check
 

@@ -436,3 +436,22 @@ def test_backups_and_restore(ddb, resource):
         "TableAlreadyExistsException")
     assert ddb.delete_backup(BackupArn=b["BackupArn"])["BackupDescription"]["BackupDetails"]["BackupStatus"] == "DELETED"
     assert fails(ddb.describe_backup, BackupArn=b["BackupArn"])[0] == "BackupNotFoundException"
+
+
+def test_node_document_client(ddb, target):
+    import os
+    import shutil
+    import subprocess
+    from pathlib import Path
+    node_dir = Path(__file__).parent / "node"
+    if shutil.which("node") is None or not (node_dir / "node_modules" / "@aws-sdk" / "lib-dynamodb").exists():
+        pytest.skip("node or tests/node/node_modules is missing (the test command installs them)")
+    t = new_table(ddb)
+    out = subprocess.run(["node", str(node_dir / "dynamodb_document_client.mjs"), target.endpoint, t],
+                         capture_output=True, text=True, timeout=60, cwd=node_dir, env=dict(os.environ))
+    assert out.returncode == 0, out.stderr
+    r = json.loads(out.stdout)
+    assert r["got"] == {"pk": "user#1", "sk": 1, "name": "Ada", "tags": ["a", "b"], "nested": {"langs": ["en", "fr"]}}
+    assert r["visits"] == 1 and r["conditionFailed"] is True
+    assert r["queried"] == [[1, "Ada"], [2, "Grace H."]]
+    assert r["batch"] == ["Linus"] and r["gone"] is True
