@@ -455,3 +455,35 @@ def test_node_document_client(ddb, target):
     assert r["visits"] == 1 and r["conditionFailed"] is True
     assert r["queried"] == [[1, "Ada"], [2, "Grace H."]]
     assert r["batch"] == ["Linus"] and r["gone"] is True
+
+
+def test_parallelization_keeps_order_per_item(ddb, target):
+    from test_lambda import create, zip_of
+    kw = dict(endpoint_url=target.endpoint, region_name=REGION, aws_access_key_id="test", aws_secret_access_key="test")
+    lam = boto3.session.Session().client("lambda", config=client_config(read_timeout=60), **kw)
+    sqs = boto3.session.Session().client("sqs", **kw)
+    sink = sqs.create_queue(QueueName=unique("sink"))["QueueUrl"]
+    code = zip_of({"app.py": """
+import json, os, boto3
+def handler(event, context):
+    pairs = [[r["dynamodb"]["Keys"]["pk"]["S"], int(r["dynamodb"]["NewImage"]["v"]["N"])] for r in event["Records"]]
+    boto3.client("sqs").send_message(QueueUrl=os.environ["SINK"], MessageBody=json.dumps(pairs))
+"""})
+    name, _ = create(lam, code, Timeout=30, Environment={"Variables": {"SINK": sink}})
+    t, arn = streamed_table(ddb, "NEW_IMAGE")
+    for v in range(10):
+        for k in ("a", "b", "c", "d"):
+            ddb.put_item(TableName=t, Item={"pk": {"S": k}, "v": {"N": str(v)}})
+    m = lam.create_event_source_mapping(EventSourceArn=arn, FunctionName=name, StartingPosition="TRIM_HORIZON",
+                                        BatchSize=40, ParallelizationFactor=4)
+    assert m["ParallelizationFactor"] == 4
+    seen: list = []
+    deadline = time.time() + 30
+    while len(seen) < 40 and time.time() < deadline:
+        for msg in sqs.receive_message(QueueUrl=sink, WaitTimeSeconds=1, MaxNumberOfMessages=10).get("Messages", []):
+            sqs.delete_message(QueueUrl=sink, ReceiptHandle=msg["ReceiptHandle"])
+            seen += [tuple(p) for p in json.loads(msg["Body"])]
+    assert sorted(seen) == sorted((k, v) for v in range(10) for k in "abcd")
+    for k in "abcd":
+        assert [v for key, v in seen if key == k] == list(range(10))
+    lam.delete_event_source_mapping(UUID=m["UUID"])

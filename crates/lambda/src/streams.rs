@@ -166,7 +166,12 @@ async fn poll_shard(i: Arc<Inner>, source: Arc<dyn StreamSource>, m: Mapping, sh
                 let _ = tokio::time::timeout(IDLE_POLL, source.wait(&m.event_source_arn, version)).await;
                 continue;
             }
-            match process(&i, &m, &opts, &shard, batch, &running).await {
+            let outcome = if opts.parallelization > 1 && batch.len() > 1 {
+                process_in_parallel(&i, &m, &opts, &shard, batch, &stop).await
+            } else {
+                process(&i, &m, &opts, &shard, batch, &running, true).await
+            };
+            match outcome {
                 Ok(Some(checkpoint)) => {
                     if let Err(e) = save_checkpoint(&i, &m.uuid, &shard, &checkpoint).await {
                         tracing::warn!(error = %e, "cannot save a stream checkpoint");
@@ -178,6 +183,56 @@ async fn poll_shard(i: Arc<Inner>, source: Arc<dyn StreamSource>, m: Mapping, sh
             }
         }
     }
+}
+
+/// ParallelizationFactor: the batch split by partition key into that many parts, delivered
+/// concurrently; a key's records stay in one part, in order. The checkpoint moves only when
+/// every part is done (a failed part sends the shard back to the checkpoint: at least once).
+async fn process_in_parallel(
+    i: &Arc<Inner>,
+    m: &Mapping,
+    opts: &StreamOptions,
+    shard: &str,
+    batch: Vec<StreamRecord>,
+    stop: &Arc<AtomicBool>,
+) -> Result<Option<String>, ()> {
+    let last = batch.last().map(|r| r.sequence.clone());
+    let n = opts.parallelization as usize;
+    let mut parts: Vec<Vec<StreamRecord>> = vec![Vec::new(); n];
+    for r in batch {
+        let slot = key_slot(&r, n);
+        parts[slot].push(r);
+    }
+    let mut tasks = tokio::task::JoinSet::new();
+    for part in parts.into_iter().filter(|p| !p.is_empty()) {
+        let (i, m, opts, shard, stop) = (i.clone(), m.clone(), opts.clone(), shard.to_string(), stop.clone());
+        tasks.spawn(async move {
+            let running = || !stop.load(Ordering::SeqCst) && !i.closing();
+            process(&i, &m, &opts, &shard, part, &running, false).await
+        });
+    }
+    let mut ok = true;
+    while let Some(done) = tasks.join_next().await {
+        ok &= matches!(done, Ok(Ok(_)));
+    }
+    if ok { Ok(last) } else { Err(()) }
+}
+
+/// Which part of a parallel batch a record belongs to: a hash of its partition key (a DynamoDB
+/// record's keys, a Kinesis record's partition key).
+fn key_slot(r: &StreamRecord, n: usize) -> usize {
+    let key = r
+        .data
+        .get("kinesis")
+        .and_then(|k| k.get("partitionKey"))
+        .or_else(|| r.data.get("dynamodb").and_then(|d| d.get("Keys")));
+    let text = key.map(Value::to_string).unwrap_or_default();
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in text.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    (h % n as u64) as usize
 }
 
 async fn role_may_read(i: &Inner, m: &Mapping) -> Result<(), String> {
@@ -223,6 +278,7 @@ async fn process(
     shard: &str,
     batch: Vec<StreamRecord>,
     running: &(dyn Fn() -> bool + Sync),
+    partial_checkpoints: bool,
 ) -> Result<Option<String>, ()> {
     let last = batch.last().map(|r| r.sequence.clone());
     let patterns: Vec<Value> = m.filters.iter().filter_map(|p| crate::filter::check(p).ok()).collect();
@@ -248,7 +304,7 @@ async fn process(
                     // Everything before the first failed record is done.
                     let before =
                         part.iter().take_while(|r| r.sequence != first_failed).last().map(|r| r.sequence.clone());
-                    if let Some(seq) = before {
+                    if let (Some(seq), true) = (before, partial_checkpoints) {
                         let _ = save_checkpoint(i, &m.uuid, shard, &seq).await;
                     }
                     if exhausted(opts, attempts, &part, i.now()) {
