@@ -1,5 +1,5 @@
 //! Query and Scan: a key range of the table or of an index read in key order (Query may read it
-//! backwards), `Limit` items or 1 MB evaluated per page, then `FilterExpression`, projection and
+//! backwards, chunk by chunk from its end), `Limit` items or 1 MB evaluated per page, then `FilterExpression`, projection and
 //! `Select`; `ExclusiveStartKey` / `LastEvaluatedKey` name the last item evaluated.
 
 use serde_json::{Value as Json, json};
@@ -235,13 +235,20 @@ fn read_page(
             }
         }
     } else {
-        // Backwards: the range is read whole and walked from its end.
-        let mut all = r.scan(&start, end.as_deref(), usize::MAX)?;
-        all.reverse();
-        for e in all {
-            entries.push(e);
-            if visit(&mut page, &mut entries, src, limit, keep)? {
-                return Ok(page);
+        // Backwards: chunks from the end of the range down.
+        let mut below = end;
+        loop {
+            let chunk = r.scan_rev(&start, below.as_deref(), 256)?;
+            let done = chunk.len() < 256;
+            for (k, v) in chunk {
+                below = Some(k.clone());
+                entries.push((k, v));
+                if visit(&mut page, &mut entries, src, limit, keep)? {
+                    return Ok(page);
+                }
+            }
+            if done {
+                break;
             }
         }
     }

@@ -158,12 +158,37 @@ fn scan(conn: &Connection, start: &[u8], end: Option<&[u8]>, limit: usize) -> Re
     rows.map_err(io)
 }
 
+fn scan_rev(conn: &Connection, start: &[u8], end: Option<&[u8]>, limit: usize) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    let rows = match end {
+        Some(end) => {
+            let mut st = conn
+                .prepare_cached("SELECT k, v FROM kv WHERE k >= ?1 AND k < ?2 ORDER BY k DESC LIMIT ?3")
+                .map_err(io)?;
+            st.query_map(params![start, end, limit], |r| Ok((r.get(0)?, r.get(1)?)))
+                .map_err(io)?
+                .collect::<std::result::Result<Vec<_>, _>>()
+        }
+        None => {
+            let mut st =
+                conn.prepare_cached("SELECT k, v FROM kv WHERE k >= ?1 ORDER BY k DESC LIMIT ?2").map_err(io)?;
+            st.query_map(params![start, limit], |r| Ok((r.get(0)?, r.get(1)?)))
+                .map_err(io)?
+                .collect::<std::result::Result<Vec<_>, _>>()
+        }
+    };
+    rows.map_err(io)
+}
+
 impl ReadTxn for SqliteTxn<'_> {
     fn get(&mut self, key: &[u8]) -> Result<Option<Vec<u8>>> {
         get(self.conn, key)
     }
     fn scan(&mut self, start: &[u8], end: Option<&[u8]>, limit: usize) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
         scan(self.conn, start, end, limit)
+    }
+    fn scan_rev(&mut self, start: &[u8], end: Option<&[u8]>, limit: usize) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+        scan_rev(self.conn, start, end, limit)
     }
 }
 
@@ -202,6 +227,9 @@ impl ReadTxn for ReadConn<'_> {
     }
     fn scan(&mut self, start: &[u8], end: Option<&[u8]>, limit: usize) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
         scan(self.0, start, end, limit)
+    }
+    fn scan_rev(&mut self, start: &[u8], end: Option<&[u8]>, limit: usize) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+        scan_rev(self.0, start, end, limit)
     }
 }
 

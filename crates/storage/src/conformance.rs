@@ -14,9 +14,10 @@ type Check = fn(Store) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()>
 
 /// Runs every check against `store`, wiping it between checks.
 pub async fn run_all(store: &Store) {
-    let checks: [(&str, Check); 10] = [
+    let checks: [(&str, Check); 11] = [
         ("put_get_delete", |s| Box::pin(put_get_delete(s))),
         ("scan_order_bounds_limits", |s| Box::pin(scan_order_bounds_limits(s))),
+        ("reverse_scans", |s| Box::pin(reverse_scans(s))),
         ("rollback_on_error", |s| Box::pin(rollback_on_error(s))),
         ("panic_rolls_back_and_store_survives", |s| Box::pin(panic_rolls_back_and_store_survives(s))),
         ("concurrent_increments_are_serializable", |s| Box::pin(concurrent_increments_are_serializable(s))),
@@ -41,6 +42,31 @@ async fn put(s: &Store, k: &[u8], v: &[u8]) {
 async fn get(s: &Store, k: &[u8]) -> Option<Vec<u8>> {
     let k = k.to_vec();
     s.read(move |r| r.get(&k)).await.expect("get")
+}
+
+/// `scan_rev`: descending, the same bounds as `scan` (start included, end excluded), limited from
+/// the top, in reads and inside writes.
+async fn reverse_scans(s: Store) {
+    for k in [b"a1".as_slice(), b"a2", b"a3", b"a30", b"b1"] {
+        put(&s, k, k).await;
+    }
+    let keys = |rows: Vec<(Vec<u8>, Vec<u8>)>| rows.into_iter().map(|(k, _)| k).collect::<Vec<_>>();
+    let all = s.read(|r| r.scan_rev(b"a", Some(b"b"), 10)).await.expect("scan_rev");
+    assert_eq!(keys(all), [b"a30".to_vec(), b"a3".to_vec(), b"a2".to_vec(), b"a1".to_vec()]);
+    let top = s.read(|r| r.scan_rev(b"a", Some(b"a3"), 1)).await.expect("scan_rev");
+    assert_eq!(keys(top), [b"a2".to_vec()]);
+    let open = s.read(|r| r.scan_rev(b"a2", None, 2)).await.expect("scan_rev");
+    assert_eq!(keys(open), [b"b1".to_vec(), b"a30".to_vec()]);
+    let empty = s.read(|r| r.scan_rev(b"c", None, 5)).await.expect("scan_rev");
+    assert!(empty.is_empty());
+    let inside = s
+        .write(|t| {
+            t.put(b"a4", b"x")?;
+            t.scan_rev(b"a", Some(b"b"), 1)
+        })
+        .await
+        .expect("write");
+    assert_eq!(keys(inside), [b"a4".to_vec()]);
 }
 
 async fn put_get_delete(s: Store) {

@@ -44,6 +44,15 @@ pub trait ReadTxn {
     /// Entries with `start <= key < end` (no upper bound when `end` is `None`), ascending,
     /// at most `limit`.
     fn scan(&mut self, start: &[u8], end: Option<&[u8]>, limit: usize) -> Result<Vec<(Vec<u8>, Vec<u8>)>>;
+    /// Entries with `start <= key < end` (no upper bound when `end` is `None`), descending from
+    /// the largest, at most `limit`. Backends override this default, which reads the whole
+    /// range.
+    fn scan_rev(&mut self, start: &[u8], end: Option<&[u8]>, limit: usize) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+        let mut all = self.scan(start, end, usize::MAX)?;
+        all.reverse();
+        all.truncate(limit);
+        Ok(all)
+    }
 }
 
 /// A write transaction. It runs alone: every transaction is serializable, so a read followed by

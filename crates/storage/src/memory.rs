@@ -31,12 +31,30 @@ fn range(map: &Map, start: &[u8], end: Option<&[u8]>, limit: usize) -> Vec<(Vec<
     map.range::<[u8], _>((Bound::Included(start), upper)).take(limit).map(|(k, v)| (k.clone(), v.clone())).collect()
 }
 
+fn range_rev(map: &Map, start: &[u8], end: Option<&[u8]>, limit: usize) -> Vec<(Vec<u8>, Vec<u8>)> {
+    let upper = match end {
+        Some(e) => Bound::Excluded(e),
+        None => Bound::Unbounded,
+    };
+    if end.is_some_and(|e| e <= start) {
+        return Vec::new();
+    }
+    map.range::<[u8], _>((Bound::Included(start), upper))
+        .rev()
+        .take(limit)
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
+}
+
 impl ReadTxn for MemTxn<'_> {
     fn get(&mut self, key: &[u8]) -> Result<Option<Vec<u8>>> {
         Ok(self.map.get(key).cloned())
     }
     fn scan(&mut self, start: &[u8], end: Option<&[u8]>, limit: usize) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
         Ok(range(self.map, start, end, limit))
+    }
+    fn scan_rev(&mut self, start: &[u8], end: Option<&[u8]>, limit: usize) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+        Ok(range_rev(self.map, start, end, limit))
     }
 }
 
@@ -68,6 +86,9 @@ impl ReadTxn for Snapshot<'_> {
     }
     fn scan(&mut self, start: &[u8], end: Option<&[u8]>, limit: usize) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
         Ok(range(self.0, start, end, limit))
+    }
+    fn scan_rev(&mut self, start: &[u8], end: Option<&[u8]>, limit: usize) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+        Ok(range_rev(self.0, start, end, limit))
     }
 }
 
