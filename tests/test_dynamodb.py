@@ -487,3 +487,31 @@ def handler(event, context):
     for k in "abcd":
         assert [v for key, v in seen if key == k] == list(range(10))
     lam.delete_event_source_mapping(UUID=m["UUID"])
+
+
+def test_partiql(ddb):
+    t = new_table(ddb)
+    ddb.execute_statement(Statement=f"INSERT INTO \"{t}\" VALUE {{'pk': 'a', 'sk': 1, 'v': 'x', 'tags': <<'p', 'q'>>}}")
+    assert fails(ddb.execute_statement, Statement=f"INSERT INTO \"{t}\" VALUE {{'pk': 'a', 'sk': 1}}")[:2] == (
+        "DuplicateItemException", 400)
+    ddb.execute_statement(Statement=f"INSERT INTO \"{t}\" VALUE {{'pk': ?, 'sk': ?}}",
+                          Parameters=[{"S": "a"}, {"N": "2"}])
+    got = ddb.execute_statement(Statement=f'SELECT * FROM "{t}" WHERE pk = ?', Parameters=[{"S": "a"}])["Items"]
+    assert [i["sk"]["N"] for i in got] == ["1", "2"]
+    assert got[0]["tags"] == {"SS": ["p", "q"]}
+    out = ddb.execute_statement(Statement=f"UPDATE \"{t}\" SET v = 'y' WHERE pk = 'a' AND sk = 1 RETURNING ALL NEW *")
+    assert out["Items"][0]["v"] == {"S": "y"}
+    assert fails(ddb.execute_statement, Statement=f"UPDATE \"{t}\" SET v = 'z' WHERE pk = 'a' AND sk = 9")[0] == (
+        "ConditionalCheckFailedException")
+    ddb.execute_statement(Statement=f"DELETE FROM \"{t}\" WHERE pk = 'a' AND sk = 2")
+    assert len(ddb.execute_statement(Statement=f'SELECT pk FROM "{t}"')["Items"]) == 1
+    batch = ddb.batch_execute_statement(Statements=[
+        {"Statement": f"INSERT INTO \"{t}\" VALUE {{'pk': 'b', 'sk': 1}}"},
+        {"Statement": f"INSERT INTO \"{t}\" VALUE {{'pk': 'a', 'sk': 1}}"}])["Responses"]
+    assert "Error" not in batch[0] and batch[1]["Error"]["Code"] == "DuplicateItem"
+    ddb.execute_transaction(TransactStatements=[
+        {"Statement": f"INSERT INTO \"{t}\" VALUE {{'pk': 'c', 'sk': 1}}"},
+        {"Statement": f"UPDATE \"{t}\" SET n = 1 WHERE pk = 'b' AND sk = 1"}])
+    assert ddb.get_item(TableName=t, Key={"pk": {"S": "b"}, "sk": {"N": "1"}})["Item"]["n"] == {"N": "1"}
+    code, _, _ = fails(ddb.execute_statement, Statement="SELEC nothing")
+    assert code == "ValidationException"

@@ -29,7 +29,9 @@ mod items;
 mod keys;
 mod legacy;
 pub mod number;
+pub mod partiql;
 mod query;
+mod statements;
 pub mod streams;
 mod table;
 mod tables;
@@ -73,6 +75,9 @@ pub const SUPPORTED: &[&str] = &[
     "ListBackups",
     "DeleteBackup",
     "RestoreTableFromBackup",
+    "ExecuteStatement",
+    "BatchExecuteStatement",
+    "ExecuteTransaction",
 ];
 
 /// The DynamoDB service.
@@ -216,6 +221,9 @@ impl Service for DynamoDb {
                 "ListBackups" => backups::list(i, ctx, input).await,
                 "DeleteBackup" => backups::delete(i, input).await,
                 "RestoreTableFromBackup" => backups::restore(i, ctx, input).await,
+                "ExecuteStatement" => statements::execute(i, ctx, input).await,
+                "BatchExecuteStatement" => statements::batch_execute(i, ctx, input).await,
+                "ExecuteTransaction" => statements::execute_transaction(i, ctx, input).await,
                 other => Err(errors::unsupported(other)),
             }
         })
