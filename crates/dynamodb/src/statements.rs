@@ -58,10 +58,11 @@ async fn run(
     request: &Json,
 ) -> Result<Json, AwsError> {
     let (mut t, inserting, _) = prepared(i, ctx, statement, parameters).await?;
-    if let (Some(v), Some(o)) = (request.get("ReturnValuesOnConditionCheckFailure"), t.input.as_object_mut()) {
-        if !matches!(t.op, Op::Scan) {
-            o.insert("ReturnValuesOnConditionCheckFailure".into(), v.clone());
-        }
+    let writes = !matches!(t.op, Op::Scan);
+    if let (Some(v), Some(o), true) =
+        (request.get("ReturnValuesOnConditionCheckFailure"), t.input.as_object_mut(), writes)
+    {
+        o.insert("ReturnValuesOnConditionCheckFailure".into(), v.clone());
     }
     match t.op {
         Op::Scan => {
