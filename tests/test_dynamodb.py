@@ -515,3 +515,19 @@ def test_partiql(ddb):
     assert ddb.get_item(TableName=t, Key={"pk": {"S": "b"}, "sk": {"N": "1"}})["Item"]["n"] == {"N": "1"}
     code, _, _ = fails(ddb.execute_statement, Statement="SELEC nothing")
     assert code == "ValidationException"
+
+
+def test_resource_policies(ddb):
+    t = new_table(ddb, range_key=False)
+    arn = ddb.describe_table(TableName=t)["Table"]["TableArn"]
+    assert fails(ddb.get_resource_policy, ResourceArn=arn)[0] == "PolicyNotFoundException"
+    policy = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+                         "Principal": {"AWS": "arn:aws:iam::444455556666:root"}, "Action": "dynamodb:GetItem",
+                         "Resource": arn}]})
+    rev = ddb.put_resource_policy(ResourceArn=arn, Policy=policy)["RevisionId"]
+    got = ddb.get_resource_policy(ResourceArn=arn)
+    assert (json.loads(got["Policy"]), got["RevisionId"]) == (json.loads(policy), rev)
+    assert fails(ddb.put_resource_policy, ResourceArn=arn, Policy=policy, ExpectedRevisionId="nope")[0] == (
+        "PolicyNotFoundException")
+    assert ddb.delete_resource_policy(ResourceArn=arn)["RevisionId"] == rev
+    assert fails(ddb.delete_resource_policy, ResourceArn=arn)[0] == "PolicyNotFoundException"

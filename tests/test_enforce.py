@@ -644,3 +644,19 @@ def test_stream_mappings_need_a_role_that_reads_the_stream(root):
                            PolicyArn="arn:aws:iam::aws:policy/service-role/AWSLambdaDynamoDBExecutionRole")
     m = lam.create_event_source_mapping(EventSourceArn=stream, FunctionName=name, StartingPosition="LATEST")
     lam.delete_event_source_mapping(UUID=m["UUID"])
+
+
+def test_table_policies_grant_other_accounts(srv, root):
+    ddb = root("dynamodb")
+    table = unique("t")
+    ddb.create_table(TableName=table, KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+                     AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST")
+    ddb.put_item(TableName=table, Item={"pk": {"S": "a"}})
+    arn = ddb.describe_table(TableName=table)["Table"]["TableArn"]
+    other = make_client("dynamodb", srv.endpoint, *OTHER[:2])
+    assert fails(other.get_item, TableName=arn, Key={"pk": {"S": "a"}})[:2] == ("AccessDeniedException", 400)
+    ddb.put_resource_policy(ResourceArn=arn, Policy=doc({
+        "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{OTHER[2]}:root"}, "Action": "dynamodb:GetItem",
+        "Resource": arn}))
+    assert other.get_item(TableName=arn, Key={"pk": {"S": "a"}})["Item"] == {"pk": {"S": "a"}}
+    assert fails(other.put_item, TableName=arn, Item={"pk": {"S": "b"}})[:2] == ("AccessDeniedException", 400)

@@ -189,7 +189,7 @@ pub async fn put(i: &Inner, ctx: &RequestContext, mut input: Json) -> Result<Jso
     let rv = return_values(&input, &["NONE", "ALL_OLD"])?.to_string();
     let c = conditioned(&input)?;
     c.placeholders.check_all_used().map_err(expr_error)?;
-    let ctx = ctx.clone();
+    let ctx = crate::tables::scoped(ctx, &input);
     let input2 = input.clone();
     let new = item.clone();
     let now = i.now();
@@ -218,7 +218,7 @@ pub async fn get_item(i: &Inner, ctx: &RequestContext, input: Json) -> Result<Js
     let projection = projection_of(&input, &mut p)?;
     p.check_all_used().map_err(expr_error)?;
     let consistent = input.get("ConsistentRead").and_then(Json::as_bool).unwrap_or(false);
-    let ctx = ctx.clone();
+    let ctx = crate::tables::scoped(ctx, &input);
     // A point read: on the caller's thread where the store allows it.
     let (table, item) = i
         .store
@@ -281,7 +281,7 @@ pub async fn delete(i: &Inner, ctx: &RequestContext, mut input: Json) -> Result<
     let rv = return_values(&input, &["NONE", "ALL_OLD"])?.to_string();
     let c = conditioned(&input)?;
     c.placeholders.check_all_used().map_err(expr_error)?;
-    let ctx = ctx.clone();
+    let ctx = crate::tables::scoped(ctx, &input);
     let input2 = input.clone();
     let now = i.now();
     let (table, old) = i
@@ -313,7 +313,7 @@ pub async fn update(i: &Inner, ctx: &RequestContext, mut input: Json) -> Result<
         None => None,
     };
     c.placeholders.check_all_used().map_err(expr_error)?;
-    let ctx = ctx.clone();
+    let ctx = crate::tables::scoped(ctx, &input);
     let input2 = input.clone();
     let now = i.now();
     let (table, old, new) = i

@@ -30,6 +30,7 @@ mod keys;
 mod legacy;
 pub mod number;
 pub mod partiql;
+mod policies;
 mod query;
 mod statements;
 pub mod streams;
@@ -78,6 +79,9 @@ pub const SUPPORTED: &[&str] = &[
     "ExecuteStatement",
     "BatchExecuteStatement",
     "ExecuteTransaction",
+    "PutResourcePolicy",
+    "GetResourcePolicy",
+    "DeleteResourcePolicy",
 ];
 
 /// The DynamoDB service.
@@ -166,6 +170,12 @@ impl DynamoDb {
         ttl::sweep(&self.inner).await
     }
 
+    /// The resource policy and tags of a table or stream, for authorization; None when it does
+    /// not exist.
+    pub async fn access_internal(&self, arn: &str) -> Result<Option<stratus_core::ResourceAccess>, AwsError> {
+        policies::access(&self.inner, arn).await
+    }
+
     /// Forgets in-memory state (after the store was wiped).
     pub fn reset(&self) {
         if let Ok(mut t) = self.inner.tokens.lock() {
@@ -224,6 +234,9 @@ impl Service for DynamoDb {
                 "ExecuteStatement" => statements::execute(i, ctx, input).await,
                 "BatchExecuteStatement" => statements::batch_execute(i, ctx, input).await,
                 "ExecuteTransaction" => statements::execute_transaction(i, ctx, input).await,
+                "PutResourcePolicy" => policies::put(i, ctx, input).await,
+                "GetResourcePolicy" => policies::get(i, ctx, input).await,
+                "DeleteResourcePolicy" => policies::delete(i, ctx, input).await,
                 other => Err(errors::unsupported(other)),
             }
         })

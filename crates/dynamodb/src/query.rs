@@ -348,7 +348,7 @@ pub async fn query(i: &Inner, ctx: &RequestContext, mut input: Json) -> Result<J
     let limit = limit_of(&input)?;
     let forward = input.get("ScanIndexForward").and_then(Json::as_bool).unwrap_or(true);
     let consistent = input.get("ConsistentRead").and_then(Json::as_bool).unwrap_or(false);
-    let ctx = ctx.clone();
+    let ctx = crate::tables::scoped(ctx, &input);
     i.read(move |r| {
         let table = table_for(r, &ctx, &name)?;
         let src = source(&table, &input)?;
@@ -413,7 +413,7 @@ pub async fn scan(i: &Inner, ctx: &RequestContext, mut input: Json) -> Result<Js
         }
         _ => return Err(validation("TotalSegments must be between 1 and 1000000")),
     };
-    let ctx = ctx.clone();
+    let ctx = crate::tables::scoped(ctx, &input);
     i.read(move |r| {
         let table = table_for(r, &ctx, &name)?;
         let src = source(&table, &input)?;

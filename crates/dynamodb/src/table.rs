@@ -95,6 +95,11 @@ pub struct TableRecord {
     pub ttl: Option<(String, bool)>,
     #[serde(default)]
     pub point_in_time_recovery: bool,
+    /// Resource-based policies of the table and of its stream: (document, revision id).
+    #[serde(default)]
+    pub policy: Option<(String, String)>,
+    #[serde(default)]
+    pub stream_policy: Option<(String, String)>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

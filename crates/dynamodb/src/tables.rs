@@ -71,6 +71,17 @@ pub fn save(t: &mut dyn Txn, table: &TableRecord) -> Result<(), AwsError> {
     Ok(())
 }
 
+/// The context a request acts in: a `TableName` given as an ARN names the table's account and
+/// region (another account's table is reached through its resource policy).
+pub fn scoped(ctx: &RequestContext, input: &Json) -> RequestContext {
+    let mut c = ctx.clone();
+    if let Some(a) = s(input, "TableName").and_then(stratus_core::Arn::parse).filter(|a| a.service == "dynamodb") {
+        c.account = a.account.to_string();
+        c.region = a.region.to_string();
+    }
+    c
+}
+
 /// The table a request names by `TableName` (a name or a table ARN).
 pub fn table_name(input: &Json) -> Result<String, AwsError> {
     let name = req(input, "TableName")?;
@@ -255,6 +266,8 @@ pub async fn create(i: &Inner, ctx: &RequestContext, input: Json) -> Result<Json
         tags: tags_of(&input)?,
         ttl: None,
         point_in_time_recovery: false,
+        policy: None,
+        stream_policy: None,
     };
     let ctx2 = ctx.clone();
     let table = i

@@ -393,11 +393,12 @@ impl stratus_lambda::CodeSource for S3Code {
     }
 }
 
-/// Queue, topic and function policies and tags for IAM's authorizer.
+/// Queue, topic, function and table policies and tags for IAM's authorizer.
 pub struct ResourcePolicies {
     pub sqs: Sqs,
     pub sns: Sns,
     pub lambda: Lambda,
+    pub dynamodb: stratus_dynamodb::DynamoDb,
 }
 
 impl stratus_iam_api::ResourcePolicies for ResourcePolicies {
@@ -411,6 +412,7 @@ impl stratus_iam_api::ResourcePolicies for ResourcePolicies {
                 "sqs" => self.sqs.access_internal(arn).await,
                 "sns" => self.sns.access_internal(arn).await,
                 "lambda" => self.lambda.access_internal(arn).await,
+                "dynamodb" => self.dynamodb.access_internal(arn).await,
                 _ => Ok(None),
             }
         })

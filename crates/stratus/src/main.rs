@@ -171,6 +171,7 @@ async fn serve(cfg: Config) -> Result<(), String> {
         sqs: sqs.clone(),
         sns: sns.clone(),
         lambda: lambda.clone(),
+        dynamodb: dynamodb.clone(),
     }));
     tokio::spawn(
         engine::Engine { store: store.clone(), sqs: sqs.clone(), lambda: lambda.clone(), sns: sns.clone(), access }
