@@ -7,17 +7,22 @@ use http::{HeaderValue, Response, StatusCode};
 use serde_json::{Map, Value};
 
 use crate::error::AwsError;
-use crate::model::ServiceModel;
+use crate::model::{Operation, ServiceModel};
 use crate::{ApiRequest, Decoded, respond};
 
-pub fn decode_request<'m>(model: &'m ServiceModel, req: &ApiRequest<'_>) -> Result<Decoded<'m>, AwsError> {
+/// The operation `X-Amz-Target` names (shared with the CBOR wire).
+pub(crate) fn operation<'m>(model: &'m ServiceModel, req: &ApiRequest<'_>) -> Result<&'m Operation, AwsError> {
     let target = req.header("x-amz-target").unwrap_or_default();
     let (prefix, name) = target.rsplit_once('.').unwrap_or(("", target));
-    let op = match model.metadata.target_prefix.as_deref() {
+    match model.metadata.target_prefix.as_deref() {
         Some(p) if p == prefix => model.operation(name),
         _ => None,
     }
-    .ok_or_else(|| AwsError::new("UnknownOperationException", format!("Unknown operation {target}")))?;
+    .ok_or_else(|| AwsError::new("UnknownOperationException", format!("Unknown operation {target}")))
+}
+
+pub fn decode_request<'m>(model: &'m ServiceModel, req: &ApiRequest<'_>) -> Result<Decoded<'m>, AwsError> {
+    let op = operation(model, req)?;
     let input = if req.body.iter().all(u8::is_ascii_whitespace) {
         Value::Object(Map::new())
     } else {
@@ -44,10 +49,22 @@ pub fn encode_response(model: &ServiceModel, output: &Value, request_id: &str) -
     respond(StatusCode::OK, content_type(model), request_id, body.into())
 }
 
-pub fn encode_error(model: &ServiceModel, err: &AwsError, request_id: &str) -> Response<Bytes> {
+/// The HTTP status of `err` and, for a query-compatible service, the `x-amzn-query-error`
+/// header its clients read (shared with the CBOR wire).
+pub(crate) fn error_status(model: &ServiceModel, err: &AwsError) -> (StatusCode, Option<HeaderValue>) {
     let (query_code, status, sender) = model.error_info(&err.code);
     let status = err.status.unwrap_or(status);
     let sender = err.sender.unwrap_or(sender && status < 500);
+    let query_error = model
+        .metadata
+        .query_compatible
+        .then(|| HeaderValue::from_str(&format!("{query_code};{}", if sender { "Sender" } else { "Receiver" })).ok())
+        .flatten();
+    (StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST), query_error)
+}
+
+pub fn encode_error(model: &ServiceModel, err: &AwsError, request_id: &str) -> Response<Bytes> {
+    let (status, query_error) = error_status(model, err);
     let mut body = serde_json::json!({
         "__type": format!("com.amazonaws.{}#{}", model.metadata.endpoint_prefix, err.code),
         "message": err.message,
@@ -57,15 +74,8 @@ pub fn encode_error(model: &ServiceModel, err: &AwsError, request_id: &str) -> R
             obj.insert(k.clone(), crate::field_value(v));
         }
     }
-    let mut r = respond(
-        StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST),
-        content_type(model),
-        request_id,
-        Bytes::from(body.to_string()),
-    );
-    if model.metadata.query_compatible
-        && let Ok(v) = HeaderValue::from_str(&format!("{query_code};{}", if sender { "Sender" } else { "Receiver" }))
-    {
+    let mut r = respond(status, content_type(model), request_id, Bytes::from(body.to_string()));
+    if let Some(v) = query_error {
         r.headers_mut().insert("x-amzn-query-error", v);
     }
     r

@@ -15,6 +15,7 @@ use http::{HeaderMap, HeaderValue, Method, Response, StatusCode, Uri};
 use serde_json::Value;
 use stratus_core::RequestContext;
 
+pub mod cbor;
 pub mod error;
 pub mod json;
 pub mod model;
@@ -33,6 +34,9 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Wire {
     Json,
+    /// The JSON protocols' requests and responses as CBOR (`application/x-amz-cbor-1.1`), as the
+    /// AWS SDK for Java sends them to Kinesis by default.
+    Cbor,
     Query,
     RestJson,
 }
@@ -94,11 +98,21 @@ impl ApiRequest<'_> {
     fn is_form(&self) -> bool {
         self.header("content-type").is_some_and(|c| c.starts_with("application/x-www-form-urlencoded"))
     }
+
+    fn is_cbor(&self) -> bool {
+        let want = cbor::CONTENT_TYPE.as_bytes();
+        self.header("content-type")
+            .and_then(|c| c.as_bytes().get(..want.len()))
+            .is_some_and(|c| c.eq_ignore_ascii_case(want))
+    }
 }
 
 /// Which wire protocol a request is in, for a service that speaks `model`'s protocols.
 pub fn detect_wire(model: &ServiceModel, req: &ApiRequest<'_>) -> Wire {
     let speaks_query = model.metadata.protocol == Protocol::Query || model.metadata.query_compatible;
+    if model.metadata.protocol == Protocol::Json && req.is_cbor() {
+        return Wire::Cbor;
+    }
     if req.headers.contains_key("x-amz-target") && model.metadata.protocol == Protocol::Json {
         return Wire::Json;
     }
@@ -142,6 +156,7 @@ pub async fn dispatch_authorized(
     let wire = detect_wire(model, req);
     let decoded = match wire {
         Wire::Json => json::decode_request(model, req),
+        Wire::Cbor => cbor::decode_request(model, req),
         Wire::Query => decode_query(model, req),
         Wire::RestJson => restjson::decode_request(model, req),
     };
@@ -169,6 +184,7 @@ pub async fn dispatch_authorized(
     match svc.call(ctx, op, input).await {
         Ok(output) => match wire {
             Wire::Json => json::encode_response(model, &output, &ctx.request_id),
+            Wire::Cbor => cbor::encode_response(model, op, &output, &ctx.request_id),
             Wire::Query => {
                 let body = query::encode_response(model, op, &output, &ctx.request_id);
                 respond(StatusCode::OK, "text/xml", &ctx.request_id, body.into())
@@ -224,6 +240,7 @@ pub fn error_response(
             )
         }
         Wire::Json => json::encode_error(model, err, request_id),
+        Wire::Cbor => cbor::encode_error(model, err, request_id),
         Wire::RestJson => restjson::encode_error(model, err, request_id),
     }
 }
