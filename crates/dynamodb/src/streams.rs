@@ -20,37 +20,7 @@ use crate::table::{StreamSettings, TableRecord};
 use crate::value::{Item, item_size, item_to_json};
 use crate::{Inner, keys, tables};
 
-/// A version that moves whenever items may have changed, with a way to wait for it to move:
-/// readers of streams (event source pollers) sleep on it instead of polling.
-#[derive(Default)]
-pub struct Changes {
-    version: std::sync::atomic::AtomicU64,
-    notify: tokio::sync::Notify,
-}
-
-impl Changes {
-    pub fn bump(&self) {
-        self.version.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        self.notify.notify_waiters();
-    }
-
-    pub fn version(&self) -> u64 {
-        self.version.load(std::sync::atomic::Ordering::SeqCst)
-    }
-
-    /// Returns once the version is no longer `since`.
-    pub async fn changed_since(&self, since: u64) {
-        loop {
-            let notified = self.notify.notified();
-            tokio::pin!(notified);
-            notified.as_mut().enable();
-            if self.version() != since {
-                return;
-            }
-            notified.await;
-        }
-    }
-}
+pub use stratus_storage::Changes;
 
 /// How long a shard iterator works.
 const ITERATOR_MS: u64 = 15 * 60 * 1000;

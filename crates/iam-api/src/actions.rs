@@ -153,6 +153,13 @@ pub fn resource(service: &str, op: &str, input: &Value, ctx: &RequestContext) ->
             }),
         "sts" => s(input, "RoleArn").map(str::to_string),
         "dynamodb" => dynamodb_resource(input, region, account),
+        // A consumer's operations act on the consumer; the others on the stream (GetRecords'
+        // stream is added to its input from the iterator before authorization).
+        "kinesis" => s(input, "ConsumerARN")
+            .or_else(|| s(input, "ResourceARN"))
+            .or_else(|| s(input, "StreamARN"))
+            .map(str::to_string)
+            .or_else(|| s(input, "StreamName").map(|n| format!("arn:aws:kinesis:{region}:{account}:stream/{n}"))),
         _ => None,
     };
     found.unwrap_or_else(|| "*".to_string())
@@ -405,7 +412,7 @@ mod tests {
 
     #[test]
     fn every_served_operation_maps_to_an_action_of_the_reference() {
-        for service in ["sqs", "sns", "lambda", "logs", "iam", "sts", "s3", "dynamodb"] {
+        for service in ["sqs", "sns", "lambda", "logs", "iam", "sts", "s3", "dynamodb", "kinesis"] {
             for (op, _) in operations(service) {
                 let action = action(service, &op);
                 let name = action.split_once(':').map(|(_, n)| n).unwrap_or_default();
@@ -427,6 +434,8 @@ mod tests {
             "FunctionName": "f", "Qualifier": "1", "UUID": "a1b2", "logGroupName": "/g", "logStreamName": "s", "UserName": "u", "RoleName": "r", "GroupName": "g",
             "PolicyArn": "arn:aws:iam::111122223333:policy/p", "PolicyName": "p",
             "RoleArn": "arn:aws:iam::111122223333:role/r", "TableName": "t",
+            "StreamName": "s", "StreamARN": "arn:aws:kinesis:eu-west-1:111122223333:stream/s",
+            "ConsumerARN": "arn:aws:kinesis:eu-west-1:111122223333:stream/s/consumer/c:1700000000",
         });
         let picked = members.iter().filter_map(|m| values.get(m).map(|v| (m.clone(), v.clone())));
         Value::Object(picked.collect())
@@ -434,7 +443,7 @@ mod tests {
 
     #[test]
     fn resources_have_the_arn_format_of_their_actions_resource_types() {
-        for service in ["sqs", "sns", "lambda", "logs", "iam", "sts", "dynamodb"] {
+        for service in ["sqs", "sns", "lambda", "logs", "iam", "sts", "dynamodb", "kinesis"] {
             let formats = &crate::reference::service(service).expect("service").resources;
             for (op, members) in operations(service) {
                 let action = action(service, &op);

@@ -171,7 +171,7 @@ impl Authorizer {
     /// have their own (queues, topics, functions).
     async fn found(&self, action: &str, resource: &str) -> Result<Option<Found>, AwsError> {
         let service = action.split(':').next().unwrap_or_default();
-        if matches!(service, "sqs" | "sns" | "lambda" | "dynamodb") && resource != "*" {
+        if matches!(service, "sqs" | "sns" | "lambda" | "dynamodb" | "kinesis") && resource != "*" {
             self.resource_access(service, resource).await
         } else {
             Ok(None)
@@ -363,7 +363,7 @@ fn resource_tags(found: &Option<Found>, context: &mut Context) {
 /// reachable across accounts. S3's ARNs name no account.
 fn owner_of(found: &Option<Found>, action: &str, resource: &str) -> Option<String> {
     found.as_ref().map(|f| f.account.clone()).or_else(|| {
-        matches!(action.split(':').next(), Some("sqs" | "sns" | "lambda" | "dynamodb"))
+        matches!(action.split(':').next(), Some("sqs" | "sns" | "lambda" | "dynamodb" | "kinesis"))
             .then(|| stratus_core::Arn::parse(resource).map(|a| a.account.to_string()))
             .flatten()
             .filter(|a| !a.is_empty())
@@ -436,7 +436,7 @@ fn denied(service: &str, message: String) -> AwsError {
     let (code, status) = match service {
         "sns" => ("AuthorizationError", 403),
         "lambda" => ("AccessDeniedException", 403),
-        "dynamodb" => ("AccessDeniedException", 400),
+        "dynamodb" | "kinesis" => ("AccessDeniedException", 400),
         "logs" => ("AccessDeniedException", 400),
         _ => ("AccessDenied", 403),
     };

@@ -31,7 +31,8 @@ pub use executor::{ExecError, Executor, InvokeRequest, InvokeResponse};
 pub const MAX_CODE_REQUEST_BYTES: usize = 70_167_211;
 pub use invoke::MAX_SYNC_PAYLOAD;
 pub use source::{
-    CodeSource, CodeUrls, QueueMessage, QueueSource, Roles, StreamRead, StreamRecord, StreamSource, StreamStart,
+    CodeSource, CodeUrls, QueueMessage, QueueSource, Roles, ShardInfo, StreamRead, StreamRecord, StreamSource,
+    StreamStart,
 };
 
 static MODEL: LazyLock<Result<ServiceModel, String>> = LazyLock::new(|| {

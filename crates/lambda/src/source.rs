@@ -134,11 +134,20 @@ pub enum StreamStart {
     AfterSequence(String),
 }
 
+/// A shard of a stream, with the shards it came from (resharding): a shard is read only once
+/// its parents were read to their end, so records of a key stay in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShardInfo {
+    pub id: String,
+    pub parents: Vec<String>,
+    pub open: bool,
+}
+
 /// Streams behind event source mappings (DynamoDB Streams, Kinesis): the binary implements it
 /// over those services, choosing by the ARN.
 pub trait StreamSource: Send + Sync + 'static {
     /// The stream's shards, or the service's error for an ARN that names no stream.
-    fn shards<'a>(&'a self, arn: &'a str) -> BoxFuture<'a, Result<Vec<String>, AwsError>>;
+    fn shards<'a>(&'a self, arn: &'a str) -> BoxFuture<'a, Result<Vec<ShardInfo>, AwsError>>;
     /// An iterator of `shard` at `start`.
     fn iterator<'a>(
         &'a self,

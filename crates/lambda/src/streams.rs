@@ -79,35 +79,99 @@ async fn save_checkpoint(i: &Inner, uuid: &str, shard: &str, sequence: &str) -> 
 
 /// Forgets a deleted mapping's checkpoints.
 pub async fn forget(i: &Inner, uuid: &str) -> Result<(), AwsError> {
-    let prefix = format!("lambda/esm-cp/{uuid}/").into_bytes();
+    let prefixes = [format!("lambda/esm-cp/{uuid}/").into_bytes(), format!("lambda/esm-done/{uuid}/").into_bytes()];
     i.store
         .write(move |t| {
-            let end = stratus_storage::prefix_end(&prefix);
-            t.delete_range(&prefix, end.as_deref()).map_err(AwsError::from)
+            for prefix in &prefixes {
+                let end = stratus_storage::prefix_end(prefix);
+                t.delete_range(prefix, end.as_deref())?;
+            }
+            Ok::<_, AwsError>(())
         })
         .await
 }
 
-/// Starts one poller per shard of the mapping's stream.
+fn done_key(uuid: &str, shard: &str) -> Vec<u8> {
+    format!("lambda/esm-done/{uuid}/{shard}").into_bytes()
+}
+
+/// How a shard was finished: read to its end (its children start at their beginning), or
+/// skipped because the mapping started after it closed (LATEST).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Finished {
+    Read,
+    Skipped,
+}
+
+async fn finished(i: &Inner, uuid: &str, shard: &str) -> Result<Option<Finished>, AwsError> {
+    let key = done_key(uuid, shard);
+    i.read(move |r| Ok(r.get(&key)?.map(|v| if v.as_slice() == b"read" { Finished::Read } else { Finished::Skipped })))
+        .await
+}
+
+async fn finish(i: &Inner, uuid: &str, shard: &str, how: Finished) -> Result<(), AwsError> {
+    let key = done_key(uuid, shard);
+    let value: &'static [u8] = if how == Finished::Read { b"read" } else { b"skipped" };
+    i.store.write(move |t| t.put(&key, value).map_err(AwsError::from)).await
+}
+
+/// Follows the mapping's stream: starts a poller for each shard whose parents are finished
+/// (in lineage order, so a key's records stay in order across resharding), and looks for new
+/// shards whenever the stream changes.
 pub fn start(i: &Arc<Inner>, m: &Mapping, stop: Arc<AtomicBool>) {
     let (i, m) = (i.clone(), m.clone());
     tokio::spawn(async move {
         let Some(source) = i.stream_source.get().cloned() else { return };
-        let shards = loop {
-            match source.shards(&m.event_source_arn).await {
-                Ok(s) => break s,
-                Err(e) if stop.load(Ordering::SeqCst) => {
-                    tracing::debug!(error = %e, "stream mapping stopped before it started");
-                    return;
-                }
+        let Some(opts) = m.stream.clone() else { return };
+        let running = || !stop.load(Ordering::SeqCst) && !i.closing();
+        let mut started: std::collections::HashSet<String> = Default::default();
+        while running() {
+            let version = source.version(&m.event_source_arn);
+            let shards = match source.shards(&m.event_source_arn).await {
+                Ok(s) => s,
                 Err(e) => {
                     tracing::warn!(mapping = %m.uuid, error = %e, "cannot list the stream's shards; retrying");
                     tokio::time::sleep(Duration::from_secs(5)).await;
+                    continue;
                 }
+            };
+            let listed: std::collections::HashSet<&str> = shards.iter().map(|s| s.id.as_str()).collect();
+            for shard in &shards {
+                if started.contains(&shard.id) {
+                    continue;
+                }
+                let mut parents_read = !shard.parents.is_empty();
+                let mut ready = true;
+                for p in shard.parents.iter().filter(|p| listed.contains(p.as_str())) {
+                    match finished(&i, &m.uuid, p).await {
+                        Ok(Some(Finished::Read)) => {}
+                        Ok(Some(Finished::Skipped)) => parents_read = false,
+                        _ => ready = false,
+                    }
+                }
+                if !ready {
+                    continue;
+                }
+                if matches!(finished(&i, &m.uuid, &shard.id).await, Ok(Some(_))) {
+                    started.insert(shard.id.clone());
+                    continue;
+                }
+                // A child of shards read to their end starts at its beginning; a shard closed
+                // before a LATEST mapping began is skipped.
+                let start = if parents_read && shard.parents.iter().all(|p| listed.contains(p.as_str())) {
+                    StreamStart::TrimHorizon
+                } else if !shard.open && opts.starting_position == "LATEST" {
+                    let _ = finish(&i, &m.uuid, &shard.id, Finished::Skipped).await;
+                    started.insert(shard.id.clone());
+                    continue;
+                } else {
+                    start_of(&opts)
+                };
+                started.insert(shard.id.clone());
+                tokio::spawn(poll_shard(i.clone(), source.clone(), m.clone(), shard.id.clone(), start, stop.clone()));
             }
-        };
-        for shard in shards {
-            tokio::spawn(poll_shard(i.clone(), source.clone(), m.clone(), shard, stop.clone()));
+            // Look again when the stream changes (a reshard, a shard read to its end).
+            let _ = tokio::time::timeout(Duration::from_secs(1), source.wait(&m.event_source_arn, version)).await;
         }
     });
 }
@@ -120,13 +184,21 @@ fn start_of(opts: &StreamOptions) -> StreamStart {
     }
 }
 
-async fn poll_shard(i: Arc<Inner>, source: Arc<dyn StreamSource>, m: Mapping, shard: String, stop: Arc<AtomicBool>) {
+async fn poll_shard(
+    i: Arc<Inner>,
+    source: Arc<dyn StreamSource>,
+    m: Mapping,
+    shard: String,
+    first: StreamStart,
+    stop: Arc<AtomicBool>,
+) {
     let Some(opts) = m.stream.clone() else { return };
     let running = || !stop.load(Ordering::SeqCst) && !i.closing();
+    let mut retry: Option<(String, u64)> = None;
     'restart: while running() {
         let start = match load_checkpoint(&i, &m.uuid, &shard).await {
             Ok(Some(seq)) => StreamStart::AfterSequence(seq),
-            Ok(None) => start_of(&opts),
+            Ok(None) => first.clone(),
             Err(e) => {
                 tracing::warn!(error = %e, "cannot read a stream checkpoint");
                 tokio::time::sleep(Duration::from_secs(1)).await;
@@ -160,16 +232,25 @@ async fn poll_shard(i: Arc<Inner>, source: Arc<dyn StreamSource>, m: Mapping, sh
             };
             if batch.is_empty() {
                 if !next {
-                    return; // closed shard, read to its end
+                    // A closed shard read to its end: its children may start.
+                    if let Err(e) = finish(&i, &m.uuid, &shard, Finished::Read).await {
+                        tracing::warn!(error = %e, "cannot record a finished shard");
+                    }
+                    return;
                 }
                 // Wait for a change, or poll again after a while.
                 let _ = tokio::time::timeout(IDLE_POLL, source.wait(&m.event_source_arn, version)).await;
                 continue;
             }
+            // Attempts already made on a batch that starts where a partly failed one did.
+            let prior = retry
+                .take()
+                .filter(|(from, _)| batch.first().is_some_and(|r| &r.sequence == from))
+                .map_or(0, |(_, n)| n);
             let outcome = if opts.parallelization > 1 && batch.len() > 1 {
                 process_in_parallel(&i, &m, &opts, &shard, batch, &stop).await
             } else {
-                process(&i, &m, &opts, &shard, batch, &running, true).await
+                process(&i, &m, &opts, &shard, batch, &running, true, prior).await
             };
             match outcome {
                 Ok(Some(checkpoint)) => {
@@ -178,8 +259,16 @@ async fn poll_shard(i: Arc<Inner>, source: Arc<dyn StreamSource>, m: Mapping, sh
                     }
                 }
                 Ok(None) => {}
-                // Partly processed: start again from the checkpoint.
-                Err(()) => continue 'restart,
+                // Partly processed: start again from the checkpoint (the first failed record),
+                // counting the attempts made so far.
+                Err(carry) => {
+                    retry = carry;
+                    continue 'restart;
+                }
+            }
+            if !next {
+                // The batch ended the closed shard: one more (empty) read finishes it.
+                continue 'restart;
             }
         }
     }
@@ -195,7 +284,7 @@ async fn process_in_parallel(
     shard: &str,
     batch: Vec<StreamRecord>,
     stop: &Arc<AtomicBool>,
-) -> Result<Option<String>, ()> {
+) -> Result<Option<String>, Retry> {
     let last = batch.last().map(|r| r.sequence.clone());
     let n = opts.parallelization as usize;
     let mut parts: Vec<Vec<StreamRecord>> = vec![Vec::new(); n];
@@ -208,14 +297,14 @@ async fn process_in_parallel(
         let (i, m, opts, shard, stop) = (i.clone(), m.clone(), opts.clone(), shard.to_string(), stop.clone());
         tasks.spawn(async move {
             let running = || !stop.load(Ordering::SeqCst) && !i.closing();
-            process(&i, &m, &opts, &shard, part, &running, false).await
+            process(&i, &m, &opts, &shard, part, &running, false, 0).await
         });
     }
     let mut ok = true;
     while let Some(done) = tasks.join_next().await {
         ok &= matches!(done, Ok(Ok(_)));
     }
-    if ok { Ok(last) } else { Err(()) }
+    if ok { Ok(last) } else { Err(None) }
 }
 
 /// Which part of a parallel batch a record belongs to: a hash of its partition key (a DynamoDB
@@ -268,9 +357,14 @@ async fn gather(
     }
 }
 
-/// Invokes the function with the batch (retrying, bisecting, giving up as configured). Returns
-/// the checkpoint to save (the last record dealt with), or `Err` when the shard must be read
-/// again from its checkpoint (a partial batch failure).
+/// Where a partly failed batch left off: its first failed record and the attempts made, so
+/// that retries count across the re-reads (None: nothing to carry).
+type Retry = Option<(String, u64)>;
+
+/// Invokes the function with the batch (retrying, bisecting, giving up as configured; `prior`
+/// attempts were made already). Returns the checkpoint to save (the last record dealt with),
+/// or `Err` when the shard must be read again from its checkpoint (a partial batch failure).
+#[allow(clippy::too_many_arguments)]
 async fn process(
     i: &Arc<Inner>,
     m: &Mapping,
@@ -279,20 +373,21 @@ async fn process(
     batch: Vec<StreamRecord>,
     running: &(dyn Fn() -> bool + Sync),
     partial_checkpoints: bool,
-) -> Result<Option<String>, ()> {
+    prior: u64,
+) -> Result<Option<String>, Retry> {
     let last = batch.last().map(|r| r.sequence.clone());
     let patterns: Vec<Value> = m.filters.iter().filter_map(|p| crate::filter::check(p).ok()).collect();
     let kept: Vec<StreamRecord> = batch
         .into_iter()
-        .filter(|r| patterns.is_empty() || patterns.iter().any(|p| crate::filter::matches(p, &r.data)))
+        .filter(|r| patterns.is_empty() || patterns.iter().any(|p| crate::filter::matches(p, &filter_view(&r.data))))
         .collect();
     // Work is a stack of slices still to deliver (bisection pushes halves).
     let mut work: Vec<Vec<StreamRecord>> = if kept.is_empty() { Vec::new() } else { vec![kept] };
-    let mut attempts: u64 = 0;
+    let mut attempts: u64 = prior;
     while let Some(part) = work.pop() {
         loop {
             if !running() {
-                return Err(());
+                return Err(None);
             }
             attempts += 1;
             let outcome = invoke(i, m, &part).await;
@@ -312,7 +407,7 @@ async fn process(
                         break;
                     }
                     tokio::time::sleep(backoff(attempts)).await;
-                    return Err(());
+                    return Err(Some((first_failed, attempts)));
                 }
                 Outcome::Failed => {
                     if exhausted(opts, attempts, &part, i.now()) {
@@ -332,6 +427,24 @@ async fn process(
         }
     }
     Ok(last)
+}
+
+/// What filter patterns see of a record: of a Kinesis record, its `kinesis` object with `data`
+/// as the JSON it decodes to (base64, then JSON) — patterns filter on `data`, as on AWS; data
+/// that is not JSON stays a string. A DynamoDB record is matched as it is.
+fn filter_view(rec: &Value) -> std::borrow::Cow<'_, Value> {
+    use base64::Engine as _;
+    let Some(k) = rec.get("kinesis") else { return std::borrow::Cow::Borrowed(rec) };
+    let mut view = k.clone();
+    if let Some(data) = k
+        .get("data")
+        .and_then(Value::as_str)
+        .and_then(|d| base64::engine::general_purpose::STANDARD.decode(d).ok())
+        .and_then(|bytes| serde_json::from_slice::<Value>(&bytes).ok())
+    {
+        view["data"] = data;
+    }
+    std::borrow::Cow::Owned(view)
 }
 
 fn backoff(attempts: u64) -> Duration {
@@ -354,11 +467,20 @@ enum Outcome {
 }
 
 async fn invoke(i: &Arc<Inner>, m: &Mapping, part: &[StreamRecord]) -> Outcome {
+    // Kinesis records name the role the function reads the stream with.
+    let identity = if m.event_source_arn.contains(":kinesis:") {
+        crate::esm::current_role(i, m).await.ok().map(|(role, _)| role)
+    } else {
+        None
+    };
     let records: Vec<Value> = part
         .iter()
         .map(|r| {
             let mut d = r.data.clone();
             if let Some(o) = d.as_object_mut() {
+                if let Some(role) = &identity {
+                    o.insert("invokeIdentityArn".into(), json!(role));
+                }
                 o.insert("eventSourceARN".into(), json!(m.event_source_arn));
             }
             d

@@ -17,6 +17,7 @@ use stratus_core::RequestContext;
 
 pub mod cbor;
 pub mod error;
+pub mod eventstream;
 pub mod json;
 pub mod model;
 pub mod query;
@@ -56,6 +57,24 @@ pub trait Service: Send + Sync + 'static {
     /// Adjusts a decoded input before validation (e.g. SQS's query protocol may name the queue
     /// by the request path instead of a `QueueUrl` parameter).
     fn prepare(&self, _ctx: &RequestContext, _op: &Operation, _wire: Wire, _input: &mut Value) {}
+
+    /// Whether `op`, whose output the model marks as an event stream, is answered by
+    /// [`Service::call_events`] (otherwise [`Service::call`] answers it, e.g. with the service's
+    /// error for an operation it does not serve).
+    fn streams_events(&self, _op: &Operation) -> bool {
+        false
+    }
+
+    /// Starts an operation whose output is an event stream (the model marks it), after the same
+    /// decoding, authorization and validation as [`Service::call`].
+    fn call_events<'a>(
+        &'a self,
+        _ctx: &'a RequestContext,
+        op: &'a Operation,
+        _input: Value,
+    ) -> BoxFuture<'a, Result<Box<dyn eventstream::EventSource>, AwsError>> {
+        Box::pin(async move { Err(AwsError::internal(format!("{} is not served", op.name))) })
+    }
 
     /// Which model checks the service wants the protocol layer to make.
     fn checks(&self) -> Checks {
@@ -152,6 +171,90 @@ pub async fn dispatch_authorized(
     req: &ApiRequest<'_>,
     authz: Option<&dyn Authorize>,
 ) -> Response<Bytes> {
+    match dispatch_events(svc, ctx, req, authz).await {
+        Dispatched::Full(r) => r,
+        // Only callers that can stream a body ask for operations with event streams.
+        Dispatched::Events(e) => {
+            let err = AwsError::internal(format!("{} streams its output; this endpoint cannot", e.op.name));
+            error_response(svc.model(), e.wire, Some(e.op), &err, &ctx.request_id)
+        }
+    }
+}
+
+/// The answer to a request: a whole response, or the start of an event stream.
+pub enum Dispatched<'m> {
+    Full(Response<Bytes>),
+    Events(Events<'m>),
+}
+
+/// An operation answering with an event stream (SubscribeToShard): the caller sends
+/// [`Events::head`], then [`Events::initial`], then each event the source yields, framed by
+/// [`Events::frame`].
+pub struct Events<'m> {
+    pub model: &'m ServiceModel,
+    pub op: &'m Operation,
+    pub wire: Wire,
+    pub source: Box<dyn eventstream::EventSource>,
+}
+
+impl Events<'_> {
+    fn content_type(&self) -> &'static str {
+        if self.wire == Wire::Cbor { cbor::CONTENT_TYPE } else { json::content_type(self.model) }
+    }
+
+    /// The response head: 200 with the event stream content type.
+    pub fn head(&self, request_id: &str) -> Response<()> {
+        let mut r = Response::new(());
+        let h = r.headers_mut();
+        h.insert("content-type", HeaderValue::from_static("application/vnd.amazon.eventstream"));
+        if let Ok(v) = HeaderValue::from_str(request_id) {
+            h.insert("x-amzn-requestid", v);
+        }
+        r
+    }
+
+    /// The `initial-response` message (the output's members other than the stream: none).
+    pub fn initial(&self) -> Vec<u8> {
+        let payload = self.payload(None, &Value::Object(Default::default()));
+        eventstream::event("initial-response", self.content_type(), &payload)
+    }
+
+    fn payload(&self, shape: Option<&str>, value: &Value) -> Vec<u8> {
+        match self.wire {
+            Wire::Cbor => cbor::encode_json(self.model, shape, value),
+            _ => serde_json::to_vec(value).unwrap_or_else(|_| b"{}".to_vec()),
+        }
+    }
+
+    /// One event (or the exception that ends the stream) as an event stream message.
+    pub fn frame(&self, event: &Result<(String, Value), AwsError>) -> Vec<u8> {
+        match event {
+            Ok((name, value)) => {
+                let shape = self
+                    .model
+                    .event_stream_member(self.op)
+                    .and_then(|m| self.model.shape(self.op.output.as_deref()?)?.members.get(m))
+                    .and_then(|m| self.model.shape(&m.shape))
+                    .and_then(|u| u.members.get(name))
+                    .map(|m| m.shape.clone());
+                eventstream::event(name, self.content_type(), &self.payload(shape.as_deref(), value))
+            }
+            Err(e) => {
+                let body = serde_json::json!({"message": e.message});
+                eventstream::exception(&e.code, self.content_type(), &self.payload(None, &body))
+            }
+        }
+    }
+}
+
+/// [`dispatch_authorized`] for callers that can stream: an operation whose output is an event
+/// stream answers [`Dispatched::Events`] once it has started.
+pub async fn dispatch_events<'m>(
+    svc: &'m dyn Service,
+    ctx: &RequestContext,
+    req: &ApiRequest<'_>,
+    authz: Option<&dyn Authorize>,
+) -> Dispatched<'m> {
     let model = svc.model();
     let wire = detect_wire(model, req);
     let decoded = match wire {
@@ -160,28 +263,35 @@ pub async fn dispatch_authorized(
         Wire::Query => decode_query(model, req),
         Wire::RestJson => restjson::decode_request(model, req),
     };
+    let full = Dispatched::Full;
     let (op, mut input) = match decoded {
         Ok(Decoded::Ok(op, input)) => (op, input),
         Ok(Decoded::Invalid(op, failure)) => {
             let err = svc.validation_error(&failure, wire);
-            return error_response(model, wire, Some(op), &err, &ctx.request_id);
+            return full(error_response(model, wire, Some(op), &err, &ctx.request_id));
         }
-        Err(err) => return error_response(model, wire, None, &err, &ctx.request_id),
+        Err(err) => return full(error_response(model, wire, None, &err, &ctx.request_id)),
     };
     svc.prepare(ctx, op, wire, &mut input);
     // As on AWS, a caller without the right learns nothing about the input's validity.
     if let Some(a) = authz
         && let Err(err) = a.authorize(ctx, op, &input).await
     {
-        return error_response(model, wire, Some(op), &err, &ctx.request_id);
+        return full(error_response(model, wire, Some(op), &err, &ctx.request_id));
     }
     if let Some(shape) = op.input.as_deref()
         && let Err(failure) = validate::validate(model, shape, &input, svc.checks())
     {
         let err = svc.validation_error(&failure, wire);
-        return error_response(model, wire, Some(op), &err, &ctx.request_id);
+        return full(error_response(model, wire, Some(op), &err, &ctx.request_id));
     }
-    match svc.call(ctx, op, input).await {
+    if svc.streams_events(op) && model.event_stream_member(op).is_some() {
+        return match svc.call_events(ctx, op, input).await {
+            Ok(source) => Dispatched::Events(Events { model, op, wire, source }),
+            Err(err) => full(error_response(model, wire, Some(op), &err, &ctx.request_id)),
+        };
+    }
+    full(match svc.call(ctx, op, input).await {
         Ok(output) => match wire {
             Wire::Json => json::encode_response(model, &output, &ctx.request_id),
             Wire::Cbor => cbor::encode_response(model, op, &output, &ctx.request_id),
@@ -192,7 +302,7 @@ pub async fn dispatch_authorized(
             Wire::RestJson => restjson::encode_response(model, op, output, &ctx.request_id),
         },
         Err(err) => error_response(model, wire, Some(op), &err, &ctx.request_id),
-    }
+    })
 }
 
 /// A decoded request: its operation and input, or the operation and why its input is invalid.

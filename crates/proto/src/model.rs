@@ -72,6 +72,8 @@ pub struct Shape {
     pub max: Option<f64>,
     pub enum_values: Option<Vec<String>>,
     pub exception: bool,
+    /// A union of events sent as an event stream (`SubscribeToShardEventStream`).
+    pub event_stream: bool,
     pub error: Option<ErrorTrait>,
     pub timestamp_format: Option<String>,
     /// The member sent as the whole HTTP body (rest protocols).
@@ -196,6 +198,8 @@ struct RawShape {
     enum_values: Option<Vec<String>>,
     #[serde(default)]
     exception: bool,
+    #[serde(default)]
+    eventstream: bool,
     error: Option<RawError>,
     timestamp_format: Option<String>,
     payload: Option<String>,
@@ -306,6 +310,7 @@ impl ServiceModel {
                     max: s.max,
                     enum_values: s.enum_values,
                     exception: s.exception,
+                    event_stream: s.eventstream,
                     error: s.error.map(|e| ErrorTrait {
                         code: e.code,
                         http_status: e.http_status_code.unwrap_or(400),
@@ -367,6 +372,16 @@ impl ServiceModel {
 
     pub fn shape(&self, name: &str) -> Option<&Shape> {
         self.shapes.get(name)
+    }
+
+    /// The output member that is an event stream, when the operation's output is one
+    /// (`EventStream` of SubscribeToShard).
+    pub fn event_stream_member(&self, op: &Operation) -> Option<&str> {
+        let out = self.shape(op.output.as_deref()?)?;
+        out.members
+            .iter()
+            .find(|(_, m)| self.shape(&m.shape).is_some_and(|s| s.event_stream))
+            .map(|(name, _)| name.as_str())
     }
 
     pub fn operation(&self, name: &str) -> Option<&Operation> {

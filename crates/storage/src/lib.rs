@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::Notify;
 
 pub mod blob;
+mod changes;
 pub mod claims;
 pub mod conformance;
 pub mod faulty;
@@ -17,6 +18,7 @@ pub mod memory;
 pub mod sequences;
 
 pub use blob::{BlobStore, BlobWriter, FsBlobs, MemBlobs};
+pub use changes::Changes;
 pub use claims::OutboxClaims;
 pub use sequences::SequenceBlocks;
 

@@ -399,6 +399,7 @@ pub struct ResourcePolicies {
     pub sns: Sns,
     pub lambda: Lambda,
     pub dynamodb: stratus_dynamodb::DynamoDb,
+    pub kinesis: stratus_kinesis::Kinesis,
 }
 
 impl stratus_iam_api::ResourcePolicies for ResourcePolicies {
@@ -413,16 +414,43 @@ impl stratus_iam_api::ResourcePolicies for ResourcePolicies {
                 "sns" => self.sns.access_internal(arn).await,
                 "lambda" => self.lambda.access_internal(arn).await,
                 "dynamodb" => self.dynamodb.access_internal(arn).await,
+                "kinesis" => self.kinesis.access_internal(arn).await,
                 _ => Ok(None),
             }
         })
     }
 }
 
-/// DynamoDB Streams as the streams behind Lambda's stream event source mappings (through the
-/// Streams API itself, in the stream's account and region).
+/// DynamoDB Streams and Kinesis as the streams behind Lambda's stream event source mappings,
+/// chosen by the ARN's service (DynamoDB through its Streams API, in the stream's account and
+/// region; Kinesis through its reader, which also takes enhanced fan-out consumer ARNs).
 pub struct StreamSources {
     pub dynamodb: stratus_dynamodb::DynamoDbStreams,
+    pub kinesis: stratus_kinesis::Kinesis,
+}
+
+fn is_kinesis(arn: &str) -> bool {
+    arn.starts_with("arn:aws:kinesis:")
+}
+
+/// A Kinesis record in the shape of a function's event record (without `eventSourceARN` and
+/// `invokeIdentityArn`, which the engine adds).
+fn kinesis_event(r: stratus_kinesis::ShardRecord, region: &str) -> stratus_lambda::StreamRecord {
+    let data = serde_json::json!({
+        "kinesis": {
+            "kinesisSchemaVersion": "1.0",
+            "partitionKey": r.partition_key,
+            "sequenceNumber": r.sequence,
+            "data": r.data_base64,
+            "approximateArrivalTimestamp": r.arrival_ms as f64 / 1000.0,
+        },
+        "eventSource": "aws:kinesis",
+        "eventVersion": "1.0",
+        "eventID": format!("{}:{}", r.shard, r.sequence),
+        "eventName": "aws:kinesis:record",
+        "awsRegion": region,
+    });
+    stratus_lambda::StreamRecord { sequence: r.sequence, written_ms: r.arrival_ms, data }
 }
 
 impl StreamSources {
@@ -448,11 +476,27 @@ impl stratus_lambda::StreamSource for StreamSources {
     fn shards<'a>(
         &'a self,
         arn: &'a str,
-    ) -> stratus_proto::BoxFuture<'a, Result<Vec<String>, stratus_proto::AwsError>> {
+    ) -> stratus_proto::BoxFuture<'a, Result<Vec<stratus_lambda::ShardInfo>, stratus_proto::AwsError>> {
         Box::pin(async move {
+            if is_kinesis(arn) {
+                let shards = self.kinesis.shard_lineage(arn).await?;
+                return Ok(shards
+                    .into_iter()
+                    .map(|(id, parents, open)| stratus_lambda::ShardInfo { id, parents, open })
+                    .collect());
+            }
             let d = self.call(arn, "DescribeStream", serde_json::json!({"StreamArn": arn})).await?;
             let shards = d["StreamDescription"]["Shards"].as_array().cloned().unwrap_or_default();
-            Ok(shards.iter().filter_map(|s| s["ShardId"].as_str().map(str::to_string)).collect())
+            Ok(shards
+                .iter()
+                .filter_map(|s| {
+                    Some(stratus_lambda::ShardInfo {
+                        id: s["ShardId"].as_str()?.to_string(),
+                        parents: s["ParentShardId"].as_str().map(str::to_string).into_iter().collect(),
+                        open: s["SequenceNumberRange"].get("EndingSequenceNumber").is_none(),
+                    })
+                })
+                .collect())
         })
     }
 
@@ -464,6 +508,15 @@ impl stratus_lambda::StreamSource for StreamSources {
     ) -> stratus_proto::BoxFuture<'a, Result<String, stratus_proto::AwsError>> {
         Box::pin(async move {
             use stratus_lambda::StreamStart;
+            if is_kinesis(arn) {
+                let (kind, seq, ts) = match &start {
+                    StreamStart::TrimHorizon => ("TRIM_HORIZON", None, None),
+                    StreamStart::Latest => ("LATEST", None, None),
+                    StreamStart::AtTimestamp(ms) => ("AT_TIMESTAMP", None, Some(*ms as f64 / 1000.0)),
+                    StreamStart::AfterSequence(s) => ("AFTER_SEQUENCE_NUMBER", Some(s.as_str()), None),
+                };
+                return self.kinesis.iterator(arn, shard, kind, seq, ts).await;
+            }
             let mut input = serde_json::json!({"StreamArn": arn, "ShardId": shard});
             let (kind, seq) = match start {
                 StreamStart::TrimHorizon | StreamStart::AtTimestamp(_) => ("TRIM_HORIZON", None),
@@ -489,6 +542,11 @@ impl stratus_lambda::StreamSource for StreamSources {
         Result<(Vec<stratus_lambda::StreamRecord>, Option<String>), stratus_proto::AwsError>,
     > {
         Box::pin(async move {
+            if is_kinesis(arn) {
+                let region = stratus_core::Arn::parse(arn).map(|a| a.region.to_string()).unwrap_or_default();
+                let (records, next) = self.kinesis.read(iterator, limit.min(10_000) as usize).await?;
+                return Ok((records.into_iter().map(|r| kinesis_event(r, &region)).collect(), next));
+            }
             let out = self
                 .call(arn, "GetRecords", serde_json::json!({"ShardIterator": iterator, "Limit": limit.min(1000)}))
                 .await?;
@@ -507,12 +565,12 @@ impl stratus_lambda::StreamSource for StreamSources {
         })
     }
 
-    fn version(&self, _arn: &str) -> u64 {
-        self.dynamodb.changes().version()
+    fn version(&self, arn: &str) -> u64 {
+        if is_kinesis(arn) { self.kinesis.changes().version() } else { self.dynamodb.changes().version() }
     }
 
-    fn wait<'a>(&'a self, _arn: &'a str, since: u64) -> stratus_proto::BoxFuture<'a, ()> {
-        let changes = self.dynamodb.changes();
+    fn wait<'a>(&'a self, arn: &'a str, since: u64) -> stratus_proto::BoxFuture<'a, ()> {
+        let changes = if is_kinesis(arn) { self.kinesis.changes() } else { self.dynamodb.changes() };
         Box::pin(async move { changes.changed_since(since).await })
     }
 }

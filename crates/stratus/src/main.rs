@@ -160,7 +160,12 @@ async fn serve(cfg: Config) -> Result<(), String> {
     let dynamodb = stratus_dynamodb::DynamoDb::new(store.clone(), env.clone())?;
     dynamodb.start();
     let dynamodb_streams = dynamodb.streams()?;
-    lambda.set_stream_source(Arc::new(engine::StreamSources { dynamodb: dynamodb_streams.clone() }));
+    let kinesis = stratus_kinesis::Kinesis::new(store.clone(), env.clone(), stratus_kinesis::Settings::default())?;
+    kinesis.start();
+    lambda.set_stream_source(Arc::new(engine::StreamSources {
+        dynamodb: dynamodb_streams.clone(),
+        kinesis: kinesis.clone(),
+    }));
     lambda.start();
     sns.set_targets(Arc::new(engine::SnsTargets { sqs: sqs.clone(), lambda: lambda.clone(), access: access.clone() }));
     sns.start();
@@ -172,6 +177,7 @@ async fn serve(cfg: Config) -> Result<(), String> {
         sns: sns.clone(),
         lambda: lambda.clone(),
         dynamodb: dynamodb.clone(),
+        kinesis: kinesis.clone(),
     }));
     tokio::spawn(
         engine::Engine { store: store.clone(), sqs: sqs.clone(), lambda: lambda.clone(), sns: sns.clone(), access }
@@ -207,6 +213,7 @@ async fn serve(cfg: Config) -> Result<(), String> {
         Registration::new("dynamodb").api(Arc::new(dynamodb.clone())).on_reset(move || dynamodb_reset.reset()),
     );
     services.register(Registration::new("dynamodbstreams").api(Arc::new(dynamodb_streams)));
+    services.register(Registration::new("kinesis").api(Arc::new(kinesis.clone())));
     let identity_reset = identity.clone();
     services.register(Registration::new("iam").api(Arc::new(identity.iam())).on_reset(move || identity_reset.reset()));
     services.register(Registration::new("sts").api(Arc::new(identity.sts())).unsigned(sts::web_identity_principal));

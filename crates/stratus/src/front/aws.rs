@@ -142,19 +142,19 @@ impl AwsDoor {
         )
     }
 
-    async fn api(&self, req: hyper::Request<Incoming>) -> Reply {
+    async fn api(&self, req: hyper::Request<Incoming>) -> Response<Body> {
         let (parts, body) = req.into_parts();
         let info = match Authenticator::parse(&parts.method, &parts.uri, &parts.headers) {
             Ok(i) => i,
-            Err(e) => return auth_error(guess_dialect(&parts), &AuthError::SigV4(e)),
+            Err(e) => return auth_error(guess_dialect(&parts), &AuthError::SigV4(e)).map(boxed),
         };
         let route = match self.route(&parts, info.as_ref()) {
             Ok(r) => r,
-            Err(reply) => return *reply,
+            Err(reply) => return reply.map(boxed),
         };
         let body = match read_body(&parts, body, route).await {
             Ok(b) => b,
-            Err(reply) => return *reply,
+            Err(reply) => return reply.map(boxed),
         };
         // An unsigned form request names its action in the body (STS's
         // AssumeRoleWithWebIdentity): the service whose model has it.
@@ -171,7 +171,15 @@ impl AwsDoor {
         };
         let principal = match principal {
             Ok(p) => p,
-            Err(e) => return auth_error(dialect, &e),
+            // A CBOR client reads its errors in CBOR.
+            Err(e) if wire == Wire::Cbor => {
+                let (code, status, message) = e.aws_error(dialect);
+                let err = stratus_core::AwsError::new(code, message).with_status(status);
+                let id = self.env.ids.uuid();
+                return stratus_proto::error_response(route.service.model(), wire, None, &err, &id)
+                    .map(|b| boxed(Full::new(b)));
+            }
+            Err(e) => return auth_error(dialect, &e).map(boxed),
         };
         let region = principal
             .region
@@ -195,15 +203,76 @@ impl AwsDoor {
             service: &route.signing_name,
             source_ip: source_ip.clone(),
         });
-        let resp = stratus_proto::dispatch_authorized(
+        let answer = stratus_proto::dispatch_events(
             route.service.as_ref(),
             &ctx,
             &req,
             authz.as_ref().map(|a| a as &dyn stratus_proto::Authorize),
         )
         .await;
-        tracing::debug!(service = %route.signing_name, status = resp.status().as_u16(), request_id = %ctx.request_id, "request");
-        resp.map(Full::new)
+        match answer {
+            stratus_proto::Dispatched::Full(resp) => {
+                tracing::debug!(service = %route.signing_name, status = resp.status().as_u16(), request_id = %ctx.request_id, "request");
+                resp.map(|b| boxed(Full::new(b)))
+            }
+            stratus_proto::Dispatched::Events(events) => {
+                tracing::debug!(service = %route.signing_name, request_id = %ctx.request_id, "event stream");
+                event_stream(route.service.clone(), events, &ctx.request_id)
+            }
+        }
+    }
+}
+
+/// An event stream response: the head now, then the initial response and each event as the
+/// service produces them. The stream ends when the source does, or when the client goes away
+/// (the body is dropped, and the task stops at its next send).
+fn event_stream(service: Arc<dyn Service>, events: stratus_proto::Events<'_>, request_id: &str) -> Response<Body> {
+    let (tx, rx) = tokio::sync::mpsc::channel::<Bytes>(4);
+    let head = events.head(request_id);
+    let first = Bytes::from(events.initial());
+    // The events are framed in a task that owns the service (and so its model).
+    let stratus_proto::Events { op, wire, mut source, .. } = events;
+    let op = op.name.clone();
+    tokio::spawn(async move {
+        let model = service.model();
+        let Some(op) = model.operation(&op) else { return };
+        let framer = stratus_proto::Events { model, op, wire, source: Box::new(Ended) };
+        if tx.send(first).await.is_err() {
+            return;
+        }
+        while let Some(event) = source.next().await {
+            let last = event.is_err();
+            if tx.send(Bytes::from(framer.frame(&event))).await.is_err() || last {
+                return;
+            }
+        }
+    });
+    head.map(|()| http_body_util::BodyExt::boxed_unsync(ChannelBody(rx)))
+}
+
+/// A source with nothing more to send.
+struct Ended;
+
+impl stratus_proto::eventstream::EventSource for Ended {
+    fn next(
+        &mut self,
+    ) -> stratus_proto::BoxFuture<'_, Option<Result<(String, serde_json::Value), stratus_core::AwsError>>> {
+        Box::pin(async { None })
+    }
+}
+
+/// A body fed from a channel.
+struct ChannelBody(tokio::sync::mpsc::Receiver<Bytes>);
+
+impl hyper::body::Body for ChannelBody {
+    type Data = Bytes;
+    type Error = crate::gateway::BoxError;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Bytes>, Self::Error>>> {
+        self.0.poll_recv(cx).map(|b| b.map(|b| Ok(hyper::body::Frame::data(b))))
     }
 }
 
@@ -324,7 +393,7 @@ impl FrontDoor for AwsDoor {
     }
 
     fn serve(&self, req: hyper::Request<Incoming>) -> stratus_proto::BoxFuture<'_, Response<Body>> {
-        Box::pin(async move { self.api(req).await.map(boxed) })
+        Box::pin(self.api(req))
     }
 }
 
