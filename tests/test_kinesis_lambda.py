@@ -16,6 +16,7 @@ import time
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 
 from sqs_helpers import REGION, client_config, unique
 from test_lambda import ROLE, create, zip_of
@@ -204,3 +205,48 @@ def test_at_timestamp_and_a_consumer_as_the_source(c):
     put(c, stream, "a", {"n": 3})
     assert [data(r)["n"] for r in records(c, sink, 1)] == [3]
     c.lam.delete_event_source_mapping(UUID=m["UUID"])
+
+
+# Sums `n` per window; the final invocation of each window reports the total.
+WINDOWED = zip_of({"app.py": """
+import base64, json, os, boto3
+sqs = boto3.client("sqs")
+def handler(event, context):
+    state = dict(event["state"])
+    for r in event["Records"]:
+        state["sum"] = state.get("sum", 0) + json.loads(base64.b64decode(r["kinesis"]["data"]))["n"]
+        state["count"] = state.get("count", 0) + 1
+    if event["isFinalInvokeForWindow"]:
+        sqs.send_message(QueueUrl=os.environ["SINK"], MessageBody=json.dumps(
+            {"window": event["window"], "state": event["state"], "records": len(event["Records"]),
+             "shardId": event["shardId"], "eventSourceARN": event["eventSourceARN"]}))
+    return {"state": state}
+"""})
+
+
+def test_tumbling_windows_carry_state_and_end_with_a_final_invocation(c):
+    sink, _ = queue(c)
+    name, _ = create(c.lam, WINDOWED, Timeout=30, Environment={"Variables": {"SINK": sink}})
+    stream, arn = new_stream(c)
+    m = c.lam.create_event_source_mapping(EventSourceArn=arn, FunctionName=name, StartingPosition="TRIM_HORIZON",
+                                          BatchSize=2, TumblingWindowInSeconds=2)
+    assert m["TumblingWindowInSeconds"] == 2
+    for n in range(1, 7):
+        put(c, stream, "a", {"n": n})
+    finals = []
+    deadline = time.time() + 30
+    while sum(f["state"].get("count", 0) for f in finals) < 6 and time.time() < deadline:
+        for msg in c.sqs.receive_message(QueueUrl=sink, WaitTimeSeconds=1, MaxNumberOfMessages=10).get("Messages", []):
+            c.sqs.delete_message(QueueUrl=sink, ReceiptHandle=msg["ReceiptHandle"])
+            finals.append(json.loads(msg["Body"]))
+    # Every record counted once, in the state the final invocations hand over.
+    assert sum(f["state"]["sum"] for f in finals) == 21 and sum(f["state"]["count"] for f in finals) == 6
+    for f in finals:
+        start, end = (f["window"][k] for k in ("start", "end"))
+        assert start.endswith("Z") and end > start
+        assert f["records"] == 0 and f["shardId"] == "shardId-000000000000" and f["eventSourceARN"] == arn
+    c.lam.delete_event_source_mapping(UUID=m["UUID"])
+    with pytest.raises(ClientError) as e:
+        c.lam.create_event_source_mapping(EventSourceArn=arn, FunctionName=name, StartingPosition="LATEST",
+                                          TumblingWindowInSeconds=901)
+    assert e.value.response["Error"]["Code"] == "ValidationException"

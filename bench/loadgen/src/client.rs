@@ -1,6 +1,7 @@
 //! One signed HTTP/1.1 keep-alive connection to an AWS-compatible endpoint:
-//! SQS (JSON protocol), Lambda Invoke, S3 (REST, path style) and query-protocol
-//! services such as SNS. One builder per request kind, all signed in one place.
+//! SQS (JSON protocol), Lambda Invoke, S3 (REST, path style), query-protocol
+//! services such as SNS, DynamoDB and Kinesis (JSON 1.0 / 1.1). One builder per
+//! request kind, all signed in one place.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -120,6 +121,15 @@ impl Conn {
         headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/x-amz-json-1.0"));
         headers.insert("x-amz-target", HeaderValue::from_str(&format!("DynamoDB_20120810.{op}"))?);
         let request = self.signed(Method::POST, "/", &self.target.sign_uri, "dynamodb", headers, body)?;
+        self.send(request).await
+    }
+
+    /// One Kinesis JSON 1.1 request (`X-Amz-Target: Kinesis_20131202.<op>`).
+    pub async fn kinesis(&mut self, op: &str, body: Bytes) -> Result<Reply, BoxError> {
+        let mut headers = HeaderMap::with_capacity(8);
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/x-amz-json-1.1"));
+        headers.insert("x-amz-target", HeaderValue::from_str(&format!("Kinesis_20131202.{op}"))?);
+        let request = self.signed(Method::POST, "/", &self.target.sign_uri, "kinesis", headers, body)?;
         self.send(request).await
     }
 

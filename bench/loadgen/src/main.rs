@@ -1,8 +1,8 @@
 //! `stratus-loadgen`: a closed-loop HTTP load generator for AWS-compatible
 //! endpoints (Stratus, moto_server, ...) with SigV4-signed requests over N
 //! keep-alive HTTP/1.1 connections: SQS (JSON protocol), Lambda's synchronous
-//! Invoke, S3 PutObject / GetObject (REST, path style) and SNS Publish (query
-//! protocol).
+//! Invoke, S3 PutObject / GetObject (REST, path style), SNS Publish (query
+//! protocol), DynamoDB and Kinesis Data Streams (JSON 1.0 / 1.1).
 //!
 //! Only loopback endpoints are accepted, and every run is bounded both by
 //! `--duration` and by `--max-requests`.
@@ -48,6 +48,13 @@ enum Workload {
     DdbQuery,
     /// DynamoDB BatchWriteItem of 25 items.
     DdbBatchWrite,
+    /// Kinesis PutRecord of --record-size bytes to --stream (partition key per worker and request).
+    KinesisPut,
+    /// Kinesis PutRecords of 500 records of --record-size bytes to --stream.
+    KinesisPutBatch,
+    /// Kinesis: put --prefill records in --stream, then GetRecords (Limit 1000) along its shards
+    /// (worker i on shard i mod shards), from TRIM_HORIZON again at the shard's tip.
+    KinesisGet,
 }
 
 impl Workload {
@@ -64,11 +71,18 @@ impl Workload {
             Workload::DdbGet => "ddb-get",
             Workload::DdbQuery => "ddb-query",
             Workload::DdbBatchWrite => "ddb-batch-write",
+            Workload::KinesisPut => "kinesis-put",
+            Workload::KinesisPutBatch => "kinesis-put-batch",
+            Workload::KinesisGet => "kinesis-get",
         }
     }
 
     fn is_s3(self) -> bool {
         matches!(self, Workload::S3Put | Workload::S3Get)
+    }
+
+    fn is_kinesis(self) -> bool {
+        matches!(self, Workload::KinesisPut | Workload::KinesisPutBatch | Workload::KinesisGet)
     }
 
     /// What one successful request moves, for the report.
@@ -78,6 +92,7 @@ impl Workload {
             Workload::LambdaInvoke => "invokes",
             Workload::DdbPut | Workload::DdbGet | Workload::DdbBatchWrite => "items",
             Workload::DdbQuery => "queries",
+            Workload::KinesisPut | Workload::KinesisPutBatch | Workload::KinesisGet => "records",
             _ => "messages",
         }
     }
@@ -87,7 +102,7 @@ impl Workload {
 #[command(
     name = "stratus-loadgen",
     version,
-    about = "Closed-loop SigV4 load generator (SQS, Lambda Invoke, S3 PutObject/GetObject, SNS Publish, DynamoDB) for loopback endpoints"
+    about = "Closed-loop SigV4 load generator (SQS, Lambda Invoke, S3 PutObject/GetObject, SNS Publish, DynamoDB, Kinesis) for loopback endpoints"
 )]
 struct Args {
     /// Endpoint, e.g. http://127.0.0.1:4566 (loopback addresses only).
@@ -144,15 +159,24 @@ struct Args {
     #[arg(long)]
     topic_arn: Option<String>,
 
+    /// kinesis-*: the stream (created with 4 shards if missing).
+    #[arg(long, default_value = "loadgen")]
+    stream: String,
+
+    /// kinesis-*: bytes of data per record (sent base64-encoded).
+    #[arg(long, default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..=1_048_576))]
+    record_size: u32,
+
     /// Hard cap on requests sent in total (warm-up and pre-fill included).
     #[arg(long, default_value_t = 20_000_000)]
     max_requests: u64,
 
-    /// receive-delete: messages to put in the queue before measuring.
+    /// receive-delete: messages to put in the queue before measuring; kinesis-get: records to put
+    /// in the stream.
     #[arg(long, default_value_t = 200_000)]
     prefill: u64,
 
-    /// receive-delete / s3-get: stop pre-filling after this many seconds.
+    /// receive-delete / s3-get / kinesis-get: stop pre-filling after this many seconds.
     #[arg(long, default_value_t = 60.0)]
     prefill_secs: f64,
 
@@ -428,6 +452,213 @@ async fn put_objects(
     Ok((put, started.elapsed()))
 }
 
+/// Shards of the stream the Kinesis workloads create.
+const KINESIS_SHARDS: u32 = 4;
+/// Records per PutRecords request (the most Kinesis takes).
+const KINESIS_BATCH: usize = 500;
+/// `Limit` of every GetRecords request.
+const KINESIS_GET_LIMIT: u64 = 1000;
+
+/// Stream names that need no escaping in JSON (Kinesis allows `[a-zA-Z0-9_.-]{1,128}`).
+fn check_stream(name: &str) -> Result<(), BoxError> {
+    let ok = (1..=128).contains(&name.len())
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.' || b == b'-');
+    if ok { Ok(()) } else { Err(format!("--stream {name:?}: use 1-128 characters of [a-zA-Z0-9_.-]").into()) }
+}
+
+/// Standard base64 with padding, as Kinesis record data travels in JSON.
+fn base64(data: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
+    for chunk in data.chunks(3) {
+        let byte = |i: usize| u32::from(chunk.get(i).copied().unwrap_or(0));
+        let n = (byte(0) << 16) | (byte(1) << 8) | byte(2);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(char::from(ALPHABET[(n >> (18 - 6 * i)) as usize & 63]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+/// What the Kinesis workloads send: the stream, one record's data (base64, encoded once) and the
+/// open shards that kinesis-get reads.
+struct KinesisPlan {
+    stream: String,
+    data: String,
+    shards: Vec<String>,
+}
+
+impl KinesisPlan {
+    fn new(stream: &str, record_size: usize, shards: Vec<String>) -> Self {
+        Self { stream: stream.to_owned(), data: base64(message_body(record_size).as_bytes()), shards }
+    }
+
+    /// kinesis-put: PutRecord with partition key `w{worker}-{n}`.
+    fn put_body(&self, worker: u32, n: u64) -> Bytes {
+        Bytes::from(
+            json!({"StreamName": self.stream, "Data": self.data, "PartitionKey": format!("w{worker}-{n}")}).to_string(),
+        )
+    }
+
+    /// kinesis-put-batch (and the kinesis-get pre-fill): PutRecords of `KINESIS_BATCH` records,
+    /// partition keys `w{worker}-{n}-{k}`. Built as text: 500 copies of the data as `Value`s
+    /// would cost the client more than the request costs the server.
+    fn put_batch_body(&self, worker: u32, n: u64) -> Bytes {
+        let mut body = String::with_capacity(64 + KINESIS_BATCH * (self.data.len() + 48));
+        body.push_str(&format!("{{\"StreamName\":\"{}\",\"Records\":[", self.stream));
+        for k in 0..KINESIS_BATCH {
+            if k > 0 {
+                body.push(',');
+            }
+            body.push_str("{\"Data\":\"");
+            body.push_str(&self.data);
+            body.push_str(&format!("\",\"PartitionKey\":\"w{worker}-{n}-{k}\"}}"));
+        }
+        body.push_str("]}");
+        Bytes::from(body)
+    }
+
+    /// kinesis-get: GetShardIterator (TRIM_HORIZON) on `shard`.
+    fn iterator_body(&self, shard: &str) -> Bytes {
+        Bytes::from(
+            json!({"StreamName": self.stream, "ShardId": shard, "ShardIteratorType": "TRIM_HORIZON"}).to_string(),
+        )
+    }
+
+    fn get_body(iterator: &str) -> Bytes {
+        Bytes::from(json!({"ShardIterator": iterator, "Limit": KINESIS_GET_LIMIT}).to_string())
+    }
+}
+
+/// Creates stream `name` with `KINESIS_SHARDS` shards unless it exists, waits until it is ACTIVE,
+/// and returns the ids of its open shards.
+async fn create_stream(conn: &mut Conn, name: &str) -> Result<Vec<String>, BoxError> {
+    let create = json!({"StreamName": name, "ShardCount": KINESIS_SHARDS});
+    let reply = conn.kinesis("CreateStream", Bytes::from(create.to_string())).await?;
+    if !reply.status.is_success() && !String::from_utf8_lossy(&reply.body).contains("ResourceInUseException") {
+        return Err(format!("CreateStream {name}: HTTP {}: {}", reply.status, error_sample(&reply.body)).into());
+    }
+    let stream = Bytes::from(json!({"StreamName": name}).to_string());
+    let mut active = false;
+    for _ in 0..200 {
+        let reply = conn.kinesis("DescribeStreamSummary", stream.clone()).await?;
+        if String::from_utf8_lossy(&reply.body).contains("\"ACTIVE\"") {
+            active = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    if !active {
+        return Err(format!("stream {name} is not ACTIVE after 10 s").into());
+    }
+    let reply = conn.kinesis("ListShards", stream).await?;
+    if !reply.status.is_success() {
+        return Err(format!("ListShards {name}: HTTP {}: {}", reply.status, error_sample(&reply.body)).into());
+    }
+    let v: Value = serde_json::from_slice(&reply.body)?;
+    let open: Vec<String> = v
+        .get("Shards")
+        .and_then(Value::as_array)
+        .map(|shards| {
+            shards
+                .iter()
+                .filter(|s| s.pointer("/SequenceNumberRange/EndingSequenceNumber").is_none())
+                .filter_map(|s| s.get("ShardId").and_then(Value::as_str))
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default();
+    if open.is_empty() {
+        return Err(format!("stream {name} has no open shard: {}", error_sample(&reply.body)).into());
+    }
+    Ok(open)
+}
+
+/// (successful, failed) record counts of a PutRecords reply.
+fn put_records_result(body: &[u8]) -> (u64, u64) {
+    let Ok(v) = serde_json::from_slice::<Value>(body) else {
+        return (0, 0);
+    };
+    let total = v.get("Records").and_then(Value::as_array).map_or(0, |a| a.len() as u64);
+    let failed = v.get("FailedRecordCount").and_then(Value::as_u64).unwrap_or(0);
+    (total.saturating_sub(failed), failed)
+}
+
+/// The value of the first `"key": "..."` member of JSON text (whitespace allowed around the colon).
+fn json_string(text: &str, key: &str) -> Option<String> {
+    let quoted = format!("\"{key}\"");
+    let at = text.find(&quoted)? + quoted.len();
+    let rest = text[at..].trim_start().strip_prefix(':')?.trim_start();
+    if !rest.starts_with('"') {
+        return None;
+    }
+    let mut escaped = false;
+    let end = rest.char_indices().skip(1).find_map(|(i, c)| {
+        let close = c == '"' && !escaped;
+        escaped = c == '\\' && !escaped;
+        close.then_some(i)
+    })?;
+    serde_json::from_str(&rest[..=end]).ok()
+}
+
+/// Records and `NextShardIterator` of a GetRecords reply. A reply of 1,000 records of 1 KiB is
+/// about 1.4 MB: the records are counted by their `"SequenceNumber"` keys (data is base64, the
+/// partition keys are ours) instead of parsing the whole reply into `Value`s.
+fn get_records_result(body: &[u8]) -> (u64, Option<String>) {
+    let text = String::from_utf8_lossy(body);
+    let records = text.matches("\"SequenceNumber\"").count() as u64;
+    (records, json_string(&text, "NextShardIterator"))
+}
+
+/// Puts `wanted` records (rounded up to whole PutRecords of `KINESIS_BATCH`) in the stream over
+/// `connections` connections, within `budget`. Returns the records put, the requests sent and the
+/// time taken.
+async fn put_records(
+    target: Arc<Target>,
+    plan: Arc<KinesisPlan>,
+    connections: u32,
+    wanted: u64,
+    budget: Duration,
+) -> Result<(u64, u64, Duration), BoxError> {
+    let started = Instant::now();
+    let deadline = started + budget;
+    let claimed = Arc::new(AtomicU64::new(0));
+    let mut tasks = Vec::new();
+    for id in 0..connections {
+        let (target, plan, claimed) = (Arc::clone(&target), Arc::clone(&plan), Arc::clone(&claimed));
+        tasks.push(tokio::spawn(async move {
+            let mut conn = Conn::new(target);
+            let (mut put, mut n) = (0u64, 0u64);
+            while Instant::now() < deadline && claimed.fetch_add(KINESIS_BATCH as u64, Ordering::Relaxed) < wanted {
+                let reply = conn.kinesis("PutRecords", plan.put_batch_body(id, n)).await;
+                n += 1;
+                match reply {
+                    Ok(reply) if reply.status.is_success() => put += put_records_result(&reply.body).0,
+                    Ok(reply) => {
+                        return Err(format!("PutRecords: HTTP {}: {}", reply.status, error_sample(&reply.body)));
+                    }
+                    Err(e) => return Err(format!("PutRecords: {e}")),
+                }
+            }
+            Ok::<(u64, u64), String>((put, n))
+        }));
+    }
+    let (mut put, mut requests) = (0, 0);
+    for t in tasks {
+        let (p, n) = t.await??;
+        put += p;
+        requests += n;
+    }
+    if put == 0 && wanted > 0 {
+        return Err("pre-fill put no record".into());
+    }
+    Ok((put, requests, started.elapsed()))
+}
+
 /// Request bodies that never change during a run.
 struct Bodies {
     send: Bytes,
@@ -462,6 +693,8 @@ struct Shared {
     s3: Option<Arc<S3Plan>>,
     /// sns-publish: the Publish request body.
     publish: Option<Bytes>,
+    /// kinesis-*: stream, record data and shards.
+    kinesis: Option<Arc<KinesisPlan>>,
     workload: Workload,
     measure_start: Instant,
     deadline: Instant,
@@ -488,12 +721,13 @@ struct Stats {
     ok_all: u64,
     errors: u64,
     /// Messages sent (send workloads) or received-and-deleted (receive-delete);
-    /// objects put or got (S3).
+    /// objects put or got (S3); records put or got (Kinesis).
     messages: u64,
     /// S3: object bytes put or got.
     bytes: u64,
-    /// Batch entries reported in `Failed`.
+    /// Batch entries reported in `Failed` (records counted in `FailedRecordCount` for Kinesis).
     failed_entries: u64,
+    /// ReceiveMessage with no message; GetRecords with no record (kinesis-get).
     empty_receives: u64,
     connects: u64,
     drained: bool,
@@ -540,10 +774,12 @@ impl Stats {
 }
 
 struct Worker {
-    /// 0-based worker number (S3 keys).
+    /// 0-based worker number (S3 keys, Kinesis partition keys and shard).
     id: u32,
-    /// Requests of this worker so far (S3 keys).
+    /// Requests of this worker so far (S3 keys, Kinesis partition keys).
     seq: u64,
+    /// kinesis-get: where this worker's next GetRecords reads (None: take a TRIM_HORIZON iterator).
+    iterator: Option<String>,
     conn: Conn,
     shared: Arc<Shared>,
     stats: Stats,
@@ -701,6 +937,74 @@ impl Worker {
         }
     }
 
+    /// One request of a Kinesis workload.
+    async fn kinesis(&mut self, shared: &Shared) {
+        let Some(plan) = shared.kinesis.as_deref() else {
+            self.stats.note_error(true, || "internal: workload without its setup".into());
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            return;
+        };
+        match shared.workload {
+            Workload::KinesisPut => {
+                let body = plan.put_body(self.id, self.seq);
+                self.seq += 1;
+                let t0 = Instant::now();
+                let result = self.conn.kinesis("PutRecord", body).await;
+                if self.finish("PutRecord", t0, result).await.is_some() && t0 >= shared.measure_start {
+                    self.stats.messages += 1;
+                }
+            }
+            Workload::KinesisPutBatch => {
+                let body = plan.put_batch_body(self.id, self.seq);
+                self.seq += 1;
+                let t0 = Instant::now();
+                let result = self.conn.kinesis("PutRecords", body).await;
+                if let Some(reply) = self.finish("PutRecords", t0, result).await
+                    && t0 >= shared.measure_start
+                {
+                    let (ok, failed) = put_records_result(&reply);
+                    self.stats.messages += ok;
+                    self.stats.failed_entries += failed;
+                }
+            }
+            _ => self.kinesis_get(plan, shared.measure_start).await,
+        }
+    }
+
+    /// kinesis-get: GetShardIterator (TRIM_HORIZON) on this worker's shard when it has no
+    /// iterator, else GetRecords; a reply with fewer than `KINESIS_GET_LIMIT` records is the
+    /// shard's tip, and the next request starts over from TRIM_HORIZON.
+    async fn kinesis_get(&mut self, plan: &KinesisPlan, measure_start: Instant) {
+        let Some(iterator) = self.iterator.take() else {
+            let shard = &plan.shards[self.id as usize % plan.shards.len()];
+            let t0 = Instant::now();
+            let result = self.conn.kinesis("GetShardIterator", plan.iterator_body(shard)).await;
+            if let Some(body) = self.finish("GetShardIterator", t0, result).await {
+                self.iterator = json_string(&String::from_utf8_lossy(&body), "ShardIterator");
+                if self.iterator.is_none() {
+                    self.stats.note_error(t0 >= measure_start, || {
+                        format!("GetShardIterator reply has no ShardIterator: {}", error_sample(&body))
+                    });
+                }
+            }
+            return;
+        };
+        let t0 = Instant::now();
+        let result = self.conn.kinesis("GetRecords", KinesisPlan::get_body(&iterator)).await;
+        if let Some(body) = self.finish("GetRecords", t0, result).await {
+            let (records, next) = get_records_result(&body);
+            if t0 >= measure_start {
+                self.stats.messages += records;
+                if records == 0 {
+                    self.stats.empty_receives += 1;
+                }
+            }
+            if records >= KINESIS_GET_LIMIT {
+                self.iterator = next;
+            }
+        }
+    }
+
     async fn run(mut self) -> Stats {
         let shared = Arc::clone(&self.shared);
         let mut consecutive_empty = 0u32;
@@ -711,6 +1015,7 @@ impl Worker {
                 Workload::DdbPut | Workload::DdbGet | Workload::DdbQuery | Workload::DdbBatchWrite => {
                     self.dynamodb(shared.workload).await
                 }
+                Workload::KinesisPut | Workload::KinesisPutBatch | Workload::KinesisGet => self.kinesis(&shared).await,
                 Workload::Send => {
                     if self.request("SendMessage", shared.bodies.send.clone()).await.is_some() {
                         self.count_messages(1);
@@ -1021,6 +1326,12 @@ impl Report {
                     o.remove("queue");
                     o.insert("topic_arn".into(), json!(self.queue));
                 }
+                Workload::KinesisPut | Workload::KinesisPutBatch | Workload::KinesisGet => {
+                    o.remove("queue");
+                    o.insert("stream".into(), json!(self.queue));
+                    o.insert("record_size".into(), json!(args.record_size));
+                    o.insert("records_per_s".into(), json!(round3(self.msgs_per_s())));
+                }
                 _ => {}
             }
         }
@@ -1050,6 +1361,8 @@ impl Report {
             threads,
             if self.workload.is_s3() {
                 format!("object={}B", args.object_size)
+            } else if self.workload.is_kinesis() {
+                format!("record={}B", args.record_size)
             } else {
                 format!("body={}B", args.body_size)
             }
@@ -1123,7 +1436,7 @@ async fn run(args: &Args) -> Result<Report, BoxError> {
     }
     let target = Arc::new(resolve_target(args).await?);
     let mut setup = Conn::new(Arc::clone(&target));
-    let (mut invoke, mut s3, mut publish) = (None, None, None);
+    let (mut invoke, mut s3, mut publish, mut kinesis) = (None, None, None, None);
     let (queue, queue_url) = match args.workload {
         Workload::LambdaInvoke => {
             let function = args.function.clone().ok_or("--workload lambda-invoke needs --function NAME")?;
@@ -1150,6 +1463,12 @@ async fn run(args: &Args) -> Result<Report, BoxError> {
             create_table(&mut setup).await?;
             ("loadgen".to_string(), String::new())
         }
+        Workload::KinesisPut | Workload::KinesisPutBatch | Workload::KinesisGet => {
+            check_stream(&args.stream)?;
+            let shards = create_stream(&mut setup, &args.stream).await?;
+            kinesis = Some(Arc::new(KinesisPlan::new(&args.stream, args.record_size as usize, shards)));
+            (args.stream.clone(), String::new())
+        }
         Workload::Send | Workload::SendBatch | Workload::ReceiveDelete => {
             let queue = args.queue.clone().unwrap_or_else(|| format!("loadgen-{}", args.workload.name()));
             let queue_url = create_queue(&mut setup, &queue).await?;
@@ -1166,6 +1485,7 @@ async fn run(args: &Args) -> Result<Report, BoxError> {
             invoke,
             s3: s3.clone(),
             publish: publish.clone(),
+            kinesis: kinesis.clone(),
             workload: args.workload,
             measure_start,
             deadline: measure_start + duration,
@@ -1188,22 +1508,31 @@ async fn run(args: &Args) -> Result<Report, BoxError> {
         bodies = Some(shared.bodies);
     }
     let bodies = bodies.ok_or("internal: bodies missing")?;
-    let mut objects_put = 0;
+    let mut setup_requests = 0;
     if let (Workload::S3Get, Some(plan)) = (args.workload, &s3) {
         let (n, d) = put_objects(Arc::clone(&target), Arc::clone(plan), args.connections, prefill_budget).await?;
         prefilled = Some((n, d));
-        objects_put = n;
+        setup_requests = n;
+    }
+    if let (Workload::KinesisGet, Some(plan)) = (args.workload, &kinesis)
+        && args.prefill > 0
+    {
+        let (n, requests, d) =
+            put_records(Arc::clone(&target), Arc::clone(plan), args.connections, args.prefill, prefill_budget).await?;
+        prefilled = Some((n, d));
+        setup_requests = requests;
     }
 
     let measure_start = Instant::now() + warmup;
     let shared = make_shared(bodies, invoke.take(), measure_start);
-    // The cap covers the s3-get uploads too.
-    shared.issued.fetch_add(objects_put, Ordering::Relaxed);
+    // The cap covers the s3-get uploads and the kinesis-get pre-fill too.
+    shared.issued.fetch_add(setup_requests, Ordering::Relaxed);
     let mut tasks = Vec::with_capacity(args.connections as usize);
     for id in 0..args.connections {
         let worker = Worker {
             id,
             seq: 0,
+            iterator: None,
             conn: Conn::new(Arc::clone(&target)),
             shared: Arc::clone(&shared),
             stats: Stats::default(),
@@ -1290,6 +1619,44 @@ mod tests {
             plan.payload_sha256.to_str().unwrap(),
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
         );
+    }
+
+    #[test]
+    fn kinesis_helpers() {
+        for (raw, b64) in
+            [("", ""), ("f", "Zg=="), ("fo", "Zm8="), ("foo", "Zm9v"), ("foob", "Zm9vYg=="), ("fooba", "Zm9vYmE=")]
+        {
+            assert_eq!(base64(raw.as_bytes()), b64);
+        }
+        assert_eq!(base64(&[0xfb, 0xff, 0xbf]), "+/+/");
+        assert!(check_stream("loadgen-get_1.x").is_ok());
+        assert!(check_stream("").is_err());
+        assert!(check_stream("a b").is_err());
+        assert!(check_stream("a\"b").is_err());
+        let plan = KinesisPlan::new("s", 1024, vec!["shardId-000000000000".into()]);
+        assert_eq!(plan.data.len(), 1368);
+        let put: Value = serde_json::from_slice(&plan.put_body(3, 7)).unwrap();
+        assert_eq!(put["PartitionKey"], "w3-7");
+        assert_eq!(put["Data"].as_str().unwrap(), plan.data);
+        let batch: Value = serde_json::from_slice(&plan.put_batch_body(2, 5)).unwrap();
+        assert_eq!(batch["StreamName"], "s");
+        let records = batch["Records"].as_array().unwrap();
+        assert_eq!(records.len(), KINESIS_BATCH);
+        assert_eq!(records[499]["PartitionKey"], "w2-5-499");
+        assert_eq!(records[0]["Data"].as_str().unwrap(), plan.data);
+        let get: Value = serde_json::from_slice(&KinesisPlan::get_body("it")).unwrap();
+        assert_eq!(get["Limit"], 1000);
+        assert_eq!(put_records_result(br#"{"FailedRecordCount":1,"Records":[{},{},{}]}"#), (2, 1));
+        assert_eq!(put_records_result(b"nope"), (0, 0));
+        // Compact (serde, Node) and spaced (Python) replies; an escaped iterator.
+        let compact = br#"{"MillisBehindLatest":0,"NextShardIterator":"AAA/b+c=","Records":[{"Data":"eA==","PartitionKey":"k","SequenceNumber":"1"},{"Data":"eQ==","PartitionKey":"k","SequenceNumber":"2"}]}"#;
+        assert_eq!(get_records_result(compact), (2, Some("AAA/b+c=".into())));
+        let spaced = br#"{"Records": [{"SequenceNumber": "1", "Data": "eA=="}], "NextShardIterator" : "a\/b\"c", "MillisBehindLatest": 0}"#;
+        assert_eq!(get_records_result(spaced), (1, Some("a/b\"c".into())));
+        assert_eq!(get_records_result(br#"{"Records":[],"ChildShards":[]}"#), (0, None));
+        assert_eq!(json_string(r#"{"ShardIterator": "x1"}"#, "ShardIterator"), Some("x1".into()));
+        assert_eq!(json_string(r#"{"NextShardIterator":"x1"}"#, "ShardIterator"), None);
+        assert_eq!(json_string(r#"{"ShardIterator":null}"#, "ShardIterator"), None);
     }
 
     #[test]

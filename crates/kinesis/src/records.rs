@@ -29,28 +29,40 @@ const MAX_BYTES: usize = 10 * 1024 * 1024;
 /// What one PutRecords request may carry in all.
 const MAX_PUT_RECORDS_BYTES: usize = 5 * 1024 * 1024;
 
-/// One record to write, checked.
+/// One record to write, decoded (outside the write transaction, so the store's writer only
+/// stores) and checked.
 struct Entry {
     partition_key: String,
     data: Vec<u8>,
     hash: u128,
+    /// Its place in PutRecords' list (error messages name it).
+    index: Option<usize>,
 }
 
-fn entry(v: &Json, index: Option<usize>, max_bytes: usize) -> Result<Entry, AwsError> {
-    let at = |member: &str| match index {
+fn member_path(index: Option<usize>, member: &str) -> String {
+    match index {
         Some(n) => format!("records.{}.member.{member}", n + 1),
         None => member.to_string(),
-    };
+    }
+}
+
+/// The stream's record size limit, checked when the stream is known.
+fn check_size(e: &Entry, max_bytes: usize) -> Result<(), AwsError> {
+    if e.data.len() > max_bytes {
+        return Err(validation(format!(
+            "1 validation error detected: Value at '{}' failed to satisfy constraint: Member must have length less than or equal to {max_bytes}",
+            member_path(e.index, "data")
+        )));
+    }
+    Ok(())
+}
+
+fn entry(v: &Json, index: Option<usize>) -> Result<Entry, AwsError> {
+    let at = |member: &str| member_path(index, member);
     let data = STANDARD.decode(s(v, "Data").unwrap_or_default()).map_err(|_| {
         validation(format!("1 validation error detected: Value at '{}' is not valid base64", at("data")))
     })?;
     let partition_key = s(v, "PartitionKey").unwrap_or_default().to_string();
-    if data.len() > max_bytes {
-        return Err(validation(format!(
-            "1 validation error detected: Value at '{}' failed to satisfy constraint: Member must have length less than or equal to {max_bytes}",
-            at("data")
-        )));
-    }
     let hash = match s(v, "ExplicitHashKey") {
         Some(h) => {
             // The model's pattern `0|([1-9]\d{0,38})`, then the range.
@@ -69,7 +81,7 @@ fn entry(v: &Json, index: Option<usize>, max_bytes: usize) -> Result<Entry, AwsE
         }
         None => hash_key(&partition_key),
     };
-    Ok(Entry { partition_key, data, hash })
+    Ok(Entry { partition_key, data, hash, index })
 }
 
 /// The stream a write goes to, refusing one that is still being created.
@@ -132,11 +144,13 @@ pub async fn put_record(i: &Inner, ctx: &RequestContext, input: Json) -> Result<
     let at = stream_ref(ctx, &input)?;
     let now = i.now();
     let limits = i.limits.clone();
+    let e = entry(&input, None)?;
+    drop(input);
     let written = i
         .store
         .write(move |t| {
             let st = writable(t, &at, now)?;
-            let e = entry(&input, None, st.max_record_kib as usize * 1024)?;
+            check_size(&e, st.max_record_kib as usize * 1024)?;
             let done = store(t, &st, std::slice::from_ref(&e), now, &limits)?;
             let (shard, seq) = match done.into_iter().next() {
                 Some(Ok(placed)) => placed,
@@ -156,14 +170,17 @@ pub async fn put_records(i: &Inner, ctx: &RequestContext, input: Json) -> Result
     let at = stream_ref(ctx, &input)?;
     let now = i.now();
     let limits = i.limits.clone();
+    let given = input.get("Records").and_then(Json::as_array).map(Vec::as_slice).unwrap_or_default();
+    let entries = given.iter().enumerate().map(|(n, r)| entry(r, Some(n))).collect::<Result<Vec<_>, _>>()?;
+    drop(input);
     let written = i
         .store
         .write(move |t| {
             let st = writable(t, &at, now)?;
             let max = st.max_record_kib as usize * 1024;
-            let given = input.get("Records").and_then(Json::as_array).map(Vec::as_slice).unwrap_or_default();
-            let entries =
-                given.iter().enumerate().map(|(n, r)| entry(r, Some(n), max)).collect::<Result<Vec<_>, _>>()?;
+            for e in &entries {
+                check_size(e, max)?;
+            }
             let total: usize = entries.iter().map(|e| e.data.len() + e.partition_key.len()).sum();
             if total > MAX_PUT_RECORDS_BYTES.max(max) {
                 return Err(invalid_argument(format!(

@@ -383,6 +383,8 @@ async fn create_stream(
     if age != -1 && !(60..=604_800).contains(&age) {
         return Err(invalid("MaximumRecordAgeInSeconds must be -1 or between 60 and 604800."));
     }
+    // The model bounds it (0 to 900 seconds).
+    let window = input.tumbling_window_in_seconds.unwrap_or(0);
     let parallelization = input.parallelization_factor.unwrap_or(1);
     if !(1..=10).contains(&parallelization) {
         return Err(invalid("ParallelizationFactor must be between 1 and 10."));
@@ -423,7 +425,7 @@ async fn create_stream(
             bisect: input.bisect_batch_on_function_error.unwrap_or(false),
             parallelization,
             on_failure,
-            tumbling_window_s: input.tumbling_window_in_seconds.unwrap_or(0),
+            tumbling_window_s: window,
         }),
     };
     let m2 = mapping.clone();

@@ -23,6 +23,7 @@ mod layers;
 pub mod source;
 mod streams;
 pub mod types;
+mod windows;
 
 pub use executor::{ExecError, Executor, InvokeRequest, InvokeResponse};
 

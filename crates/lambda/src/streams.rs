@@ -72,14 +72,14 @@ async fn load_checkpoint(i: &Inner, uuid: &str, shard: &str) -> Result<Option<St
     i.read(move |r| Ok(r.get(&key)?.map(|v| String::from_utf8_lossy(&v).into_owned()))).await
 }
 
-async fn save_checkpoint(i: &Inner, uuid: &str, shard: &str, sequence: &str) -> Result<(), AwsError> {
+pub(crate) async fn save_checkpoint(i: &Inner, uuid: &str, shard: &str, sequence: &str) -> Result<(), AwsError> {
     let (key, value) = (checkpoint_key(uuid, shard), sequence.as_bytes().to_vec());
     i.store.write(move |t| t.put(&key, &value).map_err(AwsError::from)).await
 }
 
 /// Forgets a deleted mapping's checkpoints.
 pub async fn forget(i: &Inner, uuid: &str) -> Result<(), AwsError> {
-    let prefixes = [format!("lambda/esm-cp/{uuid}/").into_bytes(), format!("lambda/esm-done/{uuid}/").into_bytes()];
+    let prefixes = ["esm-cp", "esm-done", "esm-window"].map(|k| format!("lambda/{k}/{uuid}/").into_bytes());
     i.store
         .write(move |t| {
             for prefix in &prefixes {
@@ -195,7 +195,19 @@ async fn poll_shard(
     let Some(opts) = m.stream.clone() else { return };
     let running = || !stop.load(Ordering::SeqCst) && !i.closing();
     let mut retry: Option<(String, u64)> = None;
+    let windowed = opts.tumbling_window_s > 0;
+    let mut window: Option<crate::windows::Window> = None;
     'restart: while running() {
+        if windowed {
+            match crate::windows::load(&i, &m.uuid, &shard).await {
+                Ok(w) => window = w,
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot read a stream window");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    continue;
+                }
+            }
+        }
         let start = match load_checkpoint(&i, &m.uuid, &shard).await {
             Ok(Some(seq)) => StreamStart::AfterSequence(seq),
             Ok(None) => first.clone(),
@@ -238,6 +250,11 @@ async fn poll_shard(
                     }
                     return;
                 }
+                if windowed
+                    && crate::windows::close_if_over(&i, &m, &opts, &shard, &mut window, &running).await.is_err()
+                {
+                    continue 'restart;
+                }
                 // Wait for a change, or poll again after a while.
                 let _ = tokio::time::timeout(IDLE_POLL, source.wait(&m.event_source_arn, version)).await;
                 continue;
@@ -247,7 +264,10 @@ async fn poll_shard(
                 .take()
                 .filter(|(from, _)| batch.first().is_some_and(|r| &r.sequence == from))
                 .map_or(0, |(_, n)| n);
-            let outcome = if opts.parallelization > 1 && batch.len() > 1 {
+            let outcome = if windowed {
+                let kept = filtered(&m, batch);
+                crate::windows::process(&i, &m, &opts, &shard, kept, &mut window, &running).await.map_err(|()| None)
+            } else if opts.parallelization > 1 && batch.len() > 1 {
                 process_in_parallel(&i, &m, &opts, &shard, batch, &stop).await
             } else {
                 process(&i, &m, &opts, &shard, batch, &running, true, prior).await
@@ -376,11 +396,7 @@ async fn process(
     prior: u64,
 ) -> Result<Option<String>, Retry> {
     let last = batch.last().map(|r| r.sequence.clone());
-    let patterns: Vec<Value> = m.filters.iter().filter_map(|p| crate::filter::check(p).ok()).collect();
-    let kept: Vec<StreamRecord> = batch
-        .into_iter()
-        .filter(|r| patterns.is_empty() || patterns.iter().any(|p| crate::filter::matches(p, &filter_view(&r.data))))
-        .collect();
+    let kept = filtered(m, batch);
     // Work is a stack of slices still to deliver (bisection pushes halves).
     let mut work: Vec<Vec<StreamRecord>> = if kept.is_empty() { Vec::new() } else { vec![kept] };
     let mut attempts: u64 = prior;
@@ -429,6 +445,15 @@ async fn process(
     Ok(last)
 }
 
+/// The records of a batch that the mapping's FilterCriteria keep.
+fn filtered(m: &Mapping, batch: Vec<StreamRecord>) -> Vec<StreamRecord> {
+    let patterns: Vec<Value> = m.filters.iter().filter_map(|p| crate::filter::check(p).ok()).collect();
+    batch
+        .into_iter()
+        .filter(|r| patterns.is_empty() || patterns.iter().any(|p| crate::filter::matches(p, &filter_view(&r.data))))
+        .collect()
+}
+
 /// What filter patterns see of a record: of a Kinesis record, its `kinesis` object with `data`
 /// as the JSON it decodes to (base64, then JSON) — patterns filter on `data`, as on AWS; data
 /// that is not JSON stays a string. A DynamoDB record is matched as it is.
@@ -447,12 +472,12 @@ fn filter_view(rec: &Value) -> std::borrow::Cow<'_, Value> {
     std::borrow::Cow::Owned(view)
 }
 
-fn backoff(attempts: u64) -> Duration {
+pub(crate) fn backoff(attempts: u64) -> Duration {
     Duration::from_millis((100u64 << attempts.min(6)).min(5_000))
 }
 
 /// Whether a failing batch is given up: retries or record age ran out.
-fn exhausted(opts: &StreamOptions, attempts: u64, part: &[StreamRecord], now_ms: u64) -> bool {
+pub(crate) fn exhausted(opts: &StreamOptions, attempts: u64, part: &[StreamRecord], now_ms: u64) -> bool {
     let retries_out = opts.max_retries >= 0 && attempts > opts.max_retries as u64;
     let oldest = part.iter().map(|r| r.written_ms).min().unwrap_or(now_ms);
     let too_old = opts.max_record_age_s >= 0 && now_ms.saturating_sub(oldest) > opts.max_record_age_s as u64 * 1000;
@@ -466,15 +491,15 @@ enum Outcome {
     Failed,
 }
 
-async fn invoke(i: &Arc<Inner>, m: &Mapping, part: &[StreamRecord]) -> Outcome {
-    // Kinesis records name the role the function reads the stream with.
+/// The records of a batch as the event carries them (with the stream's ARN and, for Kinesis,
+/// the role the function reads the stream with).
+pub(crate) async fn record_values(i: &Arc<Inner>, m: &Mapping, part: &[StreamRecord]) -> Vec<Value> {
     let identity = if m.event_source_arn.contains(":kinesis:") {
         crate::esm::current_role(i, m).await.ok().map(|(role, _)| role)
     } else {
         None
     };
-    let records: Vec<Value> = part
-        .iter()
+    part.iter()
         .map(|r| {
             let mut d = r.data.clone();
             if let Some(o) = d.as_object_mut() {
@@ -485,7 +510,11 @@ async fn invoke(i: &Arc<Inner>, m: &Mapping, part: &[StreamRecord]) -> Outcome {
             }
             d
         })
-        .collect();
+        .collect()
+}
+
+async fn invoke(i: &Arc<Inner>, m: &Mapping, part: &[StreamRecord]) -> Outcome {
+    let records = record_values(i, m, part).await;
     let event = json!({"Records": records}).to_string().into_bytes();
     match crate::invoke::invoke_internal(i, &m.account, &m.region, &m.function_arn, event).await {
         Ok(r) if r.function_error.is_none() => {
@@ -524,7 +553,14 @@ fn reported_failure(payload: &[u8], part: &[StreamRecord]) -> Option<Option<Stri
 }
 
 /// Sends the description of a batch given up on to the OnFailure destination.
-async fn give_up(i: &Arc<Inner>, m: &Mapping, opts: &StreamOptions, shard: &str, part: &[StreamRecord], attempts: u64) {
+pub(crate) async fn give_up(
+    i: &Arc<Inner>,
+    m: &Mapping,
+    opts: &StreamOptions,
+    shard: &str,
+    part: &[StreamRecord],
+    attempts: u64,
+) {
     tracing::warn!(mapping = %m.uuid, records = part.len(), "stream batch given up");
     let Some(destination) = &opts.on_failure else { return };
     let (Some(first), Some(last)) = (part.first(), part.last()) else { return };

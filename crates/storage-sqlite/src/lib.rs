@@ -52,6 +52,7 @@ impl SqliteBackend {
         let conn = open_conn(path)?;
         conn.execute_batch("CREATE TABLE IF NOT EXISTS kv (k BLOB PRIMARY KEY, v BLOB NOT NULL) WITHOUT ROWID;")
             .map_err(io)?;
+        conn.execute_batch("PRAGMA cache_size=-32768;").map_err(io)?;
         let (tx, rx) = mpsc::channel::<Job>();
         let writer = std::thread::Builder::new()
             .name("stratus-store-writer".into())
