@@ -138,3 +138,22 @@ def test_subscription_to_a_closed_shard_ends_with_its_children(kinesis):
     assert [r["Data"] for e in events for r in e["Records"]] == [b"x"]
     assert sorted(c["ShardId"] for c in events[-1]["ChildShards"]) == ["shardId-000000000001", "shardId-000000000002"]
     assert "ContinuationSequenceNumber" not in events[-1] or events[-1]["ContinuationSequenceNumber"] is None
+
+
+def test_javascript_sdk_over_http2(target):
+    """The AWS SDK for JavaScript v3's Kinesis client speaks HTTP/2 (h2c here) for every
+    operation, SubscribeToShard included."""
+    import os
+    import shutil
+    import subprocess
+    from pathlib import Path
+    node_dir = Path(__file__).parent / "node"
+    if shutil.which("node") is None or not (node_dir / "node_modules" / "@aws-sdk" / "client-kinesis").exists():
+        pytest.skip("node or tests/node/node_modules is missing (the test command installs them)")
+    out = subprocess.run(["node", str(node_dir / "kinesis_client.mjs"), target.endpoint, unique("js")],
+                         capture_output=True, text=True, timeout=60, cwd=node_dir, env=dict(os.environ))
+    assert out.returncode == 0, out.stderr
+    import json
+    r = json.loads(out.stdout.strip().splitlines()[-1])
+    assert r == {"status": "ACTIVE", "failed": 0, "read": ["a", "b", "c"], "arrival": True,
+                 "pushed": ["a", "b", "c"]}

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 use hyper::service::service_fn;
-use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use stratus_core::Env;
 use stratus_iam::{Authenticator, ChainedKeys, KeyStore, Mode, StaticKeys};
@@ -272,9 +272,12 @@ async fn serve(cfg: Config) -> Result<(), String> {
                 };
                 let _ = stream.set_nodelay(true);
                 let gw = gateway.clone();
-                let conn = hyper::server::conn::http1::Builder::new()
-                    .timer(TokioTimer::new())
-                    .header_read_timeout(Duration::from_secs(30))
+                // HTTP/1.1, and HTTP/2 with prior knowledge (h2c): the AWS SDK for JavaScript's
+                // Kinesis client and SubscribeToShard in the SDKs for Java speak HTTP/2.
+                let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+                builder.http1().timer(TokioTimer::new()).header_read_timeout(Duration::from_secs(30));
+                builder.http2().timer(TokioTimer::new());
+                let conn = builder
                     .serve_connection(
                         TokioIo::new(stream),
                         service_fn(move |mut req| {
@@ -282,7 +285,8 @@ async fn serve(cfg: Config) -> Result<(), String> {
                             req.extensions_mut().insert(gateway::Peer(peer));
                             async move { Ok::<_, Infallible>(gw.handle(req).await) }
                         }),
-                    );
+                    )
+                    .into_owned();
                 let conn = graceful.watch(conn);
                 tokio::spawn(async move {
                     let _ = conn.await;
