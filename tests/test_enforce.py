@@ -660,3 +660,38 @@ def test_table_policies_grant_other_accounts(srv, root):
         "Resource": arn}))
     assert other.get_item(TableName=arn, Key={"pk": {"S": "a"}})["Item"] == {"pk": {"S": "a"}}
     assert fails(other.put_item, TableName=arn, Item={"pk": {"S": "b"}})[:2] == ("AccessDeniedException", 400)
+
+
+def test_kinesis_streams_are_authorized_by_their_arns_and_policies(srv, root, user):
+    """Kinesis actions act on the stream's ARN; GetRecords on the stream its iterator reads (the
+    request names it only inside the iterator); a stream's resource policy admits another
+    account."""
+    u, as_user = user
+    k = root("kinesis")
+    mine, theirs = unique("ks"), unique("ks")
+    for name in (mine, theirs):
+        k.create_stream(StreamName=name, ShardCount=1)
+    arn = f"arn:aws:kinesis:us-east-1:{ACCT}:stream/{mine}"
+    k.put_record(StreamName=theirs, PartitionKey="p", Data=b"secret")
+    root("iam").put_user_policy(UserName=u["UserName"], PolicyName="k", PolicyDocument=doc(allow(
+        ["kinesis:PutRecord", "kinesis:GetShardIterator", "kinesis:GetRecords", "kinesis:DescribeStreamSummary"], arn)))
+    uk = as_user("kinesis")
+    uk.put_record(StreamName=mine, PartitionKey="p", Data=b"mine")
+    it = uk.get_shard_iterator(StreamName=mine, ShardId="shardId-000000000000",
+                               ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+    assert [r["Data"] for r in uk.get_records(ShardIterator=it)["Records"]] == [b"mine"]
+    code, status, message = fails(uk.put_record, StreamName=theirs, PartitionKey="p", Data=b"x")
+    assert (code, status) == ("AccessDeniedException", 400)
+    assert message == denied(u["Arn"], "kinesis:PutRecord", f"arn:aws:kinesis:us-east-1:{ACCT}:stream/{theirs}")
+    # An iterator of the other stream (made by root) does not read it for the user.
+    their_it = k.get_shard_iterator(StreamName=theirs, ShardId="shardId-000000000000",
+                                    ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+    code, _, message = fails(uk.get_records, ShardIterator=their_it)
+    assert code == "AccessDeniedException" and f"stream/{theirs}" in message
+    # Another account reaches the stream by its ARN once the stream's policy allows it.
+    other = make_client("kinesis", srv.endpoint, *OTHER[:2])
+    assert fails(other.put_record, StreamARN=arn, PartitionKey="p", Data=b"x")[0] == "AccessDeniedException"
+    k.put_resource_policy(ResourceARN=arn, Policy=doc({
+        "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{OTHER[2]}:root"}, "Action": "kinesis:PutRecord",
+        "Resource": arn}))
+    assert other.put_record(StreamARN=arn, PartitionKey="p", Data=b"x")["ShardId"] == "shardId-000000000000"

@@ -1,5 +1,5 @@
 """`--auth enforce`, nothing slips through: every operation of every served API's model (SQS,
-SNS, Lambda, CloudWatch Logs, IAM, STS, S3, DynamoDB), called by an IAM user that has no policy, is
+SNS, Lambda, CloudWatch Logs, IAM, STS, S3, DynamoDB, Kinesis), called by an IAM user that has no policy, is
 refused with the service's access-denied error — whatever the operation and whether Stratus
 serves it (DynamoDB and DynamoDB Streams too). Generated from the botocore models; inputs are placeholders (authorization comes
 before validation, as on AWS).
@@ -20,7 +20,7 @@ from sqs_helpers import ServerProcess, client_config, unique
 pytestmark = pytest.mark.stratus_only
 
 ROOT = ("AKIDEVERYOPROOT00001", "every-op-root-secret", "210987654321")
-SERVICES = ("sqs", "sns", "lambda", "logs", "iam", "sts", "s3", "dynamodb", "dynamodbstreams")
+SERVICES = ("sqs", "sns", "lambda", "logs", "iam", "sts", "s3", "dynamodb", "dynamodbstreams", "kinesis")
 # Answered whatever the caller's policies: who am I, and the token-authorized exchanges.
 EXEMPT = {("sts", "GetCallerIdentity"), ("sts", "AssumeRoleWithWebIdentity"), ("sts", "AssumeRoleWithSAML")}
 DENIALS = {"AccessDenied", "AuthorizationError", "AccessDeniedException"}

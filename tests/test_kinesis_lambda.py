@@ -250,3 +250,37 @@ def test_tumbling_windows_carry_state_and_end_with_a_final_invocation(c):
         c.lam.create_event_source_mapping(EventSourceArn=arn, FunctionName=name, StartingPosition="LATEST",
                                           TumblingWindowInSeconds=901)
     assert e.value.response["Error"]["Code"] == "ValidationException"
+
+
+def test_parallelization_keeps_order_per_key_and_bisect_isolates_a_bad_record(c):
+    sink, _ = queue(c)
+    failures, failures_arn = queue(c)
+    name, _ = create(c.lam, FORWARD, Timeout=30, Environment={"Variables": {"SINK": sink}})
+    stream, arn = new_stream(c)
+    m = c.lam.create_event_source_mapping(
+        EventSourceArn=arn, FunctionName=name, StartingPosition="TRIM_HORIZON", BatchSize=20,
+        MaximumBatchingWindowInSeconds=1, ParallelizationFactor=4, BisectBatchOnFunctionError=True,
+        MaximumRetryAttempts=0, DestinationConfig={"OnFailure": {"Destination": failures_arn}})
+    assert m["ParallelizationFactor"] == 4 and m["BisectBatchOnFunctionError"] is True
+    keys = [f"key-{i}" for i in range(8)]
+    sent = []
+    for n in range(40):
+        key = keys[n % len(keys)]
+        value = {"k": key, "n": n}
+        if n == 13:
+            value["fail"] = True
+        put(c, stream, key, value)
+        if n != 13:
+            sent.append((key, n))
+    got = [(data(r)["k"], data(r)["n"]) for r in records(c, sink, len(sent), timeout=60)]
+    first = list(dict.fromkeys(got))
+    assert set(first) == set(sent)
+    for key in keys:
+        mine = [x for k, x in first if k == key]
+        assert mine == sorted(mine), f"{key} out of order: {mine}"
+    # Bisection narrowed the failure down to the one bad record.
+    msgs = c.sqs.receive_message(QueueUrl=failures, WaitTimeSeconds=20).get("Messages", [])
+    assert msgs, "no failure record"
+    info = json.loads(msgs[0]["Body"])["KinesisBatchInfo"]
+    assert info["batchSize"] == 1
+    c.lam.delete_event_source_mapping(UUID=m["UUID"])

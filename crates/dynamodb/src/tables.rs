@@ -21,30 +21,12 @@ fn req<'a>(v: &'a Json, member: &str) -> Result<&'a str, AwsError> {
     s(v, member).ok_or_else(|| validation(format!("1 validation error detected: Value null at '{member}' failed to satisfy constraint: Member must not be null")))
 }
 
-/// Table records decoded on this thread, by store key, with the bytes they came from.
-type Decoded = std::collections::HashMap<Vec<u8>, (Vec<u8>, TableRecord)>;
-
-thread_local! {
-    /// A record is decoded again only when its stored bytes changed.
-    static DECODED: std::cell::RefCell<Decoded> = std::cell::RefCell::new(Decoded::new());
-}
-
+/// The table `name`, decoded once per thread while its stored bytes are unchanged.
 pub fn load(r: &mut dyn ReadTxn, ctx: &RequestContext, name: &str) -> Result<Option<TableRecord>, AwsError> {
     let key = keys::table(&ctx.account, &ctx.region, name);
     let Some(bytes) = r.get(&key)? else { return Ok(None) };
-    let cached = DECODED.with(|d| d.borrow().get(&key).filter(|(b, _)| *b == bytes).map(|(_, t)| t.clone()));
-    if let Some(t) = cached {
-        return Ok(Some(t));
-    }
-    let table: TableRecord = serde_json::from_slice(&bytes).map_err(|e| AwsError::internal(e.to_string()))?;
-    DECODED.with(|d| {
-        let mut d = d.borrow_mut();
-        if d.len() > 1000 {
-            d.clear();
-        }
-        d.insert(key, (bytes, table.clone()));
-    });
-    Ok(Some(table))
+    stratus_storage::decoded(&key, bytes, |b| serde_json::from_slice(b).map_err(|e| AwsError::internal(e.to_string())))
+        .map(Some)
 }
 
 /// The table with its live counts (DescribeTable and the table operations' answers).

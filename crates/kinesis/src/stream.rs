@@ -301,30 +301,13 @@ impl<'a> Stored<'a> {
     }
 }
 
-/// Stream records decoded on this thread, by store key, with the bytes they came from.
-type Decoded = std::collections::HashMap<Vec<u8>, (Vec<u8>, StreamRecord)>;
-
-thread_local! {
-    /// A record is decoded again only when its stored bytes changed (PutRecord reads it each time).
-    static DECODED: std::cell::RefCell<Decoded> = std::cell::RefCell::new(Decoded::new());
-}
-
+/// The stream `name`, decoded once per thread while its stored bytes are unchanged (PutRecord
+/// reads it on every call).
 pub fn load(r: &mut dyn ReadTxn, account: &str, region: &str, name: &str) -> Result<Option<StreamRecord>, AwsError> {
     let key = stream_key(account, region, name);
     let Some(bytes) = r.get(&key)? else { return Ok(None) };
-    let cached = DECODED.with(|d| d.borrow().get(&key).filter(|(b, _)| *b == bytes).map(|(_, s)| s.clone()));
-    if let Some(s) = cached {
-        return Ok(Some(s));
-    }
-    let stream: StreamRecord = serde_json::from_slice(&bytes).map_err(|e| AwsError::internal(e.to_string()))?;
-    DECODED.with(|d| {
-        let mut d = d.borrow_mut();
-        if d.len() > 1000 {
-            d.clear();
-        }
-        d.insert(key, (bytes, stream.clone()));
-    });
-    Ok(Some(stream))
+    stratus_storage::decoded(&key, bytes, |b| serde_json::from_slice(b).map_err(|e| AwsError::internal(e.to_string())))
+        .map(Some)
 }
 
 pub fn save(t: &mut dyn Txn, s: &StreamRecord) -> Result<(), AwsError> {

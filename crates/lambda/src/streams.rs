@@ -398,9 +398,11 @@ async fn process(
     let last = batch.last().map(|r| r.sequence.clone());
     let kept = filtered(m, batch);
     // Work is a stack of slices still to deliver (bisection pushes halves).
-    let mut work: Vec<Vec<StreamRecord>> = if kept.is_empty() { Vec::new() } else { vec![kept] };
-    let mut attempts: u64 = prior;
-    while let Some(part) = work.pop() {
+    let work: Vec<Vec<StreamRecord>> = if kept.is_empty() { Vec::new() } else { vec![kept] };
+    // Each slice carries the attempts made on it; splitting a batch does not count towards the
+    // retry quota, so halves start afresh.
+    let mut work: Vec<(Vec<StreamRecord>, u64)> = work.into_iter().map(|p| (p, prior)).collect();
+    while let Some((part, mut attempts)) = work.pop() {
         loop {
             if !running() {
                 return Err(None);
@@ -426,15 +428,15 @@ async fn process(
                     return Err(Some((first_failed, attempts)));
                 }
                 Outcome::Failed => {
-                    if exhausted(opts, attempts, &part, i.now()) {
-                        give_up(i, m, opts, shard, &part, attempts).await;
-                        break;
-                    }
                     if opts.bisect && part.len() > 1 {
                         let mut first = part;
                         let second = first.split_off(first.len() / 2);
-                        work.push(second);
-                        work.push(first);
+                        work.push((second, 0));
+                        work.push((first, 0));
+                        break;
+                    }
+                    if exhausted(opts, attempts, &part, i.now()) {
+                        give_up(i, m, opts, shard, &part, attempts).await;
                         break;
                     }
                     tokio::time::sleep(backoff(attempts)).await;

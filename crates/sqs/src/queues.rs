@@ -1,7 +1,6 @@
 //! Queue operations: create, find, list, delete, attributes, tags, permissions, purge.
 
-use std::cell::RefCell;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use base64::Engine;
@@ -53,29 +52,9 @@ pub(crate) fn resolve(r: &mut dyn ReadTxn, ctx: &RequestContext, url: &str) -> R
     let (account, name) = parse_queue_url(url, ctx).ok_or_else(queue_does_not_exist)?;
     let key = keys::queue(&account, &ctx.region, &name);
     let bytes = r.get(&key)?.ok_or_else(queue_does_not_exist)?;
-    DECODED.with(|cache| {
-        let mut cache = cache.borrow_mut();
-        if let Some((raw, q)) = cache.get(&key)
-            && *raw == bytes
-        {
-            return Ok(Arc::clone(q));
-        }
-        let q: Arc<QueueRecord> = Arc::new(
-            serde_json::from_slice(&bytes).map_err(|e| AwsError::internal(format!("corrupt queue record: {e}")))?,
-        );
-        if cache.len() >= DECODED_MAX {
-            cache.clear();
-        }
-        cache.insert(key, (bytes, Arc::clone(&q)));
-        Ok(q)
+    stratus_storage::decoded(&key, bytes, |b| {
+        serde_json::from_slice(b).map(Arc::new).map_err(|e| AwsError::internal(format!("corrupt queue record: {e}")))
     })
-}
-
-/// Queue records decoded per thread (see `resolve`), by store key.
-const DECODED_MAX: usize = 1024;
-type Decoded = HashMap<Vec<u8>, (Vec<u8>, Arc<QueueRecord>)>;
-thread_local! {
-    static DECODED: RefCell<Decoded> = RefCell::new(HashMap::new());
 }
 
 /// The queue an ARN names.

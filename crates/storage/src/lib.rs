@@ -13,6 +13,7 @@ pub mod blob;
 mod changes;
 pub mod claims;
 pub mod conformance;
+mod decoded;
 pub mod faulty;
 pub mod memory;
 pub mod sequences;
@@ -20,6 +21,7 @@ pub mod sequences;
 pub use blob::{BlobStore, BlobWriter, FsBlobs, MemBlobs};
 pub use changes::Changes;
 pub use claims::OutboxClaims;
+pub use decoded::decoded;
 pub use sequences::SequenceBlocks;
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
