@@ -62,6 +62,29 @@ impl InvokePath {
     }
 }
 
+/// An unsigned request sent again and again (`--workload http`).
+pub struct PlainRequest {
+    method: Method,
+    path: String,
+    host: HeaderValue,
+    body: Bytes,
+}
+
+impl PlainRequest {
+    pub fn new(method: &str, path: &str, host: &str, body: Option<String>) -> Result<Self, BoxError> {
+        if !path.starts_with('/') {
+            return Err(format!("--http-path {path:?} must start with /").into());
+        }
+        let _: Uri = path.parse().map_err(|e| format!("--http-path {path:?}: {e}"))?;
+        Ok(Self {
+            method: method.parse().map_err(|e| format!("--http-method {method:?}: {e}"))?,
+            path: path.to_string(),
+            host: HeaderValue::from_str(host).map_err(|e| format!("--http-host {host:?}: {e}"))?,
+            body: Bytes::from(body.unwrap_or_default()),
+        })
+    }
+}
+
 pub struct Conn {
     target: Arc<Target>,
     sender: Option<SendRequest<Full<Bytes>>>,
@@ -130,6 +153,19 @@ impl Conn {
         headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/x-amz-json-1.1"));
         headers.insert("x-amz-target", HeaderValue::from_str(&format!("Kinesis_20131202.{op}"))?);
         let request = self.signed(Method::POST, "/", &self.target.sign_uri, "kinesis", headers, body)?;
+        self.send(request).await
+    }
+
+    /// One unsigned request.
+    pub async fn plain(&mut self, r: &PlainRequest) -> Result<Reply, BoxError> {
+        let mut request =
+            Request::builder().method(r.method.clone()).uri(r.path.as_str()).body(Full::new(r.body.clone()))?;
+        let headers = request.headers_mut();
+        headers.insert(HOST, r.host.clone());
+        if !r.body.is_empty() {
+            headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+            headers.insert(CONTENT_LENGTH, HeaderValue::from(r.body.len()));
+        }
         self.send(request).await
     }
 

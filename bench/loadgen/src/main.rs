@@ -2,7 +2,8 @@
 //! endpoints (Stratus, moto_server, ...) with SigV4-signed requests over N
 //! keep-alive HTTP/1.1 connections: SQS (JSON protocol), Lambda's synchronous
 //! Invoke, S3 PutObject / GetObject (REST, path style), SNS Publish (query
-//! protocol), DynamoDB and Kinesis Data Streams (JSON 1.0 / 1.1).
+//! protocol), DynamoDB and Kinesis Data Streams (JSON 1.0 / 1.1), and plain unsigned HTTP
+//! (API Gateway stages, load balancers: `--workload http`).
 //!
 //! Only loopback endpoints are accepted, and every run is bounded both by
 //! `--duration` and by `--max-requests`.
@@ -55,6 +56,9 @@ enum Workload {
     /// Kinesis: put --prefill records in --stream, then GetRecords (Limit 1000) along its shards
     /// (worker i on shard i mod shards), from TRIM_HORIZON again at the shard's tip.
     KinesisGet,
+    /// Plain unsigned HTTP: --http-method of --http-path with Host --http-host (an API
+    /// Gateway stage, a load balancer); any 2xx is a success.
+    Http,
 }
 
 impl Workload {
@@ -74,6 +78,7 @@ impl Workload {
             Workload::KinesisPut => "kinesis-put",
             Workload::KinesisPutBatch => "kinesis-put-batch",
             Workload::KinesisGet => "kinesis-get",
+            Workload::Http => "http",
         }
     }
 
@@ -93,6 +98,7 @@ impl Workload {
             Workload::DdbPut | Workload::DdbGet | Workload::DdbBatchWrite => "items",
             Workload::DdbQuery => "queries",
             Workload::KinesisPut | Workload::KinesisPutBatch | Workload::KinesisGet => "records",
+            Workload::Http => "requests",
             _ => "messages",
         }
     }
@@ -102,7 +108,7 @@ impl Workload {
 #[command(
     name = "stratus-loadgen",
     version,
-    about = "Closed-loop SigV4 load generator (SQS, Lambda Invoke, S3 PutObject/GetObject, SNS Publish, DynamoDB, Kinesis) for loopback endpoints"
+    about = "Closed-loop SigV4 load generator (SQS, Lambda Invoke, S3 PutObject/GetObject, SNS Publish, DynamoDB, Kinesis, plain HTTP) for loopback endpoints"
 )]
 struct Args {
     /// Endpoint, e.g. http://127.0.0.1:4566 (loopback addresses only).
@@ -166,6 +172,22 @@ struct Args {
     /// kinesis-*: bytes of data per record (sent base64-encoded).
     #[arg(long, default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..=1_048_576))]
     record_size: u32,
+
+    /// http: the request path (and query), e.g. /prod/pets?limit=1.
+    #[arg(long, default_value = "/")]
+    http_path: String,
+
+    /// http: the Host header (default: the endpoint's host:port), e.g. {api}.execute-api.localhost:4566.
+    #[arg(long)]
+    http_host: Option<String>,
+
+    /// http: the request method.
+    #[arg(long, default_value = "GET")]
+    http_method: String,
+
+    /// http: the request body (sent as application/json; none by default).
+    #[arg(long)]
+    http_body: Option<String>,
 
     /// Hard cap on requests sent in total (warm-up and pre-fill included).
     #[arg(long, default_value_t = 20_000_000)]
@@ -695,6 +717,8 @@ struct Shared {
     publish: Option<Bytes>,
     /// kinesis-*: stream, record data and shards.
     kinesis: Option<Arc<KinesisPlan>>,
+    /// http: the request every worker sends.
+    http: Option<Arc<client::PlainRequest>>,
     workload: Workload,
     measure_start: Instant,
     deadline: Instant,
@@ -872,6 +896,19 @@ impl Worker {
         }
     }
 
+    /// http: one unsigned request; any 2xx counts.
+    async fn http(&mut self) {
+        let Some(plan) = self.shared.http.clone() else {
+            self.stats.note_error(true, || "internal: no http request".into());
+            return;
+        };
+        let t0 = Instant::now();
+        let result = self.conn.plain(&plan).await;
+        if self.finish("HTTP request", t0, result).await.is_some() {
+            self.count_messages(1);
+        }
+    }
+
     fn count_messages(&mut self, n: u64) {
         if Instant::now() >= self.shared.measure_start {
             self.stats.messages += n;
@@ -1011,6 +1048,7 @@ impl Worker {
         while shared.admit() {
             match shared.workload {
                 Workload::LambdaInvoke => self.invoke().await,
+                Workload::Http => self.http().await,
                 Workload::S3Put | Workload::S3Get | Workload::SnsPublish => self.push_request(&shared).await,
                 Workload::DdbPut | Workload::DdbGet | Workload::DdbQuery | Workload::DdbBatchWrite => {
                     self.dynamodb(shared.workload).await
@@ -1436,13 +1474,20 @@ async fn run(args: &Args) -> Result<Report, BoxError> {
     }
     let target = Arc::new(resolve_target(args).await?);
     let mut setup = Conn::new(Arc::clone(&target));
-    let (mut invoke, mut s3, mut publish, mut kinesis) = (None, None, None, None);
+    let (mut invoke, mut s3, mut publish, mut kinesis, mut http) = (None, None, None, None, None);
     let (queue, queue_url) = match args.workload {
         Workload::LambdaInvoke => {
             let function = args.function.clone().ok_or("--workload lambda-invoke needs --function NAME")?;
             serde_json::from_str::<Value>(&args.payload).map_err(|e| format!("--payload is not JSON: {e}"))?;
             invoke = Some((InvokePath::new(&target, &function)?, Bytes::from(args.payload.clone())));
             (function, String::new())
+        }
+        Workload::Http => {
+            let host =
+                args.http_host.clone().unwrap_or_else(|| target.authority.to_str().unwrap_or_default().to_string());
+            let plan = client::PlainRequest::new(&args.http_method, &args.http_path, &host, args.http_body.clone())?;
+            http = Some(Arc::new(plan));
+            (args.http_path.clone(), String::new())
         }
         Workload::S3Put | Workload::S3Get => {
             check_bucket(&args.bucket)?;
@@ -1486,6 +1531,7 @@ async fn run(args: &Args) -> Result<Report, BoxError> {
             s3: s3.clone(),
             publish: publish.clone(),
             kinesis: kinesis.clone(),
+            http: http.clone(),
             workload: args.workload,
             measure_start,
             deadline: measure_start + duration,

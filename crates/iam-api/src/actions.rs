@@ -25,9 +25,24 @@ pub fn action(service: &str, op: &str) -> String {
         ("dynamodb", "TransactGetItems") => "GetItem",
         ("dynamodb", "TransactWriteItems") => "PutItem",
         ("s3", op) => s3_action(op),
+        ("apigateway", op) => apigateway_action(op),
         _ => reference::action_of_operation(service, op).unwrap_or(op),
     };
     format!("{service}:{renamed}")
+}
+
+/// API Gateway authorizes its control plane by HTTP method (`apigateway:POST`) on the request
+/// path (`arn:aws:apigateway:{region}::/restapis/…`); the operation's name says its method.
+fn apigateway_action(op: &str) -> &'static str {
+    match op {
+        "TagResource" | "ImportDocumentationParts" => "PUT",
+        "UntagResource" => "DELETE",
+        _ if op.starts_with("Get") => "GET",
+        _ if op.starts_with("Put") => "PUT",
+        _ if op.starts_with("Update") => "PATCH",
+        _ if op.starts_with("Delete") || op.starts_with("Flush") => "DELETE",
+        _ => "POST",
+    }
 }
 
 /// S3's operations under the actions AWS authorizes them as: listings are `ListBucket`, reads
@@ -114,6 +129,10 @@ pub fn resource(service: &str, op: &str, input: &Value, ctx: &RequestContext) ->
         return "*".to_string();
     }
     let (region, account) = (ctx.region.as_str(), ctx.account.as_str());
+    if service == "apigateway" {
+        let path = ctx.path.split('?').next().unwrap_or("/");
+        return format!("arn:aws:apigateway:{region}::{path}");
+    }
     let found = match service {
         "sqs" => s(input, "QueueUrl")
             .and_then(|u| {

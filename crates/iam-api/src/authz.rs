@@ -435,7 +435,7 @@ fn compile(r: &mut dyn ReadTxn, who: &Who, account: &str, access_key: &str) -> R
 fn denied(service: &str, message: String) -> AwsError {
     let (code, status) = match service {
         "sns" => ("AuthorizationError", 403),
-        "lambda" => ("AccessDeniedException", 403),
+        "lambda" | "apigateway" => ("AccessDeniedException", 403),
         "dynamodb" | "kinesis" => ("AccessDeniedException", 400),
         "logs" => ("AccessDeniedException", 400),
         _ => ("AccessDenied", 403),

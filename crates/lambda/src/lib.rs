@@ -169,6 +169,19 @@ impl Lambda {
         invoke::enqueue(&self.inner, account, region, function, payload).await
     }
 
+    /// Invokes a function synchronously on behalf of another part of Stratus (an API's
+    /// integration, a load balancer's target): `function` is a name or ARN in
+    /// `account`/`region`.
+    pub async fn invoke_sync(
+        &self,
+        account: &str,
+        region: &str,
+        function: &str,
+        payload: Vec<u8>,
+    ) -> Result<InvokeResponse, AwsError> {
+        invoke::invoke_internal(&self.inner, account, region, function, payload).await
+    }
+
     /// The function's resource policy (what AddPermission built) for the ARN's qualifier and its
     /// tags, for authorization; None when it does not exist.
     pub async fn access_internal(&self, function_arn: &str) -> Result<Option<stratus_core::ResourceAccess>, AwsError> {

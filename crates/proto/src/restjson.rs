@@ -256,8 +256,13 @@ fn decode_input(
             return Err(Bad::Body(AwsError::new("SerializationException", "The request body must be a JSON object.")));
         };
         for (k, v) in fields {
-            if shape.members.get(&k).is_some_and(|m| m.location == Location::Body) {
-                obj.insert(k, v);
+            // Body members go by their wire name (`locationName`), which may differ from the
+            // member's (API Gateway's `integrationHttpMethod` is `httpMethod` on the wire).
+            let member = shape.members.iter().find(|(name, m)| {
+                m.location == Location::Body && m.location_name.as_deref().unwrap_or(name.as_str()) == k
+            });
+            if let Some((name, _)) = member {
+                obj.insert(name.clone(), v);
             }
         }
     }
@@ -333,6 +338,15 @@ pub fn encode_response(model: &ServiceModel, op: &Operation, output: Value, requ
     }
     // An output whose payload member is absent has an empty body (Invoke with Event).
     let has_payload = op.output.as_deref().and_then(|s| model.shape(s)).is_some_and(|s| s.payload.is_some());
+    if let Some(shape) = op.output.as_deref().and_then(|s| model.shape(s)) {
+        for (name, m) in &shape.members {
+            if let Some(wire) = m.location_name.as_deref().filter(|w| *w != name && m.location == Location::Body)
+                && let Some(v) = obj.remove(name)
+            {
+                obj.insert(wire.to_string(), v);
+            }
+        }
+    }
     let body =
         body.unwrap_or_else(|| if has_payload { Bytes::new() } else { Bytes::from(Value::Object(obj).to_string()) });
     let mut r = respond(StatusCode::from_u16(status).unwrap_or(StatusCode::OK), content_type, request_id, body);

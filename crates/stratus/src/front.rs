@@ -7,6 +7,7 @@ use stratus_sigv4::Dialect;
 use crate::gateway::{Head, Reply, plain_error};
 
 pub mod aws;
+pub mod execute_api;
 pub mod platform;
 pub mod s3;
 

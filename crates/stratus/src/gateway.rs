@@ -5,7 +5,7 @@
 //! | door | claims |
 //! | --- | --- |
 //! | [`front::platform`] | `/_stratus/…` |
-//! | a service's own door (none yet; execute-api, ALB) | its hosts |
+//! | [`front::execute_api`] (a service's own door) | `{api}.execute-api.…` hosts, `/_aws/execute-api/…`, custom domain names |
 //! | [`front::aws`] | AWS API requests: signed for a service other than S3, `X-Amz-Target`, `Action=`, form posts, or a path that a served REST model's URI templates claim |
 //! | [`front::s3`] | everything else: S3's virtual hosts, S3-signed and unsigned object requests |
 

@@ -17,12 +17,14 @@ use stratus_sqs::Sqs;
 use stratus_storage::Store;
 use tokio::net::TcpListener;
 
+mod apigateway;
 mod config;
 mod delegation;
 mod engine;
 mod front;
 mod functions;
 mod gateway;
+mod http_client;
 mod services;
 mod sns;
 mod sts;
@@ -121,6 +123,7 @@ async fn serve(cfg: Config) -> Result<(), String> {
         AuthMode::Verify | AuthMode::Enforce => Mode::Verify,
     };
     let auth = Authenticator::new(mode, keys(), cfg.default_account.clone());
+    let auth_for_doors = Arc::new(auth);
     let sqs = Sqs::new(store.clone(), env.clone())?;
     sqs.start();
     let logs = stratus_logs::Logs::new(store.clone(), env.clone())?;
@@ -144,7 +147,8 @@ async fn serve(cfg: Config) -> Result<(), String> {
         identity: identity.clone(),
         cache: std::sync::Mutex::new(std::collections::HashMap::new()),
     });
-    let executor = Arc::new(functions::ProcessExecutor { runtimes: runtimes.clone(), endpoint, roles });
+    let executor =
+        Arc::new(functions::ProcessExecutor { runtimes: runtimes.clone(), endpoint: endpoint.clone(), roles });
     let lambda = Lambda::new(store.clone(), env.clone(), executor)?;
     lambda.set_queue_source(Arc::new(engine::SqsSource { sqs: sqs.clone() }));
     // Package URLs are presigned when callers are authenticated.
@@ -179,13 +183,23 @@ async fn serve(cfg: Config) -> Result<(), String> {
         dynamodb: dynamodb.clone(),
         kinesis: kinesis.clone(),
     }));
+    let apigw = stratus_apigateway::ApiGateway::new(store.clone(), env.clone())?;
+    apigw.start().await?;
+    apigw.set_backends(Arc::new(apigateway::ApiBackends {
+        lambda: lambda.clone(),
+        logs: logs.clone(),
+        access: access.clone(),
+        enforce: cfg.auth == AuthMode::Enforce,
+        endpoint: endpoint.clone(),
+        identity: (cfg.auth != AuthMode::Open).then(|| identity.clone()),
+    }));
     tokio::spawn(
         engine::Engine { store: store.clone(), sqs: sqs.clone(), lambda: lambda.clone(), sns: sns.clone(), access }
             .run(),
     );
     let s3_door = front::s3::S3Door::new(
         s3.clone(),
-        auth.mode(),
+        auth_for_doors.mode(),
         Arc::new(ChainedKeys(vec![static_keys.clone(), identity.directory()])),
         (cfg.auth == AuthMode::Enforce).then(|| identity.authorizer()),
         cfg.default_account.clone(),
@@ -225,11 +239,22 @@ async fn serve(cfg: Config) -> Result<(), String> {
             .unsigned(sns::link_principal)
             .on_reset(move || sns_reset.reset()),
     );
+    let apigw_reset = apigw.clone();
+    services.register(
+        Registration::new("apigateway")
+            .api(Arc::new(apigw.clone()))
+            .door(Arc::new(front::execute_api::ExecuteApiDoor {
+                apigateway: apigw.clone(),
+                auth: auth_for_doors.clone(),
+                env: env.clone(),
+            }))
+            .on_reset(move || apigw_reset.reset()),
+    );
     let s3_reset = s3.clone();
     services.register(Registration::new("s3").fallback(Arc::new(s3_door)).on_reset(move || s3_reset.reset()));
 
     let names = services.names();
-    let auth = Arc::new(auth);
+    let auth = auth_for_doors;
     let platform = front::platform::PlatformDoor::new(
         &mut services,
         store.clone(),

@@ -29,7 +29,7 @@ pub struct Registration {
     pub name: &'static str,
     pub api: Option<Arc<dyn Service>>,
     /// Asked after the platform door and before the AWS API door: data planes known by host
-    /// (execute-api, ALB; none yet, so set directly rather than by a builder method).
+    /// (execute-api, ALB).
     pub door: Option<Arc<dyn FrontDoor>>,
     /// Asked last, taking what no other door claimed (S3's path-style URLs).
     pub fallback: Option<Arc<dyn FrontDoor>>,
@@ -46,6 +46,12 @@ impl Registration {
     /// An AWS API served through the AWS API door, by its model.
     pub fn api(mut self, service: Arc<dyn Service>) -> Self {
         self.api = Some(service);
+        self
+    }
+
+    /// A data plane known by its hosts or paths (execute-api, ALB), asked before the AWS APIs.
+    pub fn door(mut self, door: Arc<dyn FrontDoor>) -> Self {
+        self.door = Some(door);
         self
     }
 
