@@ -91,6 +91,7 @@ fn check_stage_name(name: &str) -> Result<(), AwsError> {
 
 pub async fn create(i: &Inner, ctx: &RequestContext, input: Value) -> Result<Value, AwsError> {
     let api = s(&input, "restApiId").to_string();
+    let input_api = json!({"restApiId": api});
     let id = i.id(6);
     let (account, region) = (ctx.account.clone(), ctx.region.clone());
     let stage_name = input.get("stageName").and_then(Value::as_str).filter(|n| !n.is_empty()).map(str::to_string);
@@ -135,7 +136,7 @@ pub async fn create(i: &Inner, ctx: &RequestContext, input: Value) -> Result<Val
             Ok::<_, AwsError>(d)
         })
         .await?;
-    i.runtime.forget_api(s(&out, "id"));
+    i.runtime.forget_api(s(&input_api, "restApiId"));
     Ok(out)
 }
 

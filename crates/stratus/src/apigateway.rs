@@ -21,7 +21,14 @@ pub struct ApiBackends {
     pub endpoint: String,
     /// Verify and enforce modes: AWS integrations sign as their credentials role.
     pub identity: Option<stratus_iam_api::Identity>,
+    /// Permissions found to let API Gateway invoke a function for a source ARN, and when:
+    /// reused for [`GRANT_REUSE`] (as AWS's own permission checks are eventually consistent),
+    /// so that a busy API does not read and evaluate the function's policy on every request.
+    pub granted: std::sync::Mutex<std::collections::HashMap<(String, String), std::time::Instant>>,
 }
+
+/// How long a found permission is reused before the function's policy is read again.
+const GRANT_REUSE: Duration = Duration::from_secs(1);
 
 /// The JSON protocol services' `X-Amz-Target` prefixes and content types.
 fn json_target(service: &str) -> Option<(&'static str, &'static str)> {
@@ -64,15 +71,32 @@ impl Backends for ApiBackends {
             let (account, region) = (arn.account.to_string(), arn.region.to_string());
             let source_account =
                 stratus_core::Arn::parse(source_arn).map(|a| a.account.to_string()).unwrap_or_default();
-            let allowed = self
-                .access
-                .policy_allows(
-                    "apigateway.amazonaws.com",
-                    "lambda:InvokeFunction",
-                    function,
-                    Source { arn: source_arn, account: &source_account },
-                )
-                .await;
+            let key = (function.to_string(), source_arn.to_string());
+            let fresh = self
+                .granted
+                .lock()
+                .ok()
+                .and_then(|g| g.get(&key).copied())
+                .is_some_and(|at| at.elapsed() < GRANT_REUSE);
+            let allowed = fresh
+                || self
+                    .access
+                    .policy_allows(
+                        "apigateway.amazonaws.com",
+                        "lambda:InvokeFunction",
+                        function,
+                        Source { arn: source_arn, account: &source_account },
+                    )
+                    .await;
+            if allowed
+                && !fresh
+                && let Ok(mut g) = self.granted.lock()
+            {
+                if g.len() > 10_000 {
+                    g.clear();
+                }
+                g.insert(key, std::time::Instant::now());
+            }
             if !allowed {
                 return Err(BackendError::Denied(format!(
                     "Invalid permissions on Lambda function: {function} does not allow apigateway.amazonaws.com for {source_arn}"

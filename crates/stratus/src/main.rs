@@ -192,6 +192,7 @@ async fn serve(cfg: Config) -> Result<(), String> {
         enforce: cfg.auth == AuthMode::Enforce,
         endpoint: endpoint.clone(),
         identity: (cfg.auth != AuthMode::Open).then(|| identity.clone()),
+        granted: Default::default(),
     }));
     tokio::spawn(
         engine::Engine { store: store.clone(), sqs: sqs.clone(), lambda: lambda.clone(), sns: sns.clone(), access }

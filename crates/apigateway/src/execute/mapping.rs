@@ -18,17 +18,37 @@ pub struct Overrides {
     pub request_path: Vec<(String, String)>,
 }
 
-fn variables(c: &Call<'_>, body: &str, headers: &[(String, String)]) -> apigw::Variables {
+fn variables(c: &Call<'_>, body: &str, headers: &[(String, String)], template: &str) -> apigw::Variables {
+    // `$context` is large to build: only for templates that read it.
+    let context = if template.contains("context") { c.context_variables() } else { Value::Object(Map::new()) };
     apigw::Variables {
         body: body.to_string(),
         params: apigw::Params { path: c.path_params.clone(), querystring: c.query.clone(), header: headers.to_vec() },
-        context: c.context_variables(),
+        context,
         stage_variables: c.stage_variables.clone(),
     }
 }
 
-fn render(template: &str, vars: apigw::Variables) -> Result<(String, Overrides), String> {
-    let t = stratus_vtl::Template::parse(template).map_err(|e| e.to_string())?;
+/// A template without references or directives renders as itself.
+fn is_static(template: &str) -> bool {
+    !template.contains('$') && !template.contains('#')
+}
+
+/// The deployment's parsed template for this text.
+fn parsed(c: &Call<'_>, template: &str) -> Result<std::sync::Arc<stratus_vtl::Template>, String> {
+    if let Some(t) = c.d.templates.lock().ok().and_then(|m| m.get(template).cloned()) {
+        return Ok(t);
+    }
+    let t = std::sync::Arc::new(stratus_vtl::Template::parse(template).map_err(|e| e.to_string())?);
+    if let Ok(mut m) = c.d.templates.lock()
+        && m.len() < 10_000
+    {
+        m.insert(template.to_string(), t.clone());
+    }
+    Ok(t)
+}
+
+fn render(t: &stratus_vtl::Template, vars: apigw::Variables) -> Result<(String, Overrides), String> {
     let mut ctx = vars.into_context();
     let out = t.render(&mut ctx).map_err(|e| e.to_string())?;
     let o = apigw::overrides(&ctx);
@@ -46,23 +66,29 @@ fn render(template: &str, vars: apigw::Variables) -> Result<(String, Overrides),
 
 /// An integration request template, over the method request.
 pub fn render_request(template: &str, c: &Call<'_>, body: &str) -> Result<(String, Overrides), String> {
-    render(template, variables(c, body, &c.headers))
+    if is_static(template) {
+        return Ok((template.to_string(), Overrides::default()));
+    }
+    render(&*parsed(c, template)?, variables(c, body, &c.headers, template))
 }
 
 /// An integration response template, over the integration's answer.
 pub fn render_response(template: &str, c: &Call<'_>, body: &str) -> Result<(String, Overrides), String> {
-    render(template, variables(c, body, &c.headers))
+    if is_static(template) {
+        return Ok((template.to_string(), Overrides::default()));
+    }
+    render(&*parsed(c, template)?, variables(c, body, &c.headers, template))
 }
 
 /// A gateway response template for an error.
 pub fn render_error(template: &str, c: &Call<'_>, message: &str, kind: &str) -> Result<String, String> {
-    let mut v = variables(c, "", &c.headers);
+    let mut v = variables(c, "", &c.headers, "context");
     v.context["error"] = serde_json::json!({
         "message": message,
         "messageString": Value::String(message.to_string()).to_string(),
         "responseType": kind,
     });
-    render(template, v).map(|(s, _)| s)
+    render(&*parsed(c, template)?, v).map(|(s, _)| s)
 }
 
 /// A gateway response template for an error found before the request reached a method.
@@ -80,7 +106,8 @@ pub fn render_bare_error(template: &str, message: &str, kind: &str, request_id: 
         }),
         stage_variables: Vec::new(),
     };
-    render(template, v).map(|(s, _)| s)
+    let t = stratus_vtl::Template::parse(template).map_err(|e| e.to_string())?;
+    render(&t, v).map(|(s, _)| s)
 }
 
 /// The template for a content type: that type's, else `application/json`'s when the request

@@ -32,7 +32,15 @@ pub use auth::Caller;
 /// Names and values (headers, query strings, path parameters), in order.
 pub type Pairs = Vec<(String, String)>;
 
-type DeployedCache = HashMap<String, (Vec<u8>, Arc<Deployed>)>;
+/// Deployed stages and API locations kept in memory. Every control-plane change to an API's
+/// stages or deployments drops its entries and bumps the generation; a load that started
+/// before a change is not kept (its generation is old), so a stale stage is never cached.
+#[derive(Default)]
+struct DeployedCache {
+    generation: u64,
+    stages: HashMap<String, Arc<Deployed>>,
+    locations: HashMap<String, (String, String)>,
+}
 
 /// A request for a stage, as the execute-api door read it.
 #[derive(Debug, Clone)]
@@ -169,6 +177,8 @@ pub struct Deployed {
     pub deployment_id: String,
     pub doc: ApiDoc,
     routes: Vec<routes::Route>,
+    /// Mapping templates of this deployment, parsed once.
+    pub(crate) templates: Mutex<HashMap<String, Arc<stratus_vtl::Template>>>,
 }
 
 /// The data plane's state: deployed stages, authorizer results, throttles, usage.
@@ -183,7 +193,9 @@ pub struct Runtime {
 impl Runtime {
     pub fn clear(&self) {
         if let Ok(mut d) = self.deployed.lock() {
-            d.clear();
+            d.generation += 1;
+            d.stages.clear();
+            d.locations.clear();
         }
         if let Ok(mut d) = self.domains.write() {
             d.clear();
@@ -193,8 +205,15 @@ impl Runtime {
 
     pub fn forget_api(&self, api: &str) {
         if let Ok(mut d) = self.deployed.lock() {
-            d.retain(|k, _| !k.starts_with(&format!("{api}/")));
+            d.generation += 1;
+            let prefix = format!("{api}/");
+            d.stages.retain(|k, _| !k.starts_with(&prefix));
+            d.locations.remove(api);
         }
+    }
+
+    fn generation(&self) -> u64 {
+        self.deployed.lock().map(|d| d.generation).unwrap_or(0)
     }
 
     pub fn flush_authorizers(&self, api: &str) {
@@ -207,14 +226,25 @@ impl Runtime {
 }
 
 pub(crate) async fn locate(i: &Inner, api: &str) -> Option<(String, String)> {
+    if let Some(found) = i.runtime.deployed.lock().ok().and_then(|d| d.locations.get(api).cloned()) {
+        return Some(found);
+    }
+    let generation = i.runtime.generation();
     let key = store::api_index_key(api);
     let v = i.store.read_short(move |r| r.get(key.as_bytes()).map_err(store::store_err)).await.ok().flatten()?;
     let s = String::from_utf8(v).ok()?;
     let (a, r) = s.split_once('/')?;
-    Some((a.to_string(), r.to_string()))
+    let found = (a.to_string(), r.to_string());
+    if let Ok(mut d) = i.runtime.deployed.lock()
+        && d.generation == generation
+    {
+        d.locations.insert(api.to_string(), found.clone());
+    }
+    Some(found)
 }
 
-/// The deployed stage, from the cache while the stored stage is byte for byte the same.
+/// The deployed stage: from memory, else read (and kept until the API's stages or deployments
+/// change).
 async fn deployed(
     i: &Inner,
     account: &str,
@@ -222,16 +252,14 @@ async fn deployed(
     api: &str,
     stage: &str,
 ) -> Result<Option<Arc<Deployed>>, AwsError> {
-    let key = store::stage_key(account, region, api, stage);
-    let k = key.clone();
-    let raw = i.store.read_short(move |r| r.get(k.as_bytes()).map_err(store::store_err)).await?;
-    let Some(raw) = raw else { return Ok(None) };
     let cache_key = format!("{api}/{stage}");
-    if let Some((bytes, d)) = i.runtime.deployed.lock().ok().and_then(|m| m.get(&cache_key).cloned())
-        && bytes == raw
-    {
+    if let Some(d) = i.runtime.deployed.lock().ok().and_then(|m| m.stages.get(&cache_key).cloned()) {
         return Ok(Some(d));
     }
+    let generation = i.runtime.generation();
+    let key = store::stage_key(account, region, api, stage);
+    let raw = i.store.read_short(move |r| r.get(key.as_bytes()).map_err(store::store_err)).await?;
+    let Some(raw) = raw else { return Ok(None) };
     let st: Value = serde_json::from_slice(&raw).map_err(|e| AwsError::internal(e.to_string()))?;
     let deployment_id = st.get("deploymentId").and_then(Value::as_str).unwrap_or("").to_string();
     let dk = store::deployment_key(account, region, api, &deployment_id);
@@ -244,9 +272,12 @@ async fn deployed(
         deployment_id,
         routes: routes::compile(&doc.snapshot),
         doc: doc.snapshot,
+        templates: Mutex::default(),
     });
-    if let Ok(mut m) = i.runtime.deployed.lock() {
-        m.insert(cache_key, (raw, d.clone()));
+    if let Ok(mut m) = i.runtime.deployed.lock()
+        && m.generation == generation
+    {
+        m.stages.insert(cache_key, d.clone());
     }
     Ok(Some(d))
 }
@@ -717,6 +748,7 @@ pub(crate) async fn test_invoke(
         deployment_id: "test-invoke-deployment-id".into(),
         doc,
         routes,
+        templates: Mutex::default(),
     };
     let req = ExecuteRequest {
         api_id: api_id.clone(),
