@@ -743,3 +743,108 @@ def test_cors_preflight_through_a_mock_options_method(c):
     assert "Content-Type" in pre.headers["Access-Control-Allow-Headers"]
     r = requests.post(url(c, api, "test", "/items"), json={"a": 1}, headers={"Origin": "https://app.example"})
     assert r.status_code == 200 and r.json()["headers"]["Origin"] == "https://app.example"
+
+
+def aws_integration(c, api, root, method, uri, template=None, params=None, response=None, path_part=None):
+    res = root
+    if path_part:
+        res = c.apigw.create_resource(restApiId=api, parentId=root, pathPart=path_part)["id"]
+    c.apigw.put_method(restApiId=api, resourceId=res, httpMethod=method, authorizationType="NONE")
+    kw = {}
+    if template is not None:
+        kw["requestTemplates"] = {"application/json": template}
+    if params:
+        kw["requestParameters"] = params
+    c.apigw.put_integration(restApiId=api, resourceId=res, httpMethod=method, type="AWS",
+                            integrationHttpMethod="GET" if method == "GET" else "POST", uri=uri,
+                            credentials=f"arn:aws:iam::{ACCOUNT}:role/apigw", **kw)
+    c.apigw.put_integration_response(restApiId=api, resourceId=res, httpMethod=method, statusCode="200",
+                                     responseTemplates={"application/json": response} if response else None)
+    c.apigw.put_integration_response(restApiId=api, resourceId=res, httpMethod=method, statusCode="400",
+                                     selectionPattern="4\\d\\d")
+    return res
+
+
+def test_aws_service_integrations_to_dynamodb_kinesis_sns_and_s3(c, target):
+    kw = dict(endpoint_url=target.endpoint, region_name=REGION, aws_access_key_id="test", aws_secret_access_key="test")
+    ddb = boto3.client("dynamodb", **kw)
+    kin = boto3.client("kinesis", **kw)
+    sns = boto3.client("sns", **kw)
+    s3 = boto3.client("s3", **kw)
+    table = unique("apitable")
+    ddb.create_table(TableName=table, KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+                     AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST")
+    stream = unique("apistream")
+    kin.create_stream(StreamName=stream, ShardCount=1)
+    topic = sns.create_topic(Name=unique("apitopic"))["TopicArn"]
+    q = c.sqs.create_queue(QueueName=unique("apisink"))["QueueUrl"]
+    q_arn = c.sqs.get_queue_attributes(QueueUrl=q, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=q_arn, Attributes={"RawMessageDelivery": "true"})
+    bucket = unique("apibucket")
+    s3.create_bucket(Bucket=bucket)
+    s3.put_object(Bucket=bucket, Key="hello.txt", Body=b"hello from s3")
+
+    api, root = new_api(c)
+    aws_integration(c, api, root, "POST", f"arn:aws:apigateway:{REGION}:dynamodb:action/PutItem",
+                    template='{"TableName": "' + table + '", "Item": {"id": {"S": "$input.path(\'$.id\')"}, '
+                             '"note": {"S": "$util.escapeJavaScript($input.path(\'$.note\'))"}}}',
+                    response='{"stored": true}', path_part="items")
+    aws_integration(c, api, root, "POST", f"arn:aws:apigateway:{REGION}:kinesis:action/PutRecord",
+                    template='{"StreamName": "' + stream + '", "PartitionKey": "k", "Data": "$util.base64Encode($input.body)"}',
+                    response='{"shard": "$input.path(\'$.ShardId\')"}', path_part="events")
+    aws_integration(c, api, root, "POST", f"arn:aws:apigateway:{REGION}:sns:action/Publish",
+                    params={"integration.request.querystring.TopicArn": f"'{topic}'",
+                            "integration.request.querystring.Message": "method.request.body"},
+                    response='{"published": true}', path_part="notify")
+    files = c.apigw.create_resource(restApiId=api, parentId=root, pathPart="files")
+    key = c.apigw.create_resource(restApiId=api, parentId=files["id"], pathPart="{key}")
+    c.apigw.put_method(restApiId=api, resourceId=key["id"], httpMethod="GET", authorizationType="NONE",
+                       requestParameters={"method.request.path.key": True})
+    c.apigw.put_integration(restApiId=api, resourceId=key["id"], httpMethod="GET", type="AWS", integrationHttpMethod="GET",
+                            uri=f"arn:aws:apigateway:{REGION}:s3:path/{bucket}/{{object}}",
+                            credentials=f"arn:aws:iam::{ACCOUNT}:role/apigw",
+                            requestParameters={"integration.request.path.object": "method.request.path.key"})
+    c.apigw.put_integration_response(restApiId=api, resourceId=key["id"], httpMethod="GET", statusCode="200",
+                                     responseParameters={"method.response.header.Content-Type": "integration.response.header.Content-Type"})
+    c.apigw.put_integration_response(restApiId=api, resourceId=key["id"], httpMethod="GET", statusCode="404",
+                                     selectionPattern="404")
+    deploy(c, api)
+
+    r = requests.post(url(c, api, "test", "/items"), json={"id": "a1", "note": 'say "hi"'})
+    assert r.status_code == 200 and r.json() == {"stored": True}, r.text
+    assert ddb.get_item(TableName=table, Key={"id": {"S": "a1"}})["Item"]["note"] == {"S": 'say "hi"'}
+    r = requests.post(url(c, api, "test", "/events"), json={"click": 1})
+    assert r.status_code == 200 and r.json() == {"shard": "shardId-000000000000"}, r.text
+    it = kin.get_shard_iterator(StreamName=stream, ShardId="shardId-000000000000", ShardIteratorType="TRIM_HORIZON")
+    recs = kin.get_records(ShardIterator=it["ShardIterator"])["Records"]
+    assert [json.loads(x["Data"]) for x in recs] == [{"click": 1}]
+    r = requests.post(url(c, api, "test", "/notify"), data="ping")
+    assert r.status_code == 200 and r.json() == {"published": True}, r.text
+    msgs = c.sqs.receive_message(QueueUrl=q, WaitTimeSeconds=3).get("Messages", [])
+    assert [m["Body"] for m in msgs] == ["ping"]
+    r = requests.get(url(c, api, "test", "/files/hello.txt"))
+    assert r.status_code == 200 and r.text == "hello from s3", r.text
+    r = requests.get(url(c, api, "test", "/files/missing.txt"))
+    assert r.status_code == 404
+
+
+def test_aws_iam_methods_take_sigv4_signed_requests(c):
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    api, root = new_api(c)
+    c.apigw.put_method(restApiId=api, resourceId=root, httpMethod="GET", authorizationType="AWS_IAM")
+    c.apigw.put_integration(restApiId=api, resourceId=root, httpMethod="GET", type="MOCK",
+                            requestTemplates={"application/json": '{"statusCode": 200}'})
+    c.apigw.put_integration_response(restApiId=api, resourceId=root, httpMethod="GET", statusCode="200",
+                                     responseTemplates={"application/json": '{"caller": "$context.identity.userArn"}'})
+    deploy(c, api)
+    target = url(c, api, "test", "/")
+    r = requests.get(target)
+    assert r.status_code == 403 and r.json() == {"message": "Missing Authentication Token"}
+    req = AWSRequest(method="GET", url=target)
+    SigV4Auth(Credentials("test", "test"), "execute-api", REGION).add_auth(req)
+    r = requests.get(target, headers=dict(req.headers))
+    assert r.status_code == 200, r.text
+    assert r.json() == {"caller": f"arn:aws:iam::{ACCOUNT}:root"}

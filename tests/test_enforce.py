@@ -695,3 +695,60 @@ def test_kinesis_streams_are_authorized_by_their_arns_and_policies(srv, root, us
         "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{OTHER[2]}:root"}, "Action": "kinesis:PutRecord",
         "Resource": arn}))
     assert other.put_record(StreamARN=arn, PartitionKey="p", Data=b"x")["ShardId"] == "shardId-000000000000"
+
+
+def test_api_gateway_is_authorized_by_path_and_execute_api_by_iam_and_the_apis_policy(srv, root, user):
+    """The control plane is `apigateway:{METHOD}` on the request path; an AWS_IAM method is
+    invoked only by callers IAM lets `execute-api:Invoke` the method's ARN; an API's resource
+    policy decides for methods without IAM (anonymous callers included)."""
+    import requests
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    u, as_user = user
+    agw = root("apigateway")
+    ua = as_user("apigateway")
+    code, status, message = fails(ua.create_rest_api, name="x")
+    assert (code, status) == ("AccessDeniedException", 403)
+    assert message == denied(u["Arn"], "apigateway:POST", "arn:aws:apigateway:us-east-1::/restapis")
+    api = agw.create_rest_api(name=unique("api"))
+    rid, root_res = api["id"], api["rootResourceId"]
+    root("iam").put_user_policy(UserName=u["UserName"], PolicyName="read", PolicyDocument=doc(
+        allow("apigateway:GET", f"arn:aws:apigateway:us-east-1::/restapis/{rid}*")))
+    assert ua.get_rest_api(restApiId=rid)["id"] == rid
+    assert fails(ua.delete_rest_api, restApiId=rid)[0] == "AccessDeniedException"
+
+    for method, auth in [("GET", "AWS_IAM"), ("POST", "NONE")]:
+        agw.put_method(restApiId=rid, resourceId=root_res, httpMethod=method, authorizationType=auth)
+        agw.put_integration(restApiId=rid, resourceId=root_res, httpMethod=method, type="MOCK",
+                            requestTemplates={"application/json": '{"statusCode": 200}'})
+        agw.put_integration_response(restApiId=rid, resourceId=root_res, httpMethod=method, statusCode="200",
+                                     responseTemplates={"application/json": '{"ok": true}'})
+    agw.create_deployment(restApiId=rid, stageName="prod")
+    target = f"{srv.endpoint}/_aws/execute-api/{rid}/prod/"
+    method_arn = f"arn:aws:execute-api:us-east-1:{ACCT}:{rid}/prod/GET/"
+
+    key = root("iam").create_access_key(UserName=u["UserName"])["AccessKey"]
+
+    def signed_get():
+        req = AWSRequest(method="GET", url=target)
+        SigV4Auth(Credentials(key["AccessKeyId"], key["SecretAccessKey"]), "execute-api", "us-east-1").add_auth(req)
+        return requests.get(target, headers=dict(req.headers))
+
+    r = signed_get()
+    assert r.status_code == 403 and r.headers["x-amzn-ErrorType"] == "AccessDeniedException"
+    assert r.json()["Message"].startswith(f"User: {u['Arn']} is not authorized to perform: execute-api:Invoke "
+                                          f"on resource: {method_arn}")
+    root("iam").put_user_policy(UserName=u["UserName"], PolicyName="invoke", PolicyDocument=doc(
+        allow("execute-api:Invoke", f"arn:aws:execute-api:us-east-1:{ACCT}:{rid}/*/GET/*")))
+    assert signed_get().status_code == 200
+    # A method without IAM: open until the API's policy says otherwise.
+    assert requests.post(target).status_code == 200
+    agw.update_rest_api(restApiId=rid, patchOperations=[{"op": "replace", "path": "/policy", "value": doc(
+        {"Effect": "Allow", "Principal": "*", "Action": "execute-api:Invoke", "Resource": "execute-api:/*"},
+        {"Effect": "Deny", "Principal": "*", "Action": "execute-api:Invoke",
+         "Resource": f"arn:aws:execute-api:us-east-1:{ACCT}:{rid}/*/POST/*"})}])
+    agw.create_deployment(restApiId=rid, stageName="prod")
+    r = requests.post(target)
+    assert r.status_code == 403 and r.json()["Message"].endswith("with an explicit deny"), r.text

@@ -206,7 +206,9 @@ impl Authorizer {
             });
             return match verdict.denial {
                 None => Ok(()),
-                Some(_) => Err(denied(service, "Access Denied".to_string())),
+                // S3 words every anonymous denial this way; other services say why.
+                Some(_) if service == "s3" => Err(denied(service, "Access Denied".to_string())),
+                Some(d) => Err(denied(service, access_denied_message("anonymous", action, resource, d))),
             };
         };
         self.decide(who, ctx, &Target { service, action, resource, policy: policy.as_ref(), owner }, context).await

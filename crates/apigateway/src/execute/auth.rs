@@ -95,7 +95,12 @@ fn denied(c: &Call<'_>, explicit: bool, who: &str) -> HttpAnswer {
 }
 
 pub async fn authorize(i: &Inner, c: &mut Call<'_>, backends: &dyn Backends) -> Result<(), HttpAnswer> {
-    let policy = c.d.doc.api.get("policy").and_then(Value::as_str).map(|p| p.replace("\\\"", "\""));
+    // Stored with its quotes escaped, as API Gateway answers it; `execute-api:/…` is shorthand
+    // for this API's ARN.
+    let policy = c.d.doc.api.get("policy").and_then(Value::as_str).map(|p| {
+        let arn = format!("\"arn:aws:execute-api:{}:{}:{}/", c.d.region, c.d.account, c.api_id());
+        p.replace("\\\"", "\"").replace("\"execute-api:/", &arn)
+    });
     let auth_type = c.method.get("authorizationType").and_then(Value::as_str).unwrap_or("NONE").to_string();
     let signed = c.req.caller.clone();
     match auth_type.as_str() {
