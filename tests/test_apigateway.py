@@ -848,3 +848,80 @@ def test_aws_iam_methods_take_sigv4_signed_requests(c):
     r = requests.get(target, headers=dict(req.headers))
     assert r.status_code == 200, r.text
     assert r.json() == {"caller": f"arn:aws:iam::{ACCOUNT}:root"}
+
+
+def mock_api(c, template='{"hello": "$context.stage"}'):
+    api, root = new_api(c)
+    c.apigw.put_method(restApiId=api, resourceId=root, httpMethod="GET", authorizationType="NONE")
+    c.apigw.put_integration(restApiId=api, resourceId=root, httpMethod="GET", type="MOCK",
+                            requestTemplates={"application/json": '{"statusCode": 200}'})
+    c.apigw.put_integration_response(restApiId=api, resourceId=root, httpMethod="GET", statusCode="200",
+                                     responseTemplates={"application/json": template})
+    return api, root
+
+
+def test_custom_domain_names_route_by_host_and_base_path(c):
+    api, _ = mock_api(c)
+    deploy(c, api, "prod")
+    deploy(c, api, "beta")
+    domain = f"{unique('api')}.example.test"
+    d = c.apigw.create_domain_name(domainName=domain, regionalCertificateArn=f"arn:aws:acm:{REGION}:{ACCOUNT}:certificate/x",
+                                   endpointConfiguration={"types": ["REGIONAL"]})
+    assert d["domainNameStatus"] == "AVAILABLE" and d["regionalDomainName"].endswith(".amazonaws.com")
+    c.apigw.create_base_path_mapping(domainName=domain, restApiId=api, stage="prod")
+    c.apigw.create_base_path_mapping(domainName=domain, restApiId=api, basePath="v2", stage="beta")
+    with pytest.raises(ClientError) as e:
+        c.apigw.create_base_path_mapping(domainName=domain, restApiId=api, basePath="v2", stage="prod")
+    assert e.value.response["Error"]["Code"] == "ConflictException"
+    assert {m["basePath"] for m in c.apigw.get_base_path_mappings(domainName=domain)["items"]} == {"(none)", "v2"}
+    host = {"Host": domain}
+    r = requests.get(f"{c.endpoint}/", headers=host)
+    assert r.status_code == 200 and r.json() == {"hello": "prod"}
+    r = requests.get(f"{c.endpoint}/v2", headers=host)
+    assert r.status_code == 200 and r.json() == {"hello": "beta"}
+    c.apigw.delete_domain_name(domainName=domain)
+    assert requests.get(f"{c.endpoint}/v2", headers=host).status_code != 200
+
+
+def test_access_and_execution_logs_reach_cloudwatch_logs(c, target):
+    logs = boto3.client("logs", endpoint_url=target.endpoint, region_name=REGION, aws_access_key_id="test",
+                        aws_secret_access_key="test")
+    group = unique("/apigw/access")
+    logs.create_log_group(logGroupName=group)
+    api, _ = mock_api(c)
+    deploy(c, api, "prod")
+    c.apigw.update_stage(restApiId=api, stageName="prod", patchOperations=[
+        {"op": "replace", "path": "/accessLogSettings/destinationArn",
+         "value": f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{group}"},
+        {"op": "replace", "path": "/accessLogSettings/format",
+         "value": '{"requestId":"$context.requestId","status":"$context.status","path":"$context.path"}'},
+        {"op": "replace", "path": "/*/*/logging/loglevel", "value": "INFO"}])
+    r = requests.get(url(c, api, "prod", "/"))
+    assert r.status_code == 200
+    rid = r.headers["x-amzn-RequestId"]
+
+    def lines(g):
+        deadline = time.time() + 5
+        while time.time() < deadline:
+            try:
+                events = logs.filter_log_events(logGroupName=g)["events"]
+            except ClientError:
+                events = []
+            if events:
+                return [e["message"] for e in events]
+            time.sleep(0.2)
+        return []
+    access = lines(group)
+    assert [json.loads(m) for m in access] == [{"requestId": rid, "status": "200", "path": "/prod/"}]
+    execution = lines(f"API-Gateway-Execution-Logs_{api}/prod")
+    assert any(f"({rid}) Method completed with status: 200" == m for m in execution), execution
+
+
+def test_test_invoke_method_runs_the_undeployed_method(c):
+    api, root = mock_api(c, template='{"q": "$input.params(\'q\')"}')
+    out = c.apigw.test_invoke_method(restApiId=api, resourceId=root, httpMethod="GET", pathWithQueryString="/?q=7")
+    assert out["status"] == 200 and json.loads(out["body"]) == {"q": "7"}
+    assert "Method completed with status: 200" in out["log"]
+    with pytest.raises(ClientError) as e:
+        c.apigw.test_invoke_method(restApiId=api, resourceId=root, httpMethod="DELETE")
+    assert e.value.response["Error"]["Code"] == "NotFoundException"
