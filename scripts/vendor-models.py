@@ -9,6 +9,9 @@ SQS moved from the query protocol to JSON in 2023 and its current model dropped 
 member names (`locationName`) that older query clients still send (`Attribute.1.Name`, ...).
 Those names are facts of the wire format; they live in models/sqs-query-names.json, which this
 script does not touch (it was extracted once from the last query-protocol SQS model).
+
+Some models are far larger than what is served: for those (EC2), only the operations listed in
+SUBSETS are kept, with the shapes they reach.
 """
 import argparse
 import glob
@@ -21,8 +24,12 @@ import botocore
 
 SERVICES = [
     "sqs", "sns", "lambda", "logs", "s3", "dynamodb", "dynamodbstreams", "kinesis",
-    "apigateway", "apigatewayv2", "apigatewaymanagementapi", "elbv2", "codecommit", "iam", "sts",
+    "apigateway", "apigatewayv2", "apigatewaymanagementapi", "elbv2", "codecommit", "iam", "sts", "ec2",
 ]
+# Services of which only these operations (and the shapes they reach) are vendored.
+SUBSETS = {
+    "ec2": ["DescribeAvailabilityZones", "DescribeSecurityGroups", "DescribeSubnets", "DescribeVpcs"],
+}
 DROP = {"documentation", "documentationUrl", "examples", "deprecatedMessage"}
 
 
@@ -41,6 +48,24 @@ def load(service):
     opener = gzip.open if path.endswith(".gz") else open
     with opener(path, "rt", encoding="utf-8") as f:
         return strip(json.load(f))
+
+
+def subset(model, operations):
+    """The model with only `operations` and the shapes their inputs, outputs and errors reach."""
+    keep, todo = set(), []
+    ops = {name: model["operations"][name] for name in operations}
+    for op in ops.values():
+        todo += [op[k]["shape"] for k in ("input", "output") if k in op]
+        todo += [e["shape"] for e in op.get("errors", [])]
+    while todo:
+        name = todo.pop()
+        if name in keep:
+            continue
+        keep.add(name)
+        shape = model["shapes"][name]
+        todo += [m["shape"] for m in shape.get("members", {}).values()]
+        todo += [shape[k]["shape"] for k in ("member", "key", "value") if k in shape]
+    return dict(model, operations=ops, shapes={k: v for k, v in model["shapes"].items() if k in keep})
 
 
 def render(model):
@@ -66,7 +91,10 @@ def main():
             f.write(botocore.__version__ + "\n")
     stale = []
     for s in SERVICES:
-        text = render(load(s))
+        model = load(s)
+        if s in SUBSETS:
+            model = subset(model, SUBSETS[s])
+        text = render(model)
         path = os.path.join(out, f"{s}.json")
         if args.check:
             try:

@@ -16,6 +16,7 @@ use serde_json::Value;
 use stratus_core::RequestContext;
 
 pub mod cbor;
+pub mod ec2;
 pub mod error;
 pub mod eventstream;
 pub mod json;
@@ -39,6 +40,8 @@ pub enum Wire {
     /// AWS SDK for Java sends them to Kinesis by default.
     Cbor,
     Query,
+    /// EC2's query dialect (see [`ec2`]).
+    Ec2,
     RestJson,
 }
 
@@ -84,7 +87,7 @@ pub trait Service: Send + Sync + 'static {
     /// The error a validation failure is reported as.
     fn validation_error(&self, failure: &ValidationFailure, wire: Wire) -> AwsError {
         match wire {
-            Wire::Query => failure.to_query_style(),
+            Wire::Query | Wire::Ec2 => failure.to_query_style(),
             _ => failure.to_validation_exception(),
         }
     }
@@ -141,6 +144,7 @@ pub fn detect_wire(model: &ServiceModel, req: &ApiRequest<'_>) -> Wire {
         return Wire::Query;
     }
     match model.metadata.protocol {
+        Protocol::Ec2 => Wire::Ec2,
         Protocol::RestJson => Wire::RestJson,
         Protocol::Query => Wire::Query,
         _ if speaks_query && !req.headers.contains_key("x-amz-target") => Wire::Query,
@@ -261,6 +265,7 @@ pub async fn dispatch_events<'m>(
         Wire::Json => json::decode_request(model, req),
         Wire::Cbor => cbor::decode_request(model, req),
         Wire::Query => decode_query(model, req),
+        Wire::Ec2 => ec2::decode_request(model, req),
         Wire::RestJson => restjson::decode_request(model, req),
     };
     let full = Dispatched::Full;
@@ -299,6 +304,10 @@ pub async fn dispatch_events<'m>(
                 let body = query::encode_response(model, op, &output, &ctx.request_id);
                 respond(StatusCode::OK, "text/xml", &ctx.request_id, body.into())
             }
+            Wire::Ec2 => {
+                let body = ec2::encode_response(model, op, &output, &ctx.request_id);
+                respond(StatusCode::OK, "text/xml;charset=UTF-8", &ctx.request_id, body.into())
+            }
             Wire::RestJson => restjson::encode_response(model, op, output, &ctx.request_id),
         },
         Err(err) => error_response(model, wire, Some(op), &err, &ctx.request_id),
@@ -311,7 +320,8 @@ pub enum Decoded<'m> {
     Invalid(&'m Operation, ValidationFailure),
 }
 
-fn decode_query<'m>(model: &'m ServiceModel, req: &ApiRequest<'_>) -> Result<Decoded<'m>, AwsError> {
+/// The query parameters of a query-style request (URL query and form body).
+pub(crate) fn query_params(req: &ApiRequest<'_>) -> Result<query::Params, AwsError> {
     let mut params = query::Params::new();
     if let Some(q) = req.uri.query() {
         query::parse_form(q.as_bytes(), &mut params).map_err(|m| AwsError::new("MalformedQueryString", m))?;
@@ -319,6 +329,11 @@ fn decode_query<'m>(model: &'m ServiceModel, req: &ApiRequest<'_>) -> Result<Dec
     if req.is_form() {
         query::parse_form(req.body, &mut params).map_err(|m| AwsError::new("MalformedQueryString", m))?;
     }
+    Ok(params)
+}
+
+fn decode_query<'m>(model: &'m ServiceModel, req: &ApiRequest<'_>) -> Result<Decoded<'m>, AwsError> {
+    let params = query_params(req)?;
     let action = params
         .get("Action")
         .ok_or_else(|| AwsError::new("MissingAction", "The request must contain the parameter Action."))?;
@@ -345,6 +360,15 @@ pub fn error_response(
             respond(
                 StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST),
                 "text/xml",
+                request_id,
+                body.into(),
+            )
+        }
+        Wire::Ec2 => {
+            let (status, body) = ec2::encode_error(model, err, request_id);
+            respond(
+                StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST),
+                "text/xml;charset=UTF-8",
                 request_id,
                 body.into(),
             )

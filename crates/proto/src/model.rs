@@ -10,6 +10,9 @@ use serde_json::Value;
 pub enum Protocol {
     Json,
     Query,
+    /// EC2's own query dialect: query-style requests with `queryName`s and flat lists, XML
+    /// answers without a result wrapper, and its own error envelope.
+    Ec2,
     RestJson,
     RestXml,
 }
@@ -46,6 +49,8 @@ pub struct Member {
     pub location: Location,
     /// Wire name: the query/XML element name, or the header / query-string / URI label name.
     pub location_name: Option<String>,
+    /// EC2 protocol: the request parameter name, when it is not the capitalized wire name.
+    pub query_name: Option<String>,
     pub flattened: bool,
     pub json_value: bool,
 }
@@ -171,6 +176,7 @@ struct RawRef {
     shape: String,
     location: Option<String>,
     location_name: Option<String>,
+    query_name: Option<String>,
     result_wrapper: Option<String>,
     #[serde(default)]
     flattened: bool,
@@ -229,6 +235,7 @@ fn member(r: RawRef) -> Result<Member, ModelError> {
         shape: r.shape,
         location,
         location_name: r.location_name,
+        query_name: r.query_name,
         flattened: r.flattened,
         json_value: r.json_value,
     })
@@ -242,6 +249,7 @@ impl ServiceModel {
         let protocol = match raw.metadata.protocol.as_str() {
             "json" => Protocol::Json,
             "query" => Protocol::Query,
+            "ec2" => Protocol::Ec2,
             "rest-json" => Protocol::RestJson,
             "rest-xml" => Protocol::RestXml,
             other => return Err(ModelError::Invalid(format!("unsupported protocol {other}"))),

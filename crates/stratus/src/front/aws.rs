@@ -164,7 +164,7 @@ impl AwsDoor {
         };
         let req = ApiRequest { method: &parts.method, uri: &parts.uri, headers: &parts.headers, body: &body };
         let wire = stratus_proto::detect_wire(route.service.model(), &req);
-        let dialect = if wire == Wire::Query { Dialect::Query } else { Dialect::Json };
+        let dialect = if matches!(wire, Wire::Query | Wire::Ec2) { Dialect::Query } else { Dialect::Json };
         let principal = match info.is_none().then(|| self.unsigned.iter().find_map(|u| u(&parts, &body))).flatten() {
             Some(p) if p.service.as_deref().is_none_or(|s| s == route.signing_name) => Ok(p),
             _ => self.authenticate(&parts, &body, info.as_ref()),
