@@ -20,9 +20,9 @@ pub fn decode_request<'m>(model: &'m ServiceModel, req: &ApiRequest<'_>) -> Resu
     let action = params
         .get("Action")
         .ok_or_else(|| AwsError::new("MissingAction", "The request must contain the parameter Action"))?;
-    let op = model
-        .operation(action)
-        .ok_or_else(|| AwsError::new("InvalidAction", format!("The action {action} is not valid for this web service.")))?;
+    let op = model.operation(action).ok_or_else(|| {
+        AwsError::new("InvalidAction", format!("The action {action} is not valid for this web service."))
+    })?;
     Ok(match decode(model, op, &params) {
         Ok(v) => Decoded::Ok(op, v),
         Err(f) => Decoded::Invalid(op, f),
@@ -271,7 +271,8 @@ mod tests {
         assert!(out.contains(
             "<DescribeVpcsResponse xmlns=\"http://ec2.amazonaws.com/doc/2016-11-15/\"><requestId>r1</requestId><vpcSet><item><isDefault>true</isDefault><vpcId>vpc-1</vpcId></item></vpcSet></DescribeVpcsResponse>"
         ), "{out}");
-        let (status, body) = encode_error(&m, &AwsError::new("InvalidVpcID.NotFound", "The vpc ID 'x' does not exist"), "r2");
+        let (status, body) =
+            encode_error(&m, &AwsError::new("InvalidVpcID.NotFound", "The vpc ID 'x' does not exist"), "r2");
         assert_eq!(status, 400);
         assert!(body.ends_with("<Response><Errors><Error><Code>InvalidVpcID.NotFound</Code><Message>The vpc ID &apos;x&apos; does not exist</Message></Error></Errors><RequestID>r2</RequestID></Response>"), "{body}");
     }

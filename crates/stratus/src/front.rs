@@ -6,6 +6,7 @@ use stratus_sigv4::Dialect;
 
 use crate::gateway::{Head, Reply, plain_error};
 
+pub mod alb;
 pub mod aws;
 pub mod execute_api;
 pub mod platform;

@@ -17,6 +17,7 @@ use stratus_sqs::Sqs;
 use stratus_storage::Store;
 use tokio::net::TcpListener;
 
+mod alb;
 mod apigateway;
 mod config;
 mod delegation;
@@ -194,6 +195,9 @@ async fn serve(cfg: Config) -> Result<(), String> {
         identity: (cfg.auth != AuthMode::Open).then(|| identity.clone()),
         granted: Default::default(),
     }));
+    let elbv2 = stratus_elbv2::Elbv2::new(store.clone(), env.clone())?;
+    elbv2.start().await?;
+    elbv2.set_targets(Arc::new(alb::AlbTargets { lambda: lambda.clone(), access: access.clone() }));
     tokio::spawn(
         engine::Engine { store: store.clone(), sqs: sqs.clone(), lambda: lambda.clone(), sns: sns.clone(), access }
             .run(),
@@ -251,6 +255,16 @@ async fn serve(cfg: Config) -> Result<(), String> {
             }))
             .on_reset(move || apigw_reset.reset()),
     );
+    let elbv2_reset = elbv2.clone();
+    let alb_door = Arc::new(front::alb::AlbDoor { elbv2: elbv2.clone() });
+    services.register(
+        Registration::new("elasticloadbalancing")
+            .api(Arc::new(elbv2.clone()))
+            .door(alb_door.clone())
+            .on_reset(move || elbv2_reset.reset()),
+    );
+    services.register(Registration::new("ec2").api(Arc::new(stratus_elbv2::Ec2::new()?)));
+    front::alb::ListenerPorts { door: alb_door, host: cfg.host, main_port: local.port() }.spawn();
     let s3_reset = s3.clone();
     services.register(Registration::new("s3").fallback(Arc::new(s3_door)).on_reset(move || s3_reset.reset()));
 
