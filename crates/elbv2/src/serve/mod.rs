@@ -177,12 +177,12 @@ impl Runtime {
     }
 
     pub(crate) fn remove_port(&self, port: u16, listener_arn: &str) {
-        if let Ok(mut p) = self.ports.write() {
-            if let Some(v) = p.get_mut(&port) {
-                v.retain(|a| a != listener_arn);
-                if v.is_empty() {
-                    p.remove(&port);
-                }
+        if let Ok(mut p) = self.ports.write()
+            && let Some(v) = p.get_mut(&port)
+        {
+            v.retain(|a| a != listener_arn);
+            if v.is_empty() {
+                p.remove(&port);
             }
         }
         self.port_version.send_modify(|v| *v += 1);
