@@ -80,6 +80,7 @@ CASES = {
     "invoke": "a. Lambda Invoke (direct)",
     "proxy": "b. REST API → AWS_PROXY → same function",
     "mock": "c. REST API → MOCK integration",
+    "alb": "d. Application Load Balancer → same function",
 }
 
 # --------------------------------------------------------------------------- #
@@ -161,7 +162,23 @@ def setup_stratus(port: int, code: bytes) -> dict:
                        Principal="apigateway.amazonaws.com",
                        SourceArn=f"arn:aws:execute-api:{REGION}:{ACCOUNT}:{api}/*")
     agw.create_deployment(restApiId=api, stageName=STAGE)
-    return {"function_arn": fn["FunctionArn"], "proxy_api": api, "mock_api": create_mock_api(agw, "bench-mock")}
+    return {"function_arn": fn["FunctionArn"], "proxy_api": api, "mock_api": create_mock_api(agw, "bench-mock"),
+            "alb_host": create_alb(port, fn["FunctionArn"])}
+
+
+def create_alb(port: int, function_arn: str) -> str:
+    """A load balancer whose HTTP listener forwards everything to a lambda target group of the
+    function; returns its DNS name."""
+    elb, lam = boto("elbv2", port), boto("lambda", port)
+    subnets = [s["SubnetId"] for s in boto("ec2", port).describe_subnets()["Subnets"]]
+    lb_ = elb.create_load_balancer(Name="bench-alb", Subnets=subnets)["LoadBalancers"][0]
+    tg = elb.create_target_group(Name="bench-fn", TargetType="lambda")["TargetGroups"][0]
+    lam.add_permission(FunctionName=FUNCTION, StatementId="alb-bench", Action="lambda:InvokeFunction",
+                       Principal="elasticloadbalancing.amazonaws.com", SourceArn=tg["TargetGroupArn"])
+    elb.register_targets(TargetGroupArn=tg["TargetGroupArn"], Targets=[{"Id": function_arn}])
+    elb.create_listener(LoadBalancerArn=lb_["LoadBalancerArn"], Protocol="HTTP", Port=80,
+                        DefaultActions=[{"Type": "forward", "TargetGroupArn": tg["TargetGroupArn"]}])
+    return lb_["DNSName"]
 
 
 def plain_get(port: int, path: str, host: str | None = None) -> tuple[int, str]:
@@ -183,9 +200,10 @@ def verify_stratus(port: int, ids: dict) -> dict:
     out["invoke"] = {"status": st, "body": data[:300].decode(errors="replace"),
                      "function_error": hdrs.get("x-amz-function-error")}
     out["invoke"]["ok"] = st == 200 and not out["invoke"]["function_error"]
-    for key, api, path, want in (("proxy", ids["proxy_api"], f"/{STAGE}/anything", "ok"),
-                                 ("mock", ids["mock_api"], f"/{STAGE}/ping", MOCK_ANSWER)):
-        st, body = plain_get(port, path, f"{api}.execute-api.localhost:{port}")
+    for key, host, path, want in (("proxy", f"{ids['proxy_api']}.execute-api.localhost:{port}", f"/{STAGE}/anything", "ok"),
+                                  ("mock", f"{ids['mock_api']}.execute-api.localhost:{port}", f"/{STAGE}/ping", MOCK_ANSWER),
+                                  ("alb", f"{ids['alb_host']}:{port}", "/anything", "ok")):
+        st, body = plain_get(port, path, host)
         out[key] = {"status": st, "body": body, "ok": st == 200 and body == want}
     return out
 
@@ -502,7 +520,7 @@ def all_runs(res: dict, case: str, conns: int) -> list[dict]:
 
 
 def target_cell(case: str, rps: float | None) -> str:
-    t = {"proxy": TARGETS["proxy_rps"], "mock": TARGETS["mock_rps"]}.get(case)
+    t = {"proxy": TARGETS["proxy_rps"], "alb": TARGETS["proxy_rps"], "mock": TARGETS["mock_rps"]}.get(case)
     if t is None:
         return "–"
     return f"≥ {t:,} /s" + ("" if rps is None else (" (met)" if rps >= t else " (not met)"))
@@ -551,22 +569,22 @@ def render(res: dict, args) -> str:
                  f"{f(med(runs, 'stratus_us_per_request'))} | "
                  f"{f(med(runs, 'client_cores'), 2)} | {f(med(runs, 'other_cores'), 2)} | {target_cell(case, rps)} |")
     o.append("")
-    o += ["## What the front door adds (b − a)", "",
+    o += ["## What the front doors add (b − a, d − a)", "",
           "Median over the rounds of each run's percentile, b minus a, in ms. With one connection there "
           "is no queueing, so the difference is the REST API's own work per request (routing, the proxy "
           "event, the permission check, the proxy response) plus the larger event the function reads; "
           f"with {n} connections it also includes the queueing that work adds.", "",
-          "| Connections | a p50 | b p50 | added p50 | a p99 | b p99 | added p99 | a requests/s | b requests/s | target (added p50) |",
-          "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
-    for c in (1, n):
-        a, b = ok_runs(res, "invoke", c), ok_runs(res, "proxy", c)
+          "| Front door | Connections | a p50 | door p50 | added p50 | a p99 | door p99 | added p99 | a requests/s | door requests/s | target (added p50) |",
+          "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
+    for c, case in ((1, "proxy"), (n, "proxy"), (1, "alb"), (n, "alb")):
+        a, b = ok_runs(res, "invoke", c), ok_runs(res, case, c)
         a50, b50 = med(a, "latency_ms", "p50"), med(b, "latency_ms", "p50")
         a99, b99 = med(a, "latency_ms", "p99"), med(b, "latency_ms", "p99")
         d50 = None if a50 is None or b50 is None else b50 - a50
         d99 = None if a99 is None or b99 is None else b99 - a99
         tgt = f"< {TARGETS['added_p50_ms']} ms" + ("" if d50 is None else
                                                   (" (met)" if d50 < TARGETS["added_p50_ms"] else " (not met)"))
-        o.append(f"| {c} | {f(a50, 3)} | {f(b50, 3)} | **{f(d50, 3)}** | {f(a99, 3)} | {f(b99, 3)} | "
+        o.append(f"| {'REST API' if case == 'proxy' else 'ALB'} | {c} | {f(a50, 3)} | {f(b50, 3)} | **{f(d50, 3)}** | {f(a99, 3)} | {f(b99, 3)} | "
                  f"**{f(d99, 3)}** | {f(med(a, 'ops_per_s'))}{rng(a)} | {f(med(b, 'ops_per_s'))}{rng(b)} | {tgt} |")
     o.append("")
     pe = res.get("peer") or {}
@@ -580,7 +598,7 @@ def render(res: dict, args) -> str:
             s = f"{f(med(runs, 'ops_per_s'))} req/s, p50 {f(med(runs, 'latency_ms', 'p50'), 3)} ms" if runs else "–"
             if case == "invoke":
                 mcell = "not possible: moto runs Lambda functions only in Docker, which this machine lacks"
-            elif case == "proxy":
+            elif case in ("proxy", "alb"):
                 mcell = "not possible: needs Lambda (Docker), and moto_server has no data plane (below)"
             else:
                 mcell = "not served (below)"
@@ -719,11 +737,13 @@ def main(argv=None) -> int:
             "proxy": {"kind": "http", "path": f"/{STAGE}/anything",
                       "host": f"{ids['proxy_api']}.execute-api.localhost:{port}"},
             "mock": {"kind": "http", "path": f"/{STAGE}/ping", "host": f"{ids['mock_api']}.execute-api.localhost:{port}"},
+            "alb": {"kind": "http", "path": "/anything", "host": f"{ids['alb_host']}:{port}"},
         }
-        plan = [(c, args.connections) for c in ("invoke", "proxy", "mock")] + [("invoke", 1), ("proxy", 1)]
+        plan = [(c, args.connections) for c in ("invoke", "proxy", "mock", "alb")] + [
+            ("invoke", 1), ("proxy", 1), ("alb", 1)]
         for rnd in range(args.rounds):
             # Alternate the order of a and b between rounds, so drift of the machine does not favour one.
-            order = plan if rnd % 2 == 0 else [plan[1], plan[0], plan[2], plan[4], plan[3]]
+            order = plan if rnd % 2 == 0 else [plan[1], plan[0], plan[3], plan[2], plan[5], plan[4], plan[6]]
             for case, conns in order:
                 if not res["verify"][case]["ok"]:
                     res["runs"].append({"case": case, "conns": conns, "round": rnd + 1,

@@ -68,5 +68,8 @@ pub fn not_permitted(message: impl Into<String>) -> AwsError {
 
 /// The operations of the model this server does not serve.
 pub fn unsupported(op: &str) -> AwsError {
-    AwsError::new("InvalidAction", format!("The action {op} is not valid for this web service."))
+    AwsError::new(
+        "InvalidAction",
+        format!("The action {op} of Elastic Load Balancing is not supported by this server."),
+    )
 }

@@ -20,8 +20,17 @@ pub fn decode_request<'m>(model: &'m ServiceModel, req: &ApiRequest<'_>) -> Resu
     let action = params
         .get("Action")
         .ok_or_else(|| AwsError::new("MissingAction", "The request must contain the parameter Action"))?;
+    // The model holds only the operations served: the others are EC2's, but not here.
     let op = model.operation(action).ok_or_else(|| {
-        AwsError::new("InvalidAction", format!("The action {action} is not valid for this web service."))
+        let mut served: Vec<&str> = model.operations.keys().map(String::as_str).collect();
+        served.sort_unstable();
+        AwsError::new(
+            "UnsupportedOperation",
+            format!(
+                "The operation {action} of Amazon EC2 is not supported by this server, which serves {}.",
+                served.join(", ")
+            ),
+        )
     })?;
     Ok(match decode(model, op, &params) {
         Ok(v) => Decoded::Ok(op, v),
