@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""API Gateway benchmark for Stratus: what the REST API front door adds to a Lambda invoke, how
-many requests/s go through it, and a MOCK integration's ceiling; moto_server beside it.
+"""HTTP front door benchmark for Stratus: what a REST API and an Application Load Balancer add to
+a Lambda invoke, how many requests/s go through them, and a MOCK integration's ceiling;
+moto_server beside it.
 
 One command (about 4 minutes; --quick about 1.5; needs `target/release/stratus` (not rebuilt),
 gcc, Python with boto3, and `moto_server` for the peer rows):
@@ -12,15 +13,18 @@ port and deploys, with boto3 (untimed): a provided.al2023 function built from
 bench/lambda/bootstrap.c with gcc, changed only to answer the Lambda proxy response
 `{"statusCode":200,"body":"ok"}` (the original's `{"fn_ns":N}` is a malformed proxy response,
 which API Gateway answers with 502); a REST API `/{proxy+}` ANY -> AWS_PROXY integration to it,
-stage `bench`; and a REST API `GET /ping` -> MOCK integration answering `{"pong": true}`, stage
-`bench`. Then, in --rounds rounds (median reported), each run --warmup s + --duration s:
+stage `bench`; a REST API `GET /ping` -> MOCK integration answering `{"pong": true}`, stage
+`bench`; and a load balancer whose HTTP listener forwards to a lambda target group of the
+function. Then, in --rounds rounds (median reported), each run --warmup s + --duration s:
 
   a. direct Lambda Invoke of the function    (stratus-loadgen --workload lambda-invoke)
   b. the same function through the REST API  (stratus-loadgen --workload http, unsigned
      GET /bench/anything with Host: {api}.execute-api.localhost:{port})
   c. the MOCK integration                    (--workload http, GET /bench/ping)
+  d. the same function through the ALB       (--workload http, GET /anything with the load
+     balancer's DNS name as Host)
 
-with --connections (16) keep-alive connections, and a and b once more with one connection
+with --connections (16) keep-alive connections, and a, b and d once more with one connection
 (sequential: the added latency without queueing). When no stratus-loadgen with the `http`
 workload is found (or with --client python), every run uses the Python client below instead
 (asyncio, raw HTTP/1.1 keep-alive connections, one process), so a, b and c share one client.

@@ -193,7 +193,7 @@ impl Service for Elbv2 {
     ) -> BoxFuture<'a, Result<Value, AwsError>> {
         Box::pin(async move {
             let i = &self.inner;
-            match op.name.as_str() {
+            let answer = match op.name.as_str() {
                 "CreateLoadBalancer" => loadbalancers::create(i, ctx, input).await,
                 "DescribeLoadBalancers" => loadbalancers::describe(i, ctx, input).await,
                 "DeleteLoadBalancer" => loadbalancers::delete(i, ctx, input).await,
@@ -222,7 +222,13 @@ impl Service for Elbv2 {
                 "DescribeTags" => tags::describe(i, ctx, input).await,
                 "DescribeAccountLimits" => account_limits(&input),
                 other => Err(errors::unsupported(other)),
+            };
+            // What the data plane keeps of load balancers, listeners, rules and target groups
+            // is dropped after any change.
+            if !op.name.starts_with("Describe") {
+                i.runtime.changed();
             }
+            answer
         })
     }
 

@@ -15,7 +15,14 @@ const PRINCIPAL: &str = "elasticloadbalancing.amazonaws.com";
 pub struct AlbTargets {
     pub lambda: stratus_lambda::Lambda,
     pub access: ServiceAccess,
+    /// Functions found to let the load balancer invoke them for a target group, and when:
+    /// reused for [`GRANT_REUSE`] (AWS's own permission checks are eventually consistent), so a
+    /// busy target group does not read and evaluate the function's policy on every request.
+    pub granted: std::sync::Mutex<std::collections::HashMap<(String, String), std::time::Instant>>,
 }
+
+/// How long a found permission is reused before the function's policy is read again.
+const GRANT_REUSE: Duration = Duration::from_secs(1);
 
 impl AlbTargets {
     async fn check(&self, function: &str, source_arn: &str) -> Result<(String, String), TargetError> {
@@ -23,6 +30,12 @@ impl AlbTargets {
             return Err(TargetError::NotFound(format!("{function} is not a function ARN")));
         };
         let (account, region) = (arn.account.to_string(), arn.region.to_string());
+        let key = (function.to_string(), source_arn.to_string());
+        let fresh =
+            self.granted.lock().ok().and_then(|g| g.get(&key).copied()).is_some_and(|at| at.elapsed() < GRANT_REUSE);
+        if fresh {
+            return Ok((account, region));
+        }
         match self.lambda.access_internal(function).await {
             Ok(Some(_)) => {}
             Ok(None) => return Err(TargetError::NotFound(format!("Function not found: {function}"))),
@@ -40,6 +53,12 @@ impl AlbTargets {
             .await;
         if !allowed {
             return Err(TargetError::Denied(format!("{function} does not allow {PRINCIPAL} for {source_arn}")));
+        }
+        if let Ok(mut g) = self.granted.lock() {
+            if g.len() > 10_000 {
+                g.clear();
+            }
+            g.insert(key, std::time::Instant::now());
         }
         Ok((account, region))
     }

@@ -197,7 +197,11 @@ async fn serve(cfg: Config) -> Result<(), String> {
     }));
     let elbv2 = stratus_elbv2::Elbv2::new(store.clone(), env.clone())?;
     elbv2.start().await?;
-    elbv2.set_targets(Arc::new(alb::AlbTargets { lambda: lambda.clone(), access: access.clone() }));
+    elbv2.set_targets(Arc::new(alb::AlbTargets {
+        lambda: lambda.clone(),
+        access: access.clone(),
+        granted: Default::default(),
+    }));
     tokio::spawn(
         engine::Engine { store: store.clone(), sqs: sqs.clone(), lambda: lambda.clone(), sns: sns.clone(), access }
             .run(),

@@ -13,7 +13,7 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Mutex, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
 use bytes::Bytes;
 use serde_json::Value;
@@ -138,13 +138,38 @@ pub struct Runtime {
     /// Listener port → listener ARNs on it.
     pub(crate) ports: RwLock<HashMap<u16, Vec<String>>>,
     next: Mutex<HashMap<String, usize>>,
+    /// Listeners with their rules and target groups as last read, until the next change.
+    cache: Mutex<Cache>,
     /// Bumped on every change of `ports`.
     pub(crate) port_version: tokio::sync::watch::Sender<u64>,
     turn: AtomicUsize,
 }
 
+/// What requests read, kept between control-plane changes. A read that began before a change
+/// is not kept (its generation is old), so nothing stale is cached.
+#[derive(Default)]
+struct Cache {
+    generation: u64,
+    loaded: HashMap<String, Arc<Loaded>>,
+    groups: HashMap<String, Arc<TgDoc>>,
+}
+
 impl Runtime {
+    /// Drops what the data plane keeps (after any control-plane change).
+    pub(crate) fn changed(&self) {
+        if let Ok(mut c) = self.cache.lock() {
+            c.generation += 1;
+            c.loaded.clear();
+            c.groups.clear();
+        }
+    }
+
+    fn generation(&self) -> u64 {
+        self.cache.lock().map(|c| c.generation).unwrap_or(0)
+    }
+
     pub fn clear(&self) {
+        self.changed();
         if let Ok(mut h) = self.hosts.write() {
             h.clear();
         }
@@ -234,7 +259,23 @@ struct Loaded {
 }
 
 /// The load balancer and listener for a request.
-async fn load(i: &Inner, req: &AlbRequest) -> Result<Option<Loaded>, AwsError> {
+async fn load(i: &Inner, req: &AlbRequest) -> Result<Option<Arc<Loaded>>, AwsError> {
+    let key = format!("{}|{:?}|{:?}", req.host_name(), req.port, req.host_port());
+    if let Some(l) = i.runtime.cache.lock().ok().and_then(|c| c.loaded.get(&key).cloned()) {
+        return Ok(Some(l));
+    }
+    let generation = i.runtime.generation();
+    let loaded = read(i, req).await?.map(Arc::new);
+    if let Some(l) = &loaded
+        && let Ok(mut c) = i.runtime.cache.lock()
+        && c.generation == generation
+    {
+        c.loaded.insert(key, l.clone());
+    }
+    Ok(loaded)
+}
+
+async fn read(i: &Inner, req: &AlbRequest) -> Result<Option<Loaded>, AwsError> {
     let by_port = req.port.and_then(|p| i.runtime.ports.read().ok().and_then(|m| m.get(&p).cloned()));
     let by_host = i.runtime.hosts.read().ok().and_then(|h| h.get(&req.host_name()).cloned());
     let wanted_port = req.port.or_else(|| req.host_port());
@@ -510,9 +551,23 @@ fn choose_group(i: &Inner, action: &Value) -> Option<String> {
 async fn forward(i: &Inner, action: &Value, req: AlbRequest) -> HttpAnswer {
     let Some(tg_arn) = choose_group(i, action) else { return error_page(503) };
     let Some((account, region, _)) = store::parse_tg_arn(&tg_arn) else { return error_page(503) };
-    let arn = tg_arn.clone();
-    let tg: Result<Option<TgDoc>, AwsError> =
-        i.store.read_short(move |r| store::load_tg(r, &account, &region, &arn)).await;
+    let cached = i.runtime.cache.lock().ok().and_then(|c| c.groups.get(&tg_arn).cloned());
+    let tg: Result<Option<Arc<TgDoc>>, AwsError> = match cached {
+        Some(t) => Ok(Some(t)),
+        None => {
+            let generation = i.runtime.generation();
+            let arn = tg_arn.clone();
+            let read = i.store.read_short(move |r| store::load_tg(r, &account, &region, &arn)).await;
+            let read = read.map(|t| t.map(Arc::new));
+            if let Ok(Some(t)) = &read
+                && let Ok(mut c) = i.runtime.cache.lock()
+                && c.generation == generation
+            {
+                c.groups.insert(tg_arn.clone(), t.clone());
+            }
+            read
+        }
+    };
     let tg = match tg {
         Ok(Some(t)) => t,
         Ok(None) => return error_page(503),
