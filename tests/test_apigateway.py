@@ -925,3 +925,18 @@ def test_test_invoke_method_runs_the_undeployed_method(c):
     with pytest.raises(ClientError) as e:
         c.apigw.test_invoke_method(restApiId=api, resourceId=root, httpMethod="DELETE")
     assert e.value.response["Error"]["Code"] == "NotFoundException"
+
+
+def test_stage_method_throttling_answers_429(c):
+    api, _ = mock_api(c)
+    deploy(c, api, "prod")
+    assert all(requests.get(url(c, api, "prod", "/")).status_code == 200 for _ in range(5))
+    c.apigw.update_stage(restApiId=api, stageName="prod", patchOperations=[
+        {"op": "replace", "path": "/*/*/throttling/burstLimit", "value": "2"},
+        {"op": "replace", "path": "/*/*/throttling/rateLimit", "value": "1"}])
+    codes = [requests.get(url(c, api, "prod", "/")).status_code for _ in range(6)]
+    assert codes[:2] == [200, 200] and 429 in codes, codes
+    r = requests.get(url(c, api, "prod", "/"))
+    if r.status_code == 429:
+        assert r.json() == {"message": "Too Many Requests"}
+        assert r.headers["x-amzn-ErrorType"] == "TooManyRequestsException"

@@ -160,7 +160,53 @@ pub async fn authorize(i: &Inner, c: &mut Call<'_>, backends: &dyn Backends) -> 
     if c.method.get("apiKeyRequired").and_then(Value::as_bool) == Some(true) {
         api_key(i, c).await?;
     }
+    stage_throttle(i, c)?;
     Ok(())
+}
+
+/// The stage's throttling for the method (`{path}/{METHOD}`, else `*/*`), when its method
+/// settings have it: a token bucket per stage and method setting.
+fn stage_throttle(i: &Inner, c: &Call<'_>) -> Result<(), HttpAnswer> {
+    let Some(settings) = c.d.stage.get("methodSettings").and_then(Value::as_object) else { return Ok(()) };
+    let own = format!("{}/{}", c.resource_path.trim_start_matches('/'), c.req.method);
+    let (key, s) = match settings.get(&own) {
+        Some(s) => (own, s),
+        None => match settings.get("*/*") {
+            Some(s) => ("*/*".to_string(), s),
+            None => return Ok(()),
+        },
+    };
+    let rate = s.get("throttlingRateLimit").and_then(Value::as_f64).unwrap_or(10_000.0);
+    let burst = s.get("throttlingBurstLimit").and_then(Value::as_f64).unwrap_or(5_000.0);
+    if take(i, &format!("{}/{}/{key}", c.api_id(), c.req.stage), rate, burst, c.now_ms) {
+        Ok(())
+    } else {
+        Err(gateway_error(
+            Some(c.d),
+            "THROTTLED",
+            429,
+            "TooManyRequestsException",
+            Some("Too Many Requests"),
+            &c.request_id,
+            Some(c),
+        ))
+    }
+}
+
+/// Takes a token from the bucket `key` (refilled at `rate` per second up to `burst`).
+fn take(i: &Inner, key: &str, rate: f64, burst: f64, now: u64) -> bool {
+    let burst = burst.max(0.0);
+    let Ok(mut b) = i.runtime.auth.buckets.lock() else { return true };
+    let bucket = b.entry(key.to_string()).or_insert(Bucket { tokens: burst, at_ms: now });
+    let elapsed = now.saturating_sub(bucket.at_ms) as f64 / 1000.0;
+    bucket.tokens = (bucket.tokens + elapsed * rate.max(0.0)).min(burst);
+    bucket.at_ms = now;
+    if bucket.tokens >= 1.0 {
+        bucket.tokens -= 1.0;
+        true
+    } else {
+        false
+    }
 }
 
 /// The value an identity source names (`method.request.header.X`, `…querystring.X`,
@@ -473,19 +519,7 @@ async fn api_key(i: &Inner, c: &mut Call<'_>) -> Result<(), HttpAnswer> {
     if let Some(t) = plan.get("throttle") {
         let rate = t.get("rateLimit").and_then(Value::as_f64).unwrap_or(f64::MAX);
         let burst = t.get("burstLimit").and_then(Value::as_f64).unwrap_or(rate).max(1.0);
-        let allowed = i.runtime.auth.buckets.lock().map(|mut b| {
-            let bucket = b.entry(format!("{plan_id}/{key_id}")).or_insert(Bucket { tokens: burst, at_ms: now });
-            let elapsed = now.saturating_sub(bucket.at_ms) as f64 / 1000.0;
-            bucket.tokens = (bucket.tokens + elapsed * rate).min(burst);
-            bucket.at_ms = now;
-            if bucket.tokens >= 1.0 {
-                bucket.tokens -= 1.0;
-                true
-            } else {
-                false
-            }
-        });
-        if matches!(allowed, Ok(false)) {
+        if !take(i, &format!("{plan_id}/{key_id}"), rate, burst, now) {
             return Err(gateway_error(
                 Some(c.d),
                 "THROTTLED",
