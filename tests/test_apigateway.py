@@ -325,8 +325,8 @@ def test_lambda_proxy_event_and_response_contract(c):
     assert e["multiValueQueryStringParameters"] == {"x": ["1", "2"], "y": ["a b"]}
     assert e["stageVariables"] == {"v": "1"}
     assert e["body"] is None and e["isBase64Encoded"] is False
-    assert e["headers"]["Test-Header"] == "aValUE"
-    assert e["multiValueHeaders"]["Test-Header"] == ["aValUE"]
+    assert e["headers"]["tEsT-HEADeR"] == "aValUE", "header names keep the client's spelling"
+    assert e["multiValueHeaders"]["tEsT-HEADeR"] == ["aValUE"]
     assert "Content-Length" not in e["headers"] and "Connection" not in e["headers"]
     assert e["headers"]["X-Forwarded-Proto"] == "http"
     rc = e["requestContext"]

@@ -25,6 +25,7 @@ mod engine;
 mod front;
 mod functions;
 mod gateway;
+mod header_case;
 mod http_client;
 mod services;
 mod sns;
@@ -321,12 +322,18 @@ async fn serve(cfg: Config) -> Result<(), String> {
                 let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
                 builder.http1().timer(TokioTimer::new()).header_read_timeout(Duration::from_secs(30));
                 builder.http2().timer(TokioTimer::new());
+                let (stream, heads) = header_case::Recorder::new(stream);
                 let conn = builder
                     .serve_connection(
                         TokioIo::new(stream),
                         service_fn(move |mut req| {
                             let gw = gw.clone();
                             req.extensions_mut().insert(gateway::Peer(peer));
+                            if req.version() != http::Version::HTTP_2
+                                && let Some(names) = heads.lock().ok().and_then(|mut q| q.pop_front())
+                            {
+                                req.extensions_mut().insert(names);
+                            }
                             async move { Ok::<_, Infallible>(gw.handle(req).await) }
                         }),
                     )

@@ -106,11 +106,18 @@ impl ExecuteApiDoor {
             Err(_) => return message(413, "RequestTooLargeException", "Request Too Long"),
         };
         let http2 = parts.version == Version::HTTP_2;
+        // The client's spelling of each name when the listener recorded it (HTTP/1.1), else
+        // Title-Case; HTTP/2 names are lower case, as on AWS.
+        let spelling = parts.extensions.get::<crate::header_case::RawNames>().and_then(|n| n.spelling(&parts.headers));
         let headers: Vec<(String, String)> = parts
             .headers
             .iter()
             .filter_map(|(k, v)| {
-                let name = if http2 { k.as_str().to_string() } else { title_case(k.as_str()) };
+                let name = match (&spelling, http2) {
+                    (_, true) => k.as_str().to_string(),
+                    (Some(s), false) => s.get(k.as_str()).cloned().unwrap_or_else(|| title_case(k.as_str())),
+                    (None, false) => title_case(k.as_str()),
+                };
                 v.to_str().ok().map(|v| (name, v.to_string()))
             })
             .collect();
