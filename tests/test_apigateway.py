@@ -940,3 +940,44 @@ def test_stage_method_throttling_answers_429(c):
     if r.status_code == 429:
         assert r.json() == {"message": "Too Many Requests"}
         assert r.headers["x-amzn-ErrorType"] == "TooManyRequestsException"
+
+
+def test_bad_requests_to_stages_get_answers_and_the_server_keeps_serving(c):
+    import socket
+    api, _ = mock_api(c)
+    deploy(c, api, "prod")
+    host = f"{api}.execute-api.localhost:{c.port}"
+    raw = [
+        f"GET /prod/ HTTP/1.1\r\nHost: {host}\r\nX-Weird_Name: 1\r\n\r\n".encode(),
+        f"POST /prod/ HTTP/1.1\r\nHost: {host}\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n\r\n".encode(),
+        f"POST /prod/ HTTP/1.1\r\nHost: {host}\r\nContent-Length: 5\r\n\r\nab".encode(),
+        f"GET /prod/%ff%fe/../..//x?%%%=%%% HTTP/1.1\r\nHost: {host}\r\n\r\n".encode(),
+        b"\x16\x03\x01\x02\x00garbage\r\n\r\n",
+        f"GET /prod/ HTTP/1.1\r\nHost: {host}\r\n" .encode() + b"X-Big: " + b"a" * 70000 + b"\r\n\r\n",
+    ]
+    for payload in raw:
+        s = socket.create_connection(("127.0.0.1", c.port), timeout=5)
+        try:
+            s.sendall(payload)
+            s.shutdown(socket.SHUT_WR)
+            try:
+                s.recv(65536)
+            except (socket.timeout, ConnectionResetError):
+                pass
+        finally:
+            s.close()
+    # Two requests pipelined on one connection keep their own header spelling.
+    s = socket.create_connection(("127.0.0.1", c.port), timeout=5)
+    try:
+        s.sendall(f"GET /prod/ HTTP/1.1\r\nHost: {host}\r\n\r\nGET /prod/ HTTP/1.1\r\nHost: {host}\r\n\r\n".encode())
+        got = b""
+        deadline = time.time() + 5
+        while got.count(b"HTTP/1.1 200") < 2 and time.time() < deadline:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            got += chunk
+        assert got.count(b"HTTP/1.1 200") == 2, got[:500]
+    finally:
+        s.close()
+    assert requests.get(url(c, api, "prod", "/")).json() == {"hello": "prod"}
