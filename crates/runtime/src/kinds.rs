@@ -267,6 +267,14 @@ impl EnvVars<'_> {
             }
             Kind::Provided { .. } => {}
         }
+        // Certificate authorities to trust (the system's and the server's own), when the server
+        // gave some: for SDKs, OpenSSL-based clients and Node; a function's own setting wins.
+        if self.ric_dir.join(CA_BUNDLE_FILE).is_file() {
+            let bundle = format!("{runtime}/{CA_BUNDLE_FILE}");
+            for k in ["AWS_CA_BUNDLE", "SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "NODE_EXTRA_CA_CERTS"] {
+                env.insert(k.into(), bundle.clone());
+            }
+        }
         for (k, v) in &spec.env {
             env.insert(k.clone(), v.clone());
         }
@@ -280,6 +288,9 @@ impl EnvVars<'_> {
         env
     }
 }
+
+/// The certificate authorities environments trust, in the runtime directory.
+pub(crate) const CA_BUNDLE_FILE: &str = "ca-bundle.pem";
 
 #[cfg(test)]
 mod tests {

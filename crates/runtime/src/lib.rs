@@ -63,6 +63,9 @@ pub struct RuntimeConfig {
     /// How long an environment may take to initialize before its first event (default 10 s, as
     /// AWS's init phase).
     pub init_timeout: Duration,
+    /// Certificate authorities (PEM) that function environments trust, named to them by
+    /// `AWS_CA_BUNDLE`, `SSL_CERT_FILE`, `REQUESTS_CA_BUNDLE` and `NODE_EXTRA_CA_CERTS`.
+    pub ca_bundle: Option<String>,
 }
 
 impl RuntimeConfig {
@@ -77,6 +80,7 @@ impl RuntimeConfig {
             node: None,
             default_max_concurrency: 32,
             init_timeout: Duration::from_secs(10),
+            ca_bundle: None,
         }
     }
 }

@@ -124,6 +124,11 @@ impl Runtimes {
         for (name, text) in [(kinds::PYTHON_RIC_FILE, kinds::PYTHON_RIC), (kinds::NODE_RIC_FILE, kinds::NODE_RIC)] {
             prepared = prepared.and_then(|_| std::fs::write(ric_dir.join(name), text));
         }
+        let bundle = ric_dir.join(kinds::CA_BUNDLE_FILE);
+        prepared = prepared.and_then(|_| match &config.ca_bundle {
+            Some(pem) => std::fs::write(&bundle, pem),
+            None => std::fs::remove_file(&bundle).or(Ok(())),
+        });
         if let Err(e) = prepared {
             tracing::error!("cannot prepare the function runtime in {}: {e}", config.work_dir.display());
         }

@@ -30,6 +30,7 @@ mod http_client;
 mod services;
 mod sns;
 mod sts;
+mod tls;
 
 use config::{AuthMode, Config, LogFormat, ServeArgs};
 
@@ -78,6 +79,39 @@ fn main() -> std::process::ExitCode {
             std::process::ExitCode::FAILURE
         }
     }
+}
+
+/// Serves one connection (plain or TLS): HTTP/1.1, and HTTP/2 with prior knowledge or by ALPN
+/// (the AWS SDK for JavaScript's Kinesis client and SubscribeToShard in the SDKs for Java speak
+/// HTTP/2), with the client's spelling of HTTP/1.1 header names recorded beside hyper.
+async fn serve_connection<IO>(
+    io: IO,
+    peer: SocketAddr,
+    gw: Arc<Gateway>,
+    watcher: hyper_util::server::graceful::Watcher,
+) where
+    IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+    builder.http1().timer(TokioTimer::new()).header_read_timeout(Duration::from_secs(30));
+    builder.http2().timer(TokioTimer::new());
+    let (io, heads) = header_case::Recorder::new(io);
+    let conn = builder
+        .serve_connection(
+            TokioIo::new(io),
+            service_fn(move |mut req| {
+                let gw = gw.clone();
+                req.extensions_mut().insert(gateway::Peer(peer));
+                if req.version() != http::Version::HTTP_2
+                    && let Some(names) = heads.lock().ok().and_then(|mut q| q.pop_front())
+                {
+                    req.extensions_mut().insert(names);
+                }
+                async move { Ok::<_, Infallible>(gw.handle(req).await) }
+            }),
+        )
+        .into_owned();
+    let _ = watcher.watch(conn).await;
 }
 
 fn init_logging(cfg: &Config) {
@@ -136,7 +170,11 @@ async fn serve(cfg: Config) -> Result<(), String> {
 
     let work_dir = cfg.functions_dir.clone();
     let sink = Arc::new(functions::LogsSink { logs: logs.clone(), handle: tokio::runtime::Handle::current() });
+    // TLS on the same port, with a CA kept in the data directory that functions trust too.
+    let tls_dir = cfg.data_dir.as_ref().map_or_else(|| work_dir.join("tls"), |d| d.join("tls"));
+    let tls = Arc::new(tls::load_or_create(&tls_dir)?);
     let mut runtime_config = RuntimeConfig::new(work_dir.clone());
+    runtime_config.ca_bundle = std::fs::read_to_string(&tls.bundle).ok();
     runtime_config.idle_timeout = Duration::from_secs(cfg.function_idle_seconds);
     let runtimes = Arc::new(Runtimes::new(runtime_config, sink));
     let endpoint = format!(
@@ -270,6 +308,7 @@ async fn serve(cfg: Config) -> Result<(), String> {
     );
     services.register(Registration::new("ec2").api(Arc::new(stratus_elbv2::Ec2::new()?)));
     front::alb::ListenerPorts { door: alb_door, host: cfg.host, main_port: local.port() }.spawn();
+    services.register(Registration::new("tls").files(Arc::new(tls::CaFile { pem: tls.ca_pem.clone() })));
     let s3_reset = s3.clone();
     services.register(Registration::new("s3").fallback(Arc::new(s3_door)).on_reset(move || s3_reset.reset()));
 
@@ -316,31 +355,21 @@ async fn serve(cfg: Config) -> Result<(), String> {
                     }
                 };
                 let _ = stream.set_nodelay(true);
-                let gw = gateway.clone();
-                // HTTP/1.1, and HTTP/2 with prior knowledge (h2c): the AWS SDK for JavaScript's
-                // Kinesis client and SubscribeToShard in the SDKs for Java speak HTTP/2.
-                let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
-                builder.http1().timer(TokioTimer::new()).header_read_timeout(Duration::from_secs(30));
-                builder.http2().timer(TokioTimer::new());
-                let (stream, heads) = header_case::Recorder::new(stream);
-                let conn = builder
-                    .serve_connection(
-                        TokioIo::new(stream),
-                        service_fn(move |mut req| {
-                            let gw = gw.clone();
-                            req.extensions_mut().insert(gateway::Peer(peer));
-                            if req.version() != http::Version::HTTP_2
-                                && let Some(names) = heads.lock().ok().and_then(|mut q| q.pop_front())
-                            {
-                                req.extensions_mut().insert(names);
-                            }
-                            async move { Ok::<_, Infallible>(gw.handle(req).await) }
-                        }),
-                    )
-                    .into_owned();
-                let conn = graceful.watch(conn);
+                let (gw, tls, watcher) = (gateway.clone(), tls.clone(), graceful.watcher());
                 tokio::spawn(async move {
-                    let _ = conn.await;
+                    // TLS and plain HTTP share the port: a handshake starts with 0x16.
+                    let mut first = [0u8; 1];
+                    match tokio::time::timeout(Duration::from_secs(30), stream.peek(&mut first)).await {
+                        Ok(Ok(1)) if first[0] == 0x16 => {
+                            match tokio::time::timeout(Duration::from_secs(10), tls.acceptor.accept(stream)).await {
+                                Ok(Ok(tls_stream)) => serve_connection(tls_stream, peer, gw, watcher).await,
+                                Ok(Err(e)) => tracing::debug!(%peer, error = %e, "TLS handshake failed"),
+                                Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
+                            }
+                        }
+                        Ok(Ok(_)) => serve_connection(stream, peer, gw, watcher).await,
+                        _ => {}
+                    }
                 });
             }
             _ = &mut shutdown => break,

@@ -88,7 +88,12 @@ impl Services {
         self.list.push(r);
     }
 
+    /// The services served (registrations that only add platform files are not services).
     pub fn names(&self) -> Vec<&'static str> {
-        self.list.iter().map(|r| r.name).collect()
+        self.list
+            .iter()
+            .filter(|r| r.api.is_some() || r.door.is_some() || r.fallback.is_some())
+            .map(|r| r.name)
+            .collect()
     }
 }

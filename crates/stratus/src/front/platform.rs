@@ -69,7 +69,8 @@ impl PlatformDoor {
 
     fn file(&self, path: &str, query: &str) -> Reply {
         let rest = &path["/_stratus/".len()..];
-        let Some((prefix, name)) = rest.split_once('/') else { return not_found("No such platform endpoint.") };
+        // `/_stratus/{prefix}/{name}`, or a file that is its prefix alone (`/_stratus/ca.pem`).
+        let (prefix, name) = rest.split_once('/').unwrap_or((rest, ""));
         let Some(files) = self.files.iter().find(|f| f.prefix() == prefix) else {
             return not_found("No such platform endpoint.");
         };
