@@ -86,3 +86,26 @@ def handler(event, context):
     assert "FunctionError" not in r, out
     assert out["status"] == "ready"
     assert len(set(out["env"].values())) == 1 and next(iter(out["env"].values())).endswith("ca-bundle.pem")
+
+
+def test_rest_api_over_tls_says_https_to_the_function(target, tmp_path):
+    from test_apigateway import PROXY_ECHO, lambda_uri
+    ca = ca_file(target.endpoint, tmp_path)
+    kw = dict(endpoint_url=target.endpoint, region_name=REGION, aws_access_key_id="test", aws_secret_access_key="test")
+    lam = boto3.client("lambda", config=client_config(read_timeout=60), **kw)
+    agw = boto3.client("apigateway", **kw)
+    name, fn = create(lam, PROXY_ECHO)
+    api = agw.create_rest_api(name=unique("tlsapi"))
+    res = agw.create_resource(restApiId=api["id"], parentId=api["rootResourceId"], pathPart="{proxy+}")
+    agw.put_method(restApiId=api["id"], resourceId=res["id"], httpMethod="ANY", authorizationType="NONE")
+    agw.put_integration(restApiId=api["id"], resourceId=res["id"], httpMethod="ANY", type="AWS_PROXY",
+                        integrationHttpMethod="POST", uri=lambda_uri(fn["FunctionArn"]))
+    lam.add_permission(FunctionName=name, StatementId="apigw", Action="lambda:InvokeFunction",
+                       Principal="apigateway.amazonaws.com",
+                       SourceArn=f"arn:aws:execute-api:{REGION}:000000000000:{api['id']}/*")
+    agw.create_deployment(restApiId=api["id"], stageName="prod")
+    r = requests.get(f"https://localhost:{target.port}/_aws/execute-api/{api['id']}/prod/x", verify=str(ca))
+    assert r.status_code == 200, r.text
+    headers = r.json()["headers"]
+    assert headers["X-Forwarded-Proto"] == "https"
+    assert headers["X-Forwarded-Port"] == str(target.port)

@@ -38,6 +38,10 @@ pub fn boxed(b: Full<Bytes>) -> Body {
 #[derive(Debug, Clone, Copy)]
 pub struct Peer(pub std::net::SocketAddr);
 
+/// Put into a request's extensions when its connection is TLS.
+#[derive(Debug, Clone, Copy)]
+pub struct Secure;
+
 /// What the doors look at to claim a request, read once from its head.
 pub struct Head<'a> {
     pub method: &'a http::Method,

@@ -87,6 +87,7 @@ fn main() -> std::process::ExitCode {
 async fn serve_connection<IO>(
     io: IO,
     peer: SocketAddr,
+    secure: bool,
     gw: Arc<Gateway>,
     watcher: hyper_util::server::graceful::Watcher,
 ) where
@@ -102,6 +103,9 @@ async fn serve_connection<IO>(
             service_fn(move |mut req| {
                 let gw = gw.clone();
                 req.extensions_mut().insert(gateway::Peer(peer));
+                if secure {
+                    req.extensions_mut().insert(gateway::Secure);
+                }
                 if req.version() != http::Version::HTTP_2
                     && let Some(names) = heads.lock().ok().and_then(|mut q| q.pop_front())
                 {
@@ -362,12 +366,12 @@ async fn serve(cfg: Config) -> Result<(), String> {
                     match tokio::time::timeout(Duration::from_secs(30), stream.peek(&mut first)).await {
                         Ok(Ok(1)) if first[0] == 0x16 => {
                             match tokio::time::timeout(Duration::from_secs(10), tls.acceptor.accept(stream)).await {
-                                Ok(Ok(tls_stream)) => serve_connection(tls_stream, peer, gw, watcher).await,
+                                Ok(Ok(tls_stream)) => serve_connection(tls_stream, peer, true, gw, watcher).await,
                                 Ok(Err(e)) => tracing::debug!(%peer, error = %e, "TLS handshake failed"),
                                 Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
                             }
                         }
-                        Ok(Ok(_)) => serve_connection(stream, peer, gw, watcher).await,
+                        Ok(Ok(_)) => serve_connection(stream, peer, false, gw, watcher).await,
                         _ => {}
                     }
                 });

@@ -61,6 +61,8 @@ pub struct ExecuteRequest {
     /// The Host header (`requestContext.domainName`).
     pub host: String,
     pub protocol: String,
+    /// Whether the request came over TLS (`X-Forwarded-Proto`).
+    pub secure: bool,
     /// A SigV4 signature for `execute-api`, checked by the door: who signed, or why it fails
     /// (`(error type, message)`).
     pub caller: Option<Result<Caller, (String, String)>>,
@@ -603,12 +605,13 @@ async fn serve(
     };
     let mut headers = req.headers.clone();
     headers.retain(|(k, _)| !k.eq_ignore_ascii_case("content-length") && !k.eq_ignore_ascii_case("connection"));
-    let port = req.host.rsplit_once(':').map(|(_, p)| p.to_string()).unwrap_or_else(|| "80".into());
+    let default_port = if req.secure { "443" } else { "80" };
+    let port = req.host.rsplit_once(':').map(|(_, p)| p.to_string()).unwrap_or_else(|| default_port.into());
     let now_ms = i.now();
     for (k, v) in [
         ("X-Forwarded-For", req.source_ip.clone()),
         ("X-Forwarded-Port", port),
-        ("X-Forwarded-Proto", "http".to_string()),
+        ("X-Forwarded-Proto", if req.secure { "https" } else { "http" }.to_string()),
         ("X-Amzn-Trace-Id", trace_id(now_ms, i.env.ids.as_ref())),
     ] {
         if !headers.iter().any(|(h, _)| h.eq_ignore_ascii_case(k)) {
@@ -762,6 +765,7 @@ pub(crate) async fn test_invoke(
         source_ip: "test-invoke-source-ip".into(),
         host: "testPrefix.testDomainName".into(),
         protocol: "HTTP/1.1".into(),
+        secure: true,
         caller: None,
     };
     let Some(backends) = i.backends.get().cloned() else {

@@ -136,6 +136,7 @@ impl ExecuteApiDoor {
             source_ip,
             host,
             protocol: if http2 { "HTTP/2.0".into() } else { "HTTP/1.1".into() },
+            secure: parts.extensions.get::<crate::gateway::Secure>().is_some(),
             caller,
         };
         answer(self.apigateway.execute(req).await)
