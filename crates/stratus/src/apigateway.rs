@@ -1,7 +1,8 @@
 //! What API Gateway's integrations reach, connected in the binary (the only place that sees
 //! every service): functions (with the permission check AWS makes), AWS service actions
 //! (signed requests to this server, as the integration's role), URLs, IAM decisions for
-//! execute-api, and CloudWatch Logs.
+//! execute-api, and CloudWatch Logs. HTTP APIs (`stratus_apigatewayv2::Backends`) reach
+//! functions and URLs through the same connections and the same permission check.
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -10,6 +11,14 @@ use stratus_apigateway::{BackendError, Backends, Caller, HttpAnswer, Invoked, Se
 use stratus_proto::BoxFuture;
 
 use crate::delegation::{ServiceAccess, Source};
+
+/// Why an invocation for API Gateway did not happen.
+enum InvokeError {
+    Denied(String),
+    Missing(String),
+    Throttled(String),
+    Failed(String),
+}
 
 pub struct ApiBackends {
     pub lambda: stratus_lambda::Lambda,
@@ -42,6 +51,54 @@ fn json_target(service: &str) -> Option<(&'static str, &'static str)> {
 }
 
 impl ApiBackends {
+    /// Invokes `function` for API Gateway (REST or HTTP APIs) after the permission check AWS
+    /// makes: the function's policy must let `apigateway.amazonaws.com` in for `source_arn`.
+    async fn invoke_checked(
+        &self,
+        function: &str,
+        source_arn: &str,
+        payload: Vec<u8>,
+    ) -> Result<stratus_lambda::InvokeResponse, InvokeError> {
+        let Some(arn) = stratus_core::Arn::parse(function) else {
+            return Err(InvokeError::Missing(format!("{function} is not a function ARN")));
+        };
+        let (account, region) = (arn.account.to_string(), arn.region.to_string());
+        let source_account = stratus_core::Arn::parse(source_arn).map(|a| a.account.to_string()).unwrap_or_default();
+        let key = (function.to_string(), source_arn.to_string());
+        let fresh =
+            self.granted.lock().ok().and_then(|g| g.get(&key).copied()).is_some_and(|at| at.elapsed() < GRANT_REUSE);
+        let allowed = fresh
+            || self
+                .access
+                .policy_allows(
+                    "apigateway.amazonaws.com",
+                    "lambda:InvokeFunction",
+                    function,
+                    Source { arn: source_arn, account: &source_account },
+                )
+                .await;
+        if allowed
+            && !fresh
+            && let Ok(mut g) = self.granted.lock()
+        {
+            if g.len() > 10_000 {
+                g.clear();
+            }
+            g.insert(key, std::time::Instant::now());
+        }
+        if !allowed {
+            return Err(InvokeError::Denied(format!(
+                "Invalid permissions on Lambda function: {function} does not allow apigateway.amazonaws.com for {source_arn}"
+            )));
+        }
+        match self.lambda.invoke_sync(&account, &region, function, payload).await {
+            Ok(r) => Ok(r),
+            Err(e) if e.code == "ResourceNotFoundException" => Err(InvokeError::Missing(e.message)),
+            Err(e) if e.code == "TooManyRequestsException" => Err(InvokeError::Throttled(e.message)),
+            Err(e) => Err(InvokeError::Failed(e.message)),
+        }
+    }
+
     async fn credentials(&self, req: &ServiceRequest) -> Result<(String, String, Option<String>), BackendError> {
         match (&self.identity, &req.credentials) {
             (None, _) => Ok((req.account.clone(), "stratus".into(), None)),
@@ -65,47 +122,11 @@ impl Backends for ApiBackends {
         payload: Vec<u8>,
     ) -> BoxFuture<'a, Result<Invoked, BackendError>> {
         Box::pin(async move {
-            let Some(arn) = stratus_core::Arn::parse(function) else {
-                return Err(BackendError::Unreachable(format!("{function} is not a function ARN")));
-            };
-            let (account, region) = (arn.account.to_string(), arn.region.to_string());
-            let source_account =
-                stratus_core::Arn::parse(source_arn).map(|a| a.account.to_string()).unwrap_or_default();
-            let key = (function.to_string(), source_arn.to_string());
-            let fresh = self
-                .granted
-                .lock()
-                .ok()
-                .and_then(|g| g.get(&key).copied())
-                .is_some_and(|at| at.elapsed() < GRANT_REUSE);
-            let allowed = fresh
-                || self
-                    .access
-                    .policy_allows(
-                        "apigateway.amazonaws.com",
-                        "lambda:InvokeFunction",
-                        function,
-                        Source { arn: source_arn, account: &source_account },
-                    )
-                    .await;
-            if allowed
-                && !fresh
-                && let Ok(mut g) = self.granted.lock()
-            {
-                if g.len() > 10_000 {
-                    g.clear();
-                }
-                g.insert(key, std::time::Instant::now());
-            }
-            if !allowed {
-                return Err(BackendError::Denied(format!(
-                    "Invalid permissions on Lambda function: {function} does not allow apigateway.amazonaws.com for {source_arn}"
-                )));
-            }
-            match self.lambda.invoke_sync(&account, &region, function, payload).await {
+            match self.invoke_checked(function, source_arn, payload).await {
                 Ok(r) => Ok(Invoked { payload: r.payload, function_error: r.function_error }),
-                Err(e) if e.code == "ResourceNotFoundException" => Err(BackendError::Unreachable(e.message)),
-                Err(e) => Err(BackendError::Failed(e.message)),
+                Err(InvokeError::Denied(m)) => Err(BackendError::Denied(m)),
+                Err(InvokeError::Missing(m)) => Err(BackendError::Unreachable(m)),
+                Err(InvokeError::Throttled(m) | InvokeError::Failed(m)) => Err(BackendError::Failed(m)),
             }
         })
     }
@@ -226,5 +247,56 @@ pub fn caller_of(p: &stratus_iam::Principal) -> Caller {
         access_key: p.access_key.clone().unwrap_or_default(),
         user_id: p.identity.user_id(&p.account),
         principal: Arc::new(p.identity.clone()),
+    }
+}
+
+/// HTTP APIs (API Gateway v2) reach functions and URLs through the same connections.
+impl stratus_apigatewayv2::Backends for ApiBackends {
+    fn invoke<'a>(
+        &'a self,
+        function: &'a str,
+        source_arn: &'a str,
+        payload: Vec<u8>,
+    ) -> BoxFuture<'a, Result<stratus_apigatewayv2::Invoked, stratus_apigatewayv2::BackendError>> {
+        use stratus_apigatewayv2::BackendError as E;
+        Box::pin(async move {
+            match self.invoke_checked(function, source_arn, payload).await {
+                Ok(r) => Ok(stratus_apigatewayv2::Invoked { payload: r.payload, function_error: r.function_error }),
+                Err(InvokeError::Denied(m)) => Err(E::Denied(m)),
+                Err(InvokeError::Missing(m)) => Err(E::Unreachable(m)),
+                Err(InvokeError::Throttled(m)) => Err(E::Throttled(m)),
+                Err(InvokeError::Failed(m)) => Err(E::Failed(m)),
+            }
+        })
+    }
+
+    fn http<'a>(
+        &'a self,
+        method: &'a str,
+        url: &'a str,
+        headers: Vec<(String, String)>,
+        body: Vec<u8>,
+        timeout: Duration,
+    ) -> BoxFuture<'a, Result<stratus_apigatewayv2::HttpAnswer, stratus_apigatewayv2::BackendError>> {
+        use stratus_apigatewayv2::BackendError as E;
+        Box::pin(async move {
+            match crate::http_client::send(method, url, headers, body, timeout).await {
+                Ok(a) => Ok(stratus_apigatewayv2::HttpAnswer::new(a.status, a.headers, a.body)),
+                Err(BackendError::Denied(m)) => Err(E::Denied(m)),
+                Err(BackendError::Unreachable(m)) => Err(E::Unreachable(m)),
+                Err(BackendError::Failed(m)) => Err(E::Failed(m)),
+            }
+        })
+    }
+
+    fn log<'a>(
+        &'a self,
+        account: &'a str,
+        region: &'a str,
+        group: &'a str,
+        stream: &'a str,
+        lines: Vec<String>,
+    ) -> BoxFuture<'a, ()> {
+        Backends::log(self, account, region, group, stream, lines)
     }
 }

@@ -229,7 +229,7 @@ async fn serve(cfg: Config) -> Result<(), String> {
     }));
     let apigw = stratus_apigateway::ApiGateway::new(store.clone(), env.clone())?;
     apigw.start().await?;
-    apigw.set_backends(Arc::new(apigateway::ApiBackends {
+    let api_backends = Arc::new(apigateway::ApiBackends {
         lambda: lambda.clone(),
         logs: logs.clone(),
         access: access.clone(),
@@ -237,7 +237,10 @@ async fn serve(cfg: Config) -> Result<(), String> {
         endpoint: endpoint.clone(),
         identity: (cfg.auth != AuthMode::Open).then(|| identity.clone()),
         granted: Default::default(),
-    }));
+    });
+    apigw.set_backends(api_backends.clone());
+    let http_apis = stratus_apigatewayv2::ApiGatewayV2::new(store.clone(), env.clone())?;
+    http_apis.set_backends(api_backends);
     let elbv2 = stratus_elbv2::Elbv2::new(store.clone(), env.clone())?;
     elbv2.start().await?;
     elbv2.set_targets(Arc::new(alb::AlbTargets {
@@ -297,11 +300,13 @@ async fn serve(cfg: Config) -> Result<(), String> {
             .api(Arc::new(apigw.clone()))
             .door(Arc::new(front::execute_api::ExecuteApiDoor {
                 apigateway: apigw.clone(),
+                http_apis: http_apis.clone(),
                 auth: auth_for_doors.clone(),
                 env: env.clone(),
             }))
             .on_reset(move || apigw_reset.reset()),
     );
+    services.register(Registration::new("apigatewayv2").api(Arc::new(http_apis)));
     let elbv2_reset = elbv2.clone();
     let alb_door = Arc::new(front::alb::AlbDoor { elbv2: elbv2.clone() });
     services.register(

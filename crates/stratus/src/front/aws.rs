@@ -81,6 +81,7 @@ impl AwsDoor {
 
     fn served(&self) -> String {
         let mut names: Vec<&str> = self.routes.iter().map(|r| r.signing_name.as_str()).collect();
+        names.dedup();
         names.push("s3");
         names.join(", ")
     }
@@ -104,7 +105,21 @@ impl AwsDoor {
                 .ok_or_else(|| unserved(format!("the API of X-Amz-Target {prefix}")));
         }
         if let Some(i) = info {
-            return self.by_signing_name(&i.service).ok_or_else(|| unserved(format!("the {} service", i.service)));
+            // Services sharing a signing name (API Gateway's REST and HTTP APIs both sign as
+            // `apigateway`) are told apart by their URI templates.
+            let shared = self.routes.iter().filter(|r| r.signing_name == i.service).count() > 1;
+            let by_template = shared
+                .then(|| {
+                    self.routes.iter().find(|r| {
+                        r.signing_name == i.service
+                            && r.service.model().metadata.protocol == Protocol::RestJson
+                            && stratus_proto::restjson::claims(r.service.model(), parts.method.as_str(), &parts.uri)
+                    })
+                })
+                .flatten();
+            return by_template
+                .or_else(|| self.by_signing_name(&i.service))
+                .ok_or_else(|| unserved(format!("the {} service", i.service)));
         }
         if let Some(r) = self.rest_route(&parts.method, &parts.uri) {
             return Ok(r);

@@ -3,7 +3,9 @@
 //! sent as the Host header), by path (`/_aws/execute-api/{api}/{stage}/…`, for clients that
 //! cannot resolve `*.localhost`), and by custom domain name (through its base path mappings).
 //! It reads the request, checks a SigV4 signature for `execute-api` if there is one, and
-//! hands the rest to API Gateway's data plane.
+//! hands the rest to API Gateway's data plane: REST APIs first, then HTTP APIs (API Gateway v2,
+//! whose ids are looked up when REST API Gateway does not know the id; their stage is the
+//! path's first segment only when it names one of the API's stages, else `$default`).
 
 use std::sync::Arc;
 
@@ -24,6 +26,7 @@ const PATH_PREFIX: &str = "/_aws/execute-api/";
 
 pub struct ExecuteApiDoor {
     pub apigateway: ApiGateway,
+    pub http_apis: stratus_apigatewayv2::ApiGatewayV2,
     pub auth: Arc<Authenticator>,
     pub env: stratus_core::Env,
 }
@@ -79,6 +82,20 @@ impl ExecuteApiDoor {
         let host = parts.headers.get("host").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
         let host_name = Head::of(&http::Request::from_parts(parts.clone(), ())).host_name().to_string();
         let raw_path = parts.uri.path().to_string();
+        // An HTTP API (v2) by host or path: the path after the API id, stage included.
+        let by_id = match raw_path.strip_prefix(PATH_PREFIX) {
+            Some(rest) => {
+                let (api, rest) = first_segment(&format!("/{rest}"));
+                Some((api.to_string(), rest))
+            }
+            None => api_of_host(&host_name).map(|api| (api.to_string(), raw_path.clone())),
+        };
+        if let Some((api, path)) = by_id
+            && self.apigateway.locate(&api).await.is_none()
+            && self.http_apis.locate(&api).await.is_some()
+        {
+            return self.serve_http_api(parts, body, host, api, path).await;
+        }
         let (api_id, stage, path, full_path) = if let Some(rest) = raw_path.strip_prefix(PATH_PREFIX) {
             let with_slash = format!("/{rest}");
             let (api, rest) = first_segment(&with_slash);
@@ -140,6 +157,47 @@ impl ExecuteApiDoor {
             caller,
         };
         answer(self.apigateway.execute(req).await)
+    }
+
+    /// A request to an HTTP API (API Gateway v2).
+    async fn serve_http_api(
+        &self,
+        parts: http::request::Parts,
+        body: Incoming,
+        host: String,
+        api_id: String,
+        path: String,
+    ) -> Response<Body> {
+        if let Some(len) = parts.headers.get("content-length").and_then(|v| v.to_str().ok()?.parse::<u64>().ok())
+            && len > MAX_BODY as u64
+        {
+            return message(413, "RequestTooLargeException", "Request Too Long");
+        }
+        let body = match Limited::new(body, MAX_BODY).collect().await {
+            Ok(b) => b.to_bytes(),
+            Err(_) => return message(413, "RequestTooLargeException", "Request Too Long"),
+        };
+        let http2 = parts.version == Version::HTTP_2;
+        let headers: Vec<(String, String)> = parts
+            .headers
+            .iter()
+            .filter_map(|(k, v)| v.to_str().ok().map(|v| (k.as_str().to_string(), v.to_string())))
+            .collect();
+        let source_ip =
+            parts.extensions.get::<Peer>().map(|p| p.0.ip().to_string()).unwrap_or_else(|| "127.0.0.1".into());
+        let req = stratus_apigatewayv2::HttpRequest {
+            api_id,
+            path,
+            method: parts.method.as_str().to_string(),
+            query: parts.uri.query().map(str::to_string),
+            headers,
+            body,
+            source_ip,
+            host,
+            protocol: if http2 { "HTTP/2.0".into() } else { "HTTP/1.1".into() },
+        };
+        let a = self.http_apis.execute(req).await;
+        answer(HttpAnswer::new(a.status, a.headers, a.body))
     }
 
     /// Who signed the request for `execute-api`, when it is signed.

@@ -1,0 +1,472 @@
+//! The data plane: a request to an HTTP API's stage, from routing to the answer.
+//!
+//! 1. The stage: a named stage when the path's first segment names one (its name stays in
+//!    `rawPath`), else `$default`; the deployment it serves.
+//! 2. CORS preflights are answered from the API's CorsConfiguration.
+//! 3. The route (`routes`): none answers 404 `{"message":"Not Found"}`.
+//! 4. The integration: AWS_PROXY to Lambda with payload 2.0 or 1.0 (`event`), HTTP_PROXY, within
+//!    the integration's timeout (504 after it).
+//!
+//! Every answer carries `apigw-requestid`, and the CORS headers when the API has a
+//! CorsConfiguration and the request an allowed Origin.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use serde_json::Value;
+use stratus_proto::BoxFuture;
+
+use crate::Inner;
+use crate::store::{self, ApiDoc, DeploymentDoc};
+
+mod event;
+mod routes;
+
+/// A request to an HTTP API, as the execute-api door read it.
+#[derive(Debug, Clone)]
+pub struct HttpRequest {
+    pub api_id: String,
+    /// The path after the API (as sent, undecoded, starting with `/`), with the stage's name
+    /// first when the request is for a named stage.
+    pub path: String,
+    pub method: String,
+    /// The raw query string, if there was one.
+    pub query: Option<String>,
+    pub headers: Vec<(String, String)>,
+    pub body: Bytes,
+    pub source_ip: String,
+    /// The Host header (`requestContext.domainName`).
+    pub host: String,
+    pub protocol: String,
+}
+
+/// An HTTP response of the data plane.
+#[derive(Debug, Clone)]
+pub struct HttpAnswer {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl HttpAnswer {
+    pub fn new(status: u16, headers: Vec<(String, String)>, body: Vec<u8>) -> Self {
+        HttpAnswer { status, headers, body }
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+
+    fn set_header(&mut self, name: &str, value: String) {
+        self.headers.retain(|(k, _)| !k.eq_ignore_ascii_case(name));
+        self.headers.push((name.to_string(), value));
+    }
+}
+
+/// A function's answer to an invocation.
+#[derive(Debug, Clone)]
+pub struct Invoked {
+    pub payload: Vec<u8>,
+    /// `Unhandled` / `Handled` when the function failed.
+    pub function_error: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub enum BackendError {
+    /// The function's policy does not let API Gateway in (answered 500).
+    Denied(String),
+    /// The function or URL does not exist or cannot be reached.
+    Unreachable(String),
+    /// The function cannot take the invocation now (answered 503).
+    Throttled(String),
+    /// The call failed (answered 500).
+    Failed(String),
+}
+
+/// What the data plane needs from the rest of Stratus.
+pub trait Backends: Send + Sync {
+    /// Invokes `function` (an ARN) for API Gateway, when its policy lets
+    /// `apigateway.amazonaws.com` in for `source_arn`.
+    fn invoke<'a>(
+        &'a self,
+        function: &'a str,
+        source_arn: &'a str,
+        payload: Vec<u8>,
+    ) -> BoxFuture<'a, Result<Invoked, BackendError>>;
+
+    /// An HTTP request to any URL.
+    fn http<'a>(
+        &'a self,
+        method: &'a str,
+        url: &'a str,
+        headers: Vec<(String, String)>,
+        body: Vec<u8>,
+        timeout: Duration,
+    ) -> BoxFuture<'a, Result<HttpAnswer, BackendError>>;
+
+    /// Writes lines to a CloudWatch Logs group (access logging).
+    fn log<'a>(
+        &'a self,
+        account: &'a str,
+        region: &'a str,
+        group: &'a str,
+        stream: &'a str,
+        lines: Vec<String>,
+    ) -> BoxFuture<'a, ()>;
+}
+
+fn message(status: u16, text: &str) -> HttpAnswer {
+    HttpAnswer::new(
+        status,
+        vec![("content-type".into(), "application/json".into())],
+        serde_json::json!({ "message": text }).to_string().into_bytes(),
+    )
+}
+
+fn not_found() -> HttpAnswer {
+    message(404, "Not Found")
+}
+
+fn internal_error() -> HttpAnswer {
+    message(500, "Internal Server Error")
+}
+
+/// Everything about one request that the steps share.
+pub struct Call<'a> {
+    pub req: &'a HttpRequest,
+    pub account: String,
+    pub region: String,
+    pub stage: String,
+    pub request_id: String,
+    pub now_ms: u64,
+    pub route_key: String,
+    /// The path as sent, with the stage's name on named stages (`rawPath`).
+    pub raw_path: String,
+    pub path_params: Vec<(String, String)>,
+    pub query: Vec<(String, String)>,
+    /// The request's headers and those API Gateway adds (`x-forwarded-*`).
+    pub headers: Vec<(String, String)>,
+    pub stage_variables: Vec<(String, String)>,
+}
+
+impl Call<'_> {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.req.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+
+    pub fn domain_name(&self) -> &str {
+        &self.req.host
+    }
+
+    /// `arn:aws:execute-api:{region}:{account}:{api}/{stage}/{METHOD}{route path}` (or
+    /// `…/{stage}/$default` for the `$default` route): what the function's policy must allow.
+    pub fn source_arn(&self) -> String {
+        let tail = match self.route_key.split_once(' ') {
+            Some((_, path)) => format!("{}{path}", self.req.method),
+            None => self.route_key.clone(),
+        };
+        format!("arn:aws:execute-api:{}:{}:{}/{}/{tail}", self.region, self.account, self.req.api_id, self.stage)
+    }
+}
+
+/// `dd/MMM/yyyy:HH:mm:ss +0000`.
+pub fn clf_time(ms: u64) -> String {
+    let iso = stratus_core::time::iso8601_secs(ms / 1000);
+    let (date, time) = iso.split_once('T').unwrap_or((&iso, "00:00:00Z"));
+    let mut it = date.split('-');
+    let (y, m, d) = (it.next().unwrap_or("1970"), it.next().unwrap_or("01"), it.next().unwrap_or("01"));
+    const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    let mi = m.parse::<usize>().unwrap_or(1).clamp(1, 12) - 1;
+    format!("{d}/{}/{y}:{} +0000", MONTHS[mi], time.trim_end_matches('Z'))
+}
+
+pub(crate) async fn locate(i: &Inner, api: &str) -> Option<(String, String)> {
+    let key = store::api_index_key(api);
+    let v = i.store.read_short(move |r| r.get(key.as_bytes()).map_err(store::store_err)).await.ok().flatten()?;
+    let s = String::from_utf8(v).ok()?;
+    let (a, r) = s.split_once('/')?;
+    Some((a.to_string(), r.to_string()))
+}
+
+/// The API, and its deployment for a stage.
+async fn load(i: &Inner, account: &str, region: &str, api: &str) -> Option<ApiDoc> {
+    let key = store::api_key(account, region, api);
+    i.store.read_short(move |r| store::get_json(r, &key)).await.ok().flatten()
+}
+
+async fn load_deployment(i: &Inner, account: &str, region: &str, api: &str, id: &str) -> Option<DeploymentDoc> {
+    let key = store::deployment_key(account, region, api, id);
+    i.store.read_short(move |r| store::get_json(r, &key)).await.ok().flatten()
+}
+
+fn request_id(i: &Inner) -> String {
+    use base64::Engine;
+    let b = i.env.ids.random_bytes();
+    base64::engine::general_purpose::STANDARD.encode(&b[..10])
+}
+
+pub(crate) async fn execute(i: &Inner, req: HttpRequest) -> HttpAnswer {
+    let request_id = request_id(i);
+    let mut a = run(i, &req, &request_id).await;
+    a.set_header("apigw-requestid", request_id);
+    a
+}
+
+/// The stage a path is for, and the path after it.
+fn stage_of<'p>(doc: &ApiDoc, path: &'p str) -> Option<(String, &'p str)> {
+    let p = path.strip_prefix('/').unwrap_or(path);
+    let (first, rest) = match p.split_once('/') {
+        Some((f, _)) => (f, &path[1 + f.len()..]),
+        None => (p, ""),
+    };
+    if !first.is_empty() && first != "$default" && doc.stages.contains_key(first) {
+        return Some((first.to_string(), if rest.is_empty() { "/" } else { rest }));
+    }
+    doc.stages.contains_key("$default").then(|| ("$default".to_string(), path))
+}
+
+async fn run(i: &Inner, req: &HttpRequest, request_id: &str) -> HttpAnswer {
+    let Some((account, region)) = locate(i, &req.api_id).await else { return not_found() };
+    let Some(doc) = load(i, &account, &region, &req.api_id).await else { return not_found() };
+    if doc.api.get("disableExecuteApiEndpoint").and_then(Value::as_bool) == Some(true) {
+        return message(403, "Forbidden");
+    }
+    let cors = doc.api.get("corsConfiguration").filter(|c| c.is_object()).cloned();
+    let origin = req.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case("origin")).map(|(_, v)| v.clone());
+    if let (Some(cors), Some(origin)) = (&cors, &origin)
+        && req.method == "OPTIONS"
+        && req.headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("access-control-request-method"))
+    {
+        return preflight(cors, origin, req);
+    }
+    let mut answer = serve(i, req, &doc, account, region, request_id).await;
+    if let (Some(cors), Some(origin)) = (&cors, &origin) {
+        add_cors(&mut answer, cors, origin);
+    }
+    answer
+}
+
+async fn serve(
+    i: &Inner,
+    req: &HttpRequest,
+    doc: &ApiDoc,
+    account: String,
+    region: String,
+    request_id: &str,
+) -> HttpAnswer {
+    let Some((stage_name, path)) = stage_of(doc, &req.path) else { return not_found() };
+    let Some(stage) = doc.stages.get(&stage_name) else { return not_found() };
+    let Some(dep_id) = stage.get("deploymentId").and_then(Value::as_str) else { return not_found() };
+    let Some(dep) = load_deployment(i, &account, &region, &req.api_id, dep_id).await else { return not_found() };
+    let Some((route, path_params)) = routes::find(&dep.routes, &req.method, path) else { return not_found() };
+    let target = route.get("target").and_then(Value::as_str).unwrap_or("");
+    let integration = target.strip_prefix("integrations/").and_then(|id| dep.integrations.get(id));
+    let Some(integration) = integration else { return not_found() };
+    let Some(backends) = i.backends.get().cloned() else { return internal_error() };
+
+    let mut headers: Vec<(String, String)> = req.headers.clone();
+    headers.retain(|(k, _)| !k.eq_ignore_ascii_case("connection"));
+    let port = req.host.rsplit_once(':').map(|(_, p)| p.to_string()).unwrap_or_else(|| "80".into());
+    for (k, v) in [
+        ("x-forwarded-for", req.source_ip.clone()),
+        ("x-forwarded-port", port),
+        ("x-forwarded-proto", "http".to_string()),
+    ] {
+        if !headers.iter().any(|(h, _)| h.eq_ignore_ascii_case(k)) {
+            headers.push((k.to_string(), v));
+        }
+    }
+    let query = match req.query.as_deref() {
+        Some(q) if !q.is_empty() => {
+            form_urlencoded::parse(q.as_bytes()).map(|(k, v)| (k.into_owned(), v.into_owned())).collect()
+        }
+        _ => Vec::new(),
+    };
+    let stage_variables = stage
+        .get("stageVariables")
+        .and_then(Value::as_object)
+        .map(|m| m.iter().map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string())).collect())
+        .unwrap_or_default();
+    let call = Call {
+        req,
+        account,
+        region,
+        stage: stage_name,
+        request_id: request_id.to_string(),
+        now_ms: i.now(),
+        route_key: route.get("routeKey").and_then(Value::as_str).unwrap_or("").to_string(),
+        raw_path: req.path.clone(),
+        path_params,
+        query,
+        headers,
+        stage_variables,
+    };
+    let timeout = Duration::from_millis(integration.get("timeoutInMillis").and_then(Value::as_u64).unwrap_or(30000));
+    let work = integrate(&call, integration, backends.as_ref(), timeout);
+    match tokio::time::timeout(timeout, work).await {
+        Ok(a) => a,
+        Err(_) => message(504, "Endpoint request timed out"),
+    }
+}
+
+async fn integrate(c: &Call<'_>, integration: &Value, backends: &dyn Backends, timeout: Duration) -> HttpAnswer {
+    let uri = integration.get("integrationUri").and_then(Value::as_str).unwrap_or("");
+    match integration.get("integrationType").and_then(Value::as_str) {
+        Some("AWS_PROXY") => {
+            let Some(function) = crate::parts::function_of(uri) else { return internal_error() };
+            let v2 = integration.get("payloadFormatVersion").and_then(Value::as_str) != Some("1.0");
+            let event = if v2 { event::event_v2(c) } else { event::event_v1(c) };
+            let invoked = backends.invoke(function, &c.source_arn(), event.to_string().into_bytes()).await;
+            match invoked {
+                Ok(r) if r.function_error.is_none() => {
+                    let answer = if v2 { event::response_v2(&r.payload) } else { event::response_v1(&r.payload) };
+                    answer.unwrap_or_else(|| {
+                        tracing::debug!(api = %c.req.api_id, "the function's answer is not a valid response");
+                        internal_error()
+                    })
+                }
+                Ok(_) => internal_error(),
+                Err(BackendError::Throttled(e)) => {
+                    tracing::debug!(api = %c.req.api_id, error = %e, "function throttled");
+                    message(503, "Service Unavailable")
+                }
+                Err(BackendError::Denied(e) | BackendError::Unreachable(e) | BackendError::Failed(e)) => {
+                    tracing::debug!(api = %c.req.api_id, error = %e, "cannot invoke the function");
+                    internal_error()
+                }
+            }
+        }
+        Some("HTTP_PROXY") => http_proxy(c, integration, uri, backends, timeout).await,
+        _ => internal_error(),
+    }
+}
+
+/// The integration URI with `{name}` path parameters filled in, and the query string.
+fn proxy_url(uri: &str, c: &Call<'_>) -> String {
+    let mut url = uri.to_string();
+    for (k, v) in &c.path_params {
+        url = url.replace(&format!("{{{k}}}"), v).replace(&format!("{{{k}+}}"), v);
+    }
+    match c.req.query.as_deref() {
+        Some(q) if !q.is_empty() => format!("{url}{}{q}", if url.contains('?') { '&' } else { '?' }),
+        _ => url,
+    }
+}
+
+async fn http_proxy(
+    c: &Call<'_>,
+    integration: &Value,
+    uri: &str,
+    backends: &dyn Backends,
+    timeout: Duration,
+) -> HttpAnswer {
+    let method = match integration.get("integrationMethod").and_then(Value::as_str) {
+        Some("ANY") | None => c.req.method.as_str(),
+        Some(m) => m,
+    };
+    let url = proxy_url(uri, c);
+    let headers: Vec<(String, String)> = c
+        .headers
+        .iter()
+        .filter(|(k, _)| !["host", "content-length", "transfer-encoding"].contains(&k.to_ascii_lowercase().as_str()))
+        .cloned()
+        .collect();
+    match backends.http(method, &url, headers, c.req.body.to_vec(), timeout).await {
+        Ok(mut a) => {
+            a.headers.retain(|(k, _)| {
+                !["connection", "transfer-encoding", "content-length", "keep-alive"]
+                    .contains(&k.to_ascii_lowercase().as_str())
+            });
+            a
+        }
+        Err(e) => {
+            tracing::debug!(api = %c.req.api_id, error = ?e, "HTTP_PROXY integration failed");
+            message(503, "Service Unavailable")
+        }
+    }
+}
+
+fn list(cors: &Value, name: &str) -> Vec<String> {
+    cors.get(name)
+        .and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect())
+        .unwrap_or_default()
+}
+
+/// The `Access-Control-Allow-Origin` value for an origin, when the configuration allows it.
+fn allowed_origin(cors: &Value, origin: &str) -> Option<String> {
+    let origins = list(cors, "allowOrigins");
+    let credentials = cors.get("allowCredentials").and_then(Value::as_bool) == Some(true);
+    if origins.iter().any(|o| o == "*") {
+        return Some(if credentials { origin.to_string() } else { "*".to_string() });
+    }
+    origins.iter().any(|o| o.eq_ignore_ascii_case(origin)).then(|| origin.to_string())
+}
+
+fn preflight(cors: &Value, origin: &str, req: &HttpRequest) -> HttpAnswer {
+    let mut a = HttpAnswer::new(204, Vec::new(), Vec::new());
+    let Some(allow) = allowed_origin(cors, origin) else { return a };
+    a.set_header("access-control-allow-origin", allow);
+    let methods = list(cors, "allowMethods");
+    if !methods.is_empty() {
+        a.set_header("access-control-allow-methods", methods.join(","));
+    }
+    let headers = list(cors, "allowHeaders");
+    if headers.iter().any(|h| h == "*") {
+        let asked = req.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case("access-control-request-headers"));
+        if let Some((_, v)) = asked {
+            a.set_header("access-control-allow-headers", v.clone());
+        }
+    } else if !headers.is_empty() {
+        a.set_header("access-control-allow-headers", headers.join(","));
+    }
+    if let Some(age) = cors.get("maxAge").and_then(Value::as_i64).filter(|a| *a >= 0) {
+        a.set_header("access-control-max-age", age.to_string());
+    }
+    if cors.get("allowCredentials").and_then(Value::as_bool) == Some(true) {
+        a.set_header("access-control-allow-credentials", "true".into());
+    }
+    a
+}
+
+fn add_cors(a: &mut HttpAnswer, cors: &Value, origin: &str) {
+    let Some(allow) = allowed_origin(cors, origin) else { return };
+    a.set_header("access-control-allow-origin", allow);
+    if cors.get("allowCredentials").and_then(Value::as_bool) == Some(true) {
+        a.set_header("access-control-allow-credentials", "true".into());
+    }
+    let expose = list(cors, "exposeHeaders");
+    if !expose.is_empty() {
+        a.set_header("access-control-expose-headers", expose.join(","));
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn stages_from_paths() {
+        let mut doc = ApiDoc::default();
+        doc.stages.insert("prod".into(), json!({}));
+        assert_eq!(stage_of(&doc, "/prod/pets"), Some(("prod".into(), "/pets")));
+        assert_eq!(stage_of(&doc, "/prod"), Some(("prod".into(), "/")));
+        assert_eq!(stage_of(&doc, "/pets"), None);
+        doc.stages.insert("$default".into(), json!({}));
+        assert_eq!(stage_of(&doc, "/pets/1"), Some(("$default".into(), "/pets/1")));
+        assert_eq!(stage_of(&doc, "/"), Some(("$default".into(), "/")));
+    }
+
+    #[test]
+    fn cors_origins() {
+        let cors = json!({"allowOrigins": ["https://a.example"], "allowMethods": ["GET", "POST"], "maxAge": 60});
+        assert_eq!(allowed_origin(&cors, "https://a.example").as_deref(), Some("https://a.example"));
+        assert_eq!(allowed_origin(&cors, "https://b.example"), None);
+        let any = json!({"allowOrigins": ["*"]});
+        assert_eq!(allowed_origin(&any, "https://b.example").as_deref(), Some("*"));
+        assert_eq!(clf_time(0), "01/Jan/1970:00:00:00 +0000");
+    }
+}

@@ -1,0 +1,245 @@
+//! Amazon API Gateway v2 HTTP APIs (rest-json, signing name `apigateway`, paths `/v2/…`): the
+//! control plane (APIs with quick create, routes, integrations, stages with auto-deploy,
+//! deployments, CORS configuration, tags) on the Stratus storage interface, and the data plane
+//! that serves a stage ([`ApiGatewayV2::execute`]), which the binary's execute-api door calls
+//! for the APIs REST API Gateway does not know.
+//!
+//! - `store`: what is stored and where; `errors`: AWS's error shapes.
+//! - `apis`, `parts` (routes and integrations), `stages` (stages and deployments), `tags`:
+//!   the operations.
+//! - `execute`: a request to a stage, from routing to the integration's answer.
+//!
+//! Operations of the model not listed in [`SUPPORTED`] (WebSocket route and integration
+//! responses, authorizers, models, domain names, import and export…) answer a
+//! BadRequestException saying they are not served.
+
+use std::sync::{Arc, LazyLock};
+
+use serde_json::{Map, Value, json};
+use stratus_core::{Env, RequestContext};
+use stratus_proto::{AwsError, BoxFuture, Operation, Service, ServiceModel, ValidationFailure, Wire};
+use stratus_storage::Store;
+
+mod apis;
+mod errors;
+pub mod execute;
+mod parts;
+mod stages;
+mod store;
+mod tags;
+
+pub use execute::{BackendError, Backends, HttpAnswer, HttpRequest, Invoked};
+
+static MODEL: LazyLock<Result<ServiceModel, String>> = LazyLock::new(|| {
+    ServiceModel::parse(include_str!("../../../models/apigatewayv2.json"), None).map_err(|e| e.to_string())
+});
+
+/// The operations this server implements.
+pub const SUPPORTED: &[&str] = &[
+    "CreateApi",
+    "GetApi",
+    "GetApis",
+    "UpdateApi",
+    "DeleteApi",
+    "DeleteCorsConfiguration",
+    "CreateRoute",
+    "GetRoute",
+    "GetRoutes",
+    "UpdateRoute",
+    "DeleteRoute",
+    "CreateIntegration",
+    "GetIntegration",
+    "GetIntegrations",
+    "UpdateIntegration",
+    "DeleteIntegration",
+    "CreateStage",
+    "GetStage",
+    "GetStages",
+    "UpdateStage",
+    "DeleteStage",
+    "CreateDeployment",
+    "GetDeployment",
+    "GetDeployments",
+    "UpdateDeployment",
+    "DeleteDeployment",
+    "TagResource",
+    "UntagResource",
+    "GetTags",
+];
+
+/// The API Gateway v2 service.
+#[derive(Clone)]
+pub struct ApiGatewayV2 {
+    inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    pub store: Store,
+    pub env: Env,
+    pub model: &'static ServiceModel,
+    /// What integrations reach (functions, URLs), given by the binary.
+    pub backends: std::sync::OnceLock<Arc<dyn Backends>>,
+}
+
+impl Inner {
+    pub fn now(&self) -> u64 {
+        self.env.clock.now_millis()
+    }
+
+    pub fn id(&self, len: usize) -> String {
+        store::new_id(self.env.ids.as_ref(), len)
+    }
+}
+
+impl ApiGatewayV2 {
+    pub fn new(store: Store, env: Env) -> Result<Self, String> {
+        let model = MODEL.as_ref().map_err(Clone::clone)?;
+        Ok(Self { inner: Arc::new(Inner { store, env, model, backends: std::sync::OnceLock::new() }) })
+    }
+
+    /// Connects the integrations to the rest of Stratus (once, at start).
+    pub fn set_backends(&self, backends: Arc<dyn Backends>) {
+        let _ = self.inner.backends.set(backends);
+    }
+
+    /// Serves a request to one of the API's stages (the execute-api door).
+    pub async fn execute(&self, req: HttpRequest) -> HttpAnswer {
+        execute::execute(&self.inner, req).await
+    }
+
+    /// The account and region of the HTTP API with this id, if there is one.
+    pub async fn locate(&self, api_id: &str) -> Option<(String, String)> {
+        execute::locate(&self.inner, api_id).await
+    }
+}
+
+/// A string member of an input (by its wire name).
+pub(crate) fn s<'a>(input: &'a Value, name: &str) -> &'a str {
+    input.get(name).and_then(Value::as_str).unwrap_or("")
+}
+
+/// The input with its members under their wire names (`ApiId` → `apiId`), as stored.
+fn wire_input(model: &ServiceModel, op: &Operation, input: Value) -> Value {
+    let Value::Object(obj) = input else { return input };
+    let shape = op.input.as_deref().and_then(|s| model.shape(s));
+    let mut out = Map::new();
+    for (k, v) in obj {
+        let wire =
+            shape.and_then(|s| s.members.get(&k)).and_then(|m| m.location_name.clone()).unwrap_or_else(|| k.clone());
+        out.insert(wire, v);
+    }
+    Value::Object(out)
+}
+
+/// `http://{id}.execute-api.localhost:{port}` from the Host the request came to.
+pub(crate) fn endpoint(ctx: &RequestContext, id: &str) -> String {
+    let port = ctx.host.rsplit_once(':').map(|(_, p)| p).filter(|p| p.chars().all(|c| c.is_ascii_digit()));
+    match port {
+        Some(p) => format!("http://{id}.execute-api.localhost:{p}"),
+        None => format!("http://{id}.execute-api.localhost"),
+    }
+}
+
+impl Service for ApiGatewayV2 {
+    fn model(&self) -> &ServiceModel {
+        self.inner.model
+    }
+
+    fn validation_error(&self, failure: &ValidationFailure, _wire: Wire) -> AwsError {
+        let e = failure.to_validation_exception();
+        errors::bad_request(e.message)
+    }
+
+    fn call<'a>(
+        &'a self,
+        ctx: &'a RequestContext,
+        op: &'a Operation,
+        input: Value,
+    ) -> BoxFuture<'a, Result<Value, AwsError>> {
+        Box::pin(async move {
+            let i = &self.inner;
+            let input = wire_input(i.model, op, input);
+            match op.name.as_str() {
+                "CreateApi" => apis::create(i, ctx, input).await,
+                "GetApi" => apis::get(i, ctx, input).await,
+                "GetApis" => apis::list(i, ctx, input).await,
+                "UpdateApi" => apis::update(i, ctx, input).await,
+                "DeleteApi" => apis::delete(i, ctx, input).await,
+                "DeleteCorsConfiguration" => apis::delete_cors(i, ctx, input).await,
+                "CreateRoute" => parts::create_route(i, ctx, input).await,
+                "GetRoute" => parts::get_route(i, ctx, input).await,
+                "GetRoutes" => parts::list_routes(i, ctx, input).await,
+                "UpdateRoute" => parts::update_route(i, ctx, input).await,
+                "DeleteRoute" => parts::delete_route(i, ctx, input).await,
+                "CreateIntegration" => parts::create_integration(i, ctx, input).await,
+                "GetIntegration" => parts::get_integration(i, ctx, input).await,
+                "GetIntegrations" => parts::list_integrations(i, ctx, input).await,
+                "UpdateIntegration" => parts::update_integration(i, ctx, input).await,
+                "DeleteIntegration" => parts::delete_integration(i, ctx, input).await,
+                "CreateStage" => stages::create_stage(i, ctx, input).await,
+                "GetStage" => stages::get_stage(i, ctx, input).await,
+                "GetStages" => stages::list_stages(i, ctx, input).await,
+                "UpdateStage" => stages::update_stage(i, ctx, input).await,
+                "DeleteStage" => stages::delete_stage(i, ctx, input).await,
+                "CreateDeployment" => stages::create_deployment(i, ctx, input).await,
+                "GetDeployment" => stages::get_deployment(i, ctx, input).await,
+                "GetDeployments" => stages::list_deployments(i, ctx, input).await,
+                "UpdateDeployment" => stages::update_deployment(i, ctx, input).await,
+                "DeleteDeployment" => stages::delete_deployment(i, ctx, input).await,
+                "TagResource" => tags::tag(i, ctx, input).await,
+                "UntagResource" => tags::untag(i, ctx, input).await,
+                "GetTags" => tags::get(i, ctx, input).await,
+                other => Err(errors::unsupported(other)),
+            }
+        })
+    }
+}
+
+/// A page of `items` after the `nextToken`, at most `maxResults` (all by default).
+pub(crate) fn page(items: Vec<Value>, input: &Value) -> Result<Value, AwsError> {
+    let limit = match input.get("maxResults").and_then(Value::as_str) {
+        Some(m) => match m.parse::<usize>() {
+            Ok(n) if n > 0 => n,
+            _ => return Err(errors::bad_request(format!("Invalid MaxResults {m}"))),
+        },
+        None => usize::MAX,
+    };
+    let start = match input.get("nextToken").and_then(Value::as_str) {
+        Some(t) => t.parse::<usize>().map_err(|_| errors::bad_request("Invalid NextToken"))?,
+        None => 0,
+    };
+    let total = items.len();
+    let page: Vec<Value> = items.into_iter().skip(start).take(limit).collect();
+    let mut out = json!({ "items": page });
+    if start.saturating_add(limit) < total {
+        out["nextToken"] = Value::String((start + limit).to_string());
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pages_and_tokens() {
+        let items: Vec<Value> = (0..5).map(|n| json!(n)).collect();
+        let p = page(items.clone(), &json!({"maxResults": "2"})).unwrap();
+        assert_eq!(p["items"], json!([0, 1]));
+        assert_eq!(p["nextToken"], "2");
+        let p = page(items.clone(), &json!({"maxResults": "2", "nextToken": "4"})).unwrap();
+        assert_eq!(p["items"], json!([4]));
+        assert!(p.get("nextToken").is_none());
+        assert!(page(items, &json!({"maxResults": "x"})).is_err());
+    }
+
+    #[test]
+    fn endpoints_from_the_host() {
+        let mut ctx = RequestContext::internal("1", "us-east-1", "r".into());
+        ctx.host = "127.0.0.1:4566".into();
+        assert_eq!(endpoint(&ctx, "abc"), "http://abc.execute-api.localhost:4566");
+        ctx.host = "localhost".into();
+        assert_eq!(endpoint(&ctx, "abc"), "http://abc.execute-api.localhost");
+    }
+}
