@@ -77,6 +77,7 @@ pub async fn create(i: &Inner, ctx: &RequestContext, input: Value) -> Result<Val
         let mut integration = parts::new_integration(i, &spec)?;
         integration["apiGatewayManaged"] = json!(true);
         let integration_id = s(&integration, "integrationId").to_string();
+        doc.integrations.insert(integration_id.clone(), integration);
         let route_key = input.get("routeKey").and_then(Value::as_str).unwrap_or("$default");
         let mut route = parts::new_route(
             i,
@@ -84,7 +85,6 @@ pub async fn create(i: &Inner, ctx: &RequestContext, input: Value) -> Result<Val
             &json!({"routeKey": route_key, "target": format!("integrations/{integration_id}")}),
         )?;
         route["apiGatewayManaged"] = json!(true);
-        doc.integrations.insert(integration_id, integration);
         doc.routes.insert(s(&route, "routeId").to_string(), route);
         let mut stage = stages::new_stage(now, &json!({"stageName": "$default", "autoDeploy": true}))?;
         stage["apiGatewayManaged"] = json!(true);

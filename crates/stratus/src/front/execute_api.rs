@@ -85,7 +85,8 @@ impl ExecuteApiDoor {
         // An HTTP API (v2) by host or path: the path after the API id, stage included.
         let by_id = match raw_path.strip_prefix(PATH_PREFIX) {
             Some(rest) => {
-                let (api, rest) = first_segment(&format!("/{rest}"));
+                let with_slash = format!("/{rest}");
+                let (api, rest) = first_segment(&with_slash);
                 Some((api.to_string(), rest))
             }
             None => api_of_host(&host_name).map(|api| (api.to_string(), raw_path.clone())),
