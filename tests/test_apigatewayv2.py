@@ -383,3 +383,25 @@ def test_unknown_api_and_v1_side_by_side(c, echo):
     with pytest.raises(ClientError) as e:
         c.v2.get_api(ApiId=rest)
     assert e.value.response["Error"]["Code"] == "NotFoundException"
+
+
+SLOW = zip_of({"app.py": """
+import time
+def handler(event, context):
+    time.sleep(2)
+    return "late"
+"""})
+
+
+def test_integration_timeout_answers_504(c):
+    name, r = create(c.lam, SLOW, Timeout=10)
+    c.lam.add_permission(FunctionName=name, StatementId="apigw", Action="lambda:InvokeFunction",
+                         Principal="apigateway.amazonaws.com", SourceArn=f"arn:aws:execute-api:{REGION}:{ACCOUNT}:*")
+    api = c.v2.create_api(Name=unique("t"), ProtocolType="HTTP")["ApiId"]
+    integ = c.v2.create_integration(ApiId=api, IntegrationType="AWS_PROXY", IntegrationUri=r["FunctionArn"],
+                                    PayloadFormatVersion="2.0", TimeoutInMillis=500)["IntegrationId"]
+    c.v2.create_route(ApiId=api, RouteKey="GET /slow", Target=f"integrations/{integ}")
+    c.v2.create_stage(ApiId=api, StageName="$default", AutoDeploy=True)
+    r = call(c, api, "/slow")
+    assert (r.status_code, r.json()) == (504, {"message": "Endpoint request timed out"})
+    assert r.headers["apigw-requestid"]
