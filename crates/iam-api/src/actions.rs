@@ -131,6 +131,8 @@ pub fn resource(service: &str, op: &str, input: &Value, ctx: &RequestContext) ->
     let (region, account) = (ctx.region.as_str(), ctx.account.as_str());
     if service == "apigateway" {
         let path = ctx.path.split('?').next().unwrap_or("/");
+        // HTTP APIs' operations live under `/v2/…`; their resources are `/apis/…` as in v1's.
+        let path = path.strip_prefix("/v2").filter(|p| p.starts_with('/')).unwrap_or(path);
         return format!("arn:aws:apigateway:{region}::{path}");
     }
     let found = match service {

@@ -40,12 +40,18 @@ fn parse(path: &str) -> Vec<Seg> {
         .collect()
 }
 
+/// How specific a route is (lower is more): its segments' kinds, then whether it is `ANY`.
+type Specificity = (Vec<u8>, u8);
+
+/// Path parameters, by name.
+type Params = Vec<(String, String)>;
+
 fn decode(s: &str) -> String {
     percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned()
 }
 
 /// The path parameters when `segments` match the request's path segments.
-fn matches(segments: &[Seg], path: &[&str]) -> Option<Vec<(String, String)>> {
+fn matches(segments: &[Seg], path: &[&str]) -> Option<Params> {
     let mut params = Vec::new();
     for (n, seg) in segments.iter().enumerate() {
         match seg {
@@ -74,10 +80,10 @@ pub fn find<'a>(
     routes: &'a BTreeMap<String, Value>,
     method: &str,
     path: &str,
-) -> Option<(&'a Value, Vec<(String, String)>)> {
+) -> Option<(&'a Value, Params)> {
     let p = path.strip_prefix('/').unwrap_or(path);
     let parts: Vec<&str> = if p.is_empty() { Vec::new() } else { p.split('/').collect() };
-    let mut best: Option<((Vec<u8>, u8), &Value, Vec<(String, String)>)> = None;
+    let mut best: Option<(Specificity, &Value, Params)> = None;
     let mut default = None;
     for r in routes.values() {
         let key = r.get("routeKey").and_then(Value::as_str).unwrap_or("");
