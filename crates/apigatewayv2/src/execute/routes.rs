@@ -76,11 +76,7 @@ fn matches(segments: &[Seg], path: &[&str]) -> Option<Params> {
 
 /// The route for `method` and `path` (the path after the stage, as sent) with its path
 /// parameters (decoded).
-pub fn find<'a>(
-    routes: &'a BTreeMap<String, Value>,
-    method: &str,
-    path: &str,
-) -> Option<(&'a Value, Params)> {
+pub fn find<'a>(routes: &'a BTreeMap<String, Value>, method: &str, path: &str) -> Option<(&'a Value, Params)> {
     let p = path.strip_prefix('/').unwrap_or(path);
     let parts: Vec<&str> = if p.is_empty() { Vec::new() } else { p.split('/').collect() };
     let mut best: Option<(Specificity, &Value, Params)> = None;
