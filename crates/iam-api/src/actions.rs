@@ -330,6 +330,22 @@ mod tests {
     }
 
     #[test]
+    fn api_gateway_resources_are_request_paths_without_v2() {
+        let mut c = ctx();
+        c.path = "/restapis/abc/resources".into();
+        assert_eq!(
+            resource("apigateway", "GetResources", &json!({}), &c),
+            "arn:aws:apigateway:eu-west-1::/restapis/abc/resources"
+        );
+        c.path = "/v2/apis/abc/routes".into();
+        assert_eq!(
+            resource("apigateway", "CreateRoute", &json!({}), &c),
+            "arn:aws:apigateway:eu-west-1::/apis/abc/routes"
+        );
+        assert_eq!(action("apigateway", "CreateRoute"), "apigateway:POST");
+    }
+
+    #[test]
     fn actions_follow_operations_with_the_documented_exceptions() {
         assert_eq!(action("sqs", "SendMessage"), "sqs:SendMessage");
         assert_eq!(action("sqs", "SendMessageBatch"), "sqs:SendMessage");
