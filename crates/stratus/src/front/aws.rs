@@ -490,4 +490,36 @@ mod tests {
         // S3's virtual hosts are never claimed.
         assert!(!claims(&d, "GET", "/?Action=ListQueues", &[("host", "bucket.s3.localhost:4566")]));
     }
+
+    #[test]
+    fn services_sharing_a_signing_name_are_told_apart_by_path() {
+        let mut services = Services::default();
+        for (name, json) in [
+            ("apigateway", include_str!("../../../../models/apigateway.json")),
+            ("apigatewayv2", include_str!("../../../../models/apigatewayv2.json")),
+        ] {
+            let model = ServiceModel::parse(json, None).unwrap();
+            services.register(Registration::new(name).api(Arc::new(ModelOnly(model))));
+        }
+        let auth = Arc::new(Authenticator::open("000000000000"));
+        let d = AwsDoor::new(&mut services, auth, None, Env::system(), "us-east-1".into());
+        let chosen = |method: &str, uri: &str| {
+            let req = http::Request::builder()
+                .method(method)
+                .uri(uri)
+                .header("authorization", v4("apigateway"))
+                .header("x-amz-date", "20240101T000000Z")
+                .body(())
+                .unwrap();
+            let (parts, ()) = req.into_parts();
+            let info = Authenticator::parse(&parts.method, &parts.uri, &parts.headers).unwrap();
+            let route = d.route(&parts, info.as_ref()).map_err(|_| ()).unwrap();
+            route.service.model().metadata.service_id.clone()
+        };
+        assert_eq!(chosen("GET", "/restapis"), "API Gateway");
+        assert_eq!(chosen("POST", "/v2/apis"), "ApiGatewayV2");
+        assert_eq!(chosen("GET", "/v2/apis/abc/routes"), "ApiGatewayV2");
+        assert_eq!(chosen("GET", "/tags/arn%3Aaws%3Aapigateway%3Aus-east-1%3A%3A%2Frestapis%2Fx"), "API Gateway");
+        assert!(d.served().matches("apigateway").count() == 1);
+    }
 }
