@@ -23,8 +23,10 @@ function. Then, in --rounds rounds (median reported), each run --warmup s + --du
   c. the MOCK integration                    (--workload http, GET /bench/ping)
   d. the same function through the ALB       (--workload http, GET /anything with the load
      balancer's DNS name as Host)
+  e. the same function through an HTTP API  (API Gateway v2 quick create: `$default` route,
+     payload 2.0; --workload http, GET /anything with Host: {api}.execute-api.localhost:{port})
 
-with --connections (16) keep-alive connections, and a, b and d once more with one connection
+with --connections (16) keep-alive connections, and a, b, d and e once more with one connection
 (sequential: the added latency without queueing). When no stratus-loadgen with the `http`
 workload is found (or with --client python), every run uses the Python client below instead
 (asyncio, raw HTTP/1.1 keep-alive connections, one process), so a, b and c share one client.
@@ -85,6 +87,7 @@ CASES = {
     "proxy": "b. REST API → AWS_PROXY → same function",
     "mock": "c. REST API → MOCK integration",
     "alb": "d. Application Load Balancer → same function",
+    "http": "e. HTTP API (v2, payload 2.0) → same function",
 }
 
 # --------------------------------------------------------------------------- #
@@ -167,7 +170,18 @@ def setup_stratus(port: int, code: bytes) -> dict:
                        SourceArn=f"arn:aws:execute-api:{REGION}:{ACCOUNT}:{api}/*")
     agw.create_deployment(restApiId=api, stageName=STAGE)
     return {"function_arn": fn["FunctionArn"], "proxy_api": api, "mock_api": create_mock_api(agw, "bench-mock"),
-            "alb_host": create_alb(port, fn["FunctionArn"])}
+            "alb_host": create_alb(port, fn["FunctionArn"]), "http_api": create_http_api(port, fn["FunctionArn"])}
+
+
+def create_http_api(port: int, function_arn: str) -> str:
+    """An HTTP API made by quick create (`$default` route → AWS_PROXY, payload 2.0, auto-deployed
+    `$default` stage); returns its id."""
+    v2, lam = boto("apigatewayv2", port), boto("lambda", port)
+    api = v2.create_api(Name="bench-http", ProtocolType="HTTP", Target=function_arn)["ApiId"]
+    lam.add_permission(FunctionName=FUNCTION, StatementId="http-api-bench", Action="lambda:InvokeFunction",
+                       Principal="apigateway.amazonaws.com",
+                       SourceArn=f"arn:aws:execute-api:{REGION}:{ACCOUNT}:{api}/*")
+    return api
 
 
 def create_alb(port: int, function_arn: str) -> str:
@@ -206,7 +220,8 @@ def verify_stratus(port: int, ids: dict) -> dict:
     out["invoke"]["ok"] = st == 200 and not out["invoke"]["function_error"]
     for key, host, path, want in (("proxy", f"{ids['proxy_api']}.execute-api.localhost:{port}", f"/{STAGE}/anything", "ok"),
                                   ("mock", f"{ids['mock_api']}.execute-api.localhost:{port}", f"/{STAGE}/ping", MOCK_ANSWER),
-                                  ("alb", f"{ids['alb_host']}:{port}", "/anything", "ok")):
+                                  ("alb", f"{ids['alb_host']}:{port}", "/anything", "ok"),
+                                  ("http", f"{ids['http_api']}.execute-api.localhost:{port}", "/anything", "ok")):
         st, body = plain_get(port, path, host)
         out[key] = {"status": st, "body": body, "ok": st == 200 and body == want}
     return out
@@ -524,7 +539,8 @@ def all_runs(res: dict, case: str, conns: int) -> list[dict]:
 
 
 def target_cell(case: str, rps: float | None) -> str:
-    t = {"proxy": TARGETS["proxy_rps"], "alb": TARGETS["proxy_rps"], "mock": TARGETS["mock_rps"]}.get(case)
+    t = {"proxy": TARGETS["proxy_rps"], "alb": TARGETS["proxy_rps"], "http": TARGETS["proxy_rps"],
+         "mock": TARGETS["mock_rps"]}.get(case)
     if t is None:
         return "–"
     return f"≥ {t:,} /s" + ("" if rps is None else (" (met)" if rps >= t else " (not met)"))
@@ -580,7 +596,7 @@ def render(res: dict, args) -> str:
           f"with {n} connections it also includes the queueing that work adds.", "",
           "| Front door | Connections | a p50 | door p50 | added p50 | a p99 | door p99 | added p99 | a requests/s | door requests/s | target (added p50) |",
           "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
-    for c, case in ((1, "proxy"), (n, "proxy"), (1, "alb"), (n, "alb")):
+    for c, case in ((1, "proxy"), (n, "proxy"), (1, "alb"), (n, "alb"), (1, "http"), (n, "http")):
         a, b = ok_runs(res, "invoke", c), ok_runs(res, case, c)
         a50, b50 = med(a, "latency_ms", "p50"), med(b, "latency_ms", "p50")
         a99, b99 = med(a, "latency_ms", "p99"), med(b, "latency_ms", "p99")
@@ -588,7 +604,8 @@ def render(res: dict, args) -> str:
         d99 = None if a99 is None or b99 is None else b99 - a99
         tgt = f"< {TARGETS['added_p50_ms']} ms" + ("" if d50 is None else
                                                   (" (met)" if d50 < TARGETS["added_p50_ms"] else " (not met)"))
-        o.append(f"| {'REST API' if case == 'proxy' else 'ALB'} | {c} | {f(a50, 3)} | {f(b50, 3)} | **{f(d50, 3)}** | {f(a99, 3)} | {f(b99, 3)} | "
+        door = {"proxy": "REST API", "alb": "ALB", "http": "HTTP API"}[case]
+        o.append(f"| {door} | {c} | {f(a50, 3)} | {f(b50, 3)} | **{f(d50, 3)}** | {f(a99, 3)} | {f(b99, 3)} | "
                  f"**{f(d99, 3)}** | {f(med(a, 'ops_per_s'))}{rng(a)} | {f(med(b, 'ops_per_s'))}{rng(b)} | {tgt} |")
     o.append("")
     pe = res.get("peer") or {}
@@ -602,7 +619,7 @@ def render(res: dict, args) -> str:
             s = f"{f(med(runs, 'ops_per_s'))} req/s, p50 {f(med(runs, 'latency_ms', 'p50'), 3)} ms" if runs else "–"
             if case == "invoke":
                 mcell = "not possible: moto runs Lambda functions only in Docker, which this machine lacks"
-            elif case in ("proxy", "alb"):
+            elif case in ("proxy", "alb", "http"):
                 mcell = "not possible: needs Lambda (Docker), and moto_server has no data plane (below)"
             else:
                 mcell = "not served (below)"
@@ -742,12 +759,14 @@ def main(argv=None) -> int:
                       "host": f"{ids['proxy_api']}.execute-api.localhost:{port}"},
             "mock": {"kind": "http", "path": f"/{STAGE}/ping", "host": f"{ids['mock_api']}.execute-api.localhost:{port}"},
             "alb": {"kind": "http", "path": "/anything", "host": f"{ids['alb_host']}:{port}"},
+            "http": {"kind": "http", "path": "/anything", "host": f"{ids['http_api']}.execute-api.localhost:{port}"},
         }
-        plan = [(c, args.connections) for c in ("invoke", "proxy", "mock", "alb")] + [
-            ("invoke", 1), ("proxy", 1), ("alb", 1)]
+        plan = [(c, args.connections) for c in ("invoke", "proxy", "mock", "alb", "http")] + [
+            ("invoke", 1), ("proxy", 1), ("alb", 1), ("http", 1)]
         for rnd in range(args.rounds):
             # Alternate the order of a and b between rounds, so drift of the machine does not favour one.
-            order = plan if rnd % 2 == 0 else [plan[1], plan[0], plan[3], plan[2], plan[5], plan[4], plan[6]]
+            order = plan if rnd % 2 == 0 else [plan[1], plan[0], plan[3], plan[2], plan[4], plan[6], plan[5],
+                                               plan[8], plan[7]]
             for case, conns in order:
                 if not res["verify"][case]["ok"]:
                     res["runs"].append({"case": case, "conns": conns, "round": rnd + 1,
