@@ -3,7 +3,7 @@
 a Lambda invoke, how many requests/s go through them, and a MOCK integration's ceiling;
 moto_server beside it.
 
-One command (about 4 minutes; --quick about 1.5; needs `target/release/stratus` (not rebuilt),
+One command (about 6 minutes; --quick about 2; needs `target/release/stratus` (not rebuilt),
 gcc, Python with boto3, and `moto_server` for the peer rows):
 
     bench/apigateway_bench.py             # options: --quick, --rounds 3, --client python, --no-moto
@@ -674,7 +674,7 @@ def parse_args(argv=None):
     p.add_argument("--no-moto", action="store_true", help="skip the moto_server rows")
     p.add_argument("--quick", action="store_true", help="1 round, 5 s runs, 1 s warm-up (about 45 s)")
     p.add_argument("--out", default=str(RESULTS / "apigateway-latest.md"))
-    p.add_argument("--budget", type=float, default=300.0, help="hard limit on the whole run, seconds")
+    p.add_argument("--budget", type=float, default=480.0, help="hard limit on the whole run, seconds")
     a = p.parse_args(argv)
     # Flags given explicitly win over --quick.
     for name, full, quick in (("rounds", 3, 1), ("duration", 10.0, 5.0), ("warmup", 2.0, 1.0),
