@@ -79,6 +79,8 @@ pub(crate) struct Inner {
     pub model: &'static ServiceModel,
     /// What integrations reach (functions, URLs), given by the binary.
     pub backends: std::sync::OnceLock<Arc<dyn Backends>>,
+    /// APIs and deployments as the data plane last read them, until the next change.
+    pub cache: std::sync::Mutex<execute::Cache>,
 }
 
 impl Inner {
@@ -94,7 +96,15 @@ impl Inner {
 impl ApiGatewayV2 {
     pub fn new(store: Store, env: Env) -> Result<Self, String> {
         let model = MODEL.as_ref().map_err(Clone::clone)?;
-        Ok(Self { inner: Arc::new(Inner { store, env, model, backends: std::sync::OnceLock::new() }) })
+        Ok(Self {
+            inner: Arc::new(Inner {
+                store,
+                env,
+                model,
+                backends: std::sync::OnceLock::new(),
+                cache: Default::default(),
+            }),
+        })
     }
 
     /// Connects the integrations to the rest of Stratus (once, at start).
@@ -159,7 +169,7 @@ impl Service for ApiGatewayV2 {
         Box::pin(async move {
             let i = &self.inner;
             let input = wire_input(i.model, op, input);
-            match op.name.as_str() {
+            let answer = match op.name.as_str() {
                 "CreateApi" => apis::create(i, ctx, input).await,
                 "GetApi" => apis::get(i, ctx, input).await,
                 "GetApis" => apis::list(i, ctx, input).await,
@@ -190,7 +200,12 @@ impl Service for ApiGatewayV2 {
                 "UntagResource" => tags::untag(i, ctx, input).await,
                 "GetTags" => tags::get(i, ctx, input).await,
                 other => Err(errors::unsupported(other)),
+            };
+            // The data plane reads APIs and deployments again after any change.
+            if !op.name.starts_with("Get") {
+                execute::changed(i);
             }
+            answer
         })
     }
 }

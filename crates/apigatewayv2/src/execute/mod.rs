@@ -10,6 +10,8 @@
 //! Every answer carries `apigw-requestid`, and the CORS headers when the API has a
 //! CorsConfiguration and the request an allowed Origin.
 
+use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -180,6 +182,59 @@ pub fn clf_time(ms: u64) -> String {
     format!("{d}/{}/{y}:{} +0000", MONTHS[mi], time.trim_end_matches('Z'))
 }
 
+/// APIs and deployments the data plane read, kept until the next control-plane change; a read
+/// that began before a change is not kept (its generation is old).
+#[derive(Default)]
+pub struct Cache {
+    generation: u64,
+    apis: HashMap<String, (String, String, Arc<ApiDoc>)>,
+    deployments: HashMap<String, Arc<DeploymentDoc>>,
+}
+
+pub(crate) fn changed(i: &Inner) {
+    if let Ok(mut c) = i.cache.lock() {
+        c.generation += 1;
+        c.apis.clear();
+        c.deployments.clear();
+    }
+}
+
+fn generation(i: &Inner) -> u64 {
+    i.cache.lock().map(|c| c.generation).unwrap_or(0)
+}
+
+/// The API with its account and region, from memory or read.
+async fn api_of(i: &Inner, api: &str) -> Option<(String, String, Arc<ApiDoc>)> {
+    if let Some(found) = i.cache.lock().ok().and_then(|c| c.apis.get(api).cloned()) {
+        return Some(found);
+    }
+    let g = generation(i);
+    let (account, region) = locate(i, api).await?;
+    let doc = Arc::new(load(i, &account, &region, api).await?);
+    let found = (account, region, doc);
+    if let Ok(mut c) = i.cache.lock()
+        && c.generation == g
+    {
+        c.apis.insert(api.to_string(), found.clone());
+    }
+    Some(found)
+}
+
+async fn deployment_of(i: &Inner, account: &str, region: &str, api: &str, id: &str) -> Option<Arc<DeploymentDoc>> {
+    let key = format!("{api}/{id}");
+    if let Some(d) = i.cache.lock().ok().and_then(|c| c.deployments.get(&key).cloned()) {
+        return Some(d);
+    }
+    let g = generation(i);
+    let d = Arc::new(load_deployment(i, account, region, api, id).await?);
+    if let Ok(mut c) = i.cache.lock()
+        && c.generation == g
+    {
+        c.deployments.insert(key, d.clone());
+    }
+    Some(d)
+}
+
 pub(crate) async fn locate(i: &Inner, api: &str) -> Option<(String, String)> {
     let key = store::api_index_key(api);
     let v = i.store.read_short(move |r| r.get(key.as_bytes()).map_err(store::store_err)).await.ok().flatten()?;
@@ -226,8 +281,7 @@ fn stage_of<'p>(doc: &ApiDoc, path: &'p str) -> Option<(String, &'p str)> {
 }
 
 async fn run(i: &Inner, req: &HttpRequest, request_id: &str) -> HttpAnswer {
-    let Some((account, region)) = locate(i, &req.api_id).await else { return not_found() };
-    let Some(doc) = load(i, &account, &region, &req.api_id).await else { return not_found() };
+    let Some((account, region, doc)) = api_of(i, &req.api_id).await else { return not_found() };
     if doc.api.get("disableExecuteApiEndpoint").and_then(Value::as_bool) == Some(true) {
         return message(403, "Forbidden");
     }
@@ -257,7 +311,7 @@ async fn serve(
     let Some((stage_name, path)) = stage_of(doc, &req.path) else { return not_found() };
     let Some(stage) = doc.stages.get(&stage_name) else { return not_found() };
     let Some(dep_id) = stage.get("deploymentId").and_then(Value::as_str) else { return not_found() };
-    let Some(dep) = load_deployment(i, &account, &region, &req.api_id, dep_id).await else { return not_found() };
+    let Some(dep) = deployment_of(i, &account, &region, &req.api_id, dep_id).await else { return not_found() };
     let Some((route, path_params)) = routes::find(&dep.routes, &req.method, path) else { return not_found() };
     let target = route.get("target").and_then(Value::as_str).unwrap_or("");
     let integration = target.strip_prefix("integrations/").and_then(|id| dep.integrations.get(id));
