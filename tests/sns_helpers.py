@@ -73,10 +73,13 @@ def error(e):
 # ----------------------------------------------------------------------------- HTTP endpoint
 
 class Endpoint:
-    """An HTTP server in a thread that records POSTs; `status` is what it answers."""
+    """An HTTP server in a thread that records POSTs; it answers the statuses queued in `answers`
+    first, in order, then `status`."""
 
     def __init__(self, status: int = 200):
         self.status = status
+        self.answers: list[int] = []
+        self.lock = threading.Lock()
         self.requests: queue_mod.Queue = queue_mod.Queue()
         outer = self
 
@@ -86,7 +89,9 @@ class Endpoint:
                 body = self.rfile.read(n).decode()
                 outer.requests.put({"path": self.path, "headers": {k.lower(): v for k, v in self.headers.items()},
                                     "body": body})
-                self.send_response(outer.status)
+                with outer.lock:
+                    status = outer.answers.pop(0) if outer.answers else outer.status
+                self.send_response(status)
                 self.send_header("content-length", "0")
                 self.end_headers()
 

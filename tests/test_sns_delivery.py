@@ -333,11 +333,10 @@ def test_http_endpoint_recovers_within_retries(sns, http_endpoint):
     policy = {"healthyRetryPolicy": {"numRetries": 3, "numNoDelayRetries": 1, "minDelayTarget": 1,
                                      "maxDelayTarget": 1}}
     confirmed_http(sns, ep, topic, DeliveryPolicy=json.dumps(policy))
-    ep.status = 503
+    ep.answers = [503]  # the first attempt fails; the immediate retry finds the endpoint healthy
     sns.publish(TopicArn=topic, Message="eventually")
     ep.next()
-    ep.status = 200
-    ep.next()  # the immediate retry (answered 200 now)
+    ep.next()  # the immediate retry (answered 200)
     with pytest.raises(Exception):
         ep.next(timeout=2.5)  # delivered: no more retries
 
