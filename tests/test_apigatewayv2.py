@@ -405,3 +405,23 @@ def test_integration_timeout_answers_504(c):
     r = call(c, api, "/slow")
     assert (r.status_code, r.json()) == (504, {"message": "Endpoint request timed out"})
     assert r.headers["apigw-requestid"]
+
+
+def test_access_logs_reach_cloudwatch_logs(c, echo, target):
+    import time
+    logs = boto3.client("logs", endpoint_url=target.endpoint, region_name=REGION, aws_access_key_id="test",
+                        aws_secret_access_key="test")
+    group = unique("/http-api/access")
+    logs.create_log_group(logGroupName=group)
+    api = quick(c, echo)["ApiId"]
+    c.v2.update_stage(ApiId=api, StageName="$default", AccessLogSettings={
+        "DestinationArn": f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{group}",
+        "Format": '{"id":"$context.requestId","route":"$context.routeKey","status":"$context.status"}'})
+    r = call(c, api, "/anything")
+    assert r.status_code == 200
+    deadline, events = time.time() + 5, []
+    while not events and time.time() < deadline:
+        events = logs.filter_log_events(logGroupName=group)["events"]
+        time.sleep(0.1)
+    assert [json.loads(e["message"]) for e in events] == [
+        {"id": r.headers["apigw-requestid"], "route": "$default", "status": "200"}]

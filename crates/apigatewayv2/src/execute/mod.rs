@@ -310,6 +310,95 @@ async fn serve(
 ) -> HttpAnswer {
     let Some((stage_name, path)) = stage_of(doc, &req.path) else { return not_found() };
     let Some(stage) = doc.stages.get(&stage_name) else { return not_found() };
+    let started = i.now();
+    let mut route_key = String::new();
+    let answer =
+        routed(i, req, stage, &stage_name, path, account.clone(), region.clone(), request_id, &mut route_key).await;
+    access_log(i, req, stage, &stage_name, &account, &region, request_id, &route_key, started, &answer).await;
+    answer
+}
+
+/// The stage's access log line (`accessLogSettings`: a log group ARN and a `$context` format).
+#[allow(clippy::too_many_arguments)]
+async fn access_log(
+    i: &Inner,
+    req: &HttpRequest,
+    stage: &Value,
+    stage_name: &str,
+    account: &str,
+    region: &str,
+    request_id: &str,
+    route_key: &str,
+    started: u64,
+    a: &HttpAnswer,
+) {
+    let Some(settings) = stage.get("accessLogSettings") else { return };
+    let (Some(dest), Some(format)) =
+        (settings.get("destinationArn").and_then(Value::as_str), settings.get("format").and_then(Value::as_str))
+    else {
+        return;
+    };
+    let Some(arn) = stratus_core::Arn::parse(dest) else { return };
+    let group = arn.resource.trim_start_matches("log-group:").trim_end_matches(":*").to_string();
+    let Some(backends) = i.backends.get().cloned() else { return };
+    let ctx = serde_json::json!({
+        "requestId": request_id,
+        "apiId": req.api_id,
+        "stage": stage_name,
+        "routeKey": if route_key.is_empty() { "-" } else { route_key },
+        "httpMethod": req.method,
+        "path": req.path,
+        "protocol": req.protocol,
+        "status": a.status,
+        "responseLength": a.body.len(),
+        "domainName": req.host,
+        "requestTime": clf_time(started),
+        "requestTimeEpoch": started / 1000,
+        "integrationLatency": i.now().saturating_sub(started),
+        "identity": {"sourceIp": req.source_ip, "userAgent": req.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case("user-agent")).map(|(_, v)| v.clone())},
+    });
+    let line = substitute_context(format, &ctx);
+    backends.log(account, region, &group, stage_name, vec![line]).await;
+}
+
+/// Replaces `$context.a.b` in an access log format (`-` for what is not known).
+pub fn substitute_context(format: &str, ctx: &Value) -> String {
+    let mut out = String::with_capacity(format.len());
+    let mut rest = format;
+    while let Some(pos) = rest.find("$context.") {
+        out.push_str(&rest[..pos]);
+        let after = &rest[pos + "$context.".len()..];
+        let end = after.find(|ch: char| !(ch.is_ascii_alphanumeric() || ch == '.' || ch == '_')).unwrap_or(after.len());
+        let name = after[..end].trim_end_matches('.');
+        let mut cur = Some(ctx);
+        for part in name.split('.') {
+            cur = cur.and_then(|v| v.get(part));
+        }
+        let value = match cur {
+            Some(Value::String(s)) => s.clone(),
+            Some(Value::Null) | None => "-".to_string(),
+            Some(other) => other.to_string(),
+        };
+        out.push_str(&value);
+        rest = &after[name.len()..];
+    }
+    out.push_str(rest);
+    out
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn routed(
+    i: &Inner,
+    req: &HttpRequest,
+    stage: &Value,
+    stage_name: &str,
+    path: &str,
+    account: String,
+    region: String,
+    request_id: &str,
+    route_key_out: &mut String,
+) -> HttpAnswer {
+    let stage_name = stage_name.to_string();
     let Some(dep_id) = stage.get("deploymentId").and_then(Value::as_str) else { return not_found() };
     let Some(dep) = deployment_of(i, &account, &region, &req.api_id, dep_id).await else { return not_found() };
     let Some((route, path_params)) = routes::find(&dep.routes, &req.method, path) else { return not_found() };
@@ -341,6 +430,7 @@ async fn serve(
         .and_then(Value::as_object)
         .map(|m| m.iter().map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string())).collect())
         .unwrap_or_default();
+    *route_key_out = route.get("routeKey").and_then(Value::as_str).unwrap_or("").to_string();
     let call = Call {
         req,
         account,
