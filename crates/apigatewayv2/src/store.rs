@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use stratus_proto::AwsError;
-use stratus_storage::{ReadTxn, StoreError, Txn};
+use stratus_storage::{ReadTxn, StoreError};
 
 use crate::errors;
 
@@ -70,33 +70,7 @@ pub struct DeploymentDoc {
     pub integrations: BTreeMap<String, Value>,
 }
 
-pub fn get_json<T: serde::de::DeserializeOwned>(r: &mut dyn ReadTxn, key: &str) -> Result<Option<T>, AwsError> {
-    match r.get(key.as_bytes()).map_err(store_err)? {
-        Some(b) => serde_json::from_slice(&b).map(Some).map_err(|e| AwsError::internal(format!("corrupt {key}: {e}"))),
-        None => Ok(None),
-    }
-}
-
-pub fn put_json<T: Serialize>(t: &mut dyn Txn, key: &str, v: &T) -> Result<(), AwsError> {
-    let bytes = serde_json::to_vec(v).map_err(|e| AwsError::internal(e.to_string()))?;
-    t.put(key.as_bytes(), &bytes).map_err(store_err)
-}
-
-/// Every value under `prefix`, in key order.
-pub fn list_json<T: serde::de::DeserializeOwned>(r: &mut dyn ReadTxn, prefix: &str) -> Result<Vec<T>, AwsError> {
-    let rows = stratus_storage::scan_prefix(r, prefix.as_bytes(), usize::MAX).map_err(store_err)?;
-    rows.into_iter()
-        .map(|(k, v)| {
-            serde_json::from_slice(&v)
-                .map_err(|e| AwsError::internal(format!("corrupt {}: {e}", String::from_utf8_lossy(&k))))
-        })
-        .collect()
-}
-
-pub fn delete_prefix(t: &mut dyn Txn, prefix: &str) -> Result<(), AwsError> {
-    let end = stratus_storage::prefix_end(prefix.as_bytes());
-    t.delete_range(prefix.as_bytes(), end.as_deref()).map_err(store_err)
-}
+pub use stratus_storage::json::{delete_prefix, get as get_json, list as list_json, put as put_json};
 
 pub fn store_err(e: StoreError) -> AwsError {
     AwsError::internal(format!("storage: {e}"))
@@ -108,17 +82,7 @@ pub fn load_api(r: &mut dyn ReadTxn, account: &str, region: &str, id: &str) -> R
 
 /// An identifier as API Gateway makes them: `len` characters of `[a-z0-9]`.
 pub fn new_id(ids: &dyn stratus_core::IdSource, len: usize) -> String {
-    const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
-    let mut out = String::with_capacity(len);
-    while out.len() < len {
-        for b in ids.random_bytes() {
-            if out.len() == len {
-                break;
-            }
-            out.push(char::from(ALPHABET[usize::from(b) % ALPHABET.len()]));
-        }
-    }
-    out
+    stratus_core::alnum_id(ids, len)
 }
 
 /// The ISO 8601 timestamp API Gateway v2 answers (`2024-01-02T03:04:05Z`).

@@ -79,6 +79,22 @@ pub trait IdSource: Send + Sync + 'static {
     }
 }
 
+/// An identifier of `len` characters of `[a-z0-9]` (API Gateway's ids of APIs, resources,
+/// deployments, keys).
+pub fn alnum_id(ids: &dyn IdSource, len: usize) -> String {
+    const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
+    let mut out = String::with_capacity(len);
+    while out.len() < len {
+        for b in ids.random_bytes() {
+            if out.len() == len {
+                break;
+            }
+            out.push(char::from(ALPHABET[usize::from(b) % ALPHABET.len()]));
+        }
+    }
+    out
+}
+
 #[derive(Debug, Default, Clone, Copy)]
 pub struct RandomIds;
 

@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use stratus_proto::AwsError;
-use stratus_storage::{ReadTxn, Txn};
+use stratus_storage::ReadTxn;
 
 pub const PREFIX: &str = "elb/";
 
@@ -120,25 +120,7 @@ pub fn store_err(e: stratus_storage::StoreError) -> AwsError {
     AwsError::internal(e.to_string())
 }
 
-pub fn get_json<T: serde::de::DeserializeOwned>(r: &mut dyn ReadTxn, key: &str) -> Result<Option<T>, AwsError> {
-    match r.get(key.as_bytes()).map_err(store_err)? {
-        Some(b) => serde_json::from_slice(&b).map(Some).map_err(|e| AwsError::internal(format!("{key}: {e}"))),
-        None => Ok(None),
-    }
-}
-
-pub fn put_json<T: Serialize>(t: &mut dyn Txn, key: &str, v: &T) -> Result<(), AwsError> {
-    let b = serde_json::to_vec(v).map_err(|e| AwsError::internal(e.to_string()))?;
-    t.put(key.as_bytes(), &b).map_err(store_err)
-}
-
-/// Every record under `prefix`, decoded, in key order.
-pub fn scan_json<T: serde::de::DeserializeOwned>(r: &mut dyn ReadTxn, prefix: &str) -> Result<Vec<T>, AwsError> {
-    let rows = stratus_storage::scan_prefix(r, prefix.as_bytes(), usize::MAX).map_err(store_err)?;
-    rows.into_iter()
-        .map(|(_, v)| serde_json::from_slice(&v).map_err(|e| AwsError::internal(format!("{prefix}: {e}"))))
-        .collect()
-}
+pub use stratus_storage::json::{get as get_json, list as scan_json, put as put_json};
 
 /// A load balancer ARN's parts: `(account, region, name, id)`.
 pub fn parse_lb_arn(arn: &str) -> Option<(String, String, String, String)> {
