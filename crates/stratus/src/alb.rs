@@ -94,7 +94,7 @@ impl Targets for AlbTargets {
     ) -> BoxFuture<'a, Result<HttpAnswer, TargetError>> {
         Box::pin(async move {
             match crate::http_client::send(method, url, headers, body, Duration::from_secs(60)).await {
-                Ok(a) => Ok(HttpAnswer { status: a.status, headers: a.headers, body: a.body }),
+                Ok(a) => Ok(a),
                 Err(e) => Err(TargetError::Failed(format!("{e:?}"))),
             }
         })

@@ -42,36 +42,7 @@ pub struct HttpRequest {
     pub protocol: String,
 }
 
-/// An HTTP response of the data plane.
-#[derive(Debug, Clone)]
-pub struct HttpAnswer {
-    pub status: u16,
-    pub headers: Vec<(String, String)>,
-    pub body: Vec<u8>,
-}
-
-impl HttpAnswer {
-    pub fn new(status: u16, headers: Vec<(String, String)>, body: Vec<u8>) -> Self {
-        HttpAnswer { status, headers, body }
-    }
-
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
-    }
-
-    fn set_header(&mut self, name: &str, value: String) {
-        self.headers.retain(|(k, _)| !k.eq_ignore_ascii_case(name));
-        self.headers.push((name.to_string(), value));
-    }
-}
-
-/// A function's answer to an invocation.
-#[derive(Debug, Clone)]
-pub struct Invoked {
-    pub payload: Vec<u8>,
-    /// `Unhandled` / `Handled` when the function failed.
-    pub function_error: Option<String>,
-}
+pub use stratus_core::http::{HttpAnswer, Invoked};
 
 #[derive(Debug, Clone)]
 pub enum BackendError {

@@ -71,27 +71,7 @@ pub fn host_without_port(host: &str) -> &str {
     h.rsplit_once(':').filter(|(_, p)| p.chars().all(|c| c.is_ascii_digit())).map(|(a, _)| a).unwrap_or(h)
 }
 
-/// An HTTP response of the data plane.
-#[derive(Debug, Clone, PartialEq)]
-pub struct HttpAnswer {
-    pub status: u16,
-    pub headers: Vec<(String, String)>,
-    pub body: Vec<u8>,
-}
-
-impl HttpAnswer {
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
-    }
-}
-
-/// A function's answer to an invocation.
-#[derive(Debug, Clone)]
-pub struct Invoked {
-    pub payload: Vec<u8>,
-    /// `Unhandled` / `Handled` when the function failed.
-    pub function_error: Option<String>,
-}
+pub use stratus_core::http::{HttpAnswer, Invoked};
 
 /// Why a target could not be reached.
 #[derive(Debug, Clone, PartialEq)]
