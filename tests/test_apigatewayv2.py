@@ -137,7 +137,7 @@ def test_api_lifecycle_pagination_and_errors(c):
     assert err["Error"]["Code"] == "NotFoundException" and err["ResponseMetadata"]["HTTPStatusCode"] == 404
     assert ids[0] in err["Error"]["Message"]
     with pytest.raises(ClientError) as e:
-        c.v2.create_api(Name="ws", ProtocolType="WEBSOCKET", RouteSelectionExpression="$request.body.action")
+        c.v2.create_api(Name="http", ProtocolType="HTTP", RouteSelectionExpression="$request.body.action")
     assert e.value.response["Error"]["Code"] == "BadRequestException"
     with pytest.raises(ClientError) as e:
         c.v2.get_authorizers(ApiId=ids[1])

@@ -1,5 +1,6 @@
-//! Apis: create (with quick create: `Target` and `RouteKey` make an integration, a route and
-//! an auto-deploying `$default` stage), read, list, update, delete, and the CORS configuration.
+//! Apis, HTTP and WebSocket: create (with quick create for HTTP APIs: `Target` and `RouteKey`
+//! make an integration, a route and an auto-deploying `$default` stage), read, list, update,
+//! delete, and the CORS configuration (HTTP APIs).
 
 use serde_json::{Value, json};
 use stratus_core::RequestContext;
@@ -12,8 +13,25 @@ use crate::{Inner, endpoint, parts, s, stages};
 /// The Api shape as answered: the stored one and its endpoint.
 pub fn answer(ctx: &RequestContext, doc: &ApiDoc) -> Value {
     let mut api = doc.api.clone();
-    api["apiEndpoint"] = Value::String(endpoint(ctx, doc.id()));
+    api["apiEndpoint"] = Value::String(endpoint(ctx, doc.id(), doc.is_websocket()));
     api
+}
+
+/// HTTP APIs route by `$request.method $request.path`; WebSocket APIs need an expression over
+/// the message (`$request.body.action`, `${request.body.a.b}`).
+fn check_route_selection(ws: bool, rse: Option<&str>) -> Result<(), AwsError> {
+    match (ws, rse) {
+        (false, None) => Ok(()),
+        (false, Some("$request.method $request.path")) => Ok(()),
+        (false, Some(other)) => {
+            Err(bad_request(format!("Unsupported route selection expression for HTTP API: {other}")))
+        }
+        (true, None) => Err(bad_request("Route selection expression is required for WebSocket APIs.")),
+        (true, Some(e)) if e.trim().is_empty() || e.len() > 512 => {
+            Err(bad_request(format!("Invalid route selection expression {e}")))
+        }
+        (true, Some(_)) => Ok(()),
+    }
 }
 
 fn check_cors(cors: &Value) -> Result<(), AwsError> {
@@ -24,19 +42,17 @@ fn check_cors(cors: &Value) -> Result<(), AwsError> {
 }
 
 pub async fn create(i: &Inner, ctx: &RequestContext, input: Value) -> Result<Value, AwsError> {
-    match s(&input, "protocolType") {
-        "HTTP" => {}
-        "WEBSOCKET" => {
-            return Err(bad_request("WebSocket APIs are not served by this server; only HTTP APIs are."));
-        }
+    let ws = match s(&input, "protocolType") {
+        "HTTP" => false,
+        "WEBSOCKET" => true,
         other => return Err(bad_request(format!("Invalid protocol type {other}"))),
-    }
+    };
     let id = i.id(10);
     let now = i.now();
     let mut api = json!({
         "apiId": id,
         "name": s(&input, "name"),
-        "protocolType": "HTTP",
+        "protocolType": if ws { "WEBSOCKET" } else { "HTTP" },
         "apiKeySelectionExpression": "$request.header.x-api-key",
         "routeSelectionExpression": "$request.method $request.path",
         "createdDate": store::timestamp(now),
@@ -44,15 +60,23 @@ pub async fn create(i: &Inner, ctx: &RequestContext, input: Value) -> Result<Val
         "ipAddressType": "ipv4",
         "tags": {},
     });
-    for k in ["description", "version", "tags", "ipAddressType", "disableExecuteApiEndpoint"] {
+    for k in
+        ["description", "version", "tags", "ipAddressType", "disableExecuteApiEndpoint", "apiKeySelectionExpression"]
+    {
         if let Some(v) = input.get(k).filter(|v| !v.is_null()) {
             api[k] = v.clone();
         }
     }
-    if let Some(rse) = input.get("routeSelectionExpression").and_then(Value::as_str)
-        && rse != "$request.method $request.path"
-    {
-        return Err(bad_request(format!("Unsupported route selection expression for HTTP API: {rse}")));
+    let rse = input.get("routeSelectionExpression").and_then(Value::as_str);
+    check_route_selection(ws, rse)?;
+    if let Some(rse) = rse {
+        api["routeSelectionExpression"] = json!(rse);
+    }
+    if ws && (input.get("target").is_some() || input.get("routeKey").is_some()) {
+        return Err(bad_request("Target and RouteKey (quick create) are supported only for HTTP APIs."));
+    }
+    if ws && input.get("corsConfiguration").is_some() {
+        return Err(bad_request("CorsConfiguration is supported only for HTTP APIs."));
     }
     if let Some(cors) = input.get("corsConfiguration").filter(|v| !v.is_null()) {
         check_cors(cors)?;
@@ -74,7 +98,7 @@ pub async fn create(i: &Inner, ctx: &RequestContext, input: Value) -> Result<Val
         if let Some(c) = input.get("credentialsArn").filter(|v| !v.is_null()) {
             spec["credentialsArn"] = c.clone();
         }
-        let mut integration = parts::new_integration(i, &spec)?;
+        let mut integration = parts::new_integration(i, false, &spec)?;
         integration["apiGatewayManaged"] = json!(true);
         let integration_id = s(&integration, "integrationId").to_string();
         doc.integrations.insert(integration_id.clone(), integration);
@@ -156,17 +180,28 @@ pub async fn update(i: &Inner, ctx: &RequestContext, input: Value) -> Result<Val
     if let Some(cors) = input.get("corsConfiguration").filter(|v| !v.is_null()) {
         check_cors(cors)?;
     }
-    if let Some(rse) = input.get("routeSelectionExpression").and_then(Value::as_str)
-        && rse != "$request.method $request.path"
-    {
-        return Err(bad_request(format!("Unsupported route selection expression for HTTP API: {rse}")));
-    }
     if input.get("target").is_some() || input.get("routeKey").is_some() {
         return Err(bad_request("Target and RouteKey are only taken by CreateApi (quick create) on this server"));
     }
     let id = s(&input, "apiId").to_string();
     let doc = modify(i, ctx, &id, false, move |doc| {
-        for k in ["name", "description", "version", "disableExecuteApiEndpoint", "ipAddressType", "corsConfiguration"] {
+        let ws = doc.is_websocket();
+        if let Some(rse) = input.get("routeSelectionExpression").and_then(Value::as_str) {
+            check_route_selection(ws, Some(rse))?;
+            doc.api["routeSelectionExpression"] = json!(rse);
+        }
+        if ws && input.get("corsConfiguration").is_some_and(|c| !c.is_null()) {
+            return Err(bad_request("CorsConfiguration is supported only for HTTP APIs."));
+        }
+        for k in [
+            "name",
+            "description",
+            "version",
+            "disableExecuteApiEndpoint",
+            "ipAddressType",
+            "corsConfiguration",
+            "apiKeySelectionExpression",
+        ] {
             if let Some(v) = input.get(k).filter(|v| !v.is_null()) {
                 doc.api[k] = v.clone();
             }

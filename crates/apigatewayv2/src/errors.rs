@@ -11,7 +11,7 @@ pub fn conflict(message: impl Into<String>) -> AwsError {
     AwsError::new("ConflictException", message).with_status(409)
 }
 
-fn not_found(message: String, resource_type: &str) -> AwsError {
+pub fn not_found(message: String, resource_type: &str) -> AwsError {
     AwsError::new("NotFoundException", message).with_status(404).with_field("resourceType", resource_type)
 }
 

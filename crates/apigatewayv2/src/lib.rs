@@ -1,17 +1,19 @@
-//! Amazon API Gateway v2 HTTP APIs (rest-json, signing name `apigateway`, paths `/v2/…`): the
-//! control plane (APIs with quick create, routes, integrations, stages with auto-deploy,
-//! deployments, CORS configuration, tags) on the Stratus storage interface, and the data plane
-//! that serves a stage ([`ApiGatewayV2::execute`]), which the binary's execute-api door calls
-//! for the APIs REST API Gateway does not know.
+//! Amazon API Gateway v2, HTTP and WebSocket APIs (rest-json, signing name `apigateway`, paths
+//! `/v2/…`): the control plane (APIs with quick create, routes and route responses,
+//! integrations and integration responses, stages with auto-deploy, deployments, CORS
+//! configuration, tags) on the Stratus storage interface; the data plane that serves an HTTP
+//! API's stage ([`ApiGatewayV2::execute`]), which the binary's execute-api door calls for the
+//! APIs REST API Gateway does not know; and WebSocket APIs' connections (`websocket`), whose
+//! sockets the binary holds.
 //!
 //! - `store`: what is stored and where; `errors`: AWS's error shapes.
-//! - `apis`, `parts` (routes and integrations), `stages` (stages and deployments), `tags`:
-//!   the operations.
-//! - `execute`: a request to a stage, from routing to the integration's answer.
+//! - `apis`, `parts` (routes and integrations), `responses` (route and integration responses),
+//!   `stages` (stages and deployments), `tags`: the operations.
+//! - `execute`: a request to an HTTP API's stage, from routing to the integration's answer.
+//! - `websocket`: connections, messages and the @connections API.
 //!
-//! Operations of the model not listed in [`SUPPORTED`] (WebSocket route and integration
-//! responses, authorizers, models, domain names, import and export…) answer a
-//! BadRequestException saying they are not served.
+//! Operations of the model not listed in [`SUPPORTED`] (authorizers, models, domain names,
+//! import and export…) answer a BadRequestException saying they are not served.
 
 use std::sync::{Arc, LazyLock};
 
@@ -24,11 +26,14 @@ mod apis;
 mod errors;
 pub mod execute;
 mod parts;
+mod responses;
 mod stages;
 mod store;
 mod tags;
+pub mod websocket;
 
 pub use execute::{BackendError, Backends, HttpAnswer, HttpRequest, Invoked};
+pub use websocket::{Handshake, ManageRequest, Outgoing, Session};
 
 static MODEL: LazyLock<Result<ServiceModel, String>> = LazyLock::new(|| {
     ServiceModel::parse(include_str!("../../../models/apigatewayv2.json"), None).map_err(|e| e.to_string())
@@ -62,6 +67,16 @@ pub const SUPPORTED: &[&str] = &[
     "GetDeployments",
     "UpdateDeployment",
     "DeleteDeployment",
+    "CreateRouteResponse",
+    "GetRouteResponse",
+    "GetRouteResponses",
+    "UpdateRouteResponse",
+    "DeleteRouteResponse",
+    "CreateIntegrationResponse",
+    "GetIntegrationResponse",
+    "GetIntegrationResponses",
+    "UpdateIntegrationResponse",
+    "DeleteIntegrationResponse",
     "TagResource",
     "UntagResource",
     "GetTags",
@@ -81,6 +96,10 @@ pub(crate) struct Inner {
     pub backends: std::sync::OnceLock<Arc<dyn Backends>>,
     /// APIs and deployments as the data plane last read them, until the next change.
     pub cache: std::sync::Mutex<execute::Cache>,
+    /// The WebSocket connections this node holds.
+    pub connections: websocket::Connections,
+    /// This node's id, recorded with the connections it holds.
+    pub node: String,
 }
 
 impl Inner {
@@ -99,12 +118,57 @@ impl ApiGatewayV2 {
         Ok(Self {
             inner: Arc::new(Inner {
                 store,
-                env,
                 model,
+                node: stratus_core::alnum_id(env.ids.as_ref(), 12),
                 backends: std::sync::OnceLock::new(),
                 cache: Default::default(),
+                connections: Default::default(),
+                env,
             }),
         })
+    }
+
+    /// At start: forgets the WebSocket connections an earlier run held.
+    pub async fn start(&self) -> Result<(), String> {
+        websocket::forget_earlier(&self.inner).await
+    }
+
+    /// Closes every WebSocket connection and forgets what the data plane read (a reset).
+    pub fn reset(&self) {
+        self.inner.connections.close_all(1001, "Going away");
+        execute::changed(&self.inner);
+    }
+
+    /// Whether the API with this id is a WebSocket API (`None`: no such API).
+    pub async fn is_websocket(&self, api_id: &str) -> Option<bool> {
+        execute::api_of(&self.inner, api_id).await.map(|(_, _, doc)| doc.is_websocket())
+    }
+
+    /// A WebSocket handshake: runs `$connect`; on success the connection is held and the caller
+    /// completes the handshake and pumps its frames, calling [`ApiGatewayV2::ws_message`] and
+    /// finally [`ApiGatewayV2::ws_disconnect`].
+    pub async fn ws_connect(&self, hs: Handshake) -> Result<Session, HttpAnswer> {
+        websocket::connect(&self.inner, hs).await
+    }
+
+    /// A message a client sent on a connection.
+    pub async fn ws_message(&self, connection_id: &str, body: &[u8], binary: bool) {
+        websocket::message(&self.inner, connection_id, body, binary).await
+    }
+
+    /// A connection ended, closed by either side with `code` and `reason`.
+    pub async fn ws_disconnect(&self, connection_id: &str, code: u16, reason: &str) {
+        websocket::disconnect(&self.inner, connection_id, code, reason).await
+    }
+
+    /// A call to the @connections API.
+    pub async fn ws_manage(&self, req: ManageRequest) -> HttpAnswer {
+        websocket::manage(&self.inner, req).await
+    }
+
+    /// How many WebSocket connections this node holds.
+    pub fn ws_connections(&self) -> usize {
+        self.inner.connections.len()
     }
 
     /// Connects the integrations to the rest of Stratus (once, at start).
@@ -141,12 +205,14 @@ fn wire_input(model: &ServiceModel, op: &Operation, input: Value) -> Value {
     Value::Object(out)
 }
 
-/// `http://{id}.execute-api.localhost:{port}` from the Host the request came to.
-pub(crate) fn endpoint(ctx: &RequestContext, id: &str) -> String {
+/// `http://{id}.execute-api.localhost:{port}` (`wss://…` for WebSocket APIs) from the Host the
+/// request came to.
+pub(crate) fn endpoint(ctx: &RequestContext, id: &str, websocket: bool) -> String {
+    let scheme = if websocket { "wss" } else { "http" };
     let port = ctx.host.rsplit_once(':').map(|(_, p)| p).filter(|p| p.chars().all(|c| c.is_ascii_digit()));
     match port {
-        Some(p) => format!("http://{id}.execute-api.localhost:{p}"),
-        None => format!("http://{id}.execute-api.localhost"),
+        Some(p) => format!("{scheme}://{id}.execute-api.localhost:{p}"),
+        None => format!("{scheme}://{id}.execute-api.localhost"),
     }
 }
 
@@ -196,6 +262,16 @@ impl Service for ApiGatewayV2 {
                 "GetDeployments" => stages::list_deployments(i, ctx, input).await,
                 "UpdateDeployment" => stages::update_deployment(i, ctx, input).await,
                 "DeleteDeployment" => stages::delete_deployment(i, ctx, input).await,
+                "CreateRouteResponse" => responses::create_route_response(i, ctx, input).await,
+                "GetRouteResponse" => responses::get_route_response(i, ctx, input).await,
+                "GetRouteResponses" => responses::list_route_responses(i, ctx, input).await,
+                "UpdateRouteResponse" => responses::update_route_response(i, ctx, input).await,
+                "DeleteRouteResponse" => responses::delete_route_response(i, ctx, input).await,
+                "CreateIntegrationResponse" => responses::create_integration_response(i, ctx, input).await,
+                "GetIntegrationResponse" => responses::get_integration_response(i, ctx, input).await,
+                "GetIntegrationResponses" => responses::list_integration_responses(i, ctx, input).await,
+                "UpdateIntegrationResponse" => responses::update_integration_response(i, ctx, input).await,
+                "DeleteIntegrationResponse" => responses::delete_integration_response(i, ctx, input).await,
                 "TagResource" => tags::tag(i, ctx, input).await,
                 "UntagResource" => tags::untag(i, ctx, input).await,
                 "GetTags" => tags::get(i, ctx, input).await,
@@ -253,8 +329,9 @@ mod tests {
     fn endpoints_from_the_host() {
         let mut ctx = RequestContext::internal("1", "us-east-1", "r".into());
         ctx.host = "127.0.0.1:4566".into();
-        assert_eq!(endpoint(&ctx, "abc"), "http://abc.execute-api.localhost:4566");
+        assert_eq!(endpoint(&ctx, "abc", false), "http://abc.execute-api.localhost:4566");
+        assert_eq!(endpoint(&ctx, "abc", true), "wss://abc.execute-api.localhost:4566");
         ctx.host = "localhost".into();
-        assert_eq!(endpoint(&ctx, "abc"), "http://abc.execute-api.localhost");
+        assert_eq!(endpoint(&ctx, "abc", false), "http://abc.execute-api.localhost");
     }
 }

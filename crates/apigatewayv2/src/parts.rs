@@ -1,6 +1,8 @@
-//! Routes (`$default` or `METHOD /path` with `{var}` and a final `{proxy+}`) and integrations
-//! (AWS_PROXY to Lambda with payload 2.0 or 1.0, HTTP_PROXY to a URL). A change to either
-//! redeploys the API's auto-deploying stages.
+//! Routes and integrations. HTTP APIs: routes `$default` or `METHOD /path` with `{var}` and a
+//! final `{proxy+}`; integrations AWS_PROXY to Lambda with payload 2.0 or 1.0, HTTP_PROXY to a
+//! URL. WebSocket APIs: routes `$connect`, `$disconnect`, `$default` or any value the route
+//! selection expression can give; integrations AWS_PROXY and AWS to Lambda, HTTP_PROXY and HTTP
+//! to a URL, and MOCK. A change to either redeploys the API's auto-deploying stages.
 
 use serde_json::{Value, json};
 use stratus_core::RequestContext;
@@ -44,9 +46,17 @@ pub fn valid_route_key(key: &str) -> bool {
     })
 }
 
+/// A WebSocket route key: `$connect`, `$disconnect`, `$default` or a selection value.
+fn valid_ws_route_key(key: &str) -> bool {
+    !key.trim().is_empty()
+        && key.len() <= 128
+        && (!key.starts_with('$') || ["$connect", "$disconnect", "$default"].contains(&key))
+}
+
 fn check_route(doc: &ApiDoc, route: &Value, own_id: Option<&str>) -> Result<(), AwsError> {
     let key = s(route, "routeKey");
-    if !valid_route_key(key) {
+    let valid = if doc.is_websocket() { valid_ws_route_key(key) } else { valid_route_key(key) };
+    if !valid {
         return Err(bad_request(format!("Unable to create route {key}. The route key is invalid.")));
     }
     if doc.routes.iter().any(|(id, r)| Some(id.as_str()) != own_id && s(r, "routeKey") == key) {
@@ -58,14 +68,26 @@ fn check_route(doc: &ApiDoc, route: &Value, own_id: Option<&str>) -> Result<(), 
             return Err(bad_request(format!("Invalid target specified {target}")));
         }
     }
+    if route.get("routeResponseSelectionExpression").is_some_and(|e| !e.is_null()) && !doc.is_websocket() {
+        return Err(bad_request("RouteResponseSelectionExpression is supported only for WebSocket APIs."));
+    }
     match route.get("authorizationType").and_then(Value::as_str).unwrap_or("NONE") {
         "NONE" => Ok(()),
         other => Err(bad_request(format!("Authorization type {other} is not served by this server (only NONE)."))),
     }
 }
 
-const ROUTE_FIELDS: &[&str] =
-    &["routeKey", "target", "apiKeyRequired", "authorizationType", "operationName", "requestParameters"];
+const ROUTE_FIELDS: &[&str] = &[
+    "routeKey",
+    "target",
+    "apiKeyRequired",
+    "authorizationType",
+    "operationName",
+    "requestParameters",
+    "routeResponseSelectionExpression",
+    "modelSelectionExpression",
+    "requestModels",
+];
 
 /// A new Route from an input (checked against the API's routes and integrations).
 pub fn new_route(i: &Inner, doc: &ApiDoc, input: &Value) -> Result<Value, AwsError> {
@@ -94,7 +116,37 @@ pub fn function_of(uri: &str) -> Option<&str> {
     arn.starts_with("arn:aws:lambda:").then_some(arn)
 }
 
-fn check_integration(integration: &Value) -> Result<(), AwsError> {
+/// A WebSocket API's integration: Lambda (proxy or with templates), a URL, or MOCK.
+fn check_ws_integration(integration: &Value) -> Result<(), AwsError> {
+    let uri = s(integration, "integrationUri");
+    match s(integration, "integrationType") {
+        "AWS_PROXY" | "AWS" => {
+            if function_of(uri).is_none() {
+                return Err(bad_request(format!(
+                    "Invalid integration URI specified {uri}: this server's AWS integrations for WebSocket APIs invoke Lambda functions"
+                )));
+            }
+            match s(integration, "payloadFormatVersion") {
+                "1.0" | "" => Ok(()),
+                other => Err(bad_request(format!("Unsupported payload format version {other} for WebSocket APIs"))),
+            }
+        }
+        "HTTP_PROXY" | "HTTP" => {
+            if !(uri.starts_with("http://") || uri.starts_with("https://")) {
+                return Err(bad_request(format!("Invalid integration URI specified {uri}")));
+            }
+            Ok(())
+        }
+        "MOCK" => Ok(()),
+        "" => Err(bad_request("IntegrationType is required")),
+        other => Err(bad_request(format!("Invalid integration type {other}"))),
+    }
+}
+
+fn check_integration(ws: bool, integration: &Value) -> Result<(), AwsError> {
+    if ws {
+        return check_ws_integration(integration);
+    }
     let uri = s(integration, "integrationUri");
     match s(integration, "integrationType") {
         "AWS_PROXY" => {
@@ -144,27 +196,38 @@ const INTEGRATION_FIELDS: &[&str] = &[
     "credentialsArn",
     "requestParameters",
     "connectionType",
+    "requestTemplates",
+    "templateSelectionExpression",
+    "passthroughBehavior",
+    "contentHandlingStrategy",
 ];
 
 /// A new Integration from an input, with AWS's defaults.
-pub fn new_integration(i: &Inner, input: &Value) -> Result<Value, AwsError> {
+pub fn new_integration(i: &Inner, ws: bool, input: &Value) -> Result<Value, AwsError> {
     let ty = s(input, "integrationType");
     let mut integration = json!({
         "integrationId": i.id(7),
         "connectionType": "INTERNET",
-        "timeoutInMillis": 30000,
+        "timeoutInMillis": if ws { 29000 } else { 30000 },
     });
     match ty {
+        "AWS_PROXY" | "AWS" if ws => {
+            integration["integrationMethod"] = json!("POST");
+            integration["payloadFormatVersion"] = json!("1.0");
+        }
         "AWS_PROXY" => integration["integrationMethod"] = json!("POST"),
         "HTTP_PROXY" => integration["payloadFormatVersion"] = json!("1.0"),
         _ => {}
+    }
+    if ws && ty != "AWS_PROXY" && ty != "HTTP_PROXY" {
+        integration["passthroughBehavior"] = json!("WHEN_NO_MATCH");
     }
     for k in INTEGRATION_FIELDS {
         if let Some(v) = input.get(*k).filter(|v| !v.is_null()) {
             integration[*k] = v.clone();
         }
     }
-    check_integration(&integration)?;
+    check_integration(ws, &integration)?;
     Ok(integration)
 }
 
@@ -215,6 +278,7 @@ pub async fn delete_route(i: &Inner, ctx: &RequestContext, input: Value) -> Resu
     apis::modify(i, ctx, &id, true, move |doc| {
         let rid = s(&input, "routeId");
         doc.routes.remove(rid).ok_or_else(|| route_not_found(rid))?;
+        doc.route_responses.remove(rid);
         Ok(())
     })
     .await?;
@@ -222,9 +286,10 @@ pub async fn delete_route(i: &Inner, ctx: &RequestContext, input: Value) -> Resu
 }
 
 pub async fn create_integration(i: &Inner, ctx: &RequestContext, input: Value) -> Result<Value, AwsError> {
-    let integration = new_integration(i, &input)?;
-    let out = integration.clone();
     let id = s(&input, "apiId").to_string();
+    let ws = apis::load(i, ctx, &id).await?.is_websocket();
+    let integration = new_integration(i, ws, &input)?;
+    let out = integration.clone();
     apis::modify(i, ctx, &id, true, move |doc| {
         doc.integrations.insert(s(&integration, "integrationId").to_string(), integration);
         Ok(())
@@ -254,7 +319,7 @@ pub async fn update_integration(i: &Inner, ctx: &RequestContext, input: Value) -
                 integration[*k] = v.clone();
             }
         }
-        check_integration(&integration)?;
+        check_integration(doc.is_websocket(), &integration)?;
         doc.integrations.insert(iid, integration.clone());
         Ok(integration)
     })
@@ -275,6 +340,7 @@ pub async fn delete_integration(i: &Inner, ctx: &RequestContext, input: Value) -
             )));
         }
         doc.integrations.remove(&iid);
+        doc.integration_responses.remove(&iid);
         Ok(())
     })
     .await?;
@@ -294,6 +360,12 @@ mod tests {
             ["", "GET", "get /pets", "GET pets", "GET /pets/", "GET /{proxy+}/x", "GET /{}", "FETCH /a", "GET //a"]
         {
             assert!(!valid_route_key(bad), "{bad}");
+        }
+        for ok in ["$connect", "$disconnect", "$default", "sendmessage", "chat room"] {
+            assert!(valid_ws_route_key(ok), "{ok}");
+        }
+        for bad in ["", " ", "$other"] {
+            assert!(!valid_ws_route_key(bad), "{bad}");
         }
     }
 

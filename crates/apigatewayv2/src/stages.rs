@@ -75,16 +75,15 @@ pub fn auto_deploy(
     if auto.is_empty() {
         return Ok(());
     }
-    let dep = DeploymentDoc {
-        deployment: json!({
+    let dep = DeploymentDoc::of(
+        json!({
             "deploymentId": deployment_id,
             "deploymentStatus": "DEPLOYED",
             "createdDate": store::timestamp(now),
             "autoDeployed": true,
         }),
-        routes: doc.routes.clone(),
-        integrations: doc.integrations.clone(),
-    };
+        doc,
+    );
     store::put_json(t, &store::deployment_key(account, region, doc.id(), deployment_id), &dep)?;
     for name in auto {
         if let Some(st) = doc.stages.get_mut(&name) {
@@ -200,7 +199,7 @@ pub async fn create_deployment(i: &Inner, ctx: &RequestContext, input: Value) ->
                 stage["lastDeploymentStatusMessage"] = deployed_message(&dep_id);
                 stage["lastUpdatedDate"] = store::timestamp(now);
             }
-            let dep = DeploymentDoc { deployment, routes: doc.routes.clone(), integrations: doc.integrations.clone() };
+            let dep = DeploymentDoc::of(deployment, &doc);
             store::put_json(t, &store::deployment_key(&account, &region, &api, &dep_id), &dep)?;
             store::put_json(t, &key, &doc)
         })

@@ -10,6 +10,8 @@
 //! - `{account}/{region}/api/{id}` → [`ApiDoc`]; `id/{id}` → `{account}/{region}` (the
 //!   execute-api door knows an API by its id alone)
 //! - `{account}/{region}/deployment/{api}/{id}` → [`DeploymentDoc`]
+//! - `connection/{id}` → a WebSocket connection's API, stage and node (the node that holds its
+//!   socket answers @connections calls for it)
 
 use std::collections::BTreeMap;
 
@@ -38,6 +40,12 @@ pub fn deployment_key(account: &str, region: &str, api: &str, id: &str) -> Strin
     format!("{}deployment/{api}/{id}", scope(account, region))
 }
 
+pub fn connection_key(id: &str) -> String {
+    format!("{PREFIX}connection/{id}")
+}
+
+pub const CONNECTIONS_PREFIX: &str = "apigwv2/connection/";
+
 pub fn deployments_prefix(account: &str, region: &str, api: &str) -> String {
     format!("{}deployment/{api}/", scope(account, region))
 }
@@ -52,15 +60,26 @@ pub struct ApiDoc {
     pub integrations: BTreeMap<String, Value>,
     #[serde(default)]
     pub stages: BTreeMap<String, Value>,
+    /// WebSocket APIs: each route's RouteResponses by id.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub route_responses: BTreeMap<String, BTreeMap<String, Value>>,
+    /// WebSocket APIs: each integration's IntegrationResponses by id.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub integration_responses: BTreeMap<String, BTreeMap<String, Value>>,
 }
 
 impl ApiDoc {
     pub fn id(&self) -> &str {
         self.api.get("apiId").and_then(Value::as_str).unwrap_or("")
     }
+
+    pub fn is_websocket(&self) -> bool {
+        self.api.get("protocolType").and_then(Value::as_str) == Some("WEBSOCKET")
+    }
 }
 
-/// A deployment: its Deployment shape and the routes and integrations it serves.
+/// A deployment: its Deployment shape and the routes and integrations it serves (with their
+/// responses, for WebSocket APIs).
 #[derive(Debug, Clone, Serialize, Deserialize, Default)]
 pub struct DeploymentDoc {
     pub deployment: Value,
@@ -68,6 +87,23 @@ pub struct DeploymentDoc {
     pub routes: BTreeMap<String, Value>,
     #[serde(default)]
     pub integrations: BTreeMap<String, Value>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub route_responses: BTreeMap<String, BTreeMap<String, Value>>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub integration_responses: BTreeMap<String, BTreeMap<String, Value>>,
+}
+
+impl DeploymentDoc {
+    /// A deployment of the API's routes and integrations as they are now.
+    pub fn of(deployment: Value, doc: &ApiDoc) -> DeploymentDoc {
+        DeploymentDoc {
+            deployment,
+            routes: doc.routes.clone(),
+            integrations: doc.integrations.clone(),
+            route_responses: doc.route_responses.clone(),
+            integration_responses: doc.integration_responses.clone(),
+        }
+    }
 }
 
 pub use stratus_storage::json::{delete_prefix, get as get_json, list as list_json, put as put_json};

@@ -44,6 +44,8 @@ struct Inner {
     next_id: AtomicU64,
     reaper_started: AtomicBool,
     shut_down: AtomicBool,
+    /// The host names already in the environments' hosts file.
+    host_names: Mutex<std::collections::HashSet<String>>,
     /// Last: fields drop in order, and the environments' cgroups go before their parent.
     memory: MemoryLimiter,
 }
@@ -129,6 +131,14 @@ impl Runtimes {
             Some(pem) => std::fs::write(&bundle, pem),
             None => std::fs::remove_file(&bundle).or(Ok(())),
         });
+        // The environments' /etc/hosts: the host's, then this server's names as they appear.
+        let host_file = std::fs::read_to_string("/etc/hosts").unwrap_or_else(|_| "127.0.0.1 localhost\n".into());
+        prepared = prepared.and_then(|_| {
+            std::fs::write(
+                ric_dir.join(crate::sandbox::HOSTS_FILE),
+                format!("{}\n# Host names of this server\n", host_file.trim_end()),
+            )
+        });
         if let Err(e) = prepared {
             tracing::error!("cannot prepare the function runtime in {}: {e}", config.work_dir.display());
         }
@@ -155,9 +165,37 @@ impl Runtimes {
             next_id: AtomicU64::new(1),
             reaper_started: AtomicBool::new(false),
             shut_down: AtomicBool::new(false),
+            host_names: Mutex::new(Default::default()),
             config,
         };
         Runtimes { inner: Arc::new(inner) }
+    }
+
+    /// Makes `name` resolve to this machine (127.0.0.1) in sandboxed environments, those
+    /// running and those to come: a line appended to the hosts file they see as `/etc/hosts`
+    /// (appended in place, so that the file mounted in running environments sees it too).
+    pub fn add_host_name(&self, name: &str) {
+        let valid = !name.is_empty()
+            && name.len() <= 253
+            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.');
+        if !valid {
+            return;
+        }
+        let Ok(mut known) = self.inner.host_names.lock() else { return };
+        if known.contains(name) {
+            return;
+        }
+        let path = self.inner.ric_dir.join(crate::sandbox::HOSTS_FILE);
+        let written = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .and_then(|mut f| std::io::Write::write_all(&mut f, format!("127.0.0.1 {name}\n").as_bytes()));
+        match written {
+            Ok(()) => {
+                known.insert(name.to_string());
+            }
+            Err(e) => tracing::warn!("cannot add {name} to {}: {e}", path.display()),
+        }
     }
 
     /// How memory sizes are enforced here: `cgroup v2`, `cgroup v1` or `rlimit`.

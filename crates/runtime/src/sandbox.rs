@@ -24,13 +24,16 @@ pub(crate) struct ChildLimits {
 
 /// The file system an environment sees when mount namespaces are available (the process runs
 /// as root): its package read-only at `/var/task`, its layers read-only at `/opt`, the runtime
-/// clients at `/var/runtime`, and a private `/tmp` — AWS's layout.
+/// clients at `/var/runtime`, and a private `/tmp` — AWS's layout. The runtime directory's
+/// `hosts` file, when there is one, is the environment's `/etc/hosts` (this server's host
+/// names, such as `{api}.execute-api.localhost`, resolve to it).
 #[derive(Debug, Clone)]
 pub(crate) struct Mounts {
     pub task: CString,
     pub opt: CString,
     pub runtime: CString,
     pub tmp: CString,
+    pub hosts: Option<CString>,
 }
 
 /// Where things are inside the sandbox.
@@ -38,11 +41,16 @@ pub(crate) const TASK: &str = "/var/task";
 pub(crate) const OPT: &str = "/opt";
 pub(crate) const RUNTIME: &str = "/var/runtime";
 pub(crate) const TMP: &str = "/tmp";
+/// The hosts file environments see, in the runtime directory.
+pub(crate) const HOSTS_FILE: &str = "hosts";
+const ETC_HOSTS: &str = "/etc/hosts";
 
 impl Mounts {
     pub(crate) fn new(task: &Path, opt: &Path, runtime: &Path, tmp: &Path) -> Option<Mounts> {
         let c = |p: &Path| CString::new(p.as_os_str().as_bytes()).ok();
-        Some(Mounts { task: c(task)?, opt: c(opt)?, runtime: c(runtime)?, tmp: c(tmp)? })
+        let hosts = runtime.join(HOSTS_FILE);
+        let hosts = (hosts.is_file() && Path::new(ETC_HOSTS).is_file()).then(|| c(&hosts)).flatten();
+        Some(Mounts { task: c(task)?, opt: c(opt)?, runtime: c(runtime)?, tmp: c(tmp)?, hosts })
     }
 }
 
@@ -64,6 +72,10 @@ fn enter(m: &Mounts) -> io::Result<()> {
         for (source, target) in [(&m.task, task), (&m.opt, opt), (&m.runtime, runtime)] {
             check(libc::mount(source.as_ptr(), target.as_ptr(), none, bind, std::ptr::null()))?;
             check(libc::mount(none, target.as_ptr(), none, read_only, std::ptr::null()))?;
+        }
+        if let Some(hosts) = &m.hosts {
+            check(libc::mount(hosts.as_ptr(), c"/etc/hosts".as_ptr(), none, libc::MS_BIND, std::ptr::null()))?;
+            check(libc::mount(none, c"/etc/hosts".as_ptr(), none, read_only, std::ptr::null()))?;
         }
         // The package's own directory, reachable by its host path too, is read-only as well.
         check(libc::mount(m.task.as_ptr(), m.task.as_ptr(), none, bind, std::ptr::null()))?;

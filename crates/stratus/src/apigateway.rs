@@ -114,6 +114,34 @@ impl ApiBackends {
     }
 }
 
+impl ApiBackends {
+    /// Whether a caller may use the @connections API on this ARN: always unless enforcing.
+    pub async fn may_manage(&self, caller: &Caller, arn: &str) -> bool {
+        if !self.enforce {
+            return true;
+        }
+        let Some(parsed) = stratus_core::Arn::parse(arn) else { return false };
+        let who = caller.principal.downcast_ref::<stratus_iam::Identity>();
+        let ctx = stratus_core::RequestContext {
+            account: caller.account.clone(),
+            region: parsed.region.to_string(),
+            request_id: String::new(),
+            access_key: Some(caller.access_key.clone()),
+            host: String::new(),
+            path: String::new(),
+        };
+        let asked = stratus_iam_api::OnResource {
+            service: "execute-api",
+            action: "execute-api:ManageConnections",
+            resource: arn,
+            policy: None,
+            owner: Some(parsed.account),
+        };
+        let context = stratus_iam::policy::Context::new();
+        self.access.authorizer.authorize_with_policy(who, &ctx, &asked, context).await.is_ok()
+    }
+}
+
 impl Backends for ApiBackends {
     fn invoke<'a>(
         &'a self,

@@ -31,6 +31,7 @@ mod services;
 mod sns;
 mod sts;
 mod tls;
+mod websocket;
 
 use config::{AuthMode, Config, LogFormat, ServeArgs};
 
@@ -98,7 +99,7 @@ async fn serve_connection<IO>(
     builder.http2().timer(TokioTimer::new());
     let (io, heads) = header_case::Recorder::new(io);
     let conn = builder
-        .serve_connection(
+        .serve_connection_with_upgrades(
             TokioIo::new(io),
             service_fn(move |mut req| {
                 let gw = gw.clone();
@@ -240,7 +241,8 @@ async fn serve(cfg: Config) -> Result<(), String> {
     });
     apigw.set_backends(api_backends.clone());
     let http_apis = stratus_apigatewayv2::ApiGatewayV2::new(store.clone(), env.clone())?;
-    http_apis.set_backends(api_backends);
+    http_apis.start().await?;
+    http_apis.set_backends(api_backends.clone());
     let elbv2 = stratus_elbv2::Elbv2::new(store.clone(), env.clone())?;
     elbv2.start().await?;
     elbv2.set_targets(Arc::new(alb::AlbTargets {
@@ -303,10 +305,14 @@ async fn serve(cfg: Config) -> Result<(), String> {
                 http_apis: http_apis.clone(),
                 auth: auth_for_doors.clone(),
                 env: env.clone(),
+                backends: api_backends.clone(),
+                runtimes: runtimes.clone(),
             }))
             .on_reset(move || apigw_reset.reset()),
     );
-    services.register(Registration::new("apigatewayv2").api(Arc::new(http_apis)));
+    let http_apis_reset = http_apis.clone();
+    services
+        .register(Registration::new("apigatewayv2").api(Arc::new(http_apis)).on_reset(move || http_apis_reset.reset()));
     let elbv2_reset = elbv2.clone();
     let alb_door = Arc::new(front::alb::AlbDoor { elbv2: elbv2.clone() });
     services.register(

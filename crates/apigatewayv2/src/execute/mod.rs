@@ -175,7 +175,7 @@ fn generation(i: &Inner) -> u64 {
 }
 
 /// The API with its account and region, from memory or read.
-async fn api_of(i: &Inner, api: &str) -> Option<(String, String, Arc<ApiDoc>)> {
+pub(crate) async fn api_of(i: &Inner, api: &str) -> Option<(String, String, Arc<ApiDoc>)> {
     if let Some(found) = i.cache.lock().ok().and_then(|c| c.apis.get(api).cloned()) {
         return Some(found);
     }
@@ -191,7 +191,13 @@ async fn api_of(i: &Inner, api: &str) -> Option<(String, String, Arc<ApiDoc>)> {
     Some(found)
 }
 
-async fn deployment_of(i: &Inner, account: &str, region: &str, api: &str, id: &str) -> Option<Arc<DeploymentDoc>> {
+pub(crate) async fn deployment_of(
+    i: &Inner,
+    account: &str,
+    region: &str,
+    api: &str,
+    id: &str,
+) -> Option<Arc<DeploymentDoc>> {
     let key = format!("{api}/{id}");
     if let Some(d) = i.cache.lock().ok().and_then(|c| c.deployments.get(&key).cloned()) {
         return Some(d);
