@@ -96,7 +96,8 @@ def pct(values: list[float], q: float) -> float:
 def setup(port: int, work: Path) -> dict:
     lam, v2 = ab.boto("lambda", port), ab.boto("apigatewayv2", port)
     c_fn = lam.create_function(FunctionName="ws-bench-c", Runtime="provided.al2023", Role=lb.ROLE,
-                               Handler="unused", Code={"ZipFile": ab.build_proxy_bootstrap(work)})
+                               Handler="unused",
+                               Code={"ZipFile": lb.zip_of({"bootstrap": ab.build_proxy_bootstrap(work)}, {"bootstrap": 0o755})})
     py_fn = lam.create_function(FunctionName="ws-bench-py", Runtime="python3.11", Role=lb.ROLE,
                                 Handler="app.handler", Code={"ZipFile": lb.zip_of({"app.py": POSTER})},
                                 Timeout=30)
