@@ -140,7 +140,7 @@ def test_api_lifecycle_pagination_and_errors(c):
         c.v2.create_api(Name="http", ProtocolType="HTTP", RouteSelectionExpression="$request.body.action")
     assert e.value.response["Error"]["Code"] == "BadRequestException"
     with pytest.raises(ClientError) as e:
-        c.v2.get_authorizers(ApiId=ids[1])
+        c.v2.get_models(ApiId=ids[1])
     assert e.value.response["Error"]["Code"] == "BadRequestException"
     assert "not supported" in e.value.response["Error"]["Message"]
     # REST APIs answer on the same signing name.
@@ -425,3 +425,272 @@ def test_access_logs_reach_cloudwatch_logs(c, echo, target):
         time.sleep(0.1)
     assert [json.loads(e["message"]) for e in events] == [
         {"id": r.headers["apigw-requestid"], "route": "$default", "status": "200"}]
+
+
+# ----------------------------------------------------------------------------- OpenAPI
+
+OPENAPI = """
+openapi: "3.0.1"
+info:
+  title: pets-imported
+  version: "2024-01-01"
+  description: imported from OpenAPI
+x-amazon-apigateway-cors:
+  allowOrigins: ["https://a.example"]
+  allowMethods: ["GET"]
+components:
+  securitySchemes:
+    my-jwt:
+      type: oauth2
+      flows: {}
+      x-amazon-apigateway-authorizer:
+        type: jwt
+        identitySource: "$request.header.Authorization"
+        jwtConfiguration:
+          issuer: "http://127.0.0.1:9/issuer"
+          audience: ["aud-1"]
+paths:
+  /pets/{id}:
+    get:
+      operationId: getPet
+      x-amazon-apigateway-integration:
+        type: aws_proxy
+        uri: FUNCTION
+        payloadFormatVersion: "2.0"
+    delete:
+      security:
+        - my-jwt: ["pets/delete"]
+      x-amazon-apigateway-integration:
+        type: aws_proxy
+        uri: FUNCTION
+        payloadFormatVersion: "2.0"
+  /$default:
+    x-amazon-apigateway-any-method:
+      x-amazon-apigateway-integration:
+        type: aws_proxy
+        uri: FUNCTION
+        payloadFormatVersion: "1.0"
+"""
+
+
+def test_import_reimport_and_export_openapi(c, echo):
+    body = OPENAPI.replace("FUNCTION", echo)
+    api = c.v2.import_api(Body=body)
+    api_id = api["ApiId"]
+    assert api["Name"] == "pets-imported" and api["Version"] == "2024-01-01"
+    assert api["CorsConfiguration"]["AllowOrigins"] == ["https://a.example"]
+    routes = {r["RouteKey"]: r for r in c.v2.get_routes(ApiId=api_id)["Items"]}
+    assert set(routes) == {"GET /pets/{id}", "DELETE /pets/{id}", "$default"}
+    assert routes["GET /pets/{id}"]["OperationName"] == "getPet"
+    assert routes["DELETE /pets/{id}"]["AuthorizationType"] == "JWT"
+    assert routes["DELETE /pets/{id}"]["AuthorizationScopes"] == ["pets/delete"]
+    integrations = c.v2.get_integrations(ApiId=api_id)["Items"]
+    assert sorted(i["PayloadFormatVersion"] for i in integrations) == ["1.0", "2.0"], "identical ones are shared"
+    auth = c.v2.get_authorizers(ApiId=api_id)["Items"]
+    assert auth[0]["Name"] == "my-jwt" and auth[0]["JwtConfiguration"]["Audience"] == ["aud-1"]
+    c.v2.create_stage(ApiId=api_id, StageName="$default", AutoDeploy=True)
+    r = call(c, api_id, "/pets/7")
+    assert r.status_code == 200 and r.json()["pathParameters"] == {"id": "7"}
+    assert call(c, api_id, "/pets/7", method="DELETE").status_code == 401
+    assert call(c, api_id, "/other").json()["version"] == "1.0"
+
+    exported = json.loads(c.v2.export_api(ApiId=api_id, Specification="OAS30", OutputType="JSON")["body"].read())
+    assert exported["openapi"].startswith("3.0") and exported["info"]["title"] == "pets-imported"
+    get = exported["paths"]["/pets/{id}"]["get"]
+    assert get["operationId"] == "getPet" and get["x-amazon-apigateway-integration"]["uri"] == echo
+    assert exported["paths"]["/pets/{id}"]["delete"]["security"] == [{"my-jwt": ["pets/delete"]}]
+    assert "x-amazon-apigateway-any-method" in exported["paths"]["/$default"]
+    assert exported["components"]["securitySchemes"]["my-jwt"]["x-amazon-apigateway-authorizer"]["type"] == "jwt"
+    bare = c.v2.export_api(ApiId=api_id, Specification="OAS30", OutputType="YAML", IncludeExtensions=False)
+    text = bare["body"].read().decode()
+    assert "openapi:" in text and "x-amazon-apigateway-integration" not in text
+    # The export imports again into an equal API.
+    again = c.v2.import_api(Body=json.dumps(exported))["ApiId"]
+    assert {r["RouteKey"] for r in c.v2.get_routes(ApiId=again)["Items"]} == set(routes)
+
+    # Reimport replaces the routes (overwrite).
+    smaller = body.split("  /$default:")[0]
+    c.v2.reimport_api(ApiId=api_id, Body=smaller)
+    assert {r["RouteKey"] for r in c.v2.get_routes(ApiId=api_id)["Items"]} == {"GET /pets/{id}", "DELETE /pets/{id}"}
+    assert call(c, api_id, "/other").status_code == 404
+
+    with pytest.raises(ClientError) as e:
+        c.v2.import_api(Body='{"swagger": "2.0", "info": {"title": "x"}}')
+    assert e.value.response["Error"]["Code"] == "BadRequestException"
+    bad = body.replace("type: jwt", "type: cognito")
+    with pytest.raises(ClientError) as e:
+        c.v2.import_api(Body=bad, FailOnWarnings=True)
+    assert e.value.response["Error"]["Code"] == "BadRequestException"
+    created = c.v2.import_api(Body=bad)
+    assert created["Warnings"] and "cognito" in created["Warnings"][0]
+
+
+# ----------------------------------------------------------------------------- parameter mapping
+
+def test_parameter_mapping_on_requests_and_responses(c):
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):
+            body = json.dumps({"path": self.path, "headers": {k.lower(): v for k, v in self.headers.items()}}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("X-Upstream", "up")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *a):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        port = server.server_address[1]
+        api = c.v2.create_api(Name=unique("map"), ProtocolType="HTTP")["ApiId"]
+        with pytest.raises(ClientError) as e:
+            c.v2.create_integration(ApiId=api, IntegrationType="HTTP_PROXY", IntegrationMethod="ANY",
+                                    IntegrationUri=f"http://127.0.0.1:{port}/", PayloadFormatVersion="1.0",
+                                    RequestParameters={"insert:header.x": "y"})
+        assert e.value.response["Error"]["Code"] == "BadRequestException"
+        integ = c.v2.create_integration(
+            ApiId=api, IntegrationType="HTTP_PROXY", IntegrationMethod="ANY",
+            IntegrationUri=f"http://127.0.0.1:{port}/base/{{proxy}}", PayloadFormatVersion="1.0",
+            RequestParameters={
+                "append:header.x-request-id": "$context.requestId",
+                "overwrite:header.x-user": "user-${request.querystring.user}",
+                "remove:header.x-secret": "''",
+                "overwrite:querystring.added": "$request.header.x-in",
+                "remove:querystring.drop": "''",
+                "overwrite:path": "/rewritten/$request.path.proxy",
+            },
+            ResponseParameters={"200": {"append:header.x-mapped": "from-$response.header.x-upstream",
+                                        "overwrite:statuscode": "202"}})
+        c.v2.create_route(ApiId=api, RouteKey="GET /{proxy+}", Target=f"integrations/{integ['IntegrationId']}")
+        c.v2.create_stage(ApiId=api, StageName="$default", AutoDeploy=True)
+        r = call(c, api, "/things/1?user=bob&drop=1", headers={"x-secret": "s", "x-in": "v"})
+        assert r.status_code == 202, r.text
+        assert r.headers["x-mapped"] == "from-up"
+        seen = r.json()
+        path, _, query = seen["path"].partition("?")
+        assert path == "/rewritten/things/1"
+        assert sorted(query.split("&")) == ["added=v", "user=bob"]
+        assert seen["headers"]["x-user"] == "user-bob" and "x-secret" not in seen["headers"]
+        assert seen["headers"]["x-request-id"] == r.headers["apigw-requestid"]
+    finally:
+        server.shutdown()
+
+
+def test_sqs_and_kinesis_service_integrations(c, target):
+    kw = dict(endpoint_url=target.endpoint, region_name=REGION, aws_access_key_id="test", aws_secret_access_key="test")
+    sqs, kinesis = boto3.client("sqs", **kw), boto3.client("kinesis", **kw)
+    queue = sqs.create_queue(QueueName=unique("svc"))["QueueUrl"]
+    stream = unique("svc")
+    kinesis.create_stream(StreamName=stream, ShardCount=1)
+    kinesis.get_waiter("stream_exists").wait(StreamName=stream, WaiterConfig={"Delay": 0.2, "MaxAttempts": 100})
+    api = c.v2.create_api(Name=unique("svc"), ProtocolType="HTTP")["ApiId"]
+    with pytest.raises(ClientError) as e:
+        c.v2.create_integration(ApiId=api, IntegrationType="AWS_PROXY", IntegrationSubtype="SQS-SendMessage",
+                                PayloadFormatVersion="1.0", RequestParameters={"QueueUrl": queue})
+    assert "MessageBody" in e.value.response["Error"]["Message"]
+    with pytest.raises(ClientError) as e:
+        c.v2.create_integration(ApiId=api, IntegrationType="AWS_PROXY", IntegrationSubtype="StepFunctions-StartExecution",
+                                PayloadFormatVersion="1.0", RequestParameters={"StateMachineArn": "x"})
+    assert e.value.response["Error"]["Code"] == "BadRequestException"
+
+    def route(key, subtype, params):
+        integ = c.v2.create_integration(ApiId=api, IntegrationType="AWS_PROXY", IntegrationSubtype=subtype,
+                                        PayloadFormatVersion="1.0", RequestParameters=params,
+                                        CredentialsArn=f"arn:aws:iam::{ACCOUNT}:role/apigw")
+        c.v2.create_route(ApiId=api, RouteKey=key, Target=f"integrations/{integ['IntegrationId']}")
+
+    route("POST /send", "SQS-SendMessage", {"QueueUrl": queue, "MessageBody": "$request.body.message",
+                                           "DelaySeconds": "0"})
+    route("GET /receive", "SQS-ReceiveMessage", {"QueueUrl": queue, "MaxNumberOfMessages": "5"})
+    route("DELETE /message", "SQS-DeleteMessage", {"QueueUrl": queue, "ReceiptHandle": "$request.header.x-handle"})
+    route("POST /purge", "SQS-PurgeQueue", {"QueueUrl": queue})
+    route("POST /record", "Kinesis-PutRecord", {"StreamName": stream, "Data": "$request.body.data",
+                                                "PartitionKey": "$request.body.key"})
+    c.v2.create_stage(ApiId=api, StageName="$default", AutoDeploy=True)
+
+    sent = call(c, api, "/send", "POST", json={"message": "through the api"})
+    assert sent.status_code == 200, sent.text
+    assert sent.json()["MessageId"]
+    got = call(c, api, "/receive").json()
+    assert [m["Body"] for m in got["Messages"]] == ["through the api"]
+    handle = got["Messages"][0]["ReceiptHandle"]
+    assert call(c, api, "/message", "DELETE", headers={"x-handle": handle}).status_code == 200
+    assert "Messages" not in sqs.receive_message(QueueUrl=queue, WaitTimeSeconds=0)
+    call(c, api, "/send", "POST", json={"message": "again"})
+    assert call(c, api, "/purge", "POST").status_code == 200
+    put = call(c, api, "/record", "POST", json={"data": "hello kinesis", "key": "k1"})
+    assert put.status_code == 200, put.text
+    assert put.json()["ShardId"] and put.json()["SequenceNumber"]
+    shard = kinesis.describe_stream(StreamName=stream)["StreamDescription"]["Shards"][0]["ShardId"]
+    it = kinesis.get_shard_iterator(StreamName=stream, ShardId=shard, ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+    assert [r["Data"] for r in kinesis.get_records(ShardIterator=it)["Records"]] == [b"hello kinesis"]
+    # A service error is the route's answer.
+    bad = call(c, api, "/message", "DELETE", headers={"x-handle": "not-a-handle"})
+    assert bad.status_code == 400
+
+
+# ----------------------------------------------------------------------------- domains, throttling
+
+def test_custom_domain_names_and_api_mappings(c, echo):
+    api = quick(c, echo)["ApiId"]
+    named = c.v2.create_api(Name=unique("named"), ProtocolType="HTTP")["ApiId"]
+    integ = c.v2.create_integration(ApiId=named, IntegrationType="AWS_PROXY", IntegrationUri=echo,
+                                    PayloadFormatVersion="2.0")["IntegrationId"]
+    c.v2.create_route(ApiId=named, RouteKey="GET /{proxy+}", Target=f"integrations/{integ}")
+    c.v2.create_stage(ApiId=named, StageName="live", AutoDeploy=True)
+    domain = f"{unique('api')}.example.com"
+    created = c.v2.create_domain_name(DomainName=domain,
+                                      DomainNameConfigurations=[{"EndpointType": "REGIONAL"}])
+    conf = created["DomainNameConfigurations"][0]
+    assert conf["ApiGatewayDomainName"].startswith("d-") and conf["DomainNameStatus"] == "AVAILABLE"
+    assert created["ApiMappingSelectionExpression"] == "$request.basepath"
+    with pytest.raises(ClientError) as e:
+        c.v2.create_domain_name(DomainName=domain)
+    assert e.value.response["Error"]["Code"] == "ConflictException"
+    root = c.v2.create_api_mapping(DomainName=domain, ApiId=api, Stage="$default")
+    orders = c.v2.create_api_mapping(DomainName=domain, ApiId=named, Stage="live", ApiMappingKey="v1/orders")
+    assert orders["ApiMappingKey"] == "v1/orders"
+    with pytest.raises(ClientError) as e:
+        c.v2.create_api_mapping(DomainName=domain, ApiId=named, Stage="live", ApiMappingKey="v1/orders")
+    assert e.value.response["Error"]["Code"] == "ConflictException"
+    with pytest.raises(ClientError) as e:
+        c.v2.create_api_mapping(DomainName=domain, ApiId=named, Stage="nope", ApiMappingKey="x")
+    assert e.value.response["Error"]["Code"] == "BadRequestException"
+    assert len(c.v2.get_api_mappings(DomainName=domain)["Items"]) == 2
+
+    def get(path):
+        return requests.get(f"{c.endpoint}{path}", headers={"Host": domain})
+
+    r = get("/v1/orders/7")
+    assert r.status_code == 200, r.text
+    assert r.json()["requestContext"]["apiId"] == named and r.json()["pathParameters"] == {"proxy": "7"}
+    r = get("/anything")
+    assert r.status_code == 200 and r.json()["requestContext"]["apiId"] == api
+    c.v2.delete_api_mapping(DomainName=domain, ApiMappingId=root["ApiMappingId"])
+    assert get("/anything").status_code in (403, 404)
+    assert domain in [d["DomainName"] for d in c.v2.get_domain_names()["Items"]]
+    c.v2.delete_api_mapping(DomainName=domain, ApiMappingId=orders["ApiMappingId"])
+    c.v2.delete_domain_name(DomainName=domain)
+    with pytest.raises(ClientError) as e:
+        c.v2.get_domain_name(DomainName=domain)
+    assert e.value.response["Error"]["Code"] == "NotFoundException"
+
+
+def test_route_throttling(c, echo):
+    api = c.v2.create_api(Name=unique("thr"), ProtocolType="HTTP")["ApiId"]
+    integ = c.v2.create_integration(ApiId=api, IntegrationType="AWS_PROXY", IntegrationUri=echo,
+                                    PayloadFormatVersion="2.0")["IntegrationId"]
+    c.v2.create_route(ApiId=api, RouteKey="GET /limited", Target=f"integrations/{integ}")
+    c.v2.create_route(ApiId=api, RouteKey="GET /free", Target=f"integrations/{integ}")
+    c.v2.create_stage(ApiId=api, StageName="$default", AutoDeploy=True,
+                      RouteSettings={"GET /limited": {"ThrottlingBurstLimit": 2, "ThrottlingRateLimit": 0.001}})
+    codes = [call(c, api, "/limited").status_code for _ in range(4)]
+    assert codes[:2] == [200, 200] and codes[2:] == [429, 429]
+    r = call(c, api, "/limited")
+    assert r.json() == {"message": "Too Many Requests"}
+    assert all(call(c, api, "/free").status_code == 200 for _ in range(4))
+    c.v2.delete_route_settings(ApiId=api, StageName="$default", RouteKey="GET /limited")
+    assert call(c, api, "/limited").status_code == 200

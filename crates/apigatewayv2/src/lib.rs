@@ -7,13 +7,14 @@
 //! sockets the binary holds.
 //!
 //! - `store`: what is stored and where; `errors`: AWS's error shapes.
-//! - `apis`, `parts` (routes and integrations), `responses` (route and integration responses),
-//!   `stages` (stages and deployments), `tags`: the operations.
+//! - `apis`, `parts` (routes and integrations), `authorizers`, `responses` (route and integration responses),
+//!   `stages` (stages and deployments), `tags`, `openapi` (import and export), `domains`
+//!   (custom domain names and API mappings): the operations.
 //! - `execute`: a request to an HTTP API's stage, from routing to the integration's answer.
 //! - `websocket`: connections, messages and the @connections API.
 //!
-//! Operations of the model not listed in [`SUPPORTED`] (authorizers, models, domain names,
-//! import and export…) answer a BadRequestException saying they are not served.
+//! Operations of the model not listed in [`SUPPORTED`] (models, VPC links, portals, routing
+//! rules…) answer a BadRequestException saying they are not served.
 
 use std::sync::{Arc, LazyLock};
 
@@ -23,8 +24,11 @@ use stratus_proto::{AwsError, BoxFuture, Operation, Service, ServiceModel, Valid
 use stratus_storage::Store;
 
 mod apis;
+mod authorizers;
+mod domains;
 mod errors;
 pub mod execute;
+mod openapi;
 mod parts;
 mod responses;
 mod stages;
@@ -32,7 +36,7 @@ mod store;
 mod tags;
 pub mod websocket;
 
-pub use execute::{BackendError, Backends, HttpAnswer, HttpRequest, Invoked};
+pub use execute::{BackendError, Backends, Caller, HttpAnswer, HttpRequest, Invoked};
 pub use websocket::{Handshake, ManageRequest, Outgoing, Session};
 
 static MODEL: LazyLock<Result<ServiceModel, String>> = LazyLock::new(|| {
@@ -77,6 +81,26 @@ pub const SUPPORTED: &[&str] = &[
     "GetIntegrationResponses",
     "UpdateIntegrationResponse",
     "DeleteIntegrationResponse",
+    "CreateAuthorizer",
+    "GetAuthorizer",
+    "GetAuthorizers",
+    "UpdateAuthorizer",
+    "DeleteAuthorizer",
+    "ImportApi",
+    "ReimportApi",
+    "ExportApi",
+    "CreateDomainName",
+    "GetDomainName",
+    "GetDomainNames",
+    "UpdateDomainName",
+    "DeleteDomainName",
+    "CreateApiMapping",
+    "GetApiMapping",
+    "GetApiMappings",
+    "UpdateApiMapping",
+    "DeleteApiMapping",
+    "DeleteRouteSettings",
+    "DeleteAccessLogSettings",
     "TagResource",
     "UntagResource",
     "GetTags",
@@ -98,6 +122,12 @@ pub(crate) struct Inner {
     pub cache: std::sync::Mutex<execute::Cache>,
     /// The WebSocket connections this node holds.
     pub connections: websocket::Connections,
+    /// Lambda authorizers' answers and JWT issuers' keys.
+    pub auth: std::sync::Mutex<execute::auth::AuthCache>,
+    /// Custom domain names' API mappings, for the execute-api door.
+    pub domains: domains::Domains,
+    /// Route throttling: a token bucket per API, stage and route.
+    pub buckets: std::sync::Mutex<std::collections::HashMap<String, (f64, u64)>>,
     /// This node's id, recorded with the connections it holds.
     pub node: String,
 }
@@ -123,6 +153,9 @@ impl ApiGatewayV2 {
                 backends: std::sync::OnceLock::new(),
                 cache: Default::default(),
                 connections: Default::default(),
+                auth: Default::default(),
+                domains: Default::default(),
+                buckets: Default::default(),
                 env,
             }),
         })
@@ -130,13 +163,32 @@ impl ApiGatewayV2 {
 
     /// At start: forgets the WebSocket connections an earlier run held.
     pub async fn start(&self) -> Result<(), String> {
+        domains::reload(&self.inner).await.map_err(|e| format!("cannot read custom domain names: {}", e.message))?;
         websocket::forget_earlier(&self.inner).await
+    }
+
+    /// Whether a Host is one of the custom domain names mapped to API Gateway v2 APIs.
+    pub fn is_domain(&self, host: &str) -> bool {
+        self.inner.domains.contains(host)
+    }
+
+    /// Where a custom domain name's request goes: `(api id, stage, the path after the
+    /// mapping's key)`.
+    pub fn map_domain(&self, host: &str, path: &str) -> Option<(String, String, String)> {
+        self.inner.domains.route(host, path)
     }
 
     /// Closes every WebSocket connection and forgets what the data plane read (a reset).
     pub fn reset(&self) {
         self.inner.connections.close_all(1001, "Going away");
         execute::changed(&self.inner);
+        if let Ok(mut a) = self.inner.auth.lock() {
+            *a = Default::default();
+        }
+        let inner = self.inner.clone();
+        tokio::spawn(async move {
+            let _ = domains::reload(&inner).await;
+        });
     }
 
     /// Whether the API with this id is a WebSocket API (`None`: no such API).
@@ -272,6 +324,26 @@ impl Service for ApiGatewayV2 {
                 "GetIntegrationResponses" => responses::list_integration_responses(i, ctx, input).await,
                 "UpdateIntegrationResponse" => responses::update_integration_response(i, ctx, input).await,
                 "DeleteIntegrationResponse" => responses::delete_integration_response(i, ctx, input).await,
+                "CreateAuthorizer" => authorizers::create(i, ctx, input).await,
+                "GetAuthorizer" => authorizers::get(i, ctx, input).await,
+                "GetAuthorizers" => authorizers::list(i, ctx, input).await,
+                "UpdateAuthorizer" => authorizers::update(i, ctx, input).await,
+                "DeleteAuthorizer" => authorizers::delete(i, ctx, input).await,
+                "ImportApi" => openapi::import(i, ctx, input).await,
+                "ReimportApi" => openapi::reimport(i, ctx, input).await,
+                "ExportApi" => openapi::export(i, ctx, input).await,
+                "CreateDomainName" => domains::create(i, ctx, input).await,
+                "GetDomainName" => domains::get(i, ctx, input).await,
+                "GetDomainNames" => domains::list(i, ctx, input).await,
+                "UpdateDomainName" => domains::update(i, ctx, input).await,
+                "DeleteDomainName" => domains::delete(i, ctx, input).await,
+                "CreateApiMapping" => domains::create_mapping(i, ctx, input).await,
+                "GetApiMapping" => domains::get_mapping(i, ctx, input).await,
+                "GetApiMappings" => domains::list_mappings(i, ctx, input).await,
+                "UpdateApiMapping" => domains::update_mapping(i, ctx, input).await,
+                "DeleteApiMapping" => domains::delete_mapping(i, ctx, input).await,
+                "DeleteRouteSettings" => stages::delete_route_settings(i, ctx, input).await,
+                "DeleteAccessLogSettings" => stages::delete_access_log_settings(i, ctx, input).await,
                 "TagResource" => tags::tag(i, ctx, input).await,
                 "UntagResource" => tags::untag(i, ctx, input).await,
                 "GetTags" => tags::get(i, ctx, input).await,

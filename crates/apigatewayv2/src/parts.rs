@@ -71,10 +71,7 @@ fn check_route(doc: &ApiDoc, route: &Value, own_id: Option<&str>) -> Result<(), 
     if route.get("routeResponseSelectionExpression").is_some_and(|e| !e.is_null()) && !doc.is_websocket() {
         return Err(bad_request("RouteResponseSelectionExpression is supported only for WebSocket APIs."));
     }
-    match route.get("authorizationType").and_then(Value::as_str).unwrap_or("NONE") {
-        "NONE" => Ok(()),
-        other => Err(bad_request(format!("Authorization type {other} is not served by this server (only NONE)."))),
-    }
+    crate::authorizers::check_route(doc, route)
 }
 
 const ROUTE_FIELDS: &[&str] = &[
@@ -87,6 +84,8 @@ const ROUTE_FIELDS: &[&str] = &[
     "routeResponseSelectionExpression",
     "modelSelectionExpression",
     "requestModels",
+    "authorizerId",
+    "authorizationScopes",
 ];
 
 /// A new Route from an input (checked against the API's routes and integrations).
@@ -143,17 +142,81 @@ fn check_ws_integration(integration: &Value) -> Result<(), AwsError> {
     }
 }
 
+/// An AWS service integration: a subtype served here, with its required parameters.
+fn check_service_integration(sub: &str, integration: &Value) -> Result<(), AwsError> {
+    let Some(spec) = crate::execute::service::subtype(sub) else {
+        let served: Vec<&str> = crate::execute::service::SUBTYPES.iter().map(|s| s.name).collect();
+        return Err(bad_request(format!(
+            "Integration subtype {sub} is not served by this server (served: {})",
+            served.join(", ")
+        )));
+    };
+    let params = integration.get("requestParameters").and_then(Value::as_object);
+    for r in spec.required {
+        if !params.is_some_and(|p| p.contains_key(*r)) {
+            return Err(bad_request(format!("RequestParameters must contain {r} for integration subtype {sub}")));
+        }
+    }
+    if s(integration, "payloadFormatVersion") != "1.0" {
+        return Err(bad_request("AWS service integrations support only payload format version 1.0"));
+    }
+    Ok(())
+}
+
+/// `append:`, `overwrite:` or `remove:` a `header.{name}` or `querystring.{name}`, or
+/// `overwrite:path` (request parameters of HTTP_PROXY integrations), `overwrite:statuscode`
+/// (response parameters).
+fn valid_mapping_key(key: &str, response: bool) -> bool {
+    let Some((op, target)) = key.split_once(':') else { return false };
+    let named = |prefix: &str| target.strip_prefix(prefix).is_some_and(|n| !n.is_empty());
+    match op {
+        "append" | "overwrite" | "remove" if named("header.") => true,
+        "append" | "overwrite" | "remove" if !response && named("querystring.") => true,
+        "overwrite" => (!response && target == "path") || (response && target == "statuscode"),
+        _ => false,
+    }
+}
+
+fn check_mappings(integration: &Value) -> Result<(), AwsError> {
+    let service = integration.get("integrationSubtype").is_some();
+    if !service && let Some(m) = integration.get("requestParameters").and_then(Value::as_object) {
+        for k in m.keys() {
+            if !valid_mapping_key(k, false) {
+                return Err(bad_request(format!("Invalid mapping expression specified: {k}")));
+            }
+        }
+    }
+    if let Some(m) = integration.get("responseParameters").and_then(Value::as_object) {
+        for (status, map) in m {
+            if !status.parse::<u16>().is_ok_and(|c| (200..600).contains(&c)) {
+                return Err(bad_request(format!("Invalid status code {status} in ResponseParameters")));
+            }
+            for k in map.as_object().map(|o| o.keys().collect::<Vec<_>>()).unwrap_or_default() {
+                if !valid_mapping_key(k, true) {
+                    return Err(bad_request(format!("Invalid mapping expression specified: {k}")));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
 fn check_integration(ws: bool, integration: &Value) -> Result<(), AwsError> {
+    if !ws {
+        check_mappings(integration)?;
+    }
+    check_integration_type(ws, integration)
+}
+
+fn check_integration_type(ws: bool, integration: &Value) -> Result<(), AwsError> {
     if ws {
         return check_ws_integration(integration);
     }
     let uri = s(integration, "integrationUri");
     match s(integration, "integrationType") {
         "AWS_PROXY" => {
-            if integration.get("integrationSubtype").is_some() {
-                return Err(bad_request(
-                    "AWS service integrations (IntegrationSubtype) are not served by this server yet.",
-                ));
+            if let Some(sub) = integration.get("integrationSubtype").and_then(Value::as_str) {
+                return check_service_integration(sub, integration);
             }
             if function_of(uri).is_none() {
                 return Err(bad_request(format!("Invalid integration URI specified {uri}")));
@@ -200,6 +263,7 @@ const INTEGRATION_FIELDS: &[&str] = &[
     "templateSelectionExpression",
     "passthroughBehavior",
     "contentHandlingStrategy",
+    "responseParameters",
 ];
 
 /// A new Integration from an input, with AWS's defaults.
@@ -213,6 +277,9 @@ pub fn new_integration(i: &Inner, ws: bool, input: &Value) -> Result<Value, AwsE
     match ty {
         "AWS_PROXY" | "AWS" if ws => {
             integration["integrationMethod"] = json!("POST");
+            integration["payloadFormatVersion"] = json!("1.0");
+        }
+        "AWS_PROXY" if input.get("integrationSubtype").is_some() => {
             integration["payloadFormatVersion"] = json!("1.0");
         }
         "AWS_PROXY" => integration["integrationMethod"] = json!("POST"),
@@ -366,6 +433,17 @@ mod tests {
         }
         for bad in ["", " ", "$other"] {
             assert!(!valid_ws_route_key(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn mapping_keys() {
+        for ok in ["append:header.x-a", "overwrite:querystring.q", "remove:header.h", "overwrite:path"] {
+            assert!(valid_mapping_key(ok, false), "{ok}");
+        }
+        assert!(valid_mapping_key("overwrite:statuscode", true));
+        for bad in ["header.x", "append:path", "overwrite:statuscode", "insert:header.x", "append:header."] {
+            assert!(!valid_mapping_key(bad, false), "{bad}");
         }
     }
 

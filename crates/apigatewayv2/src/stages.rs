@@ -252,3 +252,33 @@ pub async fn delete_deployment(i: &Inner, ctx: &RequestContext, input: Value) ->
     i.store.write(move |t| t.delete(key.as_bytes()).map_err(store::store_err)).await?;
     Ok(json!({}))
 }
+
+/// DeleteRouteSettings: a route's own settings (throttling) removed from a stage.
+pub async fn delete_route_settings(i: &Inner, ctx: &RequestContext, input: Value) -> Result<Value, AwsError> {
+    let api = s(&input, "apiId").to_string();
+    apis::modify(i, ctx, &api, false, move |doc| {
+        let name = s(&input, "stageName");
+        let stage = doc.stages.get_mut(name).ok_or_else(|| stage_not_found(name))?;
+        let key = s(&input, "routeKey");
+        let removed = stage.get_mut("routeSettings").and_then(Value::as_object_mut).and_then(|m| m.remove(key));
+        if removed.is_none() {
+            return Err(crate::errors::not_found(format!("Unable to find route settings for {key}"), "RouteSettings"));
+        }
+        Ok(json!({}))
+    })
+    .await
+}
+
+/// DeleteAccessLogSettings: a stage stops writing access logs.
+pub async fn delete_access_log_settings(i: &Inner, ctx: &RequestContext, input: Value) -> Result<Value, AwsError> {
+    let api = s(&input, "apiId").to_string();
+    apis::modify(i, ctx, &api, false, move |doc| {
+        let name = s(&input, "stageName");
+        let stage = doc.stages.get_mut(name).ok_or_else(|| stage_not_found(name))?;
+        if let Some(o) = stage.as_object_mut() {
+            o.remove("accessLogSettings");
+        }
+        Ok(json!({}))
+    })
+    .await
+}

@@ -50,7 +50,8 @@ pub fn deployments_prefix(account: &str, region: &str, api: &str) -> String {
     format!("{}deployment/{api}/", scope(account, region))
 }
 
-/// An HTTP API: its Api shape (with `tags`), routes and integrations by id, stages by name.
+/// An API: its Api shape (with `tags`), routes, integrations and authorizers by id, stages by
+/// name.
 #[derive(Debug, Clone, Serialize, Deserialize, Default)]
 pub struct ApiDoc {
     pub api: Value,
@@ -60,6 +61,8 @@ pub struct ApiDoc {
     pub integrations: BTreeMap<String, Value>,
     #[serde(default)]
     pub stages: BTreeMap<String, Value>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub authorizers: BTreeMap<String, Value>,
     /// WebSocket APIs: each route's RouteResponses by id.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub route_responses: BTreeMap<String, BTreeMap<String, Value>>,
@@ -88,6 +91,8 @@ pub struct DeploymentDoc {
     #[serde(default)]
     pub integrations: BTreeMap<String, Value>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub authorizers: BTreeMap<String, Value>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub route_responses: BTreeMap<String, BTreeMap<String, Value>>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub integration_responses: BTreeMap<String, BTreeMap<String, Value>>,
@@ -100,6 +105,7 @@ impl DeploymentDoc {
             deployment,
             routes: doc.routes.clone(),
             integrations: doc.integrations.clone(),
+            authorizers: doc.authorizers.clone(),
             route_responses: doc.route_responses.clone(),
             integration_responses: doc.integration_responses.clone(),
         }

@@ -1,5 +1,11 @@
-//! What the HTTP data planes (API Gateway, its v2, load balancers) answer, and what a function
-//! invoked for them answered: shared so the binary hands them between services unchanged.
+//! What the HTTP data planes (API Gateway, its v2, load balancers) answer, what a function
+//! invoked for them answered, who signed a request to them, and how a Lambda authorizer's
+//! policy is read: shared so the binary hands them between services unchanged.
+
+use std::any::Any;
+use std::sync::Arc;
+
+use serde_json::Value;
 
 /// An HTTP response of a data plane.
 #[derive(Debug, Clone, PartialEq)]
@@ -32,4 +38,80 @@ pub struct Invoked {
     pub payload: Vec<u8>,
     /// `Unhandled` / `Handled` when the function failed.
     pub function_error: Option<String>,
+}
+
+/// A SigV4 signer of an execute-api request, as IAM knows it.
+#[derive(Clone)]
+pub struct Caller {
+    pub account: String,
+    pub arn: String,
+    pub access_key: String,
+    /// `AIDA…` or `AROA…:session`.
+    pub user_id: String,
+    /// The binary's own record of who this is (for IAM's evaluation).
+    pub principal: Arc<dyn Any + Send + Sync>,
+}
+
+impl std::fmt::Debug for Caller {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Caller").field("arn", &self.arn).finish()
+    }
+}
+
+/// An authorizer's policy for `arn`: Some(true) allowed, Some(false) explicitly denied, None
+/// when nothing allows it.
+pub fn policy_decision(policy: &Value, arn: &str) -> Option<bool> {
+    let statements: Vec<&Value> = match policy.get("Statement") {
+        Some(Value::Array(a)) => a.iter().collect(),
+        Some(v @ Value::Object(_)) => vec![v],
+        _ => Vec::new(),
+    };
+    let list = |v: Option<&Value>| -> Vec<String> {
+        match v {
+            Some(Value::String(s)) => vec![s.clone()],
+            Some(Value::Array(a)) => a.iter().filter_map(Value::as_str).map(str::to_string).collect(),
+            _ => Vec::new(),
+        }
+    };
+    let mut allowed = false;
+    for st in statements {
+        let actions = list(st.get("Action"));
+        let acts = actions.iter().any(|a| glob(&a.to_ascii_lowercase(), "execute-api:invoke"));
+        let res = list(st.get("Resource")).iter().any(|r| glob(r, arn));
+        if !(acts && res) {
+            continue;
+        }
+        match st.get("Effect").and_then(Value::as_str) {
+            Some("Deny") => return Some(false),
+            Some("Allow") => allowed = true,
+            _ => {}
+        }
+    }
+    allowed.then_some(true)
+}
+
+/// `*` and `?` wildcards, as IAM matches ARNs.
+pub fn glob(pattern: &str, text: &str) -> bool {
+    let (p, t): (Vec<char>, Vec<char>) = (pattern.chars().collect(), text.chars().collect());
+    let (mut pi, mut ti, mut star, mut mark) = (0usize, 0usize, None, 0usize);
+    while ti < t.len() {
+        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
+            pi += 1;
+            ti += 1;
+        } else if pi < p.len() && p[pi] == '*' {
+            star = Some(pi);
+            mark = ti;
+            pi += 1;
+        } else if let Some(s) = star {
+            pi = s + 1;
+            mark += 1;
+            ti = mark;
+        } else {
+            return false;
+        }
+    }
+    while pi < p.len() && p[pi] == '*' {
+        pi += 1;
+    }
+    pi == p.len()
 }

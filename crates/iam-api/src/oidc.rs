@@ -11,8 +11,6 @@
 
 use std::collections::HashMap;
 
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use stratus_core::RequestContext;
@@ -235,68 +233,6 @@ fn unverifiable() -> AwsError {
     .with_status(400)
 }
 
-/// A decoded (not yet verified) JWT.
-struct Token {
-    header: Value,
-    claims: Value,
-    signed: String,
-    signature: Vec<u8>,
-}
-
-fn decode_token(token: &str) -> Result<Token, AwsError> {
-    let malformed = || {
-        invalid_token(
-            "The web identity token that was passed could not be validated by AWS. Get a new identity token from the identity provider and then retry the request.",
-        )
-    };
-    let mut parts = token.split('.');
-    let (Some(h), Some(c), Some(s), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
-        return Err(malformed());
-    };
-    let json_part = |p: &str| -> Result<Value, AwsError> {
-        let bytes = URL_SAFE_NO_PAD.decode(p.trim_end_matches('=')).map_err(|_| malformed())?;
-        serde_json::from_slice(&bytes).map_err(|_| malformed())
-    };
-    let (header, claims) = (json_part(h)?, json_part(c)?);
-    let signature = URL_SAFE_NO_PAD.decode(s.trim_end_matches('=')).map_err(|_| malformed())?;
-    Ok(Token { header, claims, signed: format!("{h}.{c}"), signature })
-}
-
-/// Whether the token's signature verifies with one of the JWKS's RSA keys (the one its `kid`
-/// names, or any when it names none).
-fn verify_signature(token: &Token, jwks: &Value) -> Result<bool, AwsError> {
-    use rsa::pkcs1v15::Pkcs1v15Sign;
-    use sha2::Digest;
-    let alg = token.header["alg"].as_str().unwrap_or_default();
-    let (scheme, digest) = match alg {
-        "RS256" => (Pkcs1v15Sign::new::<sha2::Sha256>(), sha2::Sha256::digest(token.signed.as_bytes()).to_vec()),
-        "RS384" => (Pkcs1v15Sign::new::<sha2::Sha384>(), sha2::Sha384::digest(token.signed.as_bytes()).to_vec()),
-        "RS512" => (Pkcs1v15Sign::new::<sha2::Sha512>(), sha2::Sha512::digest(token.signed.as_bytes()).to_vec()),
-        _ => return Err(invalid_token(format!("Unsupported token signing algorithm: {alg}"))),
-    };
-    let kid = token.header["kid"].as_str();
-    let keys = jwks["keys"].as_array().map(Vec::as_slice).unwrap_or_default();
-    for k in keys.iter().filter(|k| k["kty"] == "RSA" && kid.is_none_or(|kid| k["kid"] == kid)) {
-        let part = |name: &str| k[name].as_str().and_then(|v| URL_SAFE_NO_PAD.decode(v.trim_end_matches('=')).ok());
-        let (Some(n), Some(e)) = (part("n"), part("e")) else { continue };
-        let key = rsa::RsaPublicKey::new(rsa::BigUint::from_bytes_be(&n), rsa::BigUint::from_bytes_be(&e));
-        if let Ok(key) = key
-            && key.verify(scheme.clone(), &digest, &token.signature).is_ok()
-        {
-            return Ok(true);
-        }
-    }
-    Ok(false)
-}
-
-fn audiences(claims: &Value) -> Vec<String> {
-    match &claims["aud"] {
-        Value::String(s) => vec![s.clone()],
-        Value::Array(a) => a.iter().filter_map(Value::as_str).map(str::to_string).collect(),
-        _ => Vec::new(),
-    }
-}
-
 /// A checked token: its issuer (as in `iss`), the provider's bare URL, the audience that
 /// matched, the subject.
 pub struct WebIdentity {
@@ -310,7 +246,11 @@ pub struct WebIdentity {
 
 /// Checks a web identity token for a role of `account`, as AssumeRoleWithWebIdentity does.
 pub async fn check_token(i: &Inner, account: &str, token: &str, verify: bool) -> Result<WebIdentity, AwsError> {
-    let t = decode_token(token)?;
+    let t = stratus_iam::jwt::Jwt::decode(token).ok_or_else(|| {
+        invalid_token(
+            "The web identity token that was passed could not be validated by AWS. Get a new identity token from the identity provider and then retry the request.",
+        )
+    })?;
     let issuer = t.claims["iss"].as_str().unwrap_or_default().to_string();
     let url = issuer.strip_prefix("https://").unwrap_or(&issuer).trim_end_matches('/').to_string();
     let (acct, lookup) = (account.to_string(), url.clone());
@@ -319,7 +259,8 @@ pub async fn check_token(i: &Inner, account: &str, token: &str, verify: bool) ->
     let Some(provider) = provider else {
         return Err(invalid_token(format!("No OpenIDConnect provider found in your account for {issuer}")));
     };
-    let audience = audiences(&t.claims)
+    let audience = t
+        .audiences()
         .into_iter()
         .find(|a| provider.client_ids.contains(a))
         .ok_or_else(|| invalid_token("Incorrect token audience"))?;
@@ -339,7 +280,7 @@ pub async fn check_token(i: &Inner, account: &str, token: &str, verify: bool) ->
     if verify {
         let keys = i.issuer_keys();
         let jwks = keys.get(&issuer).or_else(|| keys.get(&format!("https://{url}"))).ok_or_else(unverifiable)?;
-        if !verify_signature(&t, jwks)? {
+        if !t.verify(jwks).map_err(invalid_token)? {
             return Err(invalid_token(
                 "The web identity token that was passed could not be validated by AWS. Get a new identity token from the identity provider and then retry the request.",
             ));

@@ -6,6 +6,7 @@
 //! - `policy`: parsing, validating and evaluating policy documents.
 
 mod auth;
+pub mod jwt;
 pub mod policy;
 
 pub use auth::*;

@@ -317,6 +317,39 @@ impl stratus_apigatewayv2::Backends for ApiBackends {
         })
     }
 
+    fn aws(
+        &self,
+        call: stratus_apigatewayv2::execute::service::ServiceCall,
+    ) -> BoxFuture<'_, Result<stratus_apigatewayv2::HttpAnswer, stratus_apigatewayv2::BackendError>> {
+        use stratus_apigatewayv2::BackendError as E;
+        Box::pin(async move {
+            let req = ServiceRequest {
+                account: call.account,
+                region: call.region,
+                service: call.service.to_string(),
+                action: None,
+                method: "POST".into(),
+                path_and_query: "/".into(),
+                headers: vec![
+                    ("x-amz-target".into(), call.target.to_string()),
+                    ("content-type".into(), call.content_type.to_string()),
+                ],
+                body: call.body,
+                credentials: call.credentials,
+            };
+            match Backends::aws(self, req).await {
+                Ok(a) => Ok(a),
+                Err(BackendError::Denied(m)) => Err(E::Denied(m)),
+                Err(BackendError::Unreachable(m)) => Err(E::Unreachable(m)),
+                Err(BackendError::Failed(m)) => Err(E::Failed(m)),
+            }
+        })
+    }
+
+    fn may_invoke<'a>(&'a self, caller: &'a Caller, route_arn: &'a str) -> BoxFuture<'a, bool> {
+        Box::pin(async move { Backends::may_invoke(self, Some(caller), None, true, route_arn, "").await.is_ok() })
+    }
+
     fn log<'a>(
         &'a self,
         account: &'a str,

@@ -3,9 +3,8 @@
 //! identity sources for the authorizer's TTL), and API keys with their usage plans' throttle
 //! (token buckets) and quota (counted per plan, key and period, in memory).
 
-use std::any::Any;
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 
 use serde_json::{Map, Value, json};
 
@@ -13,23 +12,8 @@ use super::{BackendError, Backends, Call, HttpAnswer, gateway_error};
 use crate::store::{self, get_json};
 use crate::{Inner, s};
 
-/// A SigV4 signer of an execute-api request, as IAM knows it.
-#[derive(Clone)]
-pub struct Caller {
-    pub account: String,
-    pub arn: String,
-    pub access_key: String,
-    /// `AIDA…` or `AROA…:session`.
-    pub user_id: String,
-    /// The binary's own record of who this is (for IAM's evaluation).
-    pub principal: Arc<dyn Any + Send + Sync>,
-}
-
-impl std::fmt::Debug for Caller {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Caller").field("arn", &self.arn).finish()
-    }
-}
+pub use stratus_core::http::Caller;
+use stratus_core::http::policy_decision;
 
 /// What a Lambda authorizer decided, as kept in the cache.
 #[derive(Clone)]
@@ -400,64 +384,6 @@ fn authorizer_denied(c: &Call<'_>, explicit: bool) -> HttpAnswer {
     a
 }
 
-/// An authorizer's policy for `arn`: Some(true) allowed, Some(false) explicitly denied, None
-/// when nothing allows it.
-fn policy_decision(policy: &Value, arn: &str) -> Option<bool> {
-    let statements: Vec<&Value> = match policy.get("Statement") {
-        Some(Value::Array(a)) => a.iter().collect(),
-        Some(v @ Value::Object(_)) => vec![v],
-        _ => Vec::new(),
-    };
-    let list = |v: Option<&Value>| -> Vec<String> {
-        match v {
-            Some(Value::String(s)) => vec![s.clone()],
-            Some(Value::Array(a)) => a.iter().filter_map(Value::as_str).map(str::to_string).collect(),
-            _ => Vec::new(),
-        }
-    };
-    let mut allowed = false;
-    for st in statements {
-        let actions = list(st.get("Action"));
-        let acts = actions.iter().any(|a| glob(&a.to_ascii_lowercase(), "execute-api:invoke"));
-        let res = list(st.get("Resource")).iter().any(|r| glob(r, arn));
-        if !(acts && res) {
-            continue;
-        }
-        match st.get("Effect").and_then(Value::as_str) {
-            Some("Deny") => return Some(false),
-            Some("Allow") => allowed = true,
-            _ => {}
-        }
-    }
-    allowed.then_some(true)
-}
-
-/// `*` and `?` wildcards, as IAM matches ARNs.
-pub fn glob(pattern: &str, text: &str) -> bool {
-    let (p, t): (Vec<char>, Vec<char>) = (pattern.chars().collect(), text.chars().collect());
-    let (mut pi, mut ti, mut star, mut mark) = (0usize, 0usize, None, 0usize);
-    while ti < t.len() {
-        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
-            pi += 1;
-            ti += 1;
-        } else if pi < p.len() && p[pi] == '*' {
-            star = Some(pi);
-            mark = ti;
-            pi += 1;
-        } else if let Some(s) = star {
-            pi = s + 1;
-            mark += 1;
-            ti = mark;
-        } else {
-            return false;
-        }
-    }
-    while pi < p.len() && p[pi] == '*' {
-        pi += 1;
-    }
-    pi == p.len()
-}
-
 fn invalid_key(c: &Call<'_>) -> HttpAnswer {
     gateway_error(Some(c.d), "INVALID_API_KEY", 403, "ForbiddenException", Some("Forbidden"), &c.request_id, Some(c))
 }
@@ -563,6 +489,7 @@ async fn api_key(i: &Inner, c: &mut Call<'_>) -> Result<(), HttpAnswer> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use stratus_core::http::glob;
 
     #[test]
     fn policies_allow_deny_and_wildcards() {

@@ -98,6 +98,9 @@ pub fn event_v2(c: &Call<'_>) -> Value {
         },
         "isBase64Encoded": false,
     });
+    if let Some(a) = &c.authorizer {
+        e["requestContext"]["authorizer"] = a.clone();
+    }
     let cookies = cookies(&c.headers);
     if !cookies.is_empty() {
         e["cookies"] = json!(cookies);
@@ -147,7 +150,7 @@ pub fn event_v1(c: &Call<'_>) -> Value {
     let (query, multi_query) = single_and_multi(&c.query);
     let resource = c.route_key.split_once(' ').map(|(_, p)| p).unwrap_or(&c.route_key).to_string();
     let (body, b64) = body_of(c).unwrap_or((Value::Null, false));
-    json!({
+    let mut e = json!({
         "version": "1.0",
         "resource": resource,
         "path": c.raw_path,
@@ -182,7 +185,11 @@ pub fn event_v1(c: &Call<'_>) -> Value {
         "stageVariables": or_null(&c.stage_variables),
         "body": body,
         "isBase64Encoded": b64,
-    })
+    });
+    if let Some(a) = &c.authorizer {
+        e["requestContext"]["authorizer"] = a.clone();
+    }
+    e
 }
 
 fn text(v: &Value) -> Option<String> {

@@ -21,8 +21,11 @@ use stratus_proto::BoxFuture;
 use crate::Inner;
 use crate::store::{self, ApiDoc, DeploymentDoc};
 
-mod event;
+pub(crate) mod auth;
+pub(crate) mod event;
+pub(crate) mod mapping;
 mod routes;
+pub mod service;
 
 /// A request to an HTTP API, as the execute-api door read it.
 #[derive(Debug, Clone)]
@@ -40,9 +43,15 @@ pub struct HttpRequest {
     /// The Host header (`requestContext.domainName`).
     pub host: String,
     pub protocol: String,
+    /// The stage, when the request came through a custom domain's API mapping (`path` is
+    /// then the path after the mapping's key).
+    pub stage: Option<String>,
+    /// Who signed the request for `execute-api` (or why the signature is not valid), when it
+    /// is signed: `AWS_IAM` routes need it.
+    pub caller: Option<Result<Caller, (String, String)>>,
 }
 
-pub use stratus_core::http::{HttpAnswer, Invoked};
+pub use stratus_core::http::{Caller, HttpAnswer, Invoked};
 
 #[derive(Debug, Clone)]
 pub enum BackendError {
@@ -76,6 +85,13 @@ pub trait Backends: Send + Sync {
         body: Vec<u8>,
         timeout: Duration,
     ) -> BoxFuture<'a, Result<HttpAnswer, BackendError>>;
+
+    /// Calls an AWS action for a service integration, as its credentials role.
+    fn aws(&self, call: service::ServiceCall) -> BoxFuture<'_, Result<HttpAnswer, BackendError>>;
+
+    /// Whether IAM lets a caller `execute-api:Invoke` this route ARN (always, unless the
+    /// server enforces IAM).
+    fn may_invoke<'a>(&'a self, caller: &'a Caller, route_arn: &'a str) -> BoxFuture<'a, bool>;
 
     /// Writes lines to a CloudWatch Logs group (access logging).
     fn log<'a>(
@@ -120,9 +136,22 @@ pub struct Call<'a> {
     /// The request's headers and those API Gateway adds (`x-forwarded-*`).
     pub headers: Vec<(String, String)>,
     pub stage_variables: Vec<(String, String)>,
+    /// The path after the stage.
+    pub resource_path: String,
+    /// What the route's authorizer answered (`requestContext.authorizer`).
+    pub authorizer: Option<Value>,
 }
 
 impl Call<'_> {
+    /// `arn:aws:execute-api:{region}:{account}:{api}/{stage}/{METHOD}{path}`: what IAM and
+    /// authorizers' policies decide on.
+    pub fn route_arn(&self) -> String {
+        format!(
+            "arn:aws:execute-api:{}:{}:{}/{}/{}{}",
+            self.region, self.account, self.req.api_id, self.stage, self.req.method, self.resource_path
+        )
+    }
+
     pub fn header(&self, name: &str) -> Option<&str> {
         self.req.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
     }
@@ -167,6 +196,41 @@ pub(crate) fn changed(i: &Inner) {
         c.generation += 1;
         c.apis.clear();
         c.deployments.clear();
+    }
+    if let Ok(mut b) = i.buckets.lock() {
+        b.clear();
+    }
+}
+
+/// A route's throttle (its route settings, else the stage's default route settings): a token
+/// bucket per API, stage and route; true when the request is over it.
+fn throttled(i: &Inner, api: &str, stage_name: &str, stage: &Value, route_key: &str) -> bool {
+    let own = stage.get("routeSettings").and_then(|m| m.get(route_key));
+    let setting = |k: &str| {
+        own.and_then(|s| s.get(k))
+            .or_else(|| stage.get("defaultRouteSettings").and_then(|s| s.get(k)))
+            .and_then(Value::as_f64)
+    };
+    let (rate, burst) = (setting("throttlingRateLimit"), setting("throttlingBurstLimit"));
+    if rate.is_none() && burst.is_none() {
+        return false;
+    }
+    // AWS's account limits stand in for the one not set.
+    let (rate, burst) = (rate.unwrap_or(10_000.0), burst.unwrap_or(5_000.0));
+    let now = i.now();
+    let Ok(mut buckets) = i.buckets.lock() else { return false };
+    if buckets.len() > 100_000 {
+        buckets.clear();
+    }
+    let b = buckets.entry(format!("{api}/{stage_name}/{route_key}")).or_insert((burst, now));
+    let elapsed = now.saturating_sub(b.1) as f64 / 1000.0;
+    b.0 = (b.0 + elapsed * rate).min(burst);
+    b.1 = now;
+    if b.0 >= 1.0 {
+        b.0 -= 1.0;
+        false
+    } else {
+        true
     }
 }
 
@@ -285,7 +349,11 @@ async fn serve(
     region: String,
     request_id: &str,
 ) -> HttpAnswer {
-    let Some((stage_name, path)) = stage_of(doc, &req.path) else { return not_found() };
+    let chosen = match &req.stage {
+        Some(st) => doc.stages.contains_key(st).then(|| (st.clone(), req.path.as_str())),
+        None => stage_of(doc, &req.path),
+    };
+    let Some((stage_name, path)) = chosen else { return not_found() };
     let Some(stage) = doc.stages.get(&stage_name) else { return not_found() };
     let started = i.now();
     let mut route_key = String::new();
@@ -383,6 +451,10 @@ async fn routed(
     let integration = target.strip_prefix("integrations/").and_then(|id| dep.integrations.get(id));
     let Some(integration) = integration else { return not_found() };
     let Some(backends) = i.backends.get().cloned() else { return internal_error() };
+    let key = route.get("routeKey").and_then(Value::as_str).unwrap_or("");
+    if throttled(i, &req.api_id, &stage_name, stage, key) {
+        return message(429, "Too Many Requests");
+    }
 
     let mut headers: Vec<(String, String)> = req.headers.clone();
     headers.retain(|(k, _)| !k.eq_ignore_ascii_case("connection"));
@@ -408,7 +480,7 @@ async fn routed(
         .map(|m| m.iter().map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string())).collect())
         .unwrap_or_default();
     *route_key_out = route.get("routeKey").and_then(Value::as_str).unwrap_or("").to_string();
-    let call = Call {
+    let mut call = Call {
         req,
         account,
         region,
@@ -421,7 +493,14 @@ async fn routed(
         query,
         headers,
         stage_variables,
+        resource_path: path.to_string(),
+        authorizer: None,
     };
+    let v2 = integration.get("payloadFormatVersion").and_then(Value::as_str) != Some("1.0");
+    match auth::authorize(i, &call, route, &dep, backends.as_ref(), v2).await {
+        Ok(a) => call.authorizer = a,
+        Err(refused) => return refused,
+    }
     let timeout = Duration::from_millis(integration.get("timeoutInMillis").and_then(Value::as_u64).unwrap_or(30000));
     let work = integrate(&call, integration, backends.as_ref(), timeout);
     match tokio::time::timeout(timeout, work).await {
@@ -431,7 +510,16 @@ async fn routed(
 }
 
 async fn integrate(c: &Call<'_>, integration: &Value, backends: &dyn Backends, timeout: Duration) -> HttpAnswer {
+    let mut answer = integrate_only(c, integration, backends, timeout).await;
+    mapping::map_response(integration, c, &mut answer);
+    answer
+}
+
+async fn integrate_only(c: &Call<'_>, integration: &Value, backends: &dyn Backends, timeout: Duration) -> HttpAnswer {
     let uri = integration.get("integrationUri").and_then(Value::as_str).unwrap_or("");
+    if let Some(subtype) = integration.get("integrationSubtype").and_then(Value::as_str) {
+        return service::call(c, integration, subtype, backends).await;
+    }
     match integration.get("integrationType").and_then(Value::as_str) {
         Some("AWS_PROXY") => {
             let Some(function) = crate::parts::function_of(uri) else { return internal_error() };
@@ -462,16 +550,29 @@ async fn integrate(c: &Call<'_>, integration: &Value, backends: &dyn Backends, t
     }
 }
 
-/// The integration URI with `{name}` path parameters filled in, and the query string.
-fn proxy_url(uri: &str, c: &Call<'_>) -> String {
+/// The integration URI with `{name}` path parameters filled in (the path replaced when the
+/// mapping overwrites it), and the query string (as sent, or as mapped).
+fn proxy_url(uri: &str, c: &Call<'_>, path: Option<&str>, query: Option<&[(String, String)]>) -> String {
     let mut url = uri.to_string();
     for (k, v) in &c.path_params {
         url = url.replace(&format!("{{{k}}}"), v).replace(&format!("{{{k}+}}"), v);
     }
-    match c.req.query.as_deref() {
-        Some(q) if !q.is_empty() => format!("{url}{}{q}", if url.contains('?') { '&' } else { '?' }),
-        _ => url,
+    if let Some(p) = path {
+        let origin_end = url.find("://").map(|i| i + 3).and_then(|i| url[i..].find('/').map(|j| i + j));
+        let origin = origin_end.map_or(url.as_str(), |e| &url[..e]);
+        url = format!("{origin}{}{p}", if p.starts_with('/') { "" } else { "/" });
     }
+    let q = match query {
+        Some(pairs) => {
+            let mut ser = form_urlencoded::Serializer::new(String::new());
+            for (k, v) in pairs {
+                ser.append_pair(k, v);
+            }
+            ser.finish()
+        }
+        None => c.req.query.clone().unwrap_or_default(),
+    };
+    if q.is_empty() { url } else { format!("{url}{}{q}", if url.contains('?') { '&' } else { '?' }) }
 }
 
 async fn http_proxy(
@@ -485,13 +586,20 @@ async fn http_proxy(
         Some("ANY") | None => c.req.method.as_str(),
         Some(m) => m,
     };
-    let url = proxy_url(uri, c);
-    let headers: Vec<(String, String)> = c
+    let mut headers: Vec<(String, String)> = c
         .headers
         .iter()
         .filter(|(k, _)| !["host", "content-length", "transfer-encoding"].contains(&k.to_ascii_lowercase().as_str()))
         .cloned()
         .collect();
+    let mapped = integration.get("requestParameters").is_some_and(|m| m.as_object().is_some_and(|o| !o.is_empty()));
+    let url = if mapped {
+        let mut query = c.query.clone();
+        let path = mapping::map_request(integration, c, &mut headers, &mut query);
+        proxy_url(uri, c, path.as_deref(), Some(&query))
+    } else {
+        proxy_url(uri, c, None, None)
+    };
     match backends.http(method, &url, headers, c.req.body.to_vec(), timeout).await {
         Ok(mut a) => {
             a.headers.retain(|(k, _)| {

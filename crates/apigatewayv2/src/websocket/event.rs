@@ -57,6 +57,9 @@ pub fn request_context(conn: &Conn, route_key: &str, kind: &Kind<'_>, request_id
         "connectionId": conn.id,
         "apiId": conn.api_id,
     });
+    if let Some(a) = conn.authorizer.get() {
+        ctx["authorizer"] = a.clone();
+    }
     match kind {
         Kind::Message { message_id, .. } => ctx["messageId"] = json!(message_id),
         Kind::Disconnect { code, reason } => {

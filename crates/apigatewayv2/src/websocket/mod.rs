@@ -52,6 +52,8 @@ pub struct Handshake {
     /// `requestContext.domainName`: the API's execute-api host name, with the port when it is
     /// not the scheme's default.
     pub domain_name: String,
+    /// Who signed the handshake for `execute-api`, when it is signed (`AWS_IAM` on `$connect`).
+    pub caller: Option<Result<crate::Caller, (String, String)>>,
 }
 
 /// What the socket's owner writes to the client.
@@ -82,6 +84,8 @@ pub struct Conn {
     pub source_ip: String,
     pub user_agent: Option<String>,
     pub connected_at: u64,
+    /// What the `$connect` authorizer answered: every event of the connection carries it.
+    pub authorizer: std::sync::OnceLock<Value>,
     last_active: AtomicU64,
     tx: mpsc::Sender<Outgoing>,
 }
@@ -407,11 +411,17 @@ pub(crate) async fn connect(i: &Inner, hs: Handshake) -> Result<Session, HttpAns
         source_ip: hs.source_ip.clone(),
         user_agent,
         connected_at: now,
+        authorizer: std::sync::OnceLock::new(),
         last_active: AtomicU64::new(now),
         tx,
     });
     let mut headers = Vec::new();
     if let Some((_, route)) = route_for(&dep, "$connect") {
+        let Some(backends) = i.backends.get().cloned() else { return Err(answer(500, "Internal server error")) };
+        let granted = authorize_connect(i, &conn, &dep, route, &hs, &stage_variables, backends.as_ref()).await?;
+        if let Some(g) = granted {
+            let _ = conn.authorizer.set(g);
+        }
         let request_id = new_id(i);
         let step = Step {
             i,
@@ -444,6 +454,96 @@ pub(crate) async fn connect(i: &Inner, hs: Handshake) -> Result<Session, HttpAns
     }
     i.connections.insert(conn.clone());
     Ok(Session { connection_id: conn.id.clone(), headers, outgoing: rx })
+}
+
+/// The value of a WebSocket identity source (`route.request.header.X`,
+/// `route.request.querystring.x`, `stageVariables.x`) in a handshake.
+fn identity_value(hs: &Handshake, stage_variables: &[(String, String)], source: &str) -> Option<String> {
+    if let Some(name) = source.strip_prefix("route.request.header.") {
+        let values: Vec<&str> =
+            hs.headers.iter().filter(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str()).collect();
+        return (!values.is_empty()).then(|| values.join(","));
+    }
+    if let Some(name) = source.strip_prefix("route.request.querystring.") {
+        let q = hs.query.as_deref().unwrap_or("");
+        let values: Vec<String> =
+            form_urlencoded::parse(q.as_bytes()).filter(|(k, _)| k == name).map(|(_, v)| v.into_owned()).collect();
+        return (!values.is_empty()).then(|| values.join(","));
+    }
+    let name = source.strip_prefix("stageVariables.")?;
+    stage_variables.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
+}
+
+/// The `$connect` route's authorization: `AWS_IAM` (a signed handshake, decided by IAM) or
+/// `CUSTOM` (a Lambda REQUEST authorizer answering an IAM policy for the `$connect` method ARN);
+/// its answer (`principalId` and `context`) is the connection's `requestContext.authorizer`.
+#[allow(clippy::too_many_arguments)]
+async fn authorize_connect(
+    i: &Inner,
+    conn: &Conn,
+    dep: &DeploymentDoc,
+    route: &Value,
+    hs: &Handshake,
+    stage_variables: &[(String, String)],
+    backends: &dyn Backends,
+) -> Result<Option<Value>, HttpAnswer> {
+    let method_arn =
+        format!("arn:aws:execute-api:{}:{}:{}/{}/$connect", conn.region, conn.account, conn.api_id, conn.stage);
+    match route.get("authorizationType").and_then(Value::as_str).unwrap_or("NONE") {
+        "AWS_IAM" => match &hs.caller {
+            Some(Ok(caller)) if backends.may_invoke(caller, &method_arn).await => Ok(None),
+            Some(Err((_, text))) => Err(answer(403, text)),
+            _ => Err(answer(403, "Forbidden")),
+        },
+        "CUSTOM" => {
+            let id = route.get("authorizerId").and_then(Value::as_str).unwrap_or("");
+            let Some(a) = dep.authorizers.get(id) else { return Err(answer(500, "Internal server error")) };
+            let names: Vec<&str> = a
+                .get("identitySource")
+                .and_then(Value::as_array)
+                .map(|l| l.iter().filter_map(Value::as_str).collect())
+                .unwrap_or_default();
+            let mut values = Vec::new();
+            for n in &names {
+                match identity_value(hs, stage_variables, n) {
+                    Some(v) => values.push(v),
+                    None => return Err(answer(401, "Unauthorized")),
+                }
+            }
+            let Some(function) = a.get("authorizerUri").and_then(Value::as_str).and_then(crate::parts::function_of)
+            else {
+                return Err(answer(500, "Internal server error"));
+            };
+            let request_id = new_id(i);
+            let mut e = event::event(
+                conn,
+                "$connect",
+                &event::Kind::Connect { headers: &hs.headers, query: hs.query.as_deref() },
+                &request_id,
+                i.now(),
+                stage_variables,
+            );
+            e["type"] = json!("REQUEST");
+            e["methodArn"] = json!(method_arn);
+            e.as_object_mut().map(|o| o.remove("isBase64Encoded"));
+            let source_arn =
+                format!("arn:aws:execute-api:{}:{}:{}/authorizers/{id}", conn.region, conn.account, conn.api_id);
+            let invoked = backends.invoke(function, &source_arn, e.to_string().into_bytes()).await;
+            let answered = match invoked {
+                Ok(r) if r.function_error.is_none() => serde_json::from_slice::<Value>(&r.payload).ok(),
+                _ => None,
+            };
+            let Some(answered) = answered else { return Err(answer(500, "Internal server error")) };
+            let Some(policy) = answered.get("policyDocument") else { return Err(answer(500, "Internal server error")) };
+            if stratus_core::http::policy_decision(policy, &method_arn) != Some(true) {
+                return Err(answer(403, "Forbidden"));
+            }
+            let mut granted = answered.get("context").filter(|c| c.is_object()).cloned().unwrap_or_else(|| json!({}));
+            granted["principalId"] = answered.get("principalId").cloned().unwrap_or(Value::Null);
+            Ok(Some(granted))
+        }
+        _ => Ok(None),
+    }
 }
 
 /// A message from a client: routed, integrated, answered on two-way routes.

@@ -1,7 +1,7 @@
 //! The execute-api door: requests to deployed REST API stages, by host
 //! (`{api}.execute-api.localhost:P/{stage}/…`, also `{api}.execute-api.{region}.amazonaws.com`
 //! sent as the Host header), by path (`/_aws/execute-api/{api}/{stage}/…`, for clients that
-//! cannot resolve `*.localhost`), and by custom domain name (through its base path mappings).
+//! cannot resolve `*.localhost`), and by custom domain name (through its base path mappings, or API Gateway v2's API mappings).
 //! It reads the request, checks a SigV4 signature for `execute-api` if there is one, and
 //! hands the rest to API Gateway's data plane: REST APIs first, then API Gateway v2's (whose ids
 //! are looked up when REST API Gateway does not know the id): HTTP APIs (their stage is the
@@ -128,6 +128,19 @@ impl ExecuteApiDoor {
         if let Some((api, _)) = &by_id {
             self.runtimes.add_host_name(&format!("{api}.execute-api.localhost"));
         }
+        // A custom domain name mapped to an API Gateway v2 API.
+        if by_id.is_none()
+            && let Some((api, stage, path)) = self.http_apis.map_domain(&host_name, &raw_path)
+        {
+            return match self.http_apis.is_websocket(&api).await {
+                Some(true) => {
+                    let path = if path == "/" { format!("/{stage}") } else { format!("/{stage}{path}") };
+                    self.serve_websocket(parts, body, host, &host_name, api, path).await
+                }
+                Some(false) => self.serve_http_api(parts, body, host, api, path, Some(stage)).await,
+                None => message(403, "ForbiddenException", "Forbidden"),
+            };
+        }
         if let Some((api, path)) = by_id
             && self.apigateway.locate(&api).await.is_none()
             && let Some(websocket) = self.http_apis.is_websocket(&api).await
@@ -135,7 +148,7 @@ impl ExecuteApiDoor {
             if websocket {
                 return self.serve_websocket(parts, body, host, &host_name, api, path).await;
             }
-            return self.serve_http_api(parts, body, host, api, path).await;
+            return self.serve_http_api(parts, body, host, api, path, None).await;
         }
         let (api_id, stage, path, full_path) = if let Some(rest) = raw_path.strip_prefix(PATH_PREFIX) {
             let with_slash = format!("/{rest}");
@@ -193,6 +206,7 @@ impl ExecuteApiDoor {
         host: String,
         api_id: String,
         path: String,
+        stage: Option<String>,
     ) -> Response<Body> {
         if let Some(len) = parts.headers.get("content-length").and_then(|v| v.to_str().ok()?.parse::<u64>().ok())
             && len > MAX_BODY as u64
@@ -210,6 +224,7 @@ impl ExecuteApiDoor {
             .filter_map(|(k, v)| v.to_str().ok().map(|v| (k.as_str().to_string(), v.to_string())))
             .collect();
         let source_ip = source_ip(&parts);
+        let caller = self.caller(&parts, &body);
         let req = stratus_apigatewayv2::HttpRequest {
             api_id,
             path,
@@ -220,6 +235,8 @@ impl ExecuteApiDoor {
             source_ip,
             host,
             protocol: if http2 { "HTTP/2.0".into() } else { "HTTP/1.1".into() },
+            caller,
+            stage,
         };
         let a = self.http_apis.execute(req).await;
         answer(HttpAnswer::new(a.status, a.headers, a.body))
@@ -282,6 +299,7 @@ impl ExecuteApiDoor {
             }
         }
         drop(body);
+        let caller = self.caller(&parts, &Bytes::new());
         let hs = stratus_apigatewayv2::Handshake {
             api_id,
             stage,
@@ -289,6 +307,7 @@ impl ExecuteApiDoor {
             query: parts.uri.query().map(str::to_string),
             source_ip: source_ip(&parts),
             domain_name,
+            caller,
         };
         let session = match self.http_apis.ws_connect(hs).await {
             Ok(s) => s,
@@ -404,6 +423,7 @@ impl FrontDoor for ExecuteApiDoor {
         head.path().starts_with(PATH_PREFIX)
             || api_of_host(head.host_name()).is_some()
             || self.apigateway.is_domain(head.host_name())
+            || self.http_apis.is_domain(head.host_name())
     }
 
     fn serve(&self, req: hyper::Request<Incoming>) -> stratus_proto::BoxFuture<'_, Response<Body>> {
