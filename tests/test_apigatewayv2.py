@@ -694,3 +694,31 @@ def test_route_throttling(c, echo):
     assert all(call(c, api, "/free").status_code == 200 for _ in range(4))
     c.v2.delete_route_settings(ApiId=api, StageName="$default", RouteKey="GET /limited")
     assert call(c, api, "/limited").status_code == 200
+
+
+NODE = zip_of({"index.js": """
+exports.handler = async (event) => {
+  if (event.version === "2.0") {
+    // A bare object: API Gateway infers a 200 JSON answer.
+    return { runtime: "node", route: event.routeKey, path: event.rawPath, q: event.queryStringParameters };
+  }
+  return { statusCode: 201, headers: { "x-node": "1" }, multiValueHeaders: { "set-cookie": ["a=1", "b=2"] },
+           body: JSON.stringify({ runtime: "node", resource: event.resource, method: event.httpMethod }) };
+};
+"""})
+
+
+def test_node_functions_with_payload_2_and_1(c):
+    name, fn = create(c.lam, NODE, runtime="nodejs20.x", handler="index.handler")
+    c.lam.add_permission(FunctionName=name, StatementId="apigw", Action="lambda:InvokeFunction",
+                         Principal="apigateway.amazonaws.com", SourceArn=f"arn:aws:execute-api:{REGION}:{ACCOUNT}:*")
+    arn = fn["FunctionArn"]
+    v2 = api_with_routes(c, arn, ["GET /items/{id}"])
+    r = call(c, v2, "/items/5?x=1&x=2")
+    assert r.status_code == 200 and r.headers["content-type"] == "application/json"
+    assert r.json() == {"runtime": "node", "route": "GET /items/{id}", "path": "/items/5", "q": {"x": "1,2"}}
+    v1 = api_with_routes(c, arn, ["POST /things"], payload="1.0")
+    r = call(c, v1, "/things", "POST", data="{}")
+    assert r.status_code == 201 and r.headers["x-node"] == "1"
+    assert r.json() == {"runtime": "node", "resource": "/things", "method": "POST"}
+    assert r.raw.headers.getlist("set-cookie") == ["a=1", "b=2"]
