@@ -11,7 +11,7 @@ import json
 import subprocess
 import sys
 
-SERVICES = {"stratus-sqs", "stratus-lambda", "stratus-logs", "stratus-sns", "stratus-s3", "stratus-iam-api", "stratus-dynamodb", "stratus-kinesis", "stratus-apigateway", "stratus-apigatewayv2", "stratus-elbv2"}
+SERVICES = {"stratus-sqs", "stratus-lambda", "stratus-logs", "stratus-sns", "stratus-s3", "stratus-iam-api", "stratus-dynamodb", "stratus-kinesis", "stratus-apigateway", "stratus-apigatewayv2", "stratus-elbv2", "stratus-codecommit"}
 # Runs function code; only the binary joins it to the Lambda API (through lambda::Executor).
 RUNTIME = "stratus-runtime"
 BACKENDS = {"stratus-storage-sqlite"}

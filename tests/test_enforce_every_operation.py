@@ -20,7 +20,8 @@ from sqs_helpers import ServerProcess, client_config, unique
 pytestmark = pytest.mark.stratus_only
 
 ROOT = ("AKIDEVERYOPROOT00001", "every-op-root-secret", "210987654321")
-SERVICES = ("sqs", "sns", "lambda", "logs", "iam", "sts", "s3", "dynamodb", "dynamodbstreams", "kinesis", "apigateway", "apigatewayv2", "elbv2")
+SERVICES = ("sqs", "sns", "lambda", "logs", "iam", "sts", "s3", "dynamodb", "dynamodbstreams", "kinesis", "apigateway", "apigatewayv2", "elbv2",
+            "codecommit")
 # Answered whatever the caller's policies: who am I, and the token-authorized exchanges.
 EXEMPT = {("sts", "GetCallerIdentity"), ("sts", "AssumeRoleWithWebIdentity"), ("sts", "AssumeRoleWithSAML")}
 DENIALS = {"AccessDenied", "AuthorizationError", "AccessDeniedException"}

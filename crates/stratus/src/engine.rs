@@ -43,6 +43,7 @@ struct Topic {
 const TOPICS: &[Topic] = &[
     Topic { name: Lambda::DESTINATION_TOPIC, payload: "record", sns_subject: None },
     Topic { name: stratus_s3::EVENTS_TOPIC, payload: "event", sns_subject: Some("Amazon S3 Notification") },
+    Topic { name: stratus_codecommit::EVENTS_TOPIC, payload: "event", sns_subject: None },
 ];
 
 /// Records read (and delivered concurrently) per round and topic.
@@ -177,15 +178,17 @@ impl Engine {
 }
 
 impl Engine {
-    /// Whether the record may be delivered: S3 delivers only where the destination's policy
-    /// lets `s3.amazonaws.com` act for the bucket; a function's destination records go only
-    /// where its execution role may send them. Records without either are the engine's own.
+    /// Whether the record may be delivered: S3 (and CodeCommit, whose records name their
+    /// `principal`) deliver only where the destination's policy lets the service act for the
+    /// source; a function's destination records go only where its execution role may send
+    /// them. Records without either are the engine's own.
     async fn allowed(&self, v: &Value, destination: &str) -> Result<(), String> {
         let action = ServiceAccess::delivery_action(destination).unwrap_or_default();
         if let (Some(source), Some(account)) = (v["source"].as_str(), v["source_account"].as_str()) {
+            let principal = v["principal"].as_str().unwrap_or("s3.amazonaws.com");
             let source = Source { arn: source, account };
-            if !self.access.service_may("s3.amazonaws.com", action, destination, source).await {
-                return Err(format!("the policy of {destination} does not let s3.amazonaws.com {action}"));
+            if !self.access.service_may(principal, action, destination, source).await {
+                return Err(format!("the policy of {destination} does not let {principal} {action}"));
             }
         }
         if let (Some(role), Some(function)) = (v["role"].as_str(), v["function"].as_str()) {

@@ -9,6 +9,7 @@ use crate::gateway::{Head, Reply, plain_error};
 pub mod alb;
 pub mod aws;
 pub mod execute_api;
+pub mod git;
 pub mod platform;
 pub mod s3;
 

@@ -243,6 +243,13 @@ async fn serve(cfg: Config) -> Result<(), String> {
     let http_apis = stratus_apigatewayv2::ApiGatewayV2::new(store.clone(), env.clone())?;
     http_apis.start().await?;
     http_apis.set_backends(api_backends.clone());
+    let codecommit_root = cfg.data_dir.as_ref().map_or_else(|| work_dir.join("codecommit"), |d| d.join("codecommit"));
+    let codecommit = stratus_codecommit::CodeCommit::new(store.clone(), env.clone(), codecommit_root)?;
+    let git_version = stratus_codecommit::CodeCommit::git_version().await;
+    if git_version.is_none() {
+        tracing::warn!("git is not installed: CodeCommit repositories cannot be created, cloned or pushed to");
+    }
+    codecommit.start().await?;
     let elbv2 = stratus_elbv2::Elbv2::new(store.clone(), env.clone())?;
     elbv2.start().await?;
     elbv2.set_targets(Arc::new(alb::AlbTargets {
@@ -313,6 +320,19 @@ async fn serve(cfg: Config) -> Result<(), String> {
     let http_apis_reset = http_apis.clone();
     services
         .register(Registration::new("apigatewayv2").api(Arc::new(http_apis)).on_reset(move || http_apis_reset.reset()));
+    let codecommit_reset = codecommit.clone();
+    services.register(
+        Registration::new("codecommit")
+            .api(Arc::new(codecommit.clone()))
+            .door(Arc::new(front::git::GitDoor {
+                codecommit: codecommit.clone(),
+                identity: (cfg.auth != AuthMode::Open).then(|| identity.clone()),
+                enforce: cfg.auth == AuthMode::Enforce,
+                default_account: cfg.default_account.clone(),
+                default_region: cfg.default_region.clone(),
+            }))
+            .on_reset(move || codecommit_reset.reset()),
+    );
     let elbv2_reset = elbv2.clone();
     let alb_door = Arc::new(front::alb::AlbDoor { elbv2: elbv2.clone() });
     services.register(
@@ -335,6 +355,7 @@ async fn serve(cfg: Config) -> Result<(), String> {
         auth.clone(),
         env.clone(),
         cfg.data_dir.is_some(),
+        git_version,
     );
     let authorizer = (cfg.auth == AuthMode::Enforce).then(|| identity.authorizer());
     let aws = front::aws::AwsDoor::new(&mut services, auth, authorizer, env.clone(), cfg.default_region.clone());

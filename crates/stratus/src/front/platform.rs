@@ -28,11 +28,20 @@ pub struct PlatformDoor {
     services: Vec<&'static str>,
     resets: Vec<Box<dyn Fn() + Send + Sync>>,
     files: Vec<Arc<dyn PlatformFiles>>,
+    /// `git --version` (CodeCommit needs git), None when git is not installed.
+    git: Option<String>,
 }
 
 impl PlatformDoor {
     /// Takes the reset hooks and files out of the registrations.
-    pub fn new(services: &mut Services, store: Store, auth: Arc<Authenticator>, env: Env, durable: bool) -> Self {
+    pub fn new(
+        services: &mut Services,
+        store: Store,
+        auth: Arc<Authenticator>,
+        env: Env,
+        durable: bool,
+        git: Option<String>,
+    ) -> Self {
         let names = services.names();
         let mut resets = Vec::new();
         let mut files = Vec::new();
@@ -44,7 +53,7 @@ impl PlatformDoor {
                 files.push(f);
             }
         }
-        PlatformDoor { store, auth, env, durable, started: Instant::now(), services: names, resets, files }
+        PlatformDoor { store, auth, env, durable, started: Instant::now(), services: names, resets, files, git }
     }
 
     async fn handle(&self, parts: &Parts, body: &Bytes) -> Reply {
@@ -59,6 +68,7 @@ impl PlatformDoor {
                     "storage": self.store.backend_name(),
                     "durable": self.durable,
                     "uptimeSeconds": self.started.elapsed().as_secs(),
+                    "git": self.git,
                 }),
             ),
             (&Method::POST, "/_stratus/reset") => self.reset(parts, body).await,
