@@ -12,8 +12,10 @@ boto3):
 2. Stratus (durable, fresh temp --data-dir, STRATUS_LOG_LEVEL=warn) gets a CodeCommit
    repository; the peer is the same `git http-backend` behind a minimal CGI server (Python's
    `ThreadingHTTPServer`, one `git http-backend` process per request, bare repository on the
-   same disk). For each: the first push of the whole history (timed once), then --rounds fresh
-   clones (median), then --rounds pushes of one more commit (median).
+   same disk). For each: the first push of the whole history (timed once), then --rounds
+   rounds (after one warm-up round), the two servers taking turns, of a fresh clone without
+   checkout (`--no-checkout`: the server's work and the transfer, not the client writing the
+   files) and a push of one more commit; medians.
 3. Push → function start: a trigger on the Stratus repository invokes a warm Python function
    that sends `time.time()` at its start to an SQS queue; --pushes pushes of one small commit
    each, one at a time; reported from the moment `git push` started and from when it returned.
@@ -103,9 +105,22 @@ class CgiHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     project_root = ""
 
-    def _run(self):
+    def _body(self) -> bytes:
+        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            parts = []
+            while True:
+                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                if size == 0:
+                    self.rfile.readline()
+                    return b"".join(parts)
+                parts.append(self.rfile.read(size))
+                self.rfile.readline()
         length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
+        return self.rfile.read(length) if length else b""
+
+    def _run(self):
+        body = self._body()
+        length = len(body)
         path, _, query = self.path.partition("?")
         env = dict(GIT_ENV, GIT_PROJECT_ROOT=self.project_root, GIT_HTTP_EXPORT_ALL="1", PATH_INFO=path,
                    REQUEST_METHOD=self.command, QUERY_STRING=query,
@@ -146,25 +161,43 @@ def timed(fn) -> float:
     return time.perf_counter() - t0
 
 
-def git_round(url: str, source: Path, work: Path, rounds: int) -> dict:
-    """First push of the whole history, then clones and single-commit pushes."""
-    out = {"first_push_s": timed(lambda: git("push", "-q", url, "main", cwd=source))}
-    clones = []
-    for r in range(rounds):
-        dest = work / f"clone-{r}"
-        clones.append(timed(lambda dest=dest: git("clone", "-q", url, str(dest))))
-        shutil.rmtree(dest)
-    out["clone_s"] = statistics.median(clones)
-    clone = work / "pusher"
-    git("clone", "-q", url, str(clone))
-    pushes = []
-    for r in range(rounds):
-        (clone / "bench.txt").write_text(f"push {r}\n")
-        git("add", "bench.txt", cwd=clone)
-        git("-c", "user.name=Bench", "-c", "user.email=b@e", "commit", "-q", "-m", f"push {r}", cwd=clone)
-        pushes.append(timed(lambda: git("push", "-q", "origin", "main", cwd=clone)))
-    out["push_one_commit_s"] = statistics.median(pushes)
-    shutil.rmtree(clone)
+def first_push(url: str, source: Path) -> float:
+    return timed(lambda: git("push", "-q", url, "main", cwd=source))
+
+
+def clone_time(url: str, dest: Path) -> float:
+    """A clone without checking out files: the server's part (negotiation, the pack) and the
+    transfer, not the client writing 10,000 files (whose cost is the file system's, and the
+    same for both servers)."""
+    t = timed(lambda: git("clone", "-q", "--no-checkout", url, str(dest)))
+    shutil.rmtree(dest)
+    return t
+
+
+def push_time(clone: Path, n: int) -> float:
+    (clone / "bench.txt").write_text(f"push {n}\n")
+    git("add", "bench.txt", cwd=clone)
+    git("-c", "user.name=Bench", "-c", "user.email=b@e", "commit", "-q", "-m", f"push {n}", cwd=clone)
+    return timed(lambda: git("push", "-q", "origin", "main", cwd=clone))
+
+
+def compare(urls: dict[str, str], source: Path, work: Path, rounds: int) -> dict:
+    """Both servers, their rounds interleaved (so that both see the same machine)."""
+    out = {name: {"first_push_s": first_push(url, source), "clones": [], "pushes": []} for name, url in urls.items()}
+    clones = {}
+    for name, url in urls.items():
+        clones[name] = work / f"pusher-{name}"
+        git("clone", "-q", url, str(clones[name]))
+    for r in range(rounds + 1):  # the first round warms both
+        for name, url in urls.items():
+            c = clone_time(url, work / f"clone-{name}")
+            p = push_time(clones[name], r)
+            if r > 0:
+                out[name]["clones"].append(c)
+                out[name]["pushes"].append(p)
+    for name in urls:
+        out[name]["clone_s"] = statistics.median(out[name]["clones"])
+        out[name]["push_one_commit_s"] = statistics.median(out[name]["pushes"])
     return out
 
 
@@ -215,7 +248,7 @@ def trigger_latency(port: int, url: str, work: Path, pushes: int) -> dict:
 
 def render(res: dict) -> str:
     s, p = res["stratus"], res["peer"]
-    rows = [("first push of the whole history", "first_push_s"), ("clone (median)", "clone_s"),
+    rows = [("first push of the whole history", "first_push_s"), ("clone, no checkout (median)", "clone_s"),
             ("push of one commit (median)", "push_one_commit_s")]
     out = [f"CodeCommit benchmark, {res['when']}: {res['files']:,} files, {res['commits']:,} commits "
            f"(pack {res['pack_mib']:.1f} MiB)", "",
@@ -233,7 +266,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--files", type=int, default=10_000)
     ap.add_argument("--commits", type=int, default=1_000)
-    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--pushes", type=int, default=30)
     ap.add_argument("--stratus", default=str(ROOT / "target" / "release" / "stratus"))
     args = ap.parse_args()
@@ -251,14 +284,11 @@ def main() -> int:
         peer_root = work / "peer"
         git("init", "-q", "--bare", str(peer_root / "repo.git"))
         git("config", "http.receivepack", "true", cwd=peer_root / "repo.git")
+        git("symbolic-ref", "HEAD", "refs/heads/main", cwd=peer_root / "repo.git")
         CgiHandler.project_root = str(peer_root)
         server = ThreadingHTTPServer(("127.0.0.1", 0), CgiHandler)
         threading.Thread(target=server.serve_forever, daemon=True).start()
         peer_url = f"http://127.0.0.1:{server.server_address[1]}/repo.git"
-        (work / "peer-work").mkdir()
-        res["peer"] = git_round(peer_url, source, work / "peer-work", args.rounds)
-        server.shutdown()
-        # Stratus.
         env = dict(os.environ, STRATUS_LOG_LEVEL="warn")
         proc, port, _pid = lb.start_stratus(Path(args.stratus), ["--data-dir", str(work / "data")],
                                             logs / "stratus.log", env)
@@ -268,11 +298,12 @@ def main() -> int:
             cc = boto3.client("codecommit", endpoint_url=f"http://127.0.0.1:{port}", region_name=REGION,
                               aws_access_key_id="test", aws_secret_access_key="test")
             url = cc.create_repository(repositoryName="bench")["repositoryMetadata"]["cloneUrlHttp"]
-            (work / "stratus-work").mkdir()
-            res["stratus"] = git_round(url, source, work / "stratus-work", args.rounds)
+            both = compare({"stratus": url, "peer": peer_url}, source, work, args.rounds)
+            res["stratus"], res["peer"] = both["stratus"], both["peer"]
             res["trigger"] = trigger_latency(port, url, work, args.pushes)
         finally:
             common.stop(proc)
+            server.shutdown()
     md = render(res)
     print(md)
     (RESULTS / "codecommit-latest.md").write_text(md)

@@ -276,7 +276,7 @@ pub async fn sync(i: &Inner, account: &str, region: &str, name: &str, user: &str
     let key = store::repo_key(account, region, name);
     let (refs, default_set, now) = (now_refs.clone(), default.clone(), i.now());
     i.store
-        .write(move |t| {
+        .write_signalling(move |t| {
             let mut d: RepoDoc =
                 store::get_json(t, &key)?.ok_or_else(|| crate::errors::repo_not_found("repository"))?;
             d.refs = refs;
@@ -335,7 +335,7 @@ pub async fn test(i: &Inner, ctx: &RequestContext, input: Value) -> Result<Value
         .map(|t| record(i, &doc, t, vec![json!({"commit": commit, "ref": branch})], &user, "TriggerEventTest"))
         .collect();
     i.store
-        .write(move |t| {
+        .write_signalling(move |t| {
             for r in &records {
                 let bytes = serde_json::to_vec(r).map_err(|e| AwsError::internal(e.to_string()))?;
                 stratus_storage::outbox_push(t, EVENTS_TOPIC, &bytes).map_err(store::store_err)?;
