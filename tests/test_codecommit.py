@@ -1288,3 +1288,85 @@ def test_pull_request_comments(cc):
     with pytest.raises(ClientError) as e:
         c.update_comment(commentId=missing, content="nobody")
     assert code(e) == "CommentDoesNotExistException"
+
+
+def test_describe_merge_conflicts_gives_the_hunks(cc):
+    c = cc.codecommit
+    repo = new_repo(cc, "hunks")["repositoryName"]
+    base = c.put_file(repositoryName=repo, branchName="main", filePath="shared.txt",
+                      fileContent=b"one\ntwo\nthree\n")["commitId"]
+    c.create_branch(repositoryName=repo, branchName="feature", commitId=base)
+    c.put_file(repositoryName=repo, branchName="main", filePath="shared.txt", fileContent=b"one\nTWO main\nthree\n",
+               parentCommitId=base)
+    c.put_file(repositoryName=repo, branchName="feature", filePath="shared.txt",
+               fileContent=b"one\ntwo feature\nthree\n", parentCommitId=base)
+    d = c.describe_merge_conflicts(repositoryName=repo, destinationCommitSpecifier="main",
+                                   sourceCommitSpecifier="feature", mergeOption="THREE_WAY_MERGE",
+                                   filePath="shared.txt")
+    assert d["conflictMetadata"]["filePath"] == "shared.txt" and d["conflictMetadata"]["numberOfConflicts"] == 1
+    assert d["conflictMetadata"]["fileSizes"] == {"source": 22, "destination": 19, "base": 14}
+    hunk = d["mergeHunks"][0]
+    assert hunk["isConflict"] is True
+    assert hunk["destination"] == {"startLine": 2, "endLine": 2, "hunkContent": "TWO main\n"}
+    assert hunk["source"]["hunkContent"] == "two feature\n" and hunk["base"]["hunkContent"] == "two\n"
+    assert d["baseCommitId"] == base
+    with pytest.raises(ClientError) as e:
+        c.describe_merge_conflicts(repositoryName=repo, destinationCommitSpecifier="main",
+                                   sourceCommitSpecifier="feature", mergeOption="THREE_WAY_MERGE",
+                                   filePath="nope.txt")
+    assert code(e) == "FileDoesNotExistException"
+
+
+def test_git_remote_codecommit_sigv4_password(tmp_path):
+    """The password git-remote-codecommit derives from access keys: SigV4 of `GIT {path}`."""
+    import datetime
+    import hmac
+    import tempfile
+
+    from sqs_helpers import ServerProcess
+
+    root = ("AKIDGRCROOT000000001", "grc-root-secret", "123456789012")
+    cfg = tmp_path / "stratus.toml"
+    cfg.write_text("\n".join(["[[credentials]]", f'access_key_id = "{root[0]}"', f'secret_access_key = "{root[1]}"',
+                              f'account = "{root[2]}"', ""]))
+    srv = ServerProcess(in_memory=True, log_dir=tempfile.mkdtemp(prefix="stratus-grc-"),
+                        extra_args=["--auth", "enforce", "--config", str(cfg)])
+    srv.start()
+    try:
+        kw = dict(endpoint_url=srv.endpoint, region_name=REGION, aws_access_key_id=root[0],
+                  aws_secret_access_key=root[1])
+        iam, cc = boto3.client("iam", **kw), boto3.client("codecommit", **kw)
+        repo = cc.create_repository(repositoryName=unique("grc"))["repositoryMetadata"]
+        cc.put_file(repositoryName=repo["repositoryName"], branchName="main", fileContent=b"signed\n",
+                    filePath="README.md")
+        user = iam.create_user(UserName=unique("grc"))["User"]["UserName"]
+        key = iam.create_access_key(UserName=user)["AccessKey"]
+        iam.put_user_policy(UserName=user, PolicyName="pull", PolicyDocument=json.dumps({
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Action": "codecommit:GitPull", "Resource": repo["Arn"]}]}))
+        scheme, rest = repo["cloneUrlHttp"].split("://", 1)
+        host, path = rest.split("/", 1)
+        path = "/" + path
+
+        def password(secret: str, when: datetime.datetime) -> str:
+            stamp = when.strftime("%Y%m%dT%H%M%S")
+            canonical = f"GIT\n{path}\n\nhost:{host}\n\nhost\n"
+            scope = f"{stamp[:8]}/{REGION}/codecommit/aws4_request"
+            to_sign = f"AWS4-HMAC-SHA256\n{stamp}Z\n{scope}\n{hashlib.sha256(canonical.encode()).hexdigest()}"
+            k = ("AWS4" + secret).encode()
+            for part in (stamp[:8], REGION, "codecommit", "aws4_request"):
+                k = hmac.new(k, part.encode(), hashlib.sha256).digest()
+            return f"{stamp}Z{hmac.new(k, to_sign.encode(), hashlib.sha256).hexdigest()}"
+
+        now = datetime.datetime.now(datetime.timezone.utc)
+        good = f"{scheme}://{key['AccessKeyId']}:{password(key['SecretAccessKey'], now)}@{rest}"
+        work = tmp_path / "work"
+        git("clone", "-q", good, str(work))
+        assert (work / "README.md").read_text() == "signed\n"
+        wrong = f"{scheme}://{key['AccessKeyId']}:{password('not-the-secret', now)}@{rest}"
+        assert git("clone", "-q", wrong, str(tmp_path / "wrong"), check=False).returncode != 0
+        old = now - datetime.timedelta(hours=1)
+        stale = f"{scheme}://{key['AccessKeyId']}:{password(key['SecretAccessKey'], old)}@{rest}"
+        assert git("clone", "-q", stale, str(tmp_path / "stale"), check=False).returncode != 0
+    finally:
+        srv.kill()

@@ -12,7 +12,7 @@
 //! - `http`: `git clone`/`fetch`/`push` over HTTP.
 //!
 //! Operations of the model not listed in [`SUPPORTED`] (approval rules and templates, comments
-//! on compared commits, reactions, CreateUnreferencedMergeCommit, encryption keys) answer
+//! on compared commits, reactions, CreateUnreferencedMergeCommit, BatchDescribeMergeConflicts, encryption keys) answer
 //! `UnknownOperationException`.
 
 use std::collections::HashMap;
@@ -96,6 +96,7 @@ pub const SUPPORTED: &[&str] = &[
     "GetComment",
     "UpdateComment",
     "DeleteCommentContent",
+    "DescribeMergeConflicts",
 ];
 
 /// The CodeCommit service.
@@ -229,6 +230,7 @@ impl Service for CodeCommit {
                 "GetComment" => pulls::get_comment(i, ctx, input).await,
                 "UpdateComment" => pulls::update_comment(i, ctx, input).await,
                 "DeleteCommentContent" => pulls::delete_content(i, ctx, input).await,
+                "DescribeMergeConflicts" => merges::describe_merge_conflicts(i, ctx, input).await,
                 other => Err(errors::unsupported(other)),
             }
         })

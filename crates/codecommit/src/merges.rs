@@ -191,3 +191,139 @@ pub async fn by_squash(i: &Inner, ctx: &RequestContext, input: Value) -> Result<
 pub async fn by_three_way(i: &Inner, ctx: &RequestContext, input: Value) -> Result<Value, AwsError> {
     merge_branches(i, ctx, input, THREE_WAY).await
 }
+
+/// One side of a conflicting hunk: its lines (1-based, inclusive) and text.
+fn hunk_side(start: usize, lines: &[&str]) -> Value {
+    let end = if lines.is_empty() { start } else { start + lines.len() - 1 };
+    json!({"startLine": start, "endLine": end, "hunkContent": lines.iter().map(|l| format!("{l}\n")).collect::<String>()})
+}
+
+/// The conflicting hunks of git's diff3 merge output (`<<<<<<<` destination, `|||||||` base,
+/// `=======` source, `>>>>>>>`), with line numbers in each version.
+pub fn hunks(merged: &str) -> Vec<Value> {
+    let (mut dst_line, mut base_line, mut src_line) = (1usize, 1usize, 1usize);
+    let mut out = Vec::new();
+    let mut lines = merged.lines().peekable();
+    while let Some(line) = lines.next() {
+        if !line.starts_with("<<<<<<<") {
+            dst_line += 1;
+            base_line += 1;
+            src_line += 1;
+            continue;
+        }
+        let (mut dst, mut base, mut src) = (Vec::new(), Vec::new(), Vec::new());
+        let mut part = 0;
+        for l in lines.by_ref() {
+            if l.starts_with("|||||||") {
+                part = 1;
+            } else if l.starts_with("=======") {
+                part = 2;
+            } else if l.starts_with(">>>>>>>") {
+                break;
+            } else {
+                match part {
+                    0 => dst.push(l),
+                    1 => base.push(l),
+                    _ => src.push(l),
+                }
+            }
+        }
+        out.push(json!({
+            "isConflict": true,
+            "destination": hunk_side(dst_line, &dst),
+            "base": hunk_side(base_line, &base),
+            "source": hunk_side(src_line, &src),
+        }));
+        dst_line += dst.len();
+        base_line += base.len();
+        src_line += src.len();
+    }
+    out
+}
+
+/// DescribeMergeConflicts: one file's conflicts, as hunks of the three versions.
+pub async fn describe_merge_conflicts(i: &Inner, ctx: &RequestContext, input: Value) -> Result<Value, AwsError> {
+    let (doc, repo) = repos::open(i, ctx, &input).await?;
+    let (source, destination, base) = sides(&doc, &repo, &input).await?;
+    let path = crate::content::clean_path(s(&input, "filePath"));
+    if path.is_empty() {
+        return Err(err("PathRequiredException", "A file path is required."));
+    }
+    let merged = repo.merge_tree(&destination, &source).await.map_err(|e| git_failed(e.0))?;
+    if !merged.conflicts.iter().any(|c| c == &path) {
+        return Err(err("FileDoesNotExistException", format!("The file {path} has no merge conflict.")));
+    }
+    let blob_at = |commit: Option<String>| {
+        let (repo, path) = (repo.clone(), path.clone());
+        async move {
+            match commit {
+                Some(c) => Ok::<_, AwsError>(
+                    repo.entry(&c, &path).await.map_err(|e| git_failed(e.0))?.filter(|(_, k, _)| k == "blob"),
+                ),
+                None => Ok(None),
+            }
+        }
+    };
+    let (dst, bas, src) =
+        (blob_at(Some(destination.clone())).await?, blob_at(base.clone()).await?, blob_at(Some(source.clone())).await?);
+    let empty = "e69de29bb2d1d6434b8b29ae775ad8c2e48c5391".to_string();
+    let id = |b: &Option<(String, String, String)>| b.as_ref().map(|x| x.2.clone()).unwrap_or_else(|| empty.clone());
+    let out = repo
+        .run(&["merge-file", "-p", "--diff3", "--object-id", &id(&dst), &id(&bas), &id(&src)], None, &[])
+        .await
+        .map_err(|e| git_failed(e.0))?;
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    let mut found = hunks(&text);
+    let max = input.get("maxMergeHunks").and_then(Value::as_u64).unwrap_or(1000) as usize;
+    found.truncate(max.max(1));
+    let mut sizes = Vec::new();
+    for b in [&src, &dst, &bas] {
+        let n = match b {
+            Some((_, _, id)) => {
+                let out = repo.run(&["cat-file", "-s", id], None, &[]).await.map_err(|e| git_failed(e.0))?;
+                String::from_utf8_lossy(&out.stdout).trim().parse::<u64>().unwrap_or(0)
+            }
+            None => 0,
+        };
+        sizes.push(n);
+    }
+    let mode =
+        |b: &Option<(String, String, String)>| b.as_ref().map(|x| crate::git::file_mode(&x.0)).unwrap_or("NORMAL");
+    let mut out = json!({
+        "conflictMetadata": {
+            "filePath": path,
+            "fileSizes": {"source": sizes[0], "destination": sizes[1], "base": sizes[2]},
+            "fileModes": {"source": mode(&src), "destination": mode(&dst), "base": mode(&bas)},
+            "objectTypes": {"source": "FILE", "destination": "FILE", "base": "FILE"},
+            "numberOfConflicts": found.len(),
+            "isBinaryFile": {"source": false, "destination": false, "base": false},
+            "contentConflict": true,
+            "fileModeConflict": false,
+            "objectTypeConflict": false,
+            "mergeOperations": {"source": if src.is_some() { "M" } else { "D" }, "destination": if dst.is_some() { "M" } else { "D" }},
+        },
+        "mergeHunks": found,
+        "destinationCommitId": destination,
+        "sourceCommitId": source,
+    });
+    if let Some(b) = base {
+        out["baseCommitId"] = json!(b);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn diff3_hunks() {
+        let merged = "a\n<<<<<<< ours\nmine\n||||||| base\nold\n=======\ntheirs\n>>>>>>> theirs\nz\n";
+        let h = hunks(merged);
+        assert_eq!(h.len(), 1);
+        assert_eq!(h[0]["destination"]["startLine"], 2);
+        assert_eq!(h[0]["destination"]["hunkContent"], "mine\n");
+        assert_eq!(h[0]["base"]["hunkContent"], "old\n");
+        assert_eq!(h[0]["source"]["hunkContent"], "theirs\n");
+    }
+}

@@ -327,6 +327,7 @@ async fn serve(cfg: Config) -> Result<(), String> {
             .door(Arc::new(front::git::GitDoor {
                 codecommit: codecommit.clone(),
                 identity: (cfg.auth != AuthMode::Open).then(|| identity.clone()),
+                keys: keys(),
                 enforce: cfg.auth == AuthMode::Enforce,
                 default_account: cfg.default_account.clone(),
                 default_region: cfg.default_region.clone(),

@@ -2,9 +2,12 @@
 //! `http://git-codecommit.{region}.localhost:P/v1/repos/{name}` (the region from the host, as
 //! on AWS; `/v1/repos/{name}` on any other host is the default region — no S3 bucket can be
 //! called `v1`). In open mode any credentials (or none) will do; otherwise git must sign in with
-//! a CodeCommit service-specific credential (IAM's CreateServiceSpecificCredential), asked for
-//! with a `401` and `WWW-Authenticate: Basic`, and in enforce mode IAM decides
-//! `codecommit:GitPull` / `codecommit:GitPush` on the repository.
+//! a CodeCommit service-specific credential (IAM's CreateServiceSpecificCredential) or with the
+//! SigV4-derived password `git-remote-codecommit` makes from access keys (user name the access
+//! key id, `%` and the session token for temporary keys; password `{YYYYMMDDTHHMMSS}Z{signature}`
+//! of the request `GIT {path}` for the host), asked for with a `401` and
+//! `WWW-Authenticate: Basic`; in enforce mode IAM decides `codecommit:GitPull` /
+//! `codecommit:GitPush` on the repository.
 
 use base64::Engine;
 use bytes::Bytes;
@@ -21,6 +24,8 @@ const MAX_BODY: usize = 2 << 30;
 pub struct GitDoor {
     pub codecommit: CodeCommit,
     pub identity: Option<stratus_iam_api::Identity>,
+    /// Access keys, for `git-remote-codecommit`'s SigV4-derived passwords.
+    pub keys: Box<dyn stratus_iam::KeyStore>,
     pub enforce: bool,
     pub default_account: String,
     pub default_region: String,
@@ -66,6 +71,54 @@ fn basic(parts: &http::request::Parts) -> Option<(String, String)> {
     Some((u.to_string(), p.to_string()))
 }
 
+/// How long a SigV4-derived password is good for.
+const PASSWORD_SKEW_SECS: i64 = 15 * 60;
+
+/// The credential a `git-remote-codecommit` password was made with, when it checks out: the
+/// signature of `GIT {path}` for one of the names the client may have signed the host as.
+fn sigv4_password(
+    keys: &dyn stratus_iam::KeyStore,
+    user: &str,
+    password: &str,
+    region: &str,
+    path: &str,
+    hosts: &[String],
+) -> Option<stratus_iam::Credential> {
+    let (key_id, token) = match user.split_once('%') {
+        Some((k, t)) => (k, Some(t)),
+        None => (user, None),
+    };
+    let (stamp, signature) = password.split_once('Z')?;
+    let when = stratus_sigv4::parse_amz_date(&format!("{stamp}Z"))?;
+    let now = std::time::SystemTime::now();
+    let skew = match now.duration_since(when) {
+        Ok(d) => d.as_secs() as i64,
+        Err(e) => -(e.duration().as_secs() as i64),
+    };
+    if skew.abs() > PASSWORD_SKEW_SECS {
+        return None;
+    }
+    let cred = keys.lookup(key_id)?;
+    if cred.session_token.as_deref() != token {
+        return None;
+    }
+    if cred.expires.is_some_and(|e| e < now.duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)) {
+        return None;
+    }
+    let date = &stamp[..8.min(stamp.len())];
+    let key = stratus_sigv4::signing_key(&cred.secret_access_key, date, region, "codecommit");
+    let scope = format!("{date}/{region}/codecommit/aws4_request");
+    hosts
+        .iter()
+        .any(|host| {
+            let canonical = format!("GIT\n{path}\n\nhost:{host}\n\nhost\n");
+            let to_sign =
+                format!("AWS4-HMAC-SHA256\n{stamp}Z\n{scope}\n{}", stratus_sigv4::sha256_hex(canonical.as_bytes()));
+            hex::encode(stratus_sigv4::hmac_sha256(&key, to_sign.as_bytes())) == signature
+        })
+        .then_some(cred)
+}
+
 impl GitDoor {
     async fn serve_request(&self, req: hyper::Request<Incoming>) -> Response<Body> {
         let (parts, body) = req.into_parts();
@@ -79,45 +132,55 @@ impl GitDoor {
             None => (self.default_account.clone(), format!("arn:aws:iam::{}:root", self.default_account)),
             Some(identity) => {
                 let Some((user, password)) = basic(&parts) else { return ask_credentials() };
-                match identity.verify_service_password("codecommit.amazonaws.com", &user, &password).await {
-                    Ok(Some((account, user_name))) => {
-                        let arn = format!("arn:aws:iam::{account}:user/{user_name}");
-                        if self.enforce {
-                            let repo_arn = format!("arn:aws:codecommit:{region}:{account}:{name}");
-                            let action = if push { "codecommit:GitPush" } else { "codecommit:GitPull" };
-                            let who = stratus_iam::Identity::User {
-                                name: user_name.clone(),
-                                id: String::new(),
-                                arn: arn.clone(),
-                            };
-                            let ctx = stratus_core::RequestContext {
-                                account: account.clone(),
-                                region: region.clone(),
-                                request_id: String::new(),
-                                access_key: None,
-                                host: String::new(),
-                                path: String::new(),
-                            };
-                            let asked = stratus_iam_api::OnResource {
-                                service: "codecommit",
-                                action,
-                                resource: &repo_arn,
-                                policy: None,
-                                owner: Some(&account),
-                            };
-                            let decided = identity
-                                .authorizer()
-                                .authorize_with_policy(Some(&who), &ctx, &asked, stratus_iam::policy::Context::new())
-                                .await;
-                            if let Err(e) = decided {
-                                return text(403, &e.message);
+                let host = parts.headers.get("host").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+                let hosts = vec![
+                    host.clone(),
+                    host.rsplit_once(':').map(|(h, _)| h.to_string()).unwrap_or_else(|| host.clone()),
+                    format!("git-codecommit.{region}.amazonaws.com"),
+                ];
+                let path = format!("/v1/repos/{name}");
+                let (account, who) = match sigv4_password(self.keys.as_ref(), &user, &password, &region, &path, &hosts)
+                {
+                    Some(cred) => (cred.account.clone(), cred.identity.clone()),
+                    None => {
+                        match identity.verify_service_password("codecommit.amazonaws.com", &user, &password).await {
+                            Ok(Some((account, user_name))) => {
+                                let arn = format!("arn:aws:iam::{account}:user/{user_name}");
+                                (account, stratus_iam::Identity::User { name: user_name, id: String::new(), arn })
                             }
+                            Ok(None) => return ask_credentials(),
+                            Err(e) => return text(500, &e.message),
                         }
-                        (account, arn)
                     }
-                    Ok(None) => return ask_credentials(),
-                    Err(e) => return text(500, &e.message),
+                };
+                if self.enforce {
+                    let repo_arn = format!("arn:aws:codecommit:{region}:{account}:{name}");
+                    let action = if push { "codecommit:GitPush" } else { "codecommit:GitPull" };
+                    let ctx = stratus_core::RequestContext {
+                        account: account.clone(),
+                        region: region.clone(),
+                        request_id: String::new(),
+                        access_key: None,
+                        host: String::new(),
+                        path: String::new(),
+                    };
+                    let asked = stratus_iam_api::OnResource {
+                        service: "codecommit",
+                        action,
+                        resource: &repo_arn,
+                        policy: None,
+                        owner: Some(&account),
+                    };
+                    let decided = identity
+                        .authorizer()
+                        .authorize_with_policy(Some(&who), &ctx, &asked, stratus_iam::policy::Context::new())
+                        .await;
+                    if let Err(e) = decided {
+                        return text(403, &e.message);
+                    }
                 }
+                let arn = who.caller_arn(&account);
+                (account, arn)
             }
         };
         let body = match Limited::new(body, MAX_BODY).collect().await {
