@@ -1370,3 +1370,24 @@ def test_git_remote_codecommit_sigv4_password(tmp_path):
         assert git("clone", "-q", stale, str(tmp_path / "stale"), check=False).returncode != 0
     finally:
         srv.kill()
+
+
+def test_both_git_protocol_versions(cc, tmp_path):
+    """Smart HTTP protocol v0 and v2 (the `Git-Protocol` header), for clone, fetch and push."""
+    meta = new_repo(cc, "proto")
+    url = meta["cloneUrlHttp"]
+    tips = {}
+    for version in ("0", "2"):
+        work = tmp_path / f"v{version}"
+        git("-c", f"protocol.version={version}", "clone", "-q", url, str(work))
+        git("config", "user.name", "V", cwd=work)
+        git("config", "user.email", "v@example.com", cwd=work)
+        if version == "0":  # the repository is still empty: name the branch to make
+            git("symbolic-ref", "HEAD", "refs/heads/main", cwd=work)
+        tips[version] = commit(work, {f"v{version}.txt": version}, f"protocol {version}")
+        git("-c", f"protocol.version={version}", "push", "-q", "origin", "HEAD:main", cwd=work)
+        listed = git("-c", f"protocol.version={version}", "ls-remote", url, "refs/heads/main")
+        assert listed.split()[0] == tips[version]
+    fresh = tmp_path / "fresh"
+    git("-c", "protocol.version=0", "clone", "-q", url, str(fresh))
+    assert (fresh / "v0.txt").read_text() == "0" and (fresh / "v2.txt").read_text() == "2"

@@ -76,7 +76,9 @@ impl Repo {
         if input.is_some() {
             c.stdin(Stdio::piped());
         }
-        let mut child = c.spawn().map_err(|e| GitError(format!("cannot run git: {e}")))?;
+        let mut child = c
+            .spawn()
+            .map_err(|e| GitError(format!("cannot run git (CodeCommit needs git installed on the server): {e}")))?;
         if let (Some(data), Some(mut stdin)) = (input, child.stdin.take()) {
             let data = data.to_vec();
             tokio::spawn(async move {
@@ -107,7 +109,7 @@ impl Repo {
             .arg(dir)
             .output()
             .await
-            .map_err(|e| GitError(format!("cannot run git: {e}")))?;
+            .map_err(|e| GitError(format!("cannot run git (CodeCommit needs git installed on the server): {e}")))?;
         if !out.status.success() {
             return Err(GitError(format!("git init: {}", String::from_utf8_lossy(&out.stderr).trim())));
         }
