@@ -81,6 +81,14 @@ fn store_events(
         t.put(&keys::event(g.id, s.id, *ts, first_seq + n as u64), &keys::event_value(now, message))?;
         bytes += message.len() as u64;
     }
+    if !g.subscriptions.is_empty() {
+        let with_ids: Vec<(String, u64, &str)> = events
+            .iter()
+            .enumerate()
+            .map(|(n, (ts, m))| (event_id(s.id, (*ts, first_seq + n as u64)), *ts, *m))
+            .collect();
+        crate::subscriptions::deliver(t, g, &s.name, &with_ids)?;
+    }
     let (lo, hi) = events.iter().fold((u64::MAX, 0), |(lo, hi), (ts, _)| (lo.min(*ts), hi.max(*ts)));
     s.first_event = Some(s.first_event.map_or(lo, |f| f.min(lo)));
     s.last_event = Some(s.last_event.map_or(hi, |l| l.max(hi)));

@@ -39,6 +39,8 @@ pub struct GroupRecord {
     /// Message bytes of the events kept (AWS reports the group's stored bytes).
     #[serde(default)]
     pub stored_bytes: u64,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub subscriptions: Vec<crate::subscriptions::Subscription>,
 }
 
 impl GroupRecord {

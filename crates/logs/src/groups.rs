@@ -41,6 +41,7 @@ pub(crate) fn new_group(
         kms_key_id: None,
         deletion_protection: false,
         stored_bytes: 0,
+        subscriptions: Vec::new(),
     })
 }
 

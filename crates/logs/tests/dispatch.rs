@@ -626,7 +626,7 @@ async fn unsupported_operations_say_so() {
             {"metricName": "m", "metricNamespace": "n", "metricValue": "1"}]}),
         ),
         ("StartQuery", json!({"startTime": 0, "endTime": 1, "queryString": "fields @message"})),
-        ("DescribeSubscriptionFilters", json!({"logGroupName": "g"})),
+        ("DescribeDestinations", json!({})),
         ("CreateExportTask", json!({"logGroupName": "g", "from": 0, "to": 1, "destination": "bucket"})),
         ("StartLiveTail", json!({"logGroupIdentifiers": ["g"]})),
         ("DescribeQueries", json!({})),

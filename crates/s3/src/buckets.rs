@@ -76,17 +76,21 @@ pub async fn create(s3: &S3, req: S3Request<CreateBucketInput>) -> S3Result<S3Re
             "The unspecified location constraint is incompatible for the region specific endpoint this request was sent to."
         ));
     }
+    let configs = crate::configs::at_create(&who.account, &i)?;
+    let locked = i.object_lock_enabled_for_bucket == Some(true);
     let b = Bucket {
         name: i.bucket.clone(),
         account: who.account.clone(),
         region,
         created_millis: s3.now_millis(),
-        versioning: Versioning::Unversioned,
+        // Object Lock needs versioning, and turns it on.
+        versioning: if locked { Versioning::Enabled } else { Versioning::Unversioned },
         policy: None,
         cors: None,
         tags: None,
         notifications: Vec::new(),
         public_access_block: Some(crate::public::PublicAccessBlock::ALL),
+        configs: configs.into_iter().collect(),
     };
     let name = i.bucket.clone();
     s3.store()

@@ -34,6 +34,9 @@ pub struct Bucket {
     /// Block Public Access (none for buckets made before Stratus kept it).
     #[serde(default)]
     pub public_access_block: Option<crate::public::PublicAccessBlock>,
+    /// Configurations kept as they were put, by name (`configs.rs`), as XML.
+    #[serde(default)]
+    pub configs: std::collections::BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]

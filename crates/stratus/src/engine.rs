@@ -44,6 +44,7 @@ const TOPICS: &[Topic] = &[
     Topic { name: Lambda::DESTINATION_TOPIC, payload: "record", sns_subject: None },
     Topic { name: stratus_s3::EVENTS_TOPIC, payload: "event", sns_subject: Some("Amazon S3 Notification") },
     Topic { name: stratus_codecommit::EVENTS_TOPIC, payload: "event", sns_subject: None },
+    Topic { name: stratus_logs::SUBSCRIPTIONS_TOPIC, payload: "event", sns_subject: None },
 ];
 
 /// Records read (and delivered concurrently) per round and topic.
@@ -376,6 +377,27 @@ impl stratus_s3::NotificationTargets for S3Targets {
                 _ => return self.access.policy_allows("s3.amazonaws.com", action, arn, source).await,
             };
             exists && self.access.service_may("s3.amazonaws.com", action, arn, source).await
+        })
+    }
+}
+
+/// Whether a log group's subscription filter may deliver to a function: its policy must let
+/// `logs.amazonaws.com` invoke it for the group (checked in every mode, as AWS does when the
+/// filter is put).
+pub struct LogsDestinations {
+    pub access: ServiceAccess,
+}
+
+impl stratus_logs::Destinations for LogsDestinations {
+    fn allows<'a>(
+        &'a self,
+        destination: &'a str,
+        group_arn: &'a str,
+        account: &'a str,
+    ) -> stratus_proto::BoxFuture<'a, bool> {
+        Box::pin(async move {
+            let source = Source { arn: group_arn, account };
+            self.access.policy_allows("logs.amazonaws.com", "lambda:InvokeFunction", destination, source).await
         })
     }
 }

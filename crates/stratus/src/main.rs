@@ -218,6 +218,7 @@ async fn serve(cfg: Config) -> Result<(), String> {
     lambda.start();
     sns.set_targets(Arc::new(engine::SnsTargets { sqs: sqs.clone(), lambda: lambda.clone(), access: access.clone() }));
     sns.start();
+    logs.set_destinations(Arc::new(engine::LogsDestinations { access: access.clone() }));
     let s3 = stratus_s3::S3::new(store.clone(), env.clone());
     s3.set_targets(Arc::new(engine::S3Targets { sqs: sqs.clone(), sns: sns.clone(), access: access.clone() }));
     lambda.set_code_source(Arc::new(engine::S3Code { s3: s3.clone() }));

@@ -1,0 +1,188 @@
+//! Subscription filters: up to two per log group, each a filter pattern and a destination (a
+//! Lambda function here). Every write of events (PutLogEvents and the service's own appends,
+//! such as function output) checks the group's filters in the same transaction and pushes, per
+//! filter with matching events, one outbox record (topic [`crate::SUBSCRIPTIONS_TOPIC`]) with
+//! the payload AWS delivers: `{"awslogs": {"data": base64(gzip(JSON))}}`, the JSON being the
+//! `DATA_MESSAGE` with the group, stream, filter name and the matching events. The binary's
+//! trigger engine invokes the function asynchronously (its policy must let
+//! `logs.amazonaws.com` in for the group).
+
+use std::io::Write;
+
+use base64::Engine;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use stratus_core::RequestContext;
+use stratus_proto::AwsError;
+use stratus_storage::Txn;
+
+use crate::Inner;
+use crate::errors::{invalid_filter_pattern, invalid_parameter};
+use crate::group::{GroupRecord, GroupRef, save_group};
+use crate::pattern::FilterPattern;
+
+/// AWS's limit of subscription filters per log group.
+const MAX_FILTERS: usize = 2;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Subscription {
+    pub name: String,
+    pub pattern: String,
+    pub destination: String,
+    #[serde(default)]
+    pub role_arn: Option<String>,
+    pub distribution: String,
+    pub created: u64,
+}
+
+fn s<'a>(v: &'a Value, k: &str) -> &'a str {
+    v.get(k).and_then(Value::as_str).unwrap_or("")
+}
+
+fn not_found() -> AwsError {
+    AwsError::new("ResourceNotFoundException", "The specified subscription filter does not exist.").with_status(400)
+}
+
+pub async fn put(i: &Inner, ctx: &RequestContext, input: Value) -> Result<Value, AwsError> {
+    let name = s(&input, "filterName").to_string();
+    if name.is_empty() || name.len() > 512 || name.contains(':') || name.contains('*') {
+        return Err(invalid_parameter("Invalid filterName"));
+    }
+    let pattern = s(&input, "filterPattern").to_string();
+    FilterPattern::parse(&pattern).map_err(|e| invalid_filter_pattern(&e.0))?;
+    let destination = s(&input, "destinationArn").to_string();
+    let arn = stratus_core::Arn::parse(&destination)
+        .ok_or_else(|| invalid_parameter(format!("Invalid destinationArn {destination}")))?;
+    match arn.service {
+        "lambda" if arn.resource.starts_with("function:") => {}
+        "kinesis" | "firehose" | "logs" => {
+            return Err(invalid_parameter(format!(
+                "Subscription filters to {} are not served by this server: use a Lambda function",
+                arn.service
+            )));
+        }
+        _ => return Err(invalid_parameter(format!("Invalid destinationArn {destination}"))),
+    }
+    if arn.region != ctx.region {
+        return Err(invalid_parameter("The destination must be in the log group's region"));
+    }
+    let distribution = match s(&input, "distribution") {
+        "" => "ByLogStream".to_string(),
+        d @ ("Random" | "ByLogStream") => d.to_string(),
+        other => return Err(invalid_parameter(format!("Invalid distribution {other}"))),
+    };
+    let sub = Subscription {
+        name,
+        pattern,
+        destination,
+        role_arn: input.get("roleArn").and_then(Value::as_str).map(str::to_string),
+        distribution,
+        created: i.now(),
+    };
+    let group = GroupRef::named(ctx, s(&input, "logGroupName"));
+    let known = group.clone();
+    let g = i.read(move |r| known.load(r)).await?;
+    let allowed = match i.destinations.get() {
+        Some(d) => d.allows(&sub.destination, &g.arn(), &g.account).await,
+        None => false,
+    };
+    if !allowed {
+        return Err(invalid_parameter(
+            "Could not execute the lambda function. Make sure you have given CloudWatch Logs permission to execute your function.",
+        ));
+    }
+    i.store
+        .write(move |t| {
+            let mut g = group.load(t)?;
+            let full = g.subscriptions.len() >= MAX_FILTERS;
+            match g.subscriptions.iter_mut().find(|x| x.name == sub.name) {
+                Some(existing) => *existing = sub,
+                None if full => {
+                    return Err(AwsError::new("LimitExceededException", "Resource limit exceeded.").with_status(400));
+                }
+                None => g.subscriptions.push(sub),
+            }
+            save_group(t, &g)
+        })
+        .await?;
+    Ok(json!({}))
+}
+
+fn shown(g: &GroupRecord, x: &Subscription) -> Value {
+    let mut v = json!({
+        "filterName": x.name,
+        "logGroupName": g.name,
+        "filterPattern": x.pattern,
+        "destinationArn": x.destination,
+        "distribution": x.distribution,
+        "creationTime": x.created,
+    });
+    if let Some(r) = &x.role_arn {
+        v["roleArn"] = json!(r);
+    }
+    v
+}
+
+pub async fn describe(i: &Inner, ctx: &RequestContext, input: Value) -> Result<Value, AwsError> {
+    let group = GroupRef::named(ctx, s(&input, "logGroupName"));
+    let g = i.read(move |r| group.load(r)).await?;
+    let prefix = s(&input, "filterNamePrefix");
+    let filters: Vec<Value> =
+        g.subscriptions.iter().filter(|x| x.name.starts_with(prefix)).map(|x| shown(&g, x)).collect();
+    Ok(json!({ "subscriptionFilters": filters }))
+}
+
+pub async fn delete(i: &Inner, ctx: &RequestContext, input: Value) -> Result<Value, AwsError> {
+    let group = GroupRef::named(ctx, s(&input, "logGroupName"));
+    let name = s(&input, "filterName").to_string();
+    i.store
+        .write(move |t| {
+            let mut g = group.load(t)?;
+            let before = g.subscriptions.len();
+            g.subscriptions.retain(|x| x.name != name);
+            if g.subscriptions.len() == before {
+                return Err(not_found());
+            }
+            save_group(t, &g)
+        })
+        .await?;
+    Ok(json!({}))
+}
+
+/// The outbox records for events just written to a stream of `g`: one per subscription filter
+/// with matching events.
+pub fn deliver(t: &mut dyn Txn, g: &GroupRecord, stream: &str, events: &[(String, u64, &str)]) -> Result<(), AwsError> {
+    for sub in &g.subscriptions {
+        let Ok(pattern) = FilterPattern::parse(&sub.pattern) else { continue };
+        let matching: Vec<Value> = events
+            .iter()
+            .filter(|(_, _, m)| pattern.matches(m))
+            .map(|(id, ts, m)| json!({"id": id, "timestamp": ts, "message": m}))
+            .collect();
+        if matching.is_empty() {
+            continue;
+        }
+        let message = json!({
+            "messageType": "DATA_MESSAGE",
+            "owner": g.account,
+            "logGroup": g.name,
+            "logStream": stream,
+            "subscriptionFilters": [sub.name],
+            "logEvents": matching,
+        });
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        gz.write_all(message.to_string().as_bytes()).map_err(|e| AwsError::internal(e.to_string()))?;
+        let zipped = gz.finish().map_err(|e| AwsError::internal(e.to_string()))?;
+        let record = json!({
+            "destination": sub.destination,
+            "event": {"awslogs": {"data": base64::engine::general_purpose::STANDARD.encode(zipped)}},
+            "principal": "logs.amazonaws.com",
+            "source": g.arn(),
+            "source_account": g.account,
+        });
+        let bytes = serde_json::to_vec(&record).map_err(|e| AwsError::internal(e.to_string()))?;
+        stratus_storage::outbox_push(t, crate::SUBSCRIPTIONS_TOPIC, &bytes)
+            .map_err(|e| AwsError::internal(format!("storage: {e}")))?;
+    }
+    Ok(())
+}

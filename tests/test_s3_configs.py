@@ -1,0 +1,198 @@
+"""S3 bucket configurations that infrastructure tools read on every refresh (Terraform's
+aws_s3_bucket reads ACL, CORS, website, versioning, logging, lifecycle, replication,
+encryption, Object Lock, acceleration and request payment): AWS's defaults and "not found"
+errors on a new bucket, and each configuration put and read back with its validation."""
+
+from __future__ import annotations
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+
+from sqs_helpers import REGION, unique
+
+pytestmark = pytest.mark.stratus_only
+
+
+@pytest.fixture(scope="module")
+def s3(target):
+    return boto3.client("s3", endpoint_url=target.endpoint, region_name=REGION, aws_access_key_id="test",
+                        aws_secret_access_key="test")
+
+
+def code(e) -> str:
+    return e.value.response["Error"]["Code"]
+
+
+def new_bucket(s3, **kw) -> str:
+    name = unique("cfg").lower()
+    s3.create_bucket(Bucket=name, **kw)
+    return name
+
+
+def test_a_terraform_refresh_of_a_new_bucket(s3):
+    b = new_bucket(s3)
+    acl = s3.get_bucket_acl(Bucket=b)
+    owner = acl["Owner"]["ID"]
+    assert len(owner) == 64
+    assert acl["Grants"] == [{"Grantee": {"ID": owner, "Type": "CanonicalUser"}, "Permission": "FULL_CONTROL"}]
+    enc = s3.get_bucket_encryption(Bucket=b)["ServerSideEncryptionConfiguration"]["Rules"][0]
+    assert enc["ApplyServerSideEncryptionByDefault"] == {"SSEAlgorithm": "AES256"} and enc["BucketKeyEnabled"] is False
+    assert s3.get_bucket_ownership_controls(Bucket=b)["OwnershipControls"]["Rules"] == [
+        {"ObjectOwnership": "BucketOwnerEnforced"}]
+    assert s3.get_bucket_request_payment(Bucket=b)["Payer"] == "BucketOwner"
+    assert "Status" not in s3.get_bucket_accelerate_configuration(Bucket=b)
+    assert "LoggingEnabled" not in s3.get_bucket_logging(Bucket=b)
+    assert "Status" not in s3.get_bucket_versioning(Bucket=b)
+    for call, expected in [
+        (lambda: s3.get_bucket_cors(Bucket=b), "NoSuchCORSConfiguration"),
+        (lambda: s3.get_bucket_website(Bucket=b), "NoSuchWebsiteConfiguration"),
+        (lambda: s3.get_bucket_lifecycle_configuration(Bucket=b), "NoSuchLifecycleConfiguration"),
+        (lambda: s3.get_bucket_replication(Bucket=b), "ReplicationConfigurationNotFoundError"),
+        (lambda: s3.get_object_lock_configuration(Bucket=b), "ObjectLockConfigurationNotFoundError"),
+        (lambda: s3.get_bucket_tagging(Bucket=b), "NoSuchTagSet"),
+        (lambda: s3.get_bucket_policy(Bucket=b), "NoSuchBucketPolicy"),
+    ]:
+        with pytest.raises(ClientError) as e:
+            call()
+        assert code(e) == expected
+        assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 404
+    with pytest.raises(ClientError) as e:
+        s3.get_bucket_acl(Bucket="no-such-bucket-" + b[-8:])
+    assert code(e) == "NoSuchBucket"
+
+
+def test_encryption_website_logging_lifecycle_round_trips(s3):
+    b = new_bucket(s3)
+    logs = new_bucket(s3)
+    s3.put_bucket_encryption(Bucket=b, ServerSideEncryptionConfiguration={"Rules": [
+        {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": "alias/my-key"},
+         "BucketKeyEnabled": True}]})
+    rule = s3.get_bucket_encryption(Bucket=b)["ServerSideEncryptionConfiguration"]["Rules"][0]
+    assert rule["ApplyServerSideEncryptionByDefault"] == {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": "alias/my-key"}
+    assert rule["BucketKeyEnabled"] is True
+    s3.delete_bucket_encryption(Bucket=b)
+    assert s3.get_bucket_encryption(Bucket=b)["ServerSideEncryptionConfiguration"]["Rules"][0][
+        "ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
+
+    s3.put_bucket_website(Bucket=b, WebsiteConfiguration={
+        "IndexDocument": {"Suffix": "index.html"}, "ErrorDocument": {"Key": "error.html"},
+        "RoutingRules": [{"Condition": {"KeyPrefixEquals": "docs/"}, "Redirect": {"ReplaceKeyPrefixWith": "documents/"}}]})
+    w = s3.get_bucket_website(Bucket=b)
+    assert w["IndexDocument"] == {"Suffix": "index.html"} and w["ErrorDocument"] == {"Key": "error.html"}
+    assert w["RoutingRules"][0]["Redirect"] == {"ReplaceKeyPrefixWith": "documents/"}
+    with pytest.raises(ClientError) as e:
+        s3.put_bucket_website(Bucket=b, WebsiteConfiguration={"ErrorDocument": {"Key": "e.html"}})
+    assert code(e) == "InvalidArgument"
+    s3.delete_bucket_website(Bucket=b)
+    with pytest.raises(ClientError) as e:
+        s3.get_bucket_website(Bucket=b)
+    assert code(e) == "NoSuchWebsiteConfiguration"
+
+    s3.put_bucket_logging(Bucket=b, BucketLoggingStatus={"LoggingEnabled": {"TargetBucket": logs, "TargetPrefix": "b/"}})
+    assert s3.get_bucket_logging(Bucket=b)["LoggingEnabled"] == {"TargetBucket": logs, "TargetPrefix": "b/"}
+    with pytest.raises(ClientError) as e:
+        s3.put_bucket_logging(Bucket=b, BucketLoggingStatus={
+            "LoggingEnabled": {"TargetBucket": "no-such-" + logs[-10:], "TargetPrefix": ""}})
+    assert code(e) == "InvalidTargetBucketForLogging"
+    s3.put_bucket_logging(Bucket=b, BucketLoggingStatus={})
+    assert "LoggingEnabled" not in s3.get_bucket_logging(Bucket=b)
+
+    s3.put_bucket_lifecycle_configuration(Bucket=b, LifecycleConfiguration={"Rules": [
+        {"ID": "expire-tmp", "Status": "Enabled", "Filter": {"Prefix": "tmp/"}, "Expiration": {"Days": 7}},
+        {"ID": "abort", "Status": "Disabled", "Filter": {}, "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 2}}]})
+    rules = s3.get_bucket_lifecycle_configuration(Bucket=b)["Rules"]
+    assert [r["ID"] for r in rules] == ["expire-tmp", "abort"]
+    assert rules[0]["Expiration"] == {"Days": 7} and rules[0]["Filter"] == {"Prefix": "tmp/"}
+    with pytest.raises(ClientError) as e:
+        s3.put_bucket_lifecycle_configuration(Bucket=b, LifecycleConfiguration={"Rules": [
+            {"ID": "same", "Status": "Enabled", "Filter": {}, "Expiration": {"Days": 1}},
+            {"ID": "same", "Status": "Enabled", "Filter": {}, "Expiration": {"Days": 2}}]})
+    assert code(e) == "InvalidArgument"
+    s3.delete_bucket_lifecycle(Bucket=b)
+    with pytest.raises(ClientError) as e:
+        s3.get_bucket_lifecycle_configuration(Bucket=b)
+    assert code(e) == "NoSuchLifecycleConfiguration"
+
+
+def test_replication_object_lock_acceleration_payment(s3):
+    b, dest = new_bucket(s3), new_bucket(s3)
+    replication = {"Role": "arn:aws:iam::000000000000:role/replication", "Rules": [
+        {"ID": "all", "Status": "Enabled", "Priority": 1, "Filter": {}, "DeleteMarkerReplication": {"Status": "Disabled"},
+         "Destination": {"Bucket": f"arn:aws:s3:::{dest}"}}]}
+    with pytest.raises(ClientError) as e:
+        s3.put_bucket_replication(Bucket=b, ReplicationConfiguration=replication)
+    assert code(e) == "InvalidRequest"
+    s3.put_bucket_versioning(Bucket=b, VersioningConfiguration={"Status": "Enabled"})
+    s3.put_bucket_replication(Bucket=b, ReplicationConfiguration=replication)
+    got = s3.get_bucket_replication(Bucket=b)["ReplicationConfiguration"]
+    assert got["Role"] == replication["Role"] and got["Rules"][0]["Destination"]["Bucket"] == f"arn:aws:s3:::{dest}"
+    s3.delete_bucket_replication(Bucket=b)
+    with pytest.raises(ClientError) as e:
+        s3.get_bucket_replication(Bucket=b)
+    assert code(e) == "ReplicationConfigurationNotFoundError"
+
+    locked = new_bucket(s3, ObjectLockEnabledForBucket=True)
+    assert s3.get_bucket_versioning(Bucket=locked)["Status"] == "Enabled"
+    assert s3.get_object_lock_configuration(Bucket=locked)["ObjectLockConfiguration"] == {"ObjectLockEnabled": "Enabled"}
+    s3.put_object_lock_configuration(Bucket=locked, ObjectLockConfiguration={
+        "ObjectLockEnabled": "Enabled", "Rule": {"DefaultRetention": {"Mode": "GOVERNANCE", "Days": 1}}})
+    assert s3.get_object_lock_configuration(Bucket=locked)["ObjectLockConfiguration"]["Rule"] == {
+        "DefaultRetention": {"Mode": "GOVERNANCE", "Days": 1}}
+    plain = new_bucket(s3)
+    with pytest.raises(ClientError) as e:
+        s3.put_object_lock_configuration(Bucket=plain, ObjectLockConfiguration={"ObjectLockEnabled": "Enabled"})
+    assert code(e) == "InvalidBucketState"
+
+    s3.put_bucket_accelerate_configuration(Bucket=b, AccelerateConfiguration={"Status": "Enabled"})
+    assert s3.get_bucket_accelerate_configuration(Bucket=b)["Status"] == "Enabled"
+    dotted = unique("cfg.dots").lower()
+    s3.create_bucket(Bucket=dotted)
+    with pytest.raises(ClientError) as e:
+        s3.put_bucket_accelerate_configuration(Bucket=dotted, AccelerateConfiguration={"Status": "Enabled"})
+    assert code(e) == "InvalidRequest"
+    s3.put_bucket_request_payment(Bucket=b, RequestPaymentConfiguration={"Payer": "Requester"})
+    assert s3.get_bucket_request_payment(Bucket=b)["Payer"] == "Requester"
+
+
+def test_acls_follow_object_ownership(s3):
+    b = new_bucket(s3)
+    s3.put_object(Bucket=b, Key="k", Body=b"x")
+    # BucketOwnerEnforced (the default): ACLs that grant others are refused, private is fine.
+    with pytest.raises(ClientError) as e:
+        s3.put_bucket_acl(Bucket=b, ACL="public-read")
+    assert code(e) == "AccessControlListNotSupported"
+    with pytest.raises(ClientError) as e:
+        s3.put_object_acl(Bucket=b, Key="k", ACL="public-read")
+    assert code(e) == "AccessControlListNotSupported"
+    s3.put_bucket_acl(Bucket=b, ACL="private")
+    owner = s3.get_object_acl(Bucket=b, Key="k")["Owner"]["ID"]
+    assert s3.get_object_acl(Bucket=b, Key="k")["Grants"][0]["Permission"] == "FULL_CONTROL"
+    with pytest.raises(ClientError) as e:
+        s3.get_object_acl(Bucket=b, Key="missing")
+    assert code(e) == "NoSuchKey"
+    with pytest.raises(ClientError) as e:
+        s3.create_bucket(Bucket=unique("cfg").lower(), ACL="public-read")
+    assert code(e) == "InvalidBucketAclWithObjectOwnership"
+
+    s3.put_bucket_ownership_controls(Bucket=b, OwnershipControls={"Rules": [{"ObjectOwnership": "ObjectWriter"}]})
+    assert s3.get_bucket_ownership_controls(Bucket=b)["OwnershipControls"]["Rules"] == [{"ObjectOwnership": "ObjectWriter"}]
+    s3.put_bucket_acl(Bucket=b, ACL="public-read")
+    grants = s3.get_bucket_acl(Bucket=b)["Grants"]
+    assert {"Grantee": {"Type": "Group", "URI": "http://acs.amazonaws.com/groups/global/AllUsers"},
+            "Permission": "READ"} in grants
+    s3.put_object_acl(Bucket=b, Key="k", AccessControlPolicy={
+        "Owner": {"ID": owner},
+        "Grants": [{"Grantee": {"ID": owner, "Type": "CanonicalUser"}, "Permission": "FULL_CONTROL"},
+                   {"Grantee": {"Type": "Group", "URI": "http://acs.amazonaws.com/groups/global/AuthenticatedUsers"},
+                    "Permission": "READ"}]})
+    assert len(s3.get_object_acl(Bucket=b, Key="k")["Grants"]) == 2
+    s3.delete_bucket_ownership_controls(Bucket=b)
+    with pytest.raises(ClientError) as e:
+        s3.get_bucket_ownership_controls(Bucket=b)
+    assert code(e) == "OwnershipControlsNotFoundError"
+    made = unique("cfg").lower()
+    s3.create_bucket(Bucket=made, ObjectOwnership="BucketOwnerPreferred", ACL="public-read")
+    assert s3.get_bucket_ownership_controls(Bucket=made)["OwnershipControls"]["Rules"] == [
+        {"ObjectOwnership": "BucketOwnerPreferred"}]
+    assert len(s3.get_bucket_acl(Bucket=made)["Grants"]) == 2
