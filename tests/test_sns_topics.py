@@ -159,10 +159,7 @@ def test_tags(sns, target):
 
 
 def test_unsupported_operations_are_refused(sns):
-    arn = sns.create_topic(Name=unique("t"))["TopicArn"]
     calls = [
-        lambda: sns.get_data_protection_policy(ResourceArn=arn),
-        lambda: sns.put_data_protection_policy(ResourceArn=arn, DataProtectionPolicy="{}"),
         lambda: sns.list_platform_applications(),
         lambda: sns.get_sms_attributes(),
         lambda: sns.publish(PhoneNumber="+15555550100", Message="hi"),

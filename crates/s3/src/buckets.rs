@@ -261,12 +261,16 @@ pub async fn put_tagging(
         if k.is_empty() || k.chars().count() > 128 || v.chars().count() > 256 {
             return Err(s3_error!(InvalidTag, "The TagKey or TagValue you have provided is invalid"));
         }
+        if k.starts_with("aws:") {
+            return Err(s3_error!(InvalidTag, "System tags cannot be added/updated by requester"));
+        }
         if !seen.insert(k) {
             return Err(s3_error!(InvalidTag, "Cannot provide multiple Tags with the same key"));
         }
     }
+    // An empty tag set removes the bucket's tags.
     update(s3, i.bucket, move |b| {
-        b.tags = Some(tags);
+        b.tags = (!tags.is_empty()).then_some(tags);
         Ok(())
     })
     .await?;

@@ -280,6 +280,9 @@ pub async fn list_v2(s3: &S3, req: S3Request<ListObjectsV2Input>) -> S3Result<S3
     let i = req.input;
     let max = max_keys(i.max_keys)?;
     let after = match &i.continuation_token {
+        Some(t) if t.is_empty() => {
+            return Err(s3_error!(InvalidArgument, "The continuation token provided is incorrect"));
+        }
         Some(t) => Some(token_decode(t)?),
         None => i.start_after.clone().filter(|s| !s.is_empty()),
     };

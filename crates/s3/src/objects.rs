@@ -158,6 +158,35 @@ pub fn quoted(etag: &str) -> ETag {
     ETag::Strong(etag.to_string())
 }
 
+/// The encryption every object reports: S3's default, SSE-S3.
+pub fn sse() -> ServerSideEncryption {
+    ServerSideEncryption::from_static(ServerSideEncryption::AES256)
+}
+
+/// A 304 Not Modified carries the object's ETag, as S3 sends it.
+fn with_etag(e: S3Error, etag: &str) -> S3Error {
+    if *e.code() != s3s::S3ErrorCode::NotModified {
+        return e;
+    }
+    let mut e = e;
+    let mut h = http::HeaderMap::new();
+    if let Ok(v) = http::HeaderValue::from_str(&format!("\"{etag}\"")) {
+        h.insert("etag", v);
+    }
+    e.set_headers(h);
+    e
+}
+
+/// A version id as S3 makes them here (32 hex digits) or `null`; anything else is refused as
+/// S3 refuses a malformed one.
+pub fn check_version_id(id: &str) -> S3Result<()> {
+    if id == "null" || (id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit())) {
+        Ok(())
+    } else {
+        Err(errors::invalid_argument("Invalid version id specified"))
+    }
+}
+
 pub fn check_key(key: &str) -> S3Result<()> {
     if key.is_empty() || key.len() > 1024 || key.contains('\0') {
         return Err(s3_error!(KeyTooLongError, "Your key is too long"));
@@ -186,6 +215,9 @@ pub fn validate_tags(tags: &[(String, String)]) -> S3Result<()> {
     for (k, v) in tags {
         if k.is_empty() || k.chars().count() > 128 {
             return Err(s3_error!(InvalidTag, "The TagKey you have provided is invalid"));
+        }
+        if k.starts_with("aws:") {
+            return Err(s3_error!(InvalidTag, "Your TagKey cannot be prefixed with aws:"));
         }
         if v.chars().count() > 256 {
             return Err(s3_error!(InvalidTag, "The TagValue you have provided is invalid"));
@@ -514,7 +546,8 @@ async fn put_as(
         if_none_match: i.if_none_match,
     };
     let v = commit_object(s3, &bucket, &who, obj).await?;
-    let mut out = PutObjectOutput { e_tag: Some(quoted(&etag)), ..Default::default() };
+    let mut out =
+        PutObjectOutput { e_tag: Some(quoted(&etag)), server_side_encryption: Some(sse()), ..Default::default() };
     // Enabled versioning always gives a real id; `null` (unversioned, suspended) is not sent.
     if v.version_id != "null" {
         out.version_id = Some(v.version_id);
@@ -547,6 +580,9 @@ async fn find_version(
     version_id: Option<&str>,
     with_data: bool,
 ) -> S3Result<Version> {
+    if let Some(id) = version_id {
+        check_version_id(id)?;
+    }
     let (bucket, key, vid) = (bucket.to_string(), key.to_string(), version_id.map(str::to_string));
     let load = move |r: &mut dyn ReadTxn, mut v: Version| -> Res<Version> {
         if with_data {
@@ -628,10 +664,11 @@ fn byte_range(v: &Version, range: Option<&Range>, part_number: Option<i32>) -> S
     }
     if let Some(n) = part_number {
         if v.parts_count.is_none() {
-            return if n == 1 {
-                Ok(None)
-            } else {
-                Err(errors::invalid_argument("Part number must be 1 for a non-multipart object"))
+            // A single-part object is its own part 1 (answered 206 with its whole range).
+            return match n {
+                1 if v.size == 0 => Ok(None),
+                1 => Ok(Some((0, v.size))),
+                _ => Err(invalid_part_number()),
             };
         }
         let idx = usize::try_from(n - 1)
@@ -643,14 +680,18 @@ fn byte_range(v: &Version, range: Option<&Range>, part_number: Option<i32>) -> S
             }
             off += s.size;
         }
-        let mut e = S3Error::with_message(
-            s3s::S3ErrorCode::Custom("InvalidPartNumber".into()),
-            "The requested partnumber is not satisfiable",
-        );
-        e.set_status_code(http::StatusCode::RANGE_NOT_SATISFIABLE);
-        return Err(e);
+        return Err(invalid_part_number());
     }
     Ok(None)
+}
+
+fn invalid_part_number() -> S3Error {
+    let mut e = S3Error::with_message(
+        s3s::S3ErrorCode::Custom("InvalidPartNumber".into()),
+        "The requested partnumber is not satisfiable",
+    );
+    e.set_status_code(http::StatusCode::RANGE_NOT_SATISFIABLE);
+    e
 }
 
 fn metadata_out(v: &Version) -> Option<Metadata> {
@@ -679,12 +720,14 @@ pub async fn get(s3: &S3, req: S3Request<GetObjectInput>) -> S3Result<S3Response
         i.if_modified_since.as_ref(),
         i.if_unmodified_since.as_ref(),
         errors::not_modified,
-    )?;
+    )
+    .map_err(|e| with_etag(e, &v.etag))?;
     let range = byte_range(&v, i.range.as_ref(), i.part_number)?;
     let (offset, len) = range.unwrap_or((0, v.size));
     let c = checksum_out(&v, i.checksum_mode.as_ref(), range.is_some());
     let h = &v.headers;
     let out = GetObjectOutput {
+        server_side_encryption: Some(sse()),
         body: Some(body::read(s3.store().blobs().clone(), v.segments.clone(), offset, len)),
         content_length: Some(len as i64),
         content_range: range.map(|(o, l)| format!("bytes {}-{}/{}", o, o + l - 1, v.size)),
@@ -727,12 +770,14 @@ pub async fn head(s3: &S3, req: S3Request<HeadObjectInput>) -> S3Result<S3Respon
         i.if_modified_since.as_ref(),
         i.if_unmodified_since.as_ref(),
         errors::not_modified,
-    )?;
+    )
+    .map_err(|e| with_etag(e, &v.etag))?;
     let range = byte_range(&v, i.range.as_ref(), i.part_number)?;
     let (offset, len) = range.unwrap_or((0, v.size));
     let c = checksum_out(&v, i.checksum_mode.as_ref(), range.is_some());
     let h = &v.headers;
     let out = HeadObjectOutput {
+        server_side_encryption: Some(sse()),
         content_length: Some(len as i64),
         content_range: range.map(|(o, l)| format!("bytes {}-{}/{}", o, o + l - 1, v.size)),
         accept_ranges: Some("bytes".into()),
@@ -855,6 +900,17 @@ pub fn delete_in(
 pub async fn delete(s3: &S3, req: S3Request<DeleteObjectInput>) -> S3Result<S3Response<DeleteObjectOutput>> {
     let who = caller(&req);
     let i = req.input;
+    if let Some(id) = i.version_id.as_deref() {
+        check_version_id(id)?;
+    }
+    // A conditional delete (If-Match): the object must be there with that ETag, else 412 and
+    // nothing is deleted.
+    if let Some(cond) = &i.if_match {
+        let v = resolve(s3, &i.bucket, &i.key, i.version_id.as_deref()).await?;
+        if !(cond.is_any() || cond.as_etag().is_some_and(|e| e.value() == v.etag)) {
+            return Err(errors::precondition_failed());
+        }
+    }
     let (s3c, now) = (s3.clone(), s3.now_millis());
     let (d, released) = s3
         .store()

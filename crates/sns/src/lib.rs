@@ -6,8 +6,11 @@
 //! SQS and Lambda go through [`Targets`], which the binary implements over those services
 //! (service crates never call each other).
 //!
+//! `permissions.rs`: AddPermission/RemovePermission (statements of the topic's policy) and data
+//! protection policies (kept).
+//!
 //! Not served (answered with `InvalidAction`): SMS, mobile push (platform applications and
-//! endpoints), data protection policies, AddPermission/RemovePermission. Subscriptions to
+//! endpoints). Subscriptions to
 //! email, SMS, application and Firehose endpoints are refused with `InvalidParameter`.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -26,6 +29,7 @@ pub mod filter;
 mod http;
 mod keys;
 mod message;
+mod permissions;
 mod publish;
 mod signing;
 mod subscriptions;
@@ -336,6 +340,10 @@ impl Service for Sns {
                 "SetSubscriptionAttributes" => none(subscriptions::set_attributes(i, parse(input)?).await),
                 "Publish" => out(publish::publish(i, parse(input)?).await?),
                 "PublishBatch" => out(publish::publish_batch(i, parse(input)?).await?),
+                "AddPermission" => permissions::add(i, input).await,
+                "RemovePermission" => permissions::remove(i, input).await,
+                "PutDataProtectionPolicy" => permissions::put_data_protection(i, input).await,
+                "GetDataProtectionPolicy" => permissions::get_data_protection(i, input).await,
                 other => Err(errors::unsupported(other)),
             }
         })

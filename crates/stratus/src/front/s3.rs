@@ -271,6 +271,11 @@ impl S3Door {
             (Some(o), Some(b)) => self.s3.cors_headers(&b, o, parts.method.as_str()).await,
             _ => Vec::new(),
         };
+        // S3 ignores a Range header it cannot use (malformed, or several ranges): the whole
+        // object is answered, where the S3 protocol layer would refuse the request.
+        if parts.headers.get("range").is_some_and(|v| !usable_range(v.to_str().unwrap_or(""))) {
+            parts.headers.remove("range");
+        }
         let ranged_head = parts.method == Method::HEAD && parts.headers.contains_key("range");
         let req = hyper::Request::from_parts(parts, body);
         let mut resp = match self.service.call(req).await {
@@ -394,5 +399,33 @@ mod tests {
         assert_eq!(h.parse_host_header("photos.s3.localhost:4566").unwrap().bucket(), Some("photos"));
         assert_eq!(h.parse_host_header("localhost:4566").unwrap().bucket(), None);
         assert_eq!(h.parse_host_header("s3.localhost").unwrap().bucket(), None);
+    }
+}
+
+/// One byte range as S3 takes it: `bytes=first-[last]` or `bytes=-suffix`.
+fn usable_range(v: &str) -> bool {
+    let Some(spec) = v.trim().strip_prefix("bytes=") else { return false };
+    let Some((a, b)) = spec.split_once('-') else { return false };
+    let digits = |x: &str| !x.is_empty() && x.bytes().all(|c| c.is_ascii_digit());
+    match (a.is_empty(), b.is_empty()) {
+        (false, true) => digits(a),
+        (false, false) => digits(a) && digits(b) && a.parse::<u64>().ok() <= b.parse::<u64>().ok(),
+        (true, false) => digits(b),
+        (true, true) => false,
+    }
+}
+
+#[cfg(test)]
+mod range_tests {
+    use super::usable_range;
+
+    #[test]
+    fn ranges_s3_uses() {
+        for ok in ["bytes=0-1", "bytes=5-", "bytes=-3"] {
+            assert!(usable_range(ok), "{ok}");
+        }
+        for bad in ["bytes=abc", "bytes=0-1,3-4", "bytes=-", "items=0-1", "bytes=5-2"] {
+            assert!(!usable_range(bad), "{bad}");
+        }
     }
 }

@@ -1,0 +1,105 @@
+"""S3 answers that once differed from AWS's, each pinned by a test: conditional deletes keep
+the object, 304 carries the ETag, single-part objects answer partNumber=1, unusable Range
+headers are ignored, malformed version ids and empty continuation tokens are refused, system
+tag keys are refused, an empty bucket tag set deletes the tags, and objects report the default
+encryption."""
+
+from __future__ import annotations
+
+import boto3
+import pytest
+import requests
+from botocore.exceptions import ClientError
+
+from sqs_helpers import REGION, unique
+
+pytestmark = pytest.mark.stratus_only
+
+
+@pytest.fixture(scope="module")
+def s3(target):
+    return boto3.client("s3", endpoint_url=target.endpoint, region_name=REGION, aws_access_key_id="test",
+                        aws_secret_access_key="test")
+
+
+@pytest.fixture
+def obj(s3, target):
+    b = unique("reg").lower()
+    s3.create_bucket(Bucket=b)
+    etag = s3.put_object(Bucket=b, Key="k", Body=b"hello world")["ETag"]
+    return b, etag, f"{target.endpoint}/{b}/k"
+
+
+def code(e):
+    return e.value.response["Error"]["Code"], e.value.response["ResponseMetadata"]["HTTPStatusCode"]
+
+
+def test_conditional_delete_keeps_the_object(s3, obj):
+    b, etag, url = obj
+    r = requests.delete(url, headers={"If-Match": '"0123456789abcdef0123456789abcdef"'})
+    assert r.status_code == 412 and "<Code>PreconditionFailed</Code>" in r.text
+    assert s3.get_object(Bucket=b, Key="k")["Body"].read() == b"hello world", "the object is still there"
+    assert requests.delete(url, headers={"If-Match": etag}).status_code == 204
+    with pytest.raises(ClientError) as e:
+        s3.head_object(Bucket=b, Key="k")
+    assert code(e)[1] == 404
+
+
+def test_not_modified_carries_the_etag(obj):
+    _, etag, url = obj
+    r = requests.get(url, headers={"If-None-Match": etag})
+    assert r.status_code == 304 and r.headers["ETag"] == etag
+
+
+def test_part_number_of_a_single_part_object(obj):
+    _, _, url = obj
+    r = requests.get(url + "?partNumber=1")
+    assert r.status_code == 206 and r.headers["Content-Range"] == "bytes 0-10/11" and r.content == b"hello world"
+    r = requests.get(url + "?partNumber=2")
+    assert r.status_code == 416 and "<Code>InvalidPartNumber</Code>" in r.text
+
+
+def test_unusable_range_headers_are_ignored(obj):
+    _, _, url = obj
+    for header in ("bytes=abc", "bytes=0-1,3-4", "items=0-3"):
+        r = requests.get(url, headers={"Range": header})
+        assert r.status_code == 200 and r.content == b"hello world", header
+    r = requests.get(url, headers={"Range": "bytes=0-4"})
+    assert r.status_code == 206 and r.content == b"hello"
+    r = requests.get(url, headers={"Range": "bytes=100-200"})
+    assert r.status_code == 416
+
+
+def test_malformed_version_ids_and_continuation_tokens(s3, obj):
+    b, _, _ = obj
+    with pytest.raises(ClientError) as e:
+        s3.get_object(Bucket=b, Key="k", VersionId="not-a-version")
+    assert code(e) == ("InvalidArgument", 400)
+    assert e.value.response["Error"]["Message"] == "Invalid version id specified"
+    with pytest.raises(ClientError) as e:
+        s3.list_objects_v2(Bucket=b, ContinuationToken="")
+    assert code(e) == ("InvalidArgument", 400)
+    assert e.value.response["Error"]["Message"] == "The continuation token provided is incorrect"
+
+
+def test_system_tags_are_refused_and_an_empty_tag_set_deletes(s3, obj):
+    b, _, _ = obj
+    with pytest.raises(ClientError) as e:
+        s3.put_object_tagging(Bucket=b, Key="k", Tagging={"TagSet": [{"Key": "aws:owner", "Value": "x"}]})
+    assert code(e) == ("InvalidTag", 400)
+    with pytest.raises(ClientError) as e:
+        s3.put_bucket_tagging(Bucket=b, Tagging={"TagSet": [{"Key": "aws:owner", "Value": "x"}]})
+    assert code(e) == ("InvalidTag", 400)
+    s3.put_bucket_tagging(Bucket=b, Tagging={"TagSet": [{"Key": "team", "Value": "a"}]})
+    assert s3.get_bucket_tagging(Bucket=b)["TagSet"] == [{"Key": "team", "Value": "a"}]
+    s3.put_bucket_tagging(Bucket=b, Tagging={"TagSet": []})
+    with pytest.raises(ClientError) as e:
+        s3.get_bucket_tagging(Bucket=b)
+    assert code(e) == ("NoSuchTagSet", 404)
+
+
+def test_objects_report_the_default_encryption(s3, obj):
+    b, _, _ = obj
+    assert s3.put_object(Bucket=b, Key="e", Body=b"x")["ServerSideEncryption"] == "AES256"
+    assert s3.head_object(Bucket=b, Key="e")["ServerSideEncryption"] == "AES256"
+    assert s3.get_object(Bucket=b, Key="e")["ServerSideEncryption"] == "AES256"
