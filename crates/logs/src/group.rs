@@ -41,6 +41,9 @@ pub struct GroupRecord {
     pub stored_bytes: u64,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub subscriptions: Vec<crate::subscriptions::Subscription>,
+    /// Metric filters, as answered (`filters.rs`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub metric_filters: Vec<serde_json::Value>,
 }
 
 impl GroupRecord {
@@ -137,6 +140,14 @@ pub fn load_group(
         )),
         None => Ok(None),
     }
+}
+
+/// Every log group of an account and region.
+pub fn all_groups_of(r: &mut dyn ReadTxn, account: &str, region: &str) -> Result<Vec<GroupRecord>, AwsError> {
+    let rows = stratus_storage::scan_prefix(r, &crate::keys::groups(account, region), usize::MAX)?;
+    rows.iter()
+        .map(|(_, v)| serde_json::from_slice(v).map_err(|e| AwsError::internal(format!("corrupt log group: {e}"))))
+        .collect()
 }
 
 pub fn save_group(t: &mut dyn Txn, g: &GroupRecord) -> Result<(), AwsError> {

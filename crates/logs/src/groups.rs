@@ -42,6 +42,7 @@ pub(crate) fn new_group(
         deletion_protection: false,
         stored_bytes: 0,
         subscriptions: Vec::new(),
+        metric_filters: Vec::new(),
     })
 }
 
@@ -106,7 +107,7 @@ pub(crate) fn group_output(g: &GroupRecord, with_stored_bytes: bool) -> LogGroup
         log_group_name: g.name.clone(),
         creation_time: g.created,
         retention_in_days: g.retention_days,
-        metric_filter_count: 0,
+        metric_filter_count: g.metric_filters.len() as u64,
         arn: g.arn(),
         stored_bytes: with_stored_bytes.then_some(g.stored_bytes),
         kms_key_id: g.kms_key_id.clone(),

@@ -30,6 +30,7 @@ use tokio::sync::Notify;
 
 mod errors;
 mod events;
+mod filters;
 mod group;
 mod groups;
 mod keys;
@@ -67,6 +68,13 @@ pub const SUPPORTED: &[&str] = &[
     "PutSubscriptionFilter",
     "DescribeSubscriptionFilters",
     "DeleteSubscriptionFilter",
+    "PutMetricFilter",
+    "DescribeMetricFilters",
+    "DeleteMetricFilter",
+    "TestMetricFilter",
+    "PutResourcePolicy",
+    "DescribeResourcePolicies",
+    "DeleteResourcePolicy",
 ];
 
 /// Whether a subscription filter's destination takes deliveries from a log group: a function
@@ -266,6 +274,13 @@ impl Service for Logs {
                 "PutSubscriptionFilter" => subscriptions::put(i, ctx, input).await,
                 "DescribeSubscriptionFilters" => subscriptions::describe(i, ctx, input).await,
                 "DeleteSubscriptionFilter" => subscriptions::delete(i, ctx, input).await,
+                "PutMetricFilter" => filters::put_metric_filter(i, ctx, input).await,
+                "DescribeMetricFilters" => filters::describe_metric_filters(i, ctx, input).await,
+                "DeleteMetricFilter" => filters::delete_metric_filter(i, ctx, input).await,
+                "TestMetricFilter" => filters::test_metric_filter(input).await,
+                "PutResourcePolicy" => filters::put_resource_policy(i, ctx, input).await,
+                "DescribeResourcePolicies" => filters::describe_resource_policies(i, ctx, input).await,
+                "DeleteResourcePolicy" => filters::delete_resource_policy(i, ctx, input).await,
                 "GetLogEvents" => out(events::get(i, ctx, parse(input)?).await?),
                 "FilterLogEvents" => out(events::filter(i, ctx, parse(input)?).await?),
                 other => Err(errors::unsupported_operation(other)),

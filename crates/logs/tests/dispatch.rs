@@ -621,9 +621,8 @@ async fn unsupported_operations_say_so() {
     let h = Harness::new();
     let cases = [
         (
-            "PutMetricFilter",
-            json!({"logGroupName": "g", "filterName": "f", "filterPattern": "", "metricTransformations": [
-            {"metricName": "m", "metricNamespace": "n", "metricValue": "1"}]}),
+            "PutDestination",
+            json!({"destinationName": "d", "targetArn": "arn:aws:kinesis:us-east-1:000000000000:stream/s", "roleArn": "arn:aws:iam::000000000000:role/r"}),
         ),
         ("StartQuery", json!({"startTime": 0, "endTime": 1, "queryString": "fields @message"})),
         ("DescribeDestinations", json!({})),
