@@ -103,3 +103,32 @@ def test_objects_report_the_default_encryption(s3, obj):
     assert s3.put_object(Bucket=b, Key="e", Body=b"x")["ServerSideEncryption"] == "AES256"
     assert s3.head_object(Bucket=b, Key="e")["ServerSideEncryption"] == "AES256"
     assert s3.get_object(Bucket=b, Key="e")["ServerSideEncryption"] == "AES256"
+
+
+def test_region_endpoints_and_head_bucket(target, s3, obj):
+    b, _, _ = obj
+    r = requests.head(f"{target.endpoint}/{b}")
+    assert r.status_code == 200 and r.headers["Content-Type"] == "application/xml"
+    eu = boto3.client("s3", endpoint_url=target.endpoint, region_name="eu-west-1", aws_access_key_id="test",
+                      aws_secret_access_key="test")
+    with pytest.raises(ClientError) as e:
+        eu.create_bucket(Bucket=unique("reg").lower(), CreateBucketConfiguration={"LocationConstraint": "us-west-2"})
+    assert code(e) == ("IllegalLocationConstraintException", 400)
+    assert "us-west-2 location constraint is incompatible" in e.value.response["Error"]["Message"]
+    # us-east-1's endpoint is the global one: it makes buckets in any region.
+    name = unique("reg").lower()
+    s3.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": "us-west-2"})
+    assert s3.get_bucket_location(Bucket=name)["LocationConstraint"] == "us-west-2"
+
+
+def test_error_bodies_name_what_they_are_about(target, obj):
+    b, _, url = obj
+    r = requests.get(f"{target.endpoint}/{b}/missing%20key.txt")
+    assert r.status_code == 404 and "<Key>missing key.txt</Key>" in r.text
+    r = requests.get(f"{target.endpoint}/no-such-bucket-{b[-8:]}/x")
+    assert r.status_code == 404 and f"<BucketName>no-such-bucket-{b[-8:]}</BucketName>" in r.text
+    r = requests.get(f"{target.endpoint}/{b}?tagging")
+    assert r.status_code == 404 and "<Code>NoSuchTagSet</Code>" in r.text and f"<BucketName>{b}</BucketName>" in r.text
+    r = requests.get(f"{target.endpoint}/{b}/k?uploadId=nope")
+    assert r.status_code == 404 and "<UploadId>nope</UploadId>" in r.text
+    assert r.text.index("<UploadId>") < r.text.index("<RequestId>")

@@ -70,6 +70,15 @@ pub async fn create(s3: &S3, req: S3Request<CreateBucketInput>) -> S3Result<S3Re
         Some("EU") => "eu-west-1".to_string(),
         Some(r) => r.to_string(),
     };
+    // A region's own endpoint makes buckets of that region only (us-east-1's is the global
+    // endpoint, which makes them anywhere).
+    if constraint.as_deref().is_some_and(|c| !c.is_empty()) && who.region != "us-east-1" && region != who.region {
+        return Err(s3_error!(
+            IllegalLocationConstraintException,
+            "The {} location constraint is incompatible for the region specific endpoint this request was sent to.",
+            constraint.as_deref().unwrap_or_default()
+        ));
+    }
     if constraint.is_none() && who.region != "us-east-1" {
         return Err(s3_error!(
             IllegalLocationConstraintException,

@@ -341,7 +341,8 @@ impl Cidr {
 /// The netmask of a `prefix`-bit network in a `bits`-bit address space.
 fn mask(bits: u8, prefix: u8) -> u128 {
     let all: u128 = if bits == 128 { u128::MAX } else { (1u128 << bits) - 1 };
-    if prefix == 0 { 0 } else { all & !(all >> prefix) }
+    // A full-length prefix (/128) would shift by the whole width: nothing is left of `all`.
+    if prefix == 0 { 0 } else { all & !all.checked_shr(u32::from(prefix)).unwrap_or(0) }
 }
 
 /// Standard base64 (padding optional; whitespace ignored). `None` if not base64.
@@ -461,4 +462,17 @@ fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
     let day_of_year = (153 * month_from_march + 2) / 5 + day - 1;
     let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
     era * 146_097 + day_of_era - 719_468
+}
+
+#[cfg(test)]
+mod mask_tests {
+    use super::mask;
+
+    #[test]
+    fn full_length_prefixes() {
+        assert_eq!(mask(128, 128), u128::MAX);
+        assert_eq!(mask(32, 32), u128::from(u32::MAX));
+        assert_eq!(mask(32, 24), u128::from(0xffff_ff00u32));
+        assert_eq!(mask(128, 0), 0);
+    }
 }

@@ -118,6 +118,18 @@ fn bucket_of(parts: &Parts) -> Option<String> {
     parts.uri.path().trim_start_matches('/').split('/').next().filter(|b| !b.is_empty()).map(str::to_string)
 }
 
+/// Whether a request names a bucket and no key.
+fn is_bucket_request(parts: &Parts) -> bool {
+    let host = parts.headers.get("host").and_then(|v| v.to_str().ok()).unwrap_or("");
+    let name = host.rsplit_once(':').map_or(host, |(h, _)| h);
+    let path = parts.uri.path();
+    if name.strip_suffix(".s3.localhost").is_some_and(|b| !b.is_empty()) {
+        return path == "/" || path.is_empty();
+    }
+    let rest = path.trim_start_matches('/').trim_end_matches('/');
+    !rest.is_empty() && !rest.contains('/')
+}
+
 fn error_xml(status: StatusCode, code: &str, message: &str, request_id: &str) -> Response<Body> {
     let xml = format!(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>{code}</Code><Message>{message}</Message><RequestId>{request_id}</RequestId></Error>"
@@ -154,7 +166,75 @@ fn default_message(code: &str) -> &'static str {
 
 /// S3 error bodies always carry a `Message` and the `RequestId`; errors `s3s` raises itself
 /// (path and header parsing) may lack them, and clients show "Unknown" then.
-async fn complete_error(resp: Response<Body>, request_id: &str) -> Response<Body> {
+/// What an error body names besides its code, as S3 sends it: the bucket, key, version and
+/// upload the request was about.
+#[derive(Default)]
+struct ErrorDetail {
+    bucket: Option<String>,
+    key: Option<String>,
+    version_id: Option<String>,
+    upload_id: Option<String>,
+    method: String,
+}
+
+impl ErrorDetail {
+    fn of(parts: &Parts) -> ErrorDetail {
+        let host = parts.headers.get("host").and_then(|v| v.to_str().ok()).unwrap_or("");
+        let name = host.rsplit_once(':').map_or(host, |(h, _)| h);
+        let path = parts.uri.path().trim_start_matches('/');
+        let (bucket, key) = match name.strip_suffix(".s3.localhost").filter(|b| !b.is_empty()) {
+            Some(b) => (Some(b.to_string()), Some(path.to_string())),
+            None => match path.split_once('/') {
+                Some((b, k)) => (Some(b.to_string()), Some(k.to_string())),
+                None => (Some(path.to_string()), None),
+            },
+        };
+        let decode = |x: &str| percent_encoding::percent_decode_str(x).decode_utf8_lossy().into_owned();
+        let query: Vec<(String, String)> = form_urlencoded::parse(parts.uri.query().unwrap_or("").as_bytes())
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
+        let q = |n: &str| query.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone());
+        ErrorDetail {
+            bucket: bucket.filter(|b| !b.is_empty()),
+            key: key.filter(|k| !k.is_empty()).map(|k| decode(&k)),
+            version_id: q("versionId"),
+            upload_id: q("uploadId"),
+            method: parts.method.as_str().to_string(),
+        }
+    }
+
+    /// The elements S3 adds for an error code.
+    fn elements(&self, code: &str) -> String {
+        let esc = |v: &str| v.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
+        let el = |name: &str, v: &Option<String>| {
+            v.as_ref().map(|v| format!("<{name}>{}</{name}>", esc(v))).unwrap_or_default()
+        };
+        match code {
+            "NoSuchBucket"
+            | "BucketNotEmpty"
+            | "BucketAlreadyExists"
+            | "BucketAlreadyOwnedByYou"
+            | "NoSuchBucketPolicy"
+            | "NoSuchCORSConfiguration"
+            | "NoSuchTagSet"
+            | "NoSuchWebsiteConfiguration"
+            | "NoSuchLifecycleConfiguration"
+            | "ReplicationConfigurationNotFoundError"
+            | "ObjectLockConfigurationNotFoundError"
+            | "OwnershipControlsNotFoundError" => el("BucketName", &self.bucket),
+            "NoSuchKey" => el("Key", &self.key),
+            "NoSuchVersion" => format!("{}{}", el("Key", &self.key), el("VersionId", &self.version_id)),
+            "NoSuchUpload" | "InvalidPartOrder" => el("UploadId", &self.upload_id),
+            "MethodNotAllowed" => {
+                let kind = if self.key.is_some() { "OBJECT" } else { "BUCKET" };
+                format!("<Method>{}</Method><ResourceType>{kind}</ResourceType>", esc(&self.method))
+            }
+            _ => String::new(),
+        }
+    }
+}
+
+async fn complete_error(resp: Response<Body>, request_id: &str, detail: &ErrorDetail) -> Response<Body> {
     let small = hyper::body::Body::size_hint(resp.body()).upper().is_some_and(|n| n <= 64 << 10);
     if !small {
         return resp;
@@ -169,6 +249,12 @@ async fn complete_error(resp: Response<Body>, request_id: &str) -> Response<Body
         let at = end + "</Code>".len();
         if !xml.contains("<Message>") {
             xml.insert_str(at, &format!("<Message>{}</Message>", default_message(&code)));
+        }
+        let extra = detail.elements(&code);
+        if !extra.is_empty()
+            && let Some(close) = xml.rfind("<RequestId>").or_else(|| xml.rfind("</Error>"))
+        {
+            xml.insert_str(close, &extra);
         }
         if !xml.contains("<RequestId>")
             && let Some(close) = xml.rfind("</Error>")
@@ -277,6 +363,8 @@ impl S3Door {
             parts.headers.remove("range");
         }
         let ranged_head = parts.method == Method::HEAD && parts.headers.contains_key("range");
+        let detail = ErrorDetail::of(&parts);
+        let bucket_head = parts.method == Method::HEAD && is_bucket_request(&parts);
         let req = hyper::Request::from_parts(parts, body);
         let mut resp = match self.service.call(req).await {
             Ok(r) => r.map(|b| b.boxed_unsync()),
@@ -290,12 +378,16 @@ impl S3Door {
                 )
             }
         };
+        if bucket_head && resp.status() == StatusCode::OK {
+            // HeadBucket answers with S3's XML content type, as a bucket-level request.
+            resp.headers_mut().insert("content-type", HeaderValue::from_static("application/xml"));
+        }
         if ranged_head && resp.status() == StatusCode::OK && resp.headers().contains_key("content-range") {
             // S3 answers a ranged HEAD like the ranged GET it describes; `s3s` keeps HEADs at 200.
             *resp.status_mut() = StatusCode::PARTIAL_CONTENT;
         }
         if resp.status().is_client_error() || resp.status().is_server_error() {
-            resp = complete_error(resp, &request_id).await;
+            resp = complete_error(resp, &request_id, &detail).await;
             if expects_continue {
                 // An error answered before the body was asked for: the client (told nothing
                 // with a 100) does not send it, yet the connection would wait to discard it and
