@@ -786,65 +786,76 @@ def test_trigger_delivery_survives_kill9_right_after_push(server_factory, tmp_pa
 
 # ----------------------------------------------------------------------------- git sign-in under IAM
 
-def test_git_needs_a_service_specific_credential_and_iam_decides_pull_and_push(tmp_path):
+ROOT = ("AKIDGITROOT000000001", "git-root-secret", "123456789012")
+
+
+@pytest.fixture
+def enforced(tmp_path):
+    """A server in enforce mode with one root credential; the root's IAM and CodeCommit clients
+    and a repository with one commit on main."""
     import tempfile
-    import urllib.parse
 
     from sqs_helpers import ServerProcess
 
-    root = ("AKIDGITROOT000000001", "git-root-secret", "123456789012")
     cfg = tmp_path / "stratus.toml"
-    cfg.write_text("\n".join(["[[credentials]]", f'access_key_id = "{root[0]}"', f'secret_access_key = "{root[1]}"',
-                              f'account = "{root[2]}"', ""]))
+    cfg.write_text("\n".join(["[[credentials]]", f'access_key_id = "{ROOT[0]}"', f'secret_access_key = "{ROOT[1]}"',
+                              f'account = "{ROOT[2]}"', ""]))
     srv = ServerProcess(in_memory=True, log_dir=tempfile.mkdtemp(prefix="stratus-git-iam-"),
                         extra_args=["--auth", "enforce", "--config", str(cfg)])
     srv.start()
     try:
-        kw = dict(endpoint_url=srv.endpoint, region_name=REGION, aws_access_key_id=root[0],
-                  aws_secret_access_key=root[1])
+        kw = dict(endpoint_url=srv.endpoint, region_name=REGION, aws_access_key_id=ROOT[0],
+                  aws_secret_access_key=ROOT[1])
         iam, cc = boto3.client("iam", **kw), boto3.client("codecommit", **kw)
         repo = cc.create_repository(repositoryName=unique("locked"))["repositoryMetadata"]
         cc.put_file(repositoryName=repo["repositoryName"], branchName="main", fileContent=b"hello\n",
                     filePath="README.md")
-        user = iam.create_user(UserName=unique("dev"))["User"]["UserName"]
-        cred = iam.create_service_specific_credential(UserName=user, ServiceName="codecommit.amazonaws.com")
-        cred = cred["ServiceSpecificCredential"]
-        url = repo["cloneUrlHttp"]
-        assert url.startswith("http://git-codecommit.")
-
-        # No credentials: git is asked for them (401) and, unable to prompt, gives up.
-        p = git("clone", "-q", url, str(tmp_path / "anon"), check=False)
-        assert p.returncode != 0 and "could not read Username" in p.stderr, p.stderr
-        # A wrong password is refused the same way.
-        scheme, rest = url.split("://", 1)
-        bad = f"{scheme}://{urllib.parse.quote(cred['ServiceUserName'])}:wrong@{rest}"
-        assert git("clone", "-q", bad, str(tmp_path / "bad"), check=False).returncode != 0
-        good = (f"{scheme}://{urllib.parse.quote(cred['ServiceUserName'])}:"
-                f"{urllib.parse.quote(cred['ServicePassword'], safe='')}@{rest}")
-        # The user has no policy: IAM denies GitPull.
-        p = git("clone", "-q", good, str(tmp_path / "denied"), check=False)
-        assert p.returncode != 0 and "403" in p.stderr, p.stderr
-        iam.put_user_policy(UserName=user, PolicyName="pull", PolicyDocument=json.dumps({
-            "Version": "2012-10-17",
-            "Statement": [{"Effect": "Allow", "Action": "codecommit:GitPull", "Resource": repo["Arn"]}]}))
-        work = tmp_path / "work"
-        git("clone", "-q", good, str(work))
-        assert (work / "README.md").read_text() == "hello\n"
-        git("config", "user.name", "Dev", cwd=work)
-        git("config", "user.email", "dev@example.com", cwd=work)
-        (work / "new.txt").write_text("new\n")
-        git("add", "-A", cwd=work)
-        git("commit", "-q", "-m", "new", cwd=work)
-        p = git("push", "-q", "origin", "main", cwd=work, check=False)
-        assert p.returncode != 0 and "403" in p.stderr, "GitPush is not allowed yet"
-        iam.put_user_policy(UserName=user, PolicyName="push", PolicyDocument=json.dumps({
-            "Version": "2012-10-17",
-            "Statement": [{"Effect": "Allow", "Action": "codecommit:GitPush", "Resource": repo["Arn"]}]}))
-        git("push", "-q", "origin", "main", cwd=work)
-        head = git("rev-parse", "HEAD", cwd=work).strip()
-        assert cc.get_branch(repositoryName=repo["repositoryName"], branchName="main")["branch"]["commitId"] == head
+        yield SimpleNamespace(iam=iam, cc=cc, repo=repo)
     finally:
         srv.kill()
+
+
+def test_git_needs_a_service_specific_credential_and_iam_decides_pull_and_push(tmp_path, enforced):
+    import urllib.parse
+
+    iam, cc, repo = enforced.iam, enforced.cc, enforced.repo
+    user = iam.create_user(UserName=unique("dev"))["User"]["UserName"]
+    cred = iam.create_service_specific_credential(UserName=user, ServiceName="codecommit.amazonaws.com")
+    cred = cred["ServiceSpecificCredential"]
+    url = repo["cloneUrlHttp"]
+    assert url.startswith("http://git-codecommit.")
+
+    # No credentials: git is asked for them (401) and, unable to prompt, gives up.
+    p = git("clone", "-q", url, str(tmp_path / "anon"), check=False)
+    assert p.returncode != 0 and "could not read Username" in p.stderr, p.stderr
+    # A wrong password is refused the same way.
+    scheme, rest = url.split("://", 1)
+    bad = f"{scheme}://{urllib.parse.quote(cred['ServiceUserName'])}:wrong@{rest}"
+    assert git("clone", "-q", bad, str(tmp_path / "bad"), check=False).returncode != 0
+    good = (f"{scheme}://{urllib.parse.quote(cred['ServiceUserName'])}:"
+            f"{urllib.parse.quote(cred['ServicePassword'], safe='')}@{rest}")
+    # The user has no policy: IAM denies GitPull.
+    p = git("clone", "-q", good, str(tmp_path / "denied"), check=False)
+    assert p.returncode != 0 and "403" in p.stderr, p.stderr
+    iam.put_user_policy(UserName=user, PolicyName="pull", PolicyDocument=json.dumps({
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "codecommit:GitPull", "Resource": repo["Arn"]}]}))
+    work = tmp_path / "work"
+    git("clone", "-q", good, str(work))
+    assert (work / "README.md").read_text() == "hello\n"
+    git("config", "user.name", "Dev", cwd=work)
+    git("config", "user.email", "dev@example.com", cwd=work)
+    (work / "new.txt").write_text("new\n")
+    git("add", "-A", cwd=work)
+    git("commit", "-q", "-m", "new", cwd=work)
+    p = git("push", "-q", "origin", "main", cwd=work, check=False)
+    assert p.returncode != 0 and "403" in p.stderr, "GitPush is not allowed yet"
+    iam.put_user_policy(UserName=user, PolicyName="push", PolicyDocument=json.dumps({
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "codecommit:GitPush", "Resource": repo["Arn"]}]}))
+    git("push", "-q", "origin", "main", cwd=work)
+    head = git("rev-parse", "HEAD", cwd=work).strip()
+    assert cc.get_branch(repositoryName=repo["repositoryName"], branchName="main")["branch"]["commitId"] == head
 
 
 # ----------------------------------------------------------------------------- merges and pull requests
@@ -1317,59 +1328,41 @@ def test_describe_merge_conflicts_gives_the_hunks(cc):
     assert code(e) == "FileDoesNotExistException"
 
 
-def test_git_remote_codecommit_sigv4_password(tmp_path):
+def test_git_remote_codecommit_sigv4_password(tmp_path, enforced):
     """The password git-remote-codecommit derives from access keys: SigV4 of `GIT {path}`."""
     import datetime
     import hmac
-    import tempfile
 
-    from sqs_helpers import ServerProcess
+    iam, repo = enforced.iam, enforced.repo
+    user = iam.create_user(UserName=unique("grc"))["User"]["UserName"]
+    key = iam.create_access_key(UserName=user)["AccessKey"]
+    iam.put_user_policy(UserName=user, PolicyName="pull", PolicyDocument=json.dumps({
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "codecommit:GitPull", "Resource": repo["Arn"]}]}))
+    scheme, rest = repo["cloneUrlHttp"].split("://", 1)
+    host, path = rest.split("/", 1)
+    path = "/" + path
 
-    root = ("AKIDGRCROOT000000001", "grc-root-secret", "123456789012")
-    cfg = tmp_path / "stratus.toml"
-    cfg.write_text("\n".join(["[[credentials]]", f'access_key_id = "{root[0]}"', f'secret_access_key = "{root[1]}"',
-                              f'account = "{root[2]}"', ""]))
-    srv = ServerProcess(in_memory=True, log_dir=tempfile.mkdtemp(prefix="stratus-grc-"),
-                        extra_args=["--auth", "enforce", "--config", str(cfg)])
-    srv.start()
-    try:
-        kw = dict(endpoint_url=srv.endpoint, region_name=REGION, aws_access_key_id=root[0],
-                  aws_secret_access_key=root[1])
-        iam, cc = boto3.client("iam", **kw), boto3.client("codecommit", **kw)
-        repo = cc.create_repository(repositoryName=unique("grc"))["repositoryMetadata"]
-        cc.put_file(repositoryName=repo["repositoryName"], branchName="main", fileContent=b"signed\n",
-                    filePath="README.md")
-        user = iam.create_user(UserName=unique("grc"))["User"]["UserName"]
-        key = iam.create_access_key(UserName=user)["AccessKey"]
-        iam.put_user_policy(UserName=user, PolicyName="pull", PolicyDocument=json.dumps({
-            "Version": "2012-10-17",
-            "Statement": [{"Effect": "Allow", "Action": "codecommit:GitPull", "Resource": repo["Arn"]}]}))
-        scheme, rest = repo["cloneUrlHttp"].split("://", 1)
-        host, path = rest.split("/", 1)
-        path = "/" + path
+    def password(secret: str, when: datetime.datetime) -> str:
+        stamp = when.strftime("%Y%m%dT%H%M%S")
+        canonical = f"GIT\n{path}\n\nhost:{host}\n\nhost\n"
+        scope = f"{stamp[:8]}/{REGION}/codecommit/aws4_request"
+        to_sign = f"AWS4-HMAC-SHA256\n{stamp}Z\n{scope}\n{hashlib.sha256(canonical.encode()).hexdigest()}"
+        k = ("AWS4" + secret).encode()
+        for part in (stamp[:8], REGION, "codecommit", "aws4_request"):
+            k = hmac.new(k, part.encode(), hashlib.sha256).digest()
+        return f"{stamp}Z{hmac.new(k, to_sign.encode(), hashlib.sha256).hexdigest()}"
 
-        def password(secret: str, when: datetime.datetime) -> str:
-            stamp = when.strftime("%Y%m%dT%H%M%S")
-            canonical = f"GIT\n{path}\n\nhost:{host}\n\nhost\n"
-            scope = f"{stamp[:8]}/{REGION}/codecommit/aws4_request"
-            to_sign = f"AWS4-HMAC-SHA256\n{stamp}Z\n{scope}\n{hashlib.sha256(canonical.encode()).hexdigest()}"
-            k = ("AWS4" + secret).encode()
-            for part in (stamp[:8], REGION, "codecommit", "aws4_request"):
-                k = hmac.new(k, part.encode(), hashlib.sha256).digest()
-            return f"{stamp}Z{hmac.new(k, to_sign.encode(), hashlib.sha256).hexdigest()}"
-
-        now = datetime.datetime.now(datetime.timezone.utc)
-        good = f"{scheme}://{key['AccessKeyId']}:{password(key['SecretAccessKey'], now)}@{rest}"
-        work = tmp_path / "work"
-        git("clone", "-q", good, str(work))
-        assert (work / "README.md").read_text() == "signed\n"
-        wrong = f"{scheme}://{key['AccessKeyId']}:{password('not-the-secret', now)}@{rest}"
-        assert git("clone", "-q", wrong, str(tmp_path / "wrong"), check=False).returncode != 0
-        old = now - datetime.timedelta(hours=1)
-        stale = f"{scheme}://{key['AccessKeyId']}:{password(key['SecretAccessKey'], old)}@{rest}"
-        assert git("clone", "-q", stale, str(tmp_path / "stale"), check=False).returncode != 0
-    finally:
-        srv.kill()
+    now = datetime.datetime.now(datetime.timezone.utc)
+    good = f"{scheme}://{key['AccessKeyId']}:{password(key['SecretAccessKey'], now)}@{rest}"
+    work = tmp_path / "work"
+    git("clone", "-q", good, str(work))
+    assert (work / "README.md").read_text() == "hello\n"
+    wrong = f"{scheme}://{key['AccessKeyId']}:{password('not-the-secret', now)}@{rest}"
+    assert git("clone", "-q", wrong, str(tmp_path / "wrong"), check=False).returncode != 0
+    old = now - datetime.timedelta(hours=1)
+    stale = f"{scheme}://{key['AccessKeyId']}:{password(key['SecretAccessKey'], old)}@{rest}"
+    assert git("clone", "-q", stale, str(tmp_path / "stale"), check=False).returncode != 0
 
 
 def test_both_git_protocol_versions(cc, tmp_path):

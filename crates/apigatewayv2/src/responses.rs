@@ -1,7 +1,8 @@
 //! WebSocket APIs' RouteResponses (a route with one is two-way: the integration's answer goes
 //! back to the client) and IntegrationResponses (the templates that shape that answer). Only
 //! `$default` route response keys exist on AWS; integration response keys are `$default` or a
-//! `/regex/` over the integration's status.
+//! `/regex/` over the integration's status. Both kinds are kept by their owner's id and share
+//! one implementation ([`Kind`]).
 
 use std::collections::BTreeMap;
 
@@ -13,20 +14,57 @@ use crate::errors::{bad_request, conflict, integration_not_found, not_found, rou
 use crate::store::ApiDoc;
 use crate::{Inner, apis, s};
 
-const ROUTE_RESPONSE_FIELDS: &[&str] =
-    &["routeResponseKey", "modelSelectionExpression", "responseModels", "responseParameters"];
-
-const INTEGRATION_RESPONSE_FIELDS: &[&str] = &[
-    "integrationResponseKey",
-    "contentHandlingStrategy",
-    "responseParameters",
-    "responseTemplates",
-    "templateSelectionExpression",
-];
-
-fn websocket_only(doc: &ApiDoc, what: &str) -> Result<(), AwsError> {
-    if doc.is_websocket() { Ok(()) } else { Err(bad_request(format!("{what} are supported only for WebSocket APIs."))) }
+/// What differs between route responses and integration responses.
+pub struct Kind {
+    /// `RouteResponses`, as error messages name them.
+    plural: &'static str,
+    /// `route response`, as conflict messages name one.
+    singular: &'static str,
+    /// The owner's id member (`routeId`) and the response's id and key members.
+    owner_field: &'static str,
+    id_field: &'static str,
+    key_field: &'static str,
+    fields: &'static [&'static str],
+    check_key: fn(&str) -> Result<(), AwsError>,
+    owner_missing: fn(&str) -> AwsError,
+    missing: fn(&str) -> AwsError,
+    owner_exists: fn(&ApiDoc, &str) -> bool,
+    all: fn(&mut ApiDoc) -> &mut BTreeMap<String, BTreeMap<String, Value>>,
 }
+
+pub const ROUTE: Kind = Kind {
+    plural: "RouteResponses",
+    singular: "route response",
+    owner_field: "routeId",
+    id_field: "routeResponseId",
+    key_field: "routeResponseKey",
+    fields: &["routeResponseKey", "modelSelectionExpression", "responseModels", "responseParameters"],
+    check_key: check_route_response_key,
+    owner_missing: route_not_found,
+    missing: |id| not_found(format!("Invalid RouteResponse identifier specified {id}"), "RouteResponse"),
+    owner_exists: |doc, id| doc.routes.contains_key(id),
+    all: |doc| &mut doc.route_responses,
+};
+
+pub const INTEGRATION: Kind = Kind {
+    plural: "IntegrationResponses",
+    singular: "integration response",
+    owner_field: "integrationId",
+    id_field: "integrationResponseId",
+    key_field: "integrationResponseKey",
+    fields: &[
+        "integrationResponseKey",
+        "contentHandlingStrategy",
+        "responseParameters",
+        "responseTemplates",
+        "templateSelectionExpression",
+    ],
+    check_key: check_integration_response_key,
+    owner_missing: integration_not_found,
+    missing: |id| not_found(format!("Invalid IntegrationResponse identifier specified {id}"), "IntegrationResponse"),
+    owner_exists: |doc, id| doc.integrations.contains_key(id),
+    all: |doc| &mut doc.integration_responses,
+};
 
 fn copy_fields(target: &mut Value, input: &Value, fields: &[&str]) {
     for k in fields {
@@ -53,166 +91,81 @@ fn check_integration_response_key(key: &str) -> Result<(), AwsError> {
     }
 }
 
-fn route_response_not_found(id: &str) -> AwsError {
-    not_found(format!("Invalid RouteResponse identifier specified {id}"), "RouteResponse")
-}
-
-fn integration_response_not_found(id: &str) -> AwsError {
-    not_found(format!("Invalid IntegrationResponse identifier specified {id}"), "IntegrationResponse")
-}
-
-/// The responses of one route (or integration) of a loaded API, after checking it exists.
-fn of<'a>(
-    map: &'a mut BTreeMap<String, BTreeMap<String, Value>>,
-    exists: bool,
-    owner: &str,
-    missing: fn(&str) -> AwsError,
+/// The responses of the owner an input names, after checking it exists.
+fn responses_of<'a>(
+    kind: &Kind,
+    doc: &'a mut ApiDoc,
+    input: &Value,
 ) -> Result<&'a mut BTreeMap<String, Value>, AwsError> {
-    if !exists {
-        return Err(missing(owner));
+    let owner = s(input, kind.owner_field);
+    if !(kind.owner_exists)(doc, owner) {
+        return Err((kind.owner_missing)(owner));
     }
-    Ok(map.entry(owner.to_string()).or_default())
+    Ok((kind.all)(doc).entry(owner.to_string()).or_default())
 }
 
-pub async fn create_route_response(i: &Inner, ctx: &RequestContext, input: Value) -> Result<Value, AwsError> {
+pub async fn create(i: &Inner, ctx: &RequestContext, input: Value, kind: &'static Kind) -> Result<Value, AwsError> {
     let api = s(&input, "apiId").to_string();
     let id = i.id(6);
     apis::modify(i, ctx, &api, true, move |doc| {
-        websocket_only(doc, "RouteResponses")?;
-        let route = s(&input, "routeId").to_string();
-        let key = s(&input, "routeResponseKey").to_string();
-        check_route_response_key(&key)?;
-        let exists = doc.routes.contains_key(&route);
-        let all = of(&mut doc.route_responses, exists, &route, route_not_found)?;
-        if all.values().any(|r| s(r, "routeResponseKey") == key) {
-            return Err(conflict(format!(
-                "Unable to create route response. A route response with key {key} already exists."
-            )));
+        if !doc.is_websocket() {
+            return Err(bad_request(format!("{} are supported only for WebSocket APIs.", kind.plural)));
         }
-        let mut rr = json!({ "routeResponseId": id });
-        copy_fields(&mut rr, &input, ROUTE_RESPONSE_FIELDS);
-        all.insert(id, rr.clone());
-        Ok(rr)
-    })
-    .await
-}
-
-async fn route_responses(i: &Inner, ctx: &RequestContext, input: &Value) -> Result<BTreeMap<String, Value>, AwsError> {
-    let mut doc = apis::load(i, ctx, s(input, "apiId")).await?;
-    let route = s(input, "routeId");
-    let exists = doc.routes.contains_key(route);
-    Ok(of(&mut doc.route_responses, exists, route, route_not_found)?.clone())
-}
-
-pub async fn get_route_response(i: &Inner, ctx: &RequestContext, input: Value) -> Result<Value, AwsError> {
-    let id = s(&input, "routeResponseId");
-    route_responses(i, ctx, &input).await?.remove(id).ok_or_else(|| route_response_not_found(id))
-}
-
-pub async fn list_route_responses(i: &Inner, ctx: &RequestContext, input: Value) -> Result<Value, AwsError> {
-    let all = route_responses(i, ctx, &input).await?;
-    crate::page(all.into_values().collect(), &input)
-}
-
-pub async fn update_route_response(i: &Inner, ctx: &RequestContext, input: Value) -> Result<Value, AwsError> {
-    let api = s(&input, "apiId").to_string();
-    apis::modify(i, ctx, &api, true, move |doc| {
-        let route = s(&input, "routeId").to_string();
-        let exists = doc.routes.contains_key(&route);
-        let all = of(&mut doc.route_responses, exists, &route, route_not_found)?;
-        let id = s(&input, "routeResponseId");
-        let rr = all.get_mut(id).ok_or_else(|| route_response_not_found(id))?;
-        if let Some(key) = input.get("routeResponseKey").and_then(Value::as_str) {
-            check_route_response_key(key)?;
+        let key = s(&input, kind.key_field).to_string();
+        (kind.check_key)(&key)?;
+        let all = responses_of(kind, doc, &input)?;
+        if all.values().any(|r| s(r, kind.key_field) == key) {
+            return Err(conflict(format!("Unable to create {0}. A {0} with key {key} already exists.", kind.singular)));
         }
-        copy_fields(rr, &input, ROUTE_RESPONSE_FIELDS);
-        Ok(rr.clone())
+        let mut r = json!({ kind.id_field: id });
+        copy_fields(&mut r, &input, kind.fields);
+        all.insert(id, r.clone());
+        Ok(r)
     })
     .await
 }
 
-pub async fn delete_route_response(i: &Inner, ctx: &RequestContext, input: Value) -> Result<Value, AwsError> {
-    let api = s(&input, "apiId").to_string();
-    apis::modify(i, ctx, &api, true, move |doc| {
-        let route = s(&input, "routeId").to_string();
-        let exists = doc.routes.contains_key(&route);
-        let all = of(&mut doc.route_responses, exists, &route, route_not_found)?;
-        let id = s(&input, "routeResponseId");
-        all.remove(id).ok_or_else(|| route_response_not_found(id))?;
-        Ok(json!({}))
-    })
-    .await
-}
-
-pub async fn create_integration_response(i: &Inner, ctx: &RequestContext, input: Value) -> Result<Value, AwsError> {
-    let api = s(&input, "apiId").to_string();
-    let id = i.id(6);
-    apis::modify(i, ctx, &api, true, move |doc| {
-        websocket_only(doc, "IntegrationResponses")?;
-        let integration = s(&input, "integrationId").to_string();
-        let key = s(&input, "integrationResponseKey").to_string();
-        check_integration_response_key(&key)?;
-        let exists = doc.integrations.contains_key(&integration);
-        let all = of(&mut doc.integration_responses, exists, &integration, integration_not_found)?;
-        if all.values().any(|r| s(r, "integrationResponseKey") == key) {
-            return Err(conflict(format!(
-                "Unable to create integration response. An integration response with key {key} already exists."
-            )));
-        }
-        let mut ir = json!({ "integrationResponseId": id });
-        copy_fields(&mut ir, &input, INTEGRATION_RESPONSE_FIELDS);
-        all.insert(id, ir.clone());
-        Ok(ir)
-    })
-    .await
-}
-
-async fn integration_responses(
+async fn read(
     i: &Inner,
     ctx: &RequestContext,
     input: &Value,
+    kind: &Kind,
 ) -> Result<BTreeMap<String, Value>, AwsError> {
     let mut doc = apis::load(i, ctx, s(input, "apiId")).await?;
-    let integration = s(input, "integrationId");
-    let exists = doc.integrations.contains_key(integration);
-    Ok(of(&mut doc.integration_responses, exists, integration, integration_not_found)?.clone())
+    Ok(responses_of(kind, &mut doc, input)?.clone())
 }
 
-pub async fn get_integration_response(i: &Inner, ctx: &RequestContext, input: Value) -> Result<Value, AwsError> {
-    let id = s(&input, "integrationResponseId");
-    integration_responses(i, ctx, &input).await?.remove(id).ok_or_else(|| integration_response_not_found(id))
+pub async fn get(i: &Inner, ctx: &RequestContext, input: Value, kind: &'static Kind) -> Result<Value, AwsError> {
+    let id = s(&input, kind.id_field);
+    read(i, ctx, &input, kind).await?.remove(id).ok_or_else(|| (kind.missing)(id))
 }
 
-pub async fn list_integration_responses(i: &Inner, ctx: &RequestContext, input: Value) -> Result<Value, AwsError> {
-    let all = integration_responses(i, ctx, &input).await?;
+pub async fn list(i: &Inner, ctx: &RequestContext, input: Value, kind: &'static Kind) -> Result<Value, AwsError> {
+    let all = read(i, ctx, &input, kind).await?;
     crate::page(all.into_values().collect(), &input)
 }
 
-pub async fn update_integration_response(i: &Inner, ctx: &RequestContext, input: Value) -> Result<Value, AwsError> {
+pub async fn update(i: &Inner, ctx: &RequestContext, input: Value, kind: &'static Kind) -> Result<Value, AwsError> {
     let api = s(&input, "apiId").to_string();
     apis::modify(i, ctx, &api, true, move |doc| {
-        let integration = s(&input, "integrationId").to_string();
-        let exists = doc.integrations.contains_key(&integration);
-        let all = of(&mut doc.integration_responses, exists, &integration, integration_not_found)?;
-        let id = s(&input, "integrationResponseId");
-        let ir = all.get_mut(id).ok_or_else(|| integration_response_not_found(id))?;
-        if let Some(key) = input.get("integrationResponseKey").and_then(Value::as_str) {
-            check_integration_response_key(key)?;
+        if let Some(key) = input.get(kind.key_field).and_then(Value::as_str) {
+            (kind.check_key)(key)?;
         }
-        copy_fields(ir, &input, INTEGRATION_RESPONSE_FIELDS);
-        Ok(ir.clone())
+        let all = responses_of(kind, doc, &input)?;
+        let id = s(&input, kind.id_field);
+        let r = all.get_mut(id).ok_or_else(|| (kind.missing)(id))?;
+        copy_fields(r, &input, kind.fields);
+        Ok(r.clone())
     })
     .await
 }
 
-pub async fn delete_integration_response(i: &Inner, ctx: &RequestContext, input: Value) -> Result<Value, AwsError> {
+pub async fn delete(i: &Inner, ctx: &RequestContext, input: Value, kind: &'static Kind) -> Result<Value, AwsError> {
     let api = s(&input, "apiId").to_string();
     apis::modify(i, ctx, &api, true, move |doc| {
-        let integration = s(&input, "integrationId").to_string();
-        let exists = doc.integrations.contains_key(&integration);
-        let all = of(&mut doc.integration_responses, exists, &integration, integration_not_found)?;
-        let id = s(&input, "integrationResponseId");
-        all.remove(id).ok_or_else(|| integration_response_not_found(id))?;
+        let all = responses_of(kind, doc, &input)?;
+        let id = s(&input, kind.id_field);
+        all.remove(id).ok_or_else(|| (kind.missing)(id))?;
         Ok(json!({}))
     })
     .await
