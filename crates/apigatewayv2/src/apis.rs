@@ -126,7 +126,7 @@ pub async fn create(i: &Inner, ctx: &RequestContext, input: Value) -> Result<Val
             }
             store::put_json(t, &store::api_key(&account, &region, &id), &doc)?;
             t.put(store::api_index_key(&id).as_bytes(), format!("{account}/{region}").as_bytes())
-                .map_err(store::store_err)
+                .map_err(AwsError::from)
         })
         .await?;
     Ok(out)
@@ -217,11 +217,11 @@ pub async fn delete(i: &Inner, ctx: &RequestContext, input: Value) -> Result<Val
     i.store
         .write(move |t| {
             let key = store::api_key(&account, &region, &id);
-            if t.get(key.as_bytes()).map_err(store::store_err)?.is_none() {
+            if t.get(key.as_bytes()).map_err(AwsError::from)?.is_none() {
                 return Err(crate::errors::api_not_found(&account, &id));
             }
-            t.delete(key.as_bytes()).map_err(store::store_err)?;
-            t.delete(store::api_index_key(&id).as_bytes()).map_err(store::store_err)?;
+            t.delete(key.as_bytes()).map_err(AwsError::from)?;
+            t.delete(store::api_index_key(&id).as_bytes()).map_err(AwsError::from)?;
             store::delete_prefix(t, &store::deployments_prefix(&account, &region, &id))
         })
         .await?;

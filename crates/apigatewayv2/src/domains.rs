@@ -140,7 +140,7 @@ pub async fn create(i: &Inner, ctx: &RequestContext, input: Value) -> Result<Val
     let key = domain_key(&ctx.account, &ctx.region, &name);
     i.store
         .write(move |t| {
-            if t.get(key.as_bytes()).map_err(store::store_err)?.is_some() {
+            if t.get(key.as_bytes()).map_err(AwsError::from)?.is_some() {
                 return Err(conflict(format!("The domain name {name} already exists")));
             }
             store::put_json(t, &key, &DomainDoc { domain, mappings: Default::default() })
@@ -213,10 +213,10 @@ pub async fn delete(i: &Inner, ctx: &RequestContext, input: Value) -> Result<Val
     let key = domain_key(&ctx.account, &ctx.region, &name);
     i.store
         .write(move |t| {
-            if t.get(key.as_bytes()).map_err(store::store_err)?.is_none() {
+            if t.get(key.as_bytes()).map_err(AwsError::from)?.is_none() {
                 return Err(domain_not_found(&name));
             }
-            t.delete(key.as_bytes()).map_err(store::store_err)
+            t.delete(key.as_bytes()).map_err(AwsError::from)
         })
         .await?;
     reload(i).await?;

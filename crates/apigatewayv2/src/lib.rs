@@ -137,8 +137,9 @@ impl Inner {
         self.env.clock.now_millis()
     }
 
+    /// An identifier as API Gateway makes them: `len` characters of `[a-z0-9]`.
     pub fn id(&self, len: usize) -> String {
-        store::new_id(self.env.ids.as_ref(), len)
+        stratus_core::alnum_id(self.env.ids.as_ref(), len)
     }
 }
 

@@ -131,7 +131,7 @@ pub async fn list_stages(i: &Inner, ctx: &RequestContext, input: Value) -> Resul
 /// Whether a deployment exists (read before the write that names it).
 async fn deployment_exists(i: &Inner, ctx: &RequestContext, api: &str, id: &str) -> Result<bool, AwsError> {
     let key = store::deployment_key(&ctx.account, &ctx.region, api, id);
-    i.store.read(move |r| r.get(key.as_bytes()).map(|v| v.is_some()).map_err(store::store_err)).await
+    i.store.read(move |r| r.get(key.as_bytes()).map(|v| v.is_some()).map_err(AwsError::from)).await
 }
 
 pub async fn update_stage(i: &Inner, ctx: &RequestContext, input: Value) -> Result<Value, AwsError> {
@@ -249,7 +249,7 @@ pub async fn delete_deployment(i: &Inner, ctx: &RequestContext, input: Value) ->
         return Err(bad_request(format!("Active stages pointing to this deployment must be moved or deleted: {id}")));
     }
     let key = store::deployment_key(&ctx.account, &ctx.region, s(&input, "apiId"), &id);
-    i.store.write(move |t| t.delete(key.as_bytes()).map_err(store::store_err)).await?;
+    i.store.write(move |t| t.delete(key.as_bytes()).map_err(AwsError::from)).await?;
     Ok(json!({}))
 }
 

@@ -18,7 +18,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use stratus_proto::AwsError;
-use stratus_storage::{ReadTxn, StoreError};
+use stratus_storage::ReadTxn;
 
 use crate::errors;
 
@@ -114,17 +114,8 @@ impl DeploymentDoc {
 
 pub use stratus_storage::json::{delete_prefix, get as get_json, list as list_json, put as put_json};
 
-pub fn store_err(e: StoreError) -> AwsError {
-    AwsError::internal(format!("storage: {e}"))
-}
-
 pub fn load_api(r: &mut dyn ReadTxn, account: &str, region: &str, id: &str) -> Result<ApiDoc, AwsError> {
     get_json(r, &api_key(account, region, id))?.ok_or_else(|| errors::api_not_found(account, id))
-}
-
-/// An identifier as API Gateway makes them: `len` characters of `[a-z0-9]`.
-pub fn new_id(ids: &dyn stratus_core::IdSource, len: usize) -> String {
-    stratus_core::alnum_id(ids, len)
 }
 
 /// The ISO 8601 timestamp API Gateway v2 answers (`2024-01-02T03:04:05Z`).

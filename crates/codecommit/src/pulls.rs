@@ -157,7 +157,7 @@ pub async fn create(i: &Inner, ctx: &RequestContext, input: Value) -> Result<Val
         .store
         .write(move |t| {
             let id = stratus_storage::next_sequence(t, &format!("codecommit-pr/{account}/{region}"))
-                .map_err(store::store_err)?;
+                .map_err(AwsError::from)?;
             let mut pr = stored;
             pr["pullRequestId"] = json!(id.to_string());
             store::put_json(t, &pr_key(&account, &region, id), &pr)?;

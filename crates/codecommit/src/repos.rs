@@ -142,7 +142,7 @@ pub async fn create(i: &Inner, ctx: &RequestContext, input: Value) -> Result<Val
     let dir = doc.dir(&i.root);
     let key = store::repo_key(&ctx.account, &ctx.region, &name);
     let exists_key = key.clone();
-    let taken = i.store.read(move |r| r.get(exists_key.as_bytes()).map_err(store::store_err)).await?;
+    let taken = i.store.read(move |r| r.get(exists_key.as_bytes()).map_err(AwsError::from)).await?;
     if taken.is_some() {
         return Err(repo_exists(&name));
     }
@@ -152,7 +152,7 @@ pub async fn create(i: &Inner, ctx: &RequestContext, input: Value) -> Result<Val
     let written = i
         .store
         .write(move |t| {
-            if t.get(key.as_bytes()).map_err(store::store_err)?.is_some() {
+            if t.get(key.as_bytes()).map_err(AwsError::from)?.is_some() {
                 return Err(repo_exists(&n));
             }
             store::put_json(t, &key, &stored)
@@ -238,7 +238,7 @@ pub async fn delete(i: &Inner, ctx: &RequestContext, input: Value) -> Result<Val
         .write(move |t| {
             let doc: Option<RepoDoc> = store::get_json(t, &key)?;
             if doc.is_some() {
-                t.delete(key.as_bytes()).map_err(store::store_err)?;
+                t.delete(key.as_bytes()).map_err(AwsError::from)?;
             }
             Ok::<_, AwsError>(doc)
         })
@@ -261,13 +261,13 @@ pub async fn rename(i: &Inner, ctx: &RequestContext, input: Value) -> Result<Val
     i.store
         .write(move |t| {
             let mut doc: RepoDoc = store::get_json(t, &old_key)?.ok_or_else(|| repo_not_found(&old))?;
-            if old_key != new_key && t.get(new_key.as_bytes()).map_err(store::store_err)?.is_some() {
+            if old_key != new_key && t.get(new_key.as_bytes()).map_err(AwsError::from)?.is_some() {
                 return Err(repo_exists(&new));
             }
             doc.metadata["repositoryName"] = json!(new);
             doc.metadata["Arn"] = json!(format!("arn:aws:codecommit:{region}:{account}:{new}"));
             doc.metadata["lastModifiedDate"] = store::secs(now);
-            t.delete(old_key.as_bytes()).map_err(store::store_err)?;
+            t.delete(old_key.as_bytes()).map_err(AwsError::from)?;
             store::put_json(t, &new_key, &doc)
         })
         .await?;

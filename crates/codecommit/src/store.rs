@@ -14,8 +14,6 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use stratus_proto::AwsError;
-use stratus_storage::StoreError;
 
 pub const PREFIX: &str = "codecommit/";
 
@@ -68,10 +66,6 @@ impl RepoDoc {
 }
 
 pub use stratus_storage::json::{get as get_json, list as list_json, put as put_json};
-
-pub fn store_err(e: StoreError) -> AwsError {
-    AwsError::internal(format!("storage: {e}"))
-}
 
 /// Seconds since the epoch, as the JSON protocol writes timestamps.
 pub fn secs(ms: u64) -> Value {

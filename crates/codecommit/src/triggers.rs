@@ -286,7 +286,7 @@ pub async fn sync(i: &Inner, account: &str, region: &str, name: &str, user: &str
             d.metadata["lastModifiedDate"] = store::secs(now);
             for r in &records {
                 let bytes = serde_json::to_vec(r).map_err(|e| AwsError::internal(e.to_string()))?;
-                stratus_storage::outbox_push(t, EVENTS_TOPIC, &bytes).map_err(store::store_err)?;
+                stratus_storage::outbox_push(t, EVENTS_TOPIC, &bytes).map_err(AwsError::from)?;
             }
             store::put_json(t, &key, &d)
         })
@@ -338,7 +338,7 @@ pub async fn test(i: &Inner, ctx: &RequestContext, input: Value) -> Result<Value
         .write_signalling(move |t| {
             for r in &records {
                 let bytes = serde_json::to_vec(r).map_err(|e| AwsError::internal(e.to_string()))?;
-                stratus_storage::outbox_push(t, EVENTS_TOPIC, &bytes).map_err(store::store_err)?;
+                stratus_storage::outbox_push(t, EVENTS_TOPIC, &bytes).map_err(AwsError::from)?;
             }
             Ok::<_, AwsError>(())
         })

@@ -115,3 +115,92 @@ pub fn glob(pattern: &str, text: &str) -> bool {
     }
     pi == p.len()
 }
+
+/// A string member of a function's proxy answer: strings as they are, numbers and booleans
+/// written out; anything else is malformed.
+pub fn proxy_text(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Bool(b) => Some(b.to_string()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+/// A proxy answer's `statusCode` (a number or a numeric string, 100 to 599).
+pub fn proxy_status(v: Option<&Value>) -> Option<u16> {
+    let status = match v {
+        Some(Value::Number(n)) => u16::try_from(n.as_u64()?).ok()?,
+        Some(Value::String(s)) => s.trim().parse::<u16>().ok()?,
+        _ => return None,
+    };
+    (100..=599).contains(&status).then_some(status)
+}
+
+/// A function's answer under the Lambda proxy contract of REST APIs (and HTTP APIs' payload
+/// 1.0): `statusCode` (200 when absent), `multiValueHeaders` then `headers` (a pair given in
+/// both kept once), `body` as sent and whether it is base64 (the caller decides what to do with
+/// it). None when the answer is malformed: an unknown member, or a member of the wrong type.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProxyResponse {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+    pub base64: bool,
+}
+
+const PROXY_KEYS: &[&str] = &["statusCode", "headers", "multiValueHeaders", "body", "isBase64Encoded"];
+
+impl ProxyResponse {
+    pub fn parse(o: &serde_json::Map<String, Value>) -> Option<ProxyResponse> {
+        if o.keys().any(|k| !PROXY_KEYS.contains(&k.as_str())) {
+            return None;
+        }
+        let status = match o.get("statusCode") {
+            None | Some(Value::Null) => 200,
+            s => proxy_status(s)?,
+        };
+        let mut headers: Vec<(String, String)> = Vec::new();
+        let mut multi_names: Vec<String> = Vec::new();
+        match o.get("multiValueHeaders") {
+            None | Some(Value::Null) => {}
+            Some(Value::Object(m)) => {
+                for (k, vs) in m {
+                    let Value::Array(vs) = vs else { return None };
+                    multi_names.push(k.to_ascii_lowercase());
+                    for v in vs {
+                        headers.push((k.clone(), proxy_text(v)?));
+                    }
+                }
+            }
+            Some(_) => return None,
+        }
+        match o.get("headers") {
+            None | Some(Value::Null) => {}
+            Some(Value::Object(m)) => {
+                for (k, v) in m {
+                    let v = proxy_text(v)?;
+                    // A pair given in both keeps only the multi-value list's values.
+                    let repeated = multi_names.contains(&k.to_ascii_lowercase())
+                        && headers.iter().any(|(hk, hv)| hk.eq_ignore_ascii_case(k) && *hv == v);
+                    if !repeated {
+                        headers.push((k.clone(), v));
+                    }
+                }
+            }
+            Some(_) => return None,
+        }
+        let base64 = match o.get("isBase64Encoded") {
+            None | Some(Value::Null) => false,
+            Some(Value::Bool(b)) => *b,
+            Some(Value::String(s)) => s.eq_ignore_ascii_case("true"),
+            Some(_) => return None,
+        };
+        let body = match o.get("body") {
+            None | Some(Value::Null) => Vec::new(),
+            Some(Value::String(s)) => s.clone().into_bytes(),
+            Some(other) => other.to_string().into_bytes(),
+        };
+        Some(ProxyResponse { status, headers, body, base64 })
+    }
+}

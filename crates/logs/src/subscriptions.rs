@@ -181,8 +181,7 @@ pub fn deliver(t: &mut dyn Txn, g: &GroupRecord, stream: &str, events: &[(String
             "source_account": g.account,
         });
         let bytes = serde_json::to_vec(&record).map_err(|e| AwsError::internal(e.to_string()))?;
-        stratus_storage::outbox_push(t, crate::SUBSCRIPTIONS_TOPIC, &bytes)
-            .map_err(|e| AwsError::internal(format!("storage: {e}")))?;
+        stratus_storage::outbox_push(t, crate::SUBSCRIPTIONS_TOPIC, &bytes)?;
     }
     Ok(())
 }

@@ -67,8 +67,6 @@ fn body_of(c: &Call<'_>) -> (Value, bool) {
     (Value::String(String::from_utf8_lossy(&c.req.body).into_owned()), false)
 }
 
-const RESPONSE_KEYS: &[&str] = &["statusCode", "headers", "multiValueHeaders", "body", "isBase64Encoded"];
-
 /// The function's answer as an HTTP response, or None when it is malformed (a 502).
 pub fn proxy_response(payload: &[u8], c: &Call<'_>) -> Option<HttpAnswer> {
     if payload.iter().all(u8::is_ascii_whitespace) {
@@ -78,69 +76,7 @@ pub fn proxy_response(payload: &[u8], c: &Call<'_>) -> Option<HttpAnswer> {
     let Value::Object(o) = v else {
         return if v.is_null() { Some(HttpAnswer::new(200, Vec::new(), Vec::new())) } else { None };
     };
-    if o.keys().any(|k| !RESPONSE_KEYS.contains(&k.as_str())) {
-        return None;
-    }
-    let status = match o.get("statusCode") {
-        None | Some(Value::Null) => 200,
-        Some(Value::Number(n)) => u16::try_from(n.as_u64()?).ok()?,
-        Some(Value::String(s)) => s.trim().parse::<u16>().ok()?,
-        Some(_) => return None,
-    };
-    if !(100..=599).contains(&status) {
-        return None;
-    }
-    let mut headers: Vec<(String, String)> = Vec::new();
-    let text = |v: &Value| -> Option<String> {
-        match v {
-            Value::String(s) => Some(s.clone()),
-            Value::Bool(b) => Some(b.to_string()),
-            Value::Number(n) => Some(n.to_string()),
-            _ => None,
-        }
-    };
-    let mut multi_names: Vec<String> = Vec::new();
-    match o.get("multiValueHeaders") {
-        None | Some(Value::Null) => {}
-        Some(Value::Object(m)) => {
-            for (k, vs) in m {
-                let Value::Array(vs) = vs else { return None };
-                multi_names.push(k.to_ascii_lowercase());
-                for v in vs {
-                    headers.push((k.clone(), text(v)?));
-                }
-            }
-        }
-        Some(_) => return None,
-    }
-    match o.get("headers") {
-        None | Some(Value::Null) => {}
-        Some(Value::Object(m)) => {
-            for (k, v) in m {
-                let v = text(v)?;
-                // A pair given in both keeps only the multi-value list's values.
-                if multi_names.contains(&k.to_ascii_lowercase()) {
-                    if !headers.iter().any(|(hk, hv)| hk.eq_ignore_ascii_case(k) && *hv == v) {
-                        headers.push((k.clone(), v));
-                    }
-                } else {
-                    headers.push((k.clone(), v));
-                }
-            }
-        }
-        Some(_) => return None,
-    }
-    let b64 = match o.get("isBase64Encoded") {
-        None | Some(Value::Null) => false,
-        Some(Value::Bool(b)) => *b,
-        Some(Value::String(s)) => s.eq_ignore_ascii_case("true"),
-        Some(_) => return None,
-    };
-    let body = match o.get("body") {
-        None | Some(Value::Null) => Vec::new(),
-        Some(Value::String(s)) => s.clone().into_bytes(),
-        Some(other) => other.to_string().into_bytes(),
-    };
-    let body = if b64 && c.accepts_binary() { STANDARD.decode(&body).unwrap_or(body) } else { body };
-    Some(HttpAnswer::new(status, headers, body))
+    let r = stratus_core::http::ProxyResponse::parse(&o)?;
+    let body = if r.base64 && c.accepts_binary() { STANDARD.decode(&r.body).unwrap_or(r.body) } else { r.body };
+    Some(HttpAnswer::new(r.status, r.headers, body))
 }

@@ -4,6 +4,7 @@
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::{Map, Value, json};
+use stratus_core::http::{proxy_status as status_of, proxy_text as text};
 
 use super::{Call, HttpAnswer};
 
@@ -192,24 +193,6 @@ pub fn event_v1(c: &Call<'_>) -> Value {
     e
 }
 
-fn text(v: &Value) -> Option<String> {
-    match v {
-        Value::String(s) => Some(s.clone()),
-        Value::Bool(b) => Some(b.to_string()),
-        Value::Number(n) => Some(n.to_string()),
-        _ => None,
-    }
-}
-
-fn status_of(v: Option<&Value>) -> Option<u16> {
-    let status = match v {
-        Some(Value::Number(n)) => u16::try_from(n.as_u64()?).ok()?,
-        Some(Value::String(s)) => s.trim().parse::<u16>().ok()?,
-        _ => return None,
-    };
-    (100..=599).contains(&status).then_some(status)
-}
-
 fn body_bytes(o: &Map<String, Value>) -> Option<Vec<u8>> {
     let body = match o.get("body") {
         None | Some(Value::Null) => Vec::new(),
@@ -271,49 +254,13 @@ pub fn response_v2(payload: &[u8]) -> Option<HttpAnswer> {
     Some(HttpAnswer::new(status, headers, body_bytes(&o)?))
 }
 
-const V1_KEYS: &[&str] = &["statusCode", "headers", "multiValueHeaders", "body", "isBase64Encoded"];
-
 /// The function's answer under payload 1.0 (the REST API proxy rules), or None when malformed.
 pub fn response_v1(payload: &[u8]) -> Option<HttpAnswer> {
     let v: Value = serde_json::from_slice(payload).ok()?;
     let Value::Object(o) = v else { return None };
-    if o.keys().any(|k| !V1_KEYS.contains(&k.as_str())) {
-        return None;
-    }
-    let status = match o.get("statusCode") {
-        None | Some(Value::Null) => 200,
-        s => status_of(s)?,
-    };
-    let mut headers: Vec<(String, String)> = Vec::new();
-    let mut multi_names: Vec<String> = Vec::new();
-    match o.get("multiValueHeaders") {
-        None | Some(Value::Null) => {}
-        Some(Value::Object(m)) => {
-            for (k, vs) in m {
-                let Value::Array(vs) = vs else { return None };
-                multi_names.push(k.to_ascii_lowercase());
-                for v in vs {
-                    headers.push((k.clone(), text(v)?));
-                }
-            }
-        }
-        Some(_) => return None,
-    }
-    match o.get("headers") {
-        None | Some(Value::Null) => {}
-        Some(Value::Object(m)) => {
-            for (k, v) in m {
-                let v = text(v)?;
-                if !multi_names.contains(&k.to_ascii_lowercase())
-                    || !headers.iter().any(|(hk, hv)| hk.eq_ignore_ascii_case(k) && *hv == v)
-                {
-                    headers.push((k.clone(), v));
-                }
-            }
-        }
-        Some(_) => return None,
-    }
-    Some(HttpAnswer::new(status, headers, body_bytes(&o)?))
+    let r = stratus_core::http::ProxyResponse::parse(&o)?;
+    let body = if r.base64 { STANDARD.decode(&r.body).ok()? } else { r.body };
+    Some(HttpAnswer::new(r.status, r.headers, body))
 }
 
 #[cfg(test)]

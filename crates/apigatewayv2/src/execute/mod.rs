@@ -278,7 +278,12 @@ pub(crate) async fn deployment_of(
 
 pub(crate) async fn locate(i: &Inner, api: &str) -> Option<(String, String)> {
     let key = store::api_index_key(api);
-    let v = i.store.read_short(move |r| r.get(key.as_bytes()).map_err(store::store_err)).await.ok().flatten()?;
+    let v = i
+        .store
+        .read_short(move |r| r.get(key.as_bytes()).map_err(stratus_proto::AwsError::from))
+        .await
+        .ok()
+        .flatten()?;
     let s = String::from_utf8(v).ok()?;
     let (a, r) = s.split_once('/')?;
     Some((a.to_string(), r.to_string()))

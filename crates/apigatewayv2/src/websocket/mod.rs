@@ -612,7 +612,7 @@ pub(crate) async fn message(i: &Inner, connection_id: &str, body: &[u8], binary:
 pub(crate) async fn disconnect(i: &Inner, connection_id: &str, code: u16, reason: &str) {
     let Some(conn) = i.connections.remove(connection_id) else { return };
     let key = store::connection_key(connection_id);
-    if let Err(e) = i.store.write(move |t| t.delete(key.as_bytes()).map_err(store::store_err)).await {
+    if let Err(e) = i.store.write(move |t| t.delete(key.as_bytes()).map_err(stratus_proto::AwsError::from)).await {
         tracing::debug!(error = %e.message, "cannot forget a WebSocket connection");
     }
     let Some((_, _, doc)) = api_of(i, &conn.api_id).await else { return };
