@@ -158,18 +158,6 @@ def test_tags(sns, target):
     assert error(e) == ("InvalidParameter", 400)
 
 
-def test_unsupported_operations_are_refused(sns):
-    calls = [
-        lambda: sns.list_platform_applications(),
-        lambda: sns.get_sms_attributes(),
-        lambda: sns.publish(PhoneNumber="+15555550100", Message="hi"),
-    ]
-    for call in calls:
-        with pytest.raises(ClientError) as e:
-            call()
-        assert error(e)[0] in ("InvalidAction", "InvalidParameter")
-
-
 def test_aws_cli(target, tmp_path):
     env = dict(os.environ, AWS_ACCESS_KEY_ID="test", AWS_SECRET_ACCESS_KEY="test", AWS_DEFAULT_REGION=REGION,
                AWS_CONFIG_FILE=str(tmp_path / "config"), AWS_SHARED_CREDENTIALS_FILE=str(tmp_path / "creds"),

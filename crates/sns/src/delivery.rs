@@ -333,7 +333,53 @@ async fn attempt_once(i: &Inner, signer: &Signer, d: &Delivery) -> Outcome {
                 Err(e) => Outcome::Retry(e),
             }
         }
+        "sms" | "application" => record(i, d).await,
         other => Outcome::Fail(format!("protocol {other} is not delivered")),
+    }
+}
+
+/// A delivery to a phone (`sms`) or a device (`application`): recorded, as nothing is sent
+/// from here. A device endpoint that is gone or disabled takes nothing.
+async fn record(i: &Inner, d: &Delivery) -> Outcome {
+    let d = d.clone();
+    let r = i
+        .store
+        .write(move |t| {
+            let (kind, account, region) = if d.protocol == "sms" {
+                let a = stratus_core::Arn::parse(&d.topic_arn).map(|a| (a.account.to_string(), a.region.to_string()));
+                let (account, region) = a.unwrap_or_default();
+                if crate::sms::opted_out(t, &account, &region, &d.endpoint)? {
+                    return Ok(false);
+                }
+                (crate::recorded::SMS, account, region)
+            } else {
+                match crate::mobile::publish_target(t, &d.endpoint) {
+                    Ok(e) => (crate::recorded::PUSH, e.account, e.region),
+                    Err(_) => return Ok(false),
+                }
+            };
+            crate::recorded::record(
+                t,
+                &crate::recorded::Sent {
+                    kind,
+                    account: &account,
+                    region: &region,
+                    destination: &d.endpoint,
+                    message_id: &d.message_id,
+                    message: &d.message,
+                    subject: d.subject.as_deref(),
+                    attributes: &d.attributes,
+                    topic_arn: Some(&d.topic_arn),
+                    timestamp: &d.timestamp,
+                },
+            )?;
+            Ok::<_, stratus_proto::AwsError>(true)
+        })
+        .await;
+    match r {
+        Ok(true) => Outcome::Delivered,
+        Ok(false) => Outcome::Fail("the endpoint is disabled, gone or opted out".into()),
+        Err(e) => Outcome::Retry(e.to_string()),
     }
 }
 

@@ -9,9 +9,12 @@
 //! `permissions.rs`: AddPermission/RemovePermission (statements of the topic's policy) and data
 //! protection policies (kept).
 //!
-//! Not served (answered with `InvalidAction`): SMS, mobile push (platform applications and
-//! endpoints). Subscriptions to
-//! email, SMS, application and Firehose endpoints are refused with `InvalidParameter`.
+//! `mobile.rs` and `sms.rs`: mobile push (platform applications and endpoints) and SMS
+//! (attributes, opt-outs, the sandbox), recorded rather than sent (`recorded.rs`): what would
+//! have gone to a phone or device is kept in the store and read back through
+//! [`Sns::recorded_messages`] (the binary serves it at `/_stratus/sns/messages`).
+//!
+//! Subscriptions to email and Firehose endpoints are refused with `InvalidParameter`.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, LazyLock, RwLock};
@@ -29,9 +32,12 @@ pub mod filter;
 mod http;
 mod keys;
 mod message;
+mod mobile;
 mod permissions;
 mod publish;
+mod recorded;
 mod signing;
+mod sms;
 mod subscriptions;
 mod topic;
 mod topics;
@@ -276,6 +282,13 @@ impl Sns {
             .await
     }
 
+    /// The SMS and push messages recorded instead of sent, oldest first, filtered by member
+    /// equality (`phoneNumber`, `endpointArn`, `account`, `region`, `kind`).
+    pub async fn recorded_messages(&self, filters: Vec<(String, String)>) -> Result<Value, AwsError> {
+        let messages = self.inner.read(move |r| recorded::read(r, &filters)).await?;
+        Ok(recorded::document(messages))
+    }
+
     /// The PEM certificate that verifies message signatures (None until the key is ready).
     pub fn certificate_pem(&self) -> Option<String> {
         self.inner.signer.read().ok().and_then(|s| s.as_ref().map(|s| s.certificate_pem()))
@@ -338,12 +351,33 @@ impl Service for Sns {
                 "ListSubscriptionsByTopic" => out(subscriptions::list_by_topic(i, parse(input)?).await?),
                 "GetSubscriptionAttributes" => out(subscriptions::get_attributes(i, parse(input)?).await?),
                 "SetSubscriptionAttributes" => none(subscriptions::set_attributes(i, parse(input)?).await),
-                "Publish" => out(publish::publish(i, parse(input)?).await?),
+                "Publish" => out(publish::publish_request(i, ctx, parse(input)?).await?),
                 "PublishBatch" => out(publish::publish_batch(i, parse(input)?).await?),
                 "AddPermission" => permissions::add(i, input).await,
                 "RemovePermission" => permissions::remove(i, input).await,
                 "PutDataProtectionPolicy" => permissions::put_data_protection(i, input).await,
                 "GetDataProtectionPolicy" => permissions::get_data_protection(i, input).await,
+                "CreatePlatformApplication" => mobile::create_app(i, ctx, input).await,
+                "GetPlatformApplicationAttributes" => mobile::get_app_attributes(i, input).await,
+                "SetPlatformApplicationAttributes" => mobile::set_app_attributes(i, input).await,
+                "DeletePlatformApplication" => mobile::delete_app(i, input).await,
+                "ListPlatformApplications" => mobile::list_apps(i, ctx, input).await,
+                "CreatePlatformEndpoint" => mobile::create_endpoint(i, input).await,
+                "GetEndpointAttributes" => mobile::get_endpoint_attributes(i, input).await,
+                "SetEndpointAttributes" => mobile::set_endpoint_attributes(i, input).await,
+                "DeleteEndpoint" => mobile::delete_endpoint(i, input).await,
+                "ListEndpointsByPlatformApplication" => mobile::list_endpoints(i, input).await,
+                "SetSMSAttributes" => sms::set_attributes(i, ctx, input).await,
+                "GetSMSAttributes" => sms::get_attributes(i, ctx, input).await,
+                "CheckIfPhoneNumberIsOptedOut" => sms::check_opted_out(i, ctx, input).await,
+                "ListPhoneNumbersOptedOut" => sms::list_opted_out(i, ctx, input).await,
+                "OptInPhoneNumber" => sms::opt_in(i, ctx, input).await,
+                "GetSMSSandboxAccountStatus" => sms::sandbox_status().await,
+                "CreateSMSSandboxPhoneNumber" => sms::sandbox_create(i, ctx, input).await,
+                "VerifySMSSandboxPhoneNumber" => sms::sandbox_verify(i, ctx, input).await,
+                "DeleteSMSSandboxPhoneNumber" => sms::sandbox_delete(i, ctx, input).await,
+                "ListSMSSandboxPhoneNumbers" => sms::sandbox_list(i, ctx, input).await,
+                "ListOriginationNumbers" => sms::list_origination_numbers(input).await,
                 other => Err(errors::unsupported(other)),
             }
         })

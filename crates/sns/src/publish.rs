@@ -9,6 +9,7 @@ use base64::engine::general_purpose::STANDARD as B64;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::Digest as _;
+use stratus_core::RequestContext;
 use stratus_proto::AwsError;
 use stratus_storage::Txn;
 
@@ -17,8 +18,10 @@ use crate::errors;
 use crate::filter::{self, Scope};
 use crate::keys;
 use crate::message::{Delivery, NOTIFICATION};
+use crate::recorded::{self, PUSH, SMS};
 use crate::topic::{self, Subscription, Topic, decode, encode, load_topic};
 use crate::types::*;
+use crate::{mobile, sms};
 
 /// Largest message (body plus attributes), 256 KiB.
 pub const MAX_MESSAGE_BYTES: usize = 262_144;
@@ -45,22 +48,35 @@ struct DedupEntry {
     sequence_number: Option<String>,
 }
 
-/// A topic ARN from TopicArn / TargetArn / PhoneNumber.
-fn target(topic_arn: Option<String>, target_arn: Option<String>, phone: Option<String>) -> Result<String, AwsError> {
-    if phone.is_some() {
-        return Err(errors::invalid_parameter_reason("PhoneNumber", "SMS messages are not supported by this server"));
-    }
-    match (topic_arn, target_arn) {
-        (Some(_), Some(_)) => Err(errors::invalid_parameter_reason(
+/// Where a Publish goes: a topic, a platform endpoint or a phone number.
+enum Target {
+    Topic(String),
+    Endpoint(String),
+    Phone(String),
+}
+
+/// The target from TopicArn / TargetArn / PhoneNumber (exactly one of them).
+fn target(topic_arn: Option<String>, target_arn: Option<String>, phone: Option<String>) -> Result<Target, AwsError> {
+    match (topic_arn, target_arn, phone) {
+        (None, None, Some(p)) => Ok(Target::Phone(sms::publish_target(&p)?)),
+        (Some(_), Some(_), _) => Err(errors::invalid_parameter_reason(
             "TopicArn or TargetArn",
             "Only one of TopicArn or TargetArn may be specified",
         )),
-        (Some(a), None) | (None, Some(a)) => Ok(a),
-        (None, None) => {
+        (Some(_), None, Some(_)) | (None, Some(_), Some(_)) => Err(errors::invalid_parameter_reason(
+            "TopicArn or TargetArn or PhoneNumber",
+            "Only one of TopicArn, TargetArn or PhoneNumber may be specified",
+        )),
+        (None, Some(a), None) if mobile::is_endpoint_arn(&a) => Ok(Target::Endpoint(a)),
+        (Some(a), None, None) | (None, Some(a), None) => Ok(Target::Topic(a)),
+        (None, None, None) => {
             Err(errors::invalid_parameter_reason("TopicArn or TargetArn", "no value for required parameter"))
         }
     }
 }
+
+/// The `AWS.` attributes SNS itself reads (SMS sender and type, push settings).
+const RESERVED_PREFIXES: &[&str] = &["AWS.SNS.SMS.", "AWS.MM.SMS.", "AWS.SNS.MOBILE."];
 
 fn check_attribute(name: &str, a: &MessageAttributeValue) -> Result<(), AwsError> {
     let bad_name = name.is_empty()
@@ -69,7 +85,7 @@ fn check_attribute(name: &str, a: &MessageAttributeValue) -> Result<(), AwsError
         || name.ends_with('.')
         || name.contains("..")
         || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'.')
-        || name.to_ascii_lowercase().starts_with("aws.")
+        || (name.to_ascii_lowercase().starts_with("aws.") && !RESERVED_PREFIXES.iter().any(|p| name.starts_with(p)))
         || name.to_ascii_lowercase().starts_with("amazon.");
     if bad_name {
         return Err(errors::invalid_parameter_value(format!("The message attribute name '{name}' is invalid.")));
@@ -239,7 +255,14 @@ fn fan_out(
     let timestamp = stratus_core::time::iso8601_millis(now);
     for s in subs.iter().filter(|s| s.confirmed) {
         let body = match &m.per_protocol {
-            Some(map) => map.get(&s.protocol).or_else(|| map.get("default")).cloned().unwrap_or_default(),
+            Some(map) => {
+                // A message for a device is chosen by its platform (`GCM`, `APNS`, …).
+                let key = match s.protocol.as_str() {
+                    "application" => mobile::platform_of(&s.endpoint).unwrap_or_default(),
+                    p => p.to_string(),
+                };
+                map.get(&key).or_else(|| map.get("default")).cloned().unwrap_or_default()
+            }
             None => m.message.clone(),
         };
         if !accepts(s, &m.attributes, &body) {
@@ -271,10 +294,30 @@ fn fan_out(
     Ok((message_id, sequence_number))
 }
 
+/// Publish: to a topic, or straight to a device or a phone number in the caller's account and
+/// region.
+pub(crate) async fn publish_request(
+    i: &Inner,
+    ctx: &RequestContext,
+    input: PublishInput,
+) -> Result<PublishOutput, AwsError> {
+    match target(input.topic_arn.clone(), input.target_arn.clone(), input.phone_number.clone())? {
+        Target::Topic(_) => publish(i, input).await,
+        Target::Endpoint(arn) => publish_direct(i, input, Direct::Endpoint(arn)).await,
+        Target::Phone(phone) => {
+            publish_direct(i, input, Direct::Phone { phone, account: ctx.account.clone(), region: ctx.region.clone() })
+                .await
+        }
+    }
+}
+
+/// Publish to a topic (also on behalf of other parts of Stratus).
 pub(crate) async fn publish(i: &Inner, input: PublishInput) -> Result<PublishOutput, AwsError> {
-    let arn = target(input.topic_arn, input.target_arn, input.phone_number)?;
     let message_id = i.env.ids.uuid();
     let now = i.now();
+    let Target::Topic(arn) = target(input.topic_arn, input.target_arn, None)? else {
+        return Err(errors::invalid_parameter("TopicArn"));
+    };
     let (message_id, sequence_number) = i
         .store
         .write_signalling(move |txn| {
@@ -293,6 +336,73 @@ pub(crate) async fn publish(i: &Inner, input: PublishInput) -> Result<PublishOut
         })
         .await?;
     Ok(PublishOutput { message_id, sequence_number })
+}
+
+enum Direct {
+    Endpoint(String),
+    Phone { phone: String, account: String, region: String },
+}
+
+/// Publish straight to a device (TargetArn of a platform endpoint) or a phone (PhoneNumber):
+/// checked like a message to a standard topic, then recorded in the publish's transaction. A
+/// number that opted out gets nothing, and the Publish still succeeds, as on AWS.
+async fn publish_direct(i: &Inner, input: PublishInput, to: Direct) -> Result<PublishOutput, AwsError> {
+    if input.message_group_id.is_some() || input.message_deduplication_id.is_some() {
+        return Err(errors::invalid_parameter_reason(
+            "MessageGroupId",
+            "The request includes MessageGroupId parameter that is not valid for this topic type",
+        ));
+    }
+    let standard = Topic {
+        name: String::new(),
+        account: String::new(),
+        region: String::new(),
+        fifo: false,
+        attributes: Default::default(),
+        tags: Default::default(),
+        subscriptions_deleted: 0,
+    };
+    let m =
+        check(input.message, input.subject, input.message_structure, input.message_attributes, None, None, &standard)?;
+    let message_id = i.env.ids.uuid();
+    let now = i.now();
+    let id = message_id.clone();
+    i.store
+        .write(move |txn| {
+            let (kind, destination, account, region, key) = match to {
+                Direct::Endpoint(arn) => {
+                    let e = mobile::publish_target(txn, &arn)?;
+                    (PUSH, arn, e.account, e.region, e.platform)
+                }
+                Direct::Phone { phone, account, region } => {
+                    if sms::opted_out(txn, &account, &region, &phone)? {
+                        return Ok(());
+                    }
+                    (SMS, phone, account, region, "sms".to_string())
+                }
+            };
+            let body = match &m.per_protocol {
+                Some(map) => map.get(&key).or_else(|| map.get("default")).cloned().unwrap_or_default(),
+                None => m.message.clone(),
+            };
+            recorded::record(
+                txn,
+                &recorded::Sent {
+                    kind,
+                    account: &account,
+                    region: &region,
+                    destination: &destination,
+                    message_id: &id,
+                    message: &body,
+                    subject: m.subject.as_deref(),
+                    attributes: &m.attributes,
+                    topic_arn: None,
+                    timestamp: &stratus_core::time::iso8601_millis(now),
+                },
+            )
+        })
+        .await?;
+    Ok(PublishOutput { message_id, sequence_number: None })
 }
 
 fn valid_entry_id(id: &str) -> bool {

@@ -84,10 +84,10 @@ fn check_endpoint(protocol: &str, endpoint: Option<&str>, t: &Topic) -> Result<S
     if !KNOWN_PROTOCOLS.contains(&protocol) {
         return Err(errors::invalid_parameter(format!("Amazon SNS does not support this protocol string: {protocol}")));
     }
-    if !matches!(protocol, "sqs" | "lambda" | "http" | "https") {
+    if !matches!(protocol, "sqs" | "lambda" | "http" | "https" | "sms" | "application") {
         return Err(errors::invalid_parameter_reason(
             "Protocol",
-            format!("this server delivers to sqs, lambda, http and https endpoints, not {protocol}"),
+            format!("this server delivers to sqs, lambda, http, https, sms and application endpoints, not {protocol}"),
         ));
     }
     if t.fifo && protocol != "sqs" {
@@ -102,6 +102,19 @@ fn check_endpoint(protocol: &str, endpoint: Option<&str>, t: &Topic) -> Result<S
                 // AWS repeats the prefix in this one.
                 return Err(errors::invalid_parameter(
                     "Invalid parameter: Endpoint Reason: FIFO SQS Queues can not be subscribed to standard SNS topics",
+                ));
+            }
+        }
+        "sms" => {
+            if !crate::sms::valid_phone(endpoint) {
+                return Err(AwsError::new("InvalidParameterException", format!("Invalid SMS endpoint: {endpoint}")));
+            }
+        }
+        "application" => {
+            if !crate::mobile::is_endpoint_arn(endpoint) {
+                return Err(errors::invalid_parameter_reason(
+                    "Endpoint",
+                    format!("Endpoint does not exist for endpoint arn{endpoint}"),
                 ));
             }
         }
@@ -141,6 +154,12 @@ pub(crate) async fn subscribe(i: &Inner, input: SubscribeInput) -> Result<Subscr
         .write_signalling(move |txn| {
             let t = load_topic(txn, &input.topic_arn)?;
             let endpoint = check_endpoint(&protocol, input.endpoint.as_deref(), &t)?;
+            if protocol == "application" && crate::mobile::load_endpoint(txn, &endpoint)?.is_none() {
+                return Err(errors::invalid_parameter_reason(
+                    "Endpoint",
+                    format!("Endpoint does not exist for endpoint arn{endpoint}"),
+                ));
+            }
             // Subscribing the same endpoint again answers the existing subscription.
             for s in topic::topic_subscriptions(txn, &t)? {
                 if s.protocol == protocol && s.endpoint == endpoint {

@@ -202,19 +202,23 @@ impl crate::services::PlatformFiles for CodePackages {
         "lambda-code"
     }
 
-    fn get(&self, sha: &str, query: &str) -> Result<Option<(&'static str, bytes::Bytes)>, String> {
-        if sha.len() != 64 || !sha.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Ok(None);
-        }
-        if let Some(p) = &self.presigner
-            && !p.grants(sha, query)
-        {
-            return Ok(None);
-        }
-        match self.store.blobs().get(&stratus_lambda::code_blob_name(sha)) {
-            Ok(zip) => Ok(zip.map(|z| ("application/zip", bytes::Bytes::from(z)))),
-            Err(e) => Err(e.to_string()),
-        }
+    fn get<'a>(&'a self, sha: &'a str, query: &'a str) -> stratus_proto::BoxFuture<'a, crate::services::FileResult> {
+        Box::pin(async move {
+            if sha.len() != 64 || !sha.bytes().all(|b| b.is_ascii_hexdigit()) {
+                return Ok(None);
+            }
+            if let Some(p) = &self.presigner
+                && !p.grants(sha, query)
+            {
+                return Ok(None);
+            }
+            let (blobs, name) = (self.store.blobs().clone(), stratus_lambda::code_blob_name(sha));
+            match tokio::task::spawn_blocking(move || blobs.get(&name)).await {
+                Ok(Ok(zip)) => Ok(zip.map(|z| ("application/zip", bytes::Bytes::from(z)))),
+                Ok(Err(e)) => Err(e.to_string()),
+                Err(e) => Err(e.to_string()),
+            }
+        })
     }
 }
 

@@ -13,12 +13,15 @@ use stratus_proto::Service;
 use crate::gateway::FrontDoor;
 
 /// A file a service serves at `/_stratus/{prefix}/{name}` (a certificate, a code package).
+/// `(content type, bytes)` of a platform file, `None` when there is none.
+pub type FileResult = Result<Option<(&'static str, Bytes)>, String>;
+
 pub trait PlatformFiles: Send + Sync {
     /// The first path segment after `/_stratus/`.
     fn prefix(&self) -> &'static str;
     /// `(content type, bytes)` of `name`, or `None` when there is no such file (or the URL's
     /// `query` does not grant it, for files that are presigned).
-    fn get(&self, name: &str, query: &str) -> Result<Option<(&'static str, Bytes)>, String>;
+    fn get<'a>(&'a self, name: &'a str, query: &'a str) -> stratus_proto::BoxFuture<'a, FileResult>;
 }
 
 /// Who an unsigned request (its head and body) acts for, when a service accepts it without a

@@ -6,10 +6,15 @@ use http::Method;
 use http::request::Parts;
 use stratus_iam::Principal;
 
-use crate::services::PlatformFiles;
+use crate::services::{FileResult, PlatformFiles};
+
+/// The members `/_stratus/sns/messages` filters by.
+const FILTERS: &[&str] = &["phoneNumber", "endpointArn", "account", "region", "kind"];
 
 /// `/_stratus/sns/SimpleNotificationService-{id}.pem`: the certificate that verifies message
-/// signatures.
+/// signatures; `/_stratus/sns/messages`: the SMS and push messages recorded instead of sent
+/// (`{"messages": […]}`, oldest first), filtered by the query's `phoneNumber`, `endpointArn`,
+/// `account`, `region` and `kind`.
 pub struct SnsCertificate {
     pub sns: stratus_sns::Sns,
 }
@@ -19,11 +24,21 @@ impl PlatformFiles for SnsCertificate {
         "sns"
     }
 
-    fn get(&self, name: &str, _query: &str) -> Result<Option<(&'static str, Bytes)>, String> {
-        match (self.sns.certificate_file_name(), self.sns.certificate_pem()) {
-            (Some(file), Some(pem)) if file == name => Ok(Some(("application/x-pem-file", Bytes::from(pem)))),
-            _ => Ok(None),
-        }
+    fn get<'a>(&'a self, name: &'a str, query: &'a str) -> stratus_proto::BoxFuture<'a, FileResult> {
+        Box::pin(async move {
+            if name == "messages" {
+                let filters = form_urlencoded::parse(query.as_bytes())
+                    .filter(|(k, _)| FILTERS.contains(&k.as_ref()))
+                    .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                    .collect();
+                let doc = self.sns.recorded_messages(filters).await.map_err(|e| e.message)?;
+                return Ok(Some(("application/json", Bytes::from(doc.to_string()))));
+            }
+            match (self.sns.certificate_file_name(), self.sns.certificate_pem()) {
+                (Some(file), Some(pem)) if file == name => Ok(Some(("application/x-pem-file", Bytes::from(pem)))),
+                _ => Ok(None),
+            }
+        })
     }
 }
 

@@ -15,7 +15,7 @@ use bytes::Bytes;
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair, KeyUsagePurpose, SanType};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 
-use crate::services::PlatformFiles;
+use crate::services::{FileResult, PlatformFiles};
 
 /// Names the server certificate covers.
 const DNS_NAMES: &[&str] =
@@ -176,8 +176,8 @@ impl PlatformFiles for CaFile {
         "ca.pem"
     }
 
-    fn get(&self, name: &str, _query: &str) -> Result<Option<(&'static str, Bytes)>, String> {
-        Ok(name.is_empty().then(|| ("application/x-pem-file", Bytes::from(self.pem.clone()))))
+    fn get<'a>(&'a self, name: &'a str, _query: &'a str) -> stratus_proto::BoxFuture<'a, FileResult> {
+        Box::pin(async move { Ok(name.is_empty().then(|| ("application/x-pem-file", Bytes::from(self.pem.clone())))) })
     }
 }
 

@@ -72,19 +72,19 @@ impl PlatformDoor {
                 }),
             ),
             (&Method::POST, "/_stratus/reset") => self.reset(parts, body).await,
-            (&Method::GET, _) => self.file(path, parts.uri.query().unwrap_or_default()),
+            (&Method::GET, _) => self.file(path, parts.uri.query().unwrap_or_default()).await,
             _ => not_found("No such platform endpoint."),
         }
     }
 
-    fn file(&self, path: &str, query: &str) -> Reply {
+    async fn file(&self, path: &str, query: &str) -> Reply {
         let rest = &path["/_stratus/".len()..];
         // `/_stratus/{prefix}/{name}`, or a file that is its prefix alone (`/_stratus/ca.pem`).
         let (prefix, name) = rest.split_once('/').unwrap_or((rest, ""));
         let Some(files) = self.files.iter().find(|f| f.prefix() == prefix) else {
             return not_found("No such platform endpoint.");
         };
-        match files.get(name, query) {
+        match files.get(name, query).await {
             Ok(Some((content_type, bytes))) => {
                 let mut r = Response::new(Full::new(bytes));
                 r.headers_mut().insert("content-type", HeaderValue::from_static(content_type));
