@@ -383,3 +383,22 @@ def test_object_attributes_errors(s3, bucket, endpoint):
     assert err(e) == ("InvalidRequest", 400)
     assert error(e)["Message"] == ("The x-amz-object-attributes header specifying the attributes to be "
                                    "retrieved is either missing or empty")
+
+
+def test_checksum_types_on_put_complete_and_head(s3, bucket):
+    key = unique("ctype")
+    put = s3.put_object(Bucket=bucket, Key=key, Body=b"hello", ChecksumAlgorithm="SHA256")
+    assert put["ChecksumType"] == "FULL_OBJECT" and put["ChecksumSHA256"] == b64_sha256(b"hello")
+    mkey = unique("ctype-mpu")
+    up = s3.create_multipart_upload(Bucket=bucket, Key=mkey, ChecksumAlgorithm="SHA256")["UploadId"]
+    first, second = b"a" * (5 * 1024 * 1024), b"b" * 10
+    p1 = s3.upload_part(Bucket=bucket, Key=mkey, UploadId=up, PartNumber=1, Body=first, ChecksumAlgorithm="SHA256")
+    p2 = s3.upload_part(Bucket=bucket, Key=mkey, UploadId=up, PartNumber=2, Body=second, ChecksumAlgorithm="SHA256")
+    parts = [{"PartNumber": n, "ETag": p["ETag"], "ChecksumSHA256": p["ChecksumSHA256"]} for n, p in ((1, p1), (2, p2))]
+    done = s3.complete_multipart_upload(Bucket=bucket, Key=mkey, UploadId=up, MultipartUpload={"Parts": parts})
+    composite = base64.b64encode(hashlib.sha256(hashlib.sha256(first).digest() + hashlib.sha256(second).digest())
+                                 .digest()).decode()
+    assert done["ChecksumSHA256"] == f"{composite}-2" and done["ChecksumType"] == "COMPOSITE"
+    head = s3.head_object(Bucket=bucket, Key=mkey, ChecksumMode="ENABLED")
+    assert head["ChecksumSHA256"] == f"{composite}-2" and head["ChecksumType"] == "COMPOSITE"
+    assert "ChecksumSHA256" not in s3.head_object(Bucket=bucket, Key=mkey)

@@ -62,8 +62,55 @@ pub fn invalid_argument(message: &str) -> S3Error {
     S3Error::with_message(S3ErrorCode::InvalidArgument, message.to_string())
 }
 
+/// InvalidArgument naming the argument: S3 adds `ArgumentName` and `ArgumentValue` elements,
+/// which the gateway writes from these two headers (and removes them).
+pub fn invalid_argument_named(message: &str, name: &str, value: &str) -> S3Error {
+    let mut e = invalid_argument(message);
+    let mut h = http::HeaderMap::new();
+    if let (Ok(n), Ok(v)) = (http::HeaderValue::from_str(name), http::HeaderValue::from_str(value)) {
+        h.insert(ARGUMENT_NAME, n);
+        h.insert(ARGUMENT_VALUE, v);
+    }
+    e.set_headers(h);
+    e
+}
+
+/// Internal headers that carry InvalidArgument's details to the gateway.
+pub const ARGUMENT_NAME: &str = "x-stratus-argument-name";
+pub const ARGUMENT_VALUE: &str = "x-stratus-argument-value";
+
 pub fn precondition_failed() -> S3Error {
     s3_error!(PreconditionFailed, "At least one of the pre-conditions you specified did not hold")
+}
+
+/// A conditional write whose key was written or deleted while it was in flight.
+pub fn conditional_conflict() -> S3Error {
+    let mut e = S3Error::with_message(
+        S3ErrorCode::Custom("ConditionalRequestConflict".into()),
+        "The conditional request cannot succeed due to a conflicting operation against this resource.",
+    );
+    e.set_status_code(http::StatusCode::CONFLICT);
+    e
+}
+
+/// A write condition S3 does not offer (an If-None-Match other than `*`, If-Match `*`, or
+/// both headers at once).
+pub fn condition_not_implemented() -> S3Error {
+    s3_error!(NotImplemented, "A header you provided implies functionality that is not implemented")
+}
+
+/// Checks the conditions of a write (PutObject, CompleteMultipartUpload, CopyObject):
+/// `If-None-Match: *` or `If-Match: {etag}`, one at a time.
+pub fn check_write_conditions(
+    if_match: Option<&s3s::dto::ETagCondition>,
+    if_none_match: Option<&s3s::dto::ETagCondition>,
+) -> Result<(), S3Error> {
+    match (if_match, if_none_match) {
+        (Some(_), Some(_)) => Err(condition_not_implemented()),
+        (None, Some(c)) if !c.is_any() => Err(condition_not_implemented()),
+        (Some(c), None) if c.is_any() => Err(condition_not_implemented()),
+        _ => Ok(()),
+    }
 }
 
 pub fn not_modified() -> S3Error {

@@ -8,6 +8,7 @@
 //! | `s3/v/{bucket}/{key}\0{!order}` | every version, delete markers included; `!order` (8 bytes, big-endian, inverted) sorts a key's versions newest first |
 //! | `s3/u/{bucket}/{key}\0{upload id}` | a multipart upload in progress ([`Upload`](crate::types::Upload)) |
 //! | `s3/p/{upload id}/{part number, 4 bytes}` | an uploaded part ([`Part`](crate::types::Part)) |
+//! | `s3/w/{bucket}/{key}` | when an unversioned object was deleted while uploads of its key were in progress |
 //! | `s3/i/{blob name}` | the bytes of a small object kept inline (see [`Segment::inline`](crate::types::Segment)) |
 //!
 //! The `\0` after an object key keeps all entries of one key together and before those of any
@@ -67,6 +68,12 @@ pub fn uploads_prefix(bucket: &str) -> Vec<u8> {
 
 pub fn upload(bucket: &str, key: &str, upload_id: &str) -> Vec<u8> {
     join(&[&uploads_prefix(bucket), key.as_bytes(), b"\0", upload_id.as_bytes()])
+}
+
+/// When an unversioned object with multipart uploads in progress was deleted (big-endian
+/// milliseconds): a conditional CompleteMultipartUpload started before it conflicts.
+pub fn deleted_during_upload(bucket: &str, key: &str) -> Vec<u8> {
+    join(&[b"s3/w/", bucket.as_bytes(), b"/", key.as_bytes()])
 }
 
 pub fn parts_prefix(upload_id: &str) -> Vec<u8> {

@@ -18,6 +18,7 @@ mod body;
 mod buckets;
 mod configs;
 mod errors;
+pub use errors::{ARGUMENT_NAME, ARGUMENT_VALUE};
 mod keys;
 mod listing;
 mod multipart;
@@ -431,6 +432,12 @@ impl s3s::S3 for S3 {
     }
     async fn head_object(&self, req: S3Request<HeadObjectInput>) -> S3Result<S3Response<HeadObjectOutput>> {
         objects::head(self, req).await
+    }
+    async fn get_object_attributes(
+        &self,
+        req: S3Request<GetObjectAttributesInput>,
+    ) -> S3Result<S3Response<GetObjectAttributesOutput>> {
+        objects::attributes(self, req).await
     }
     async fn delete_object(&self, req: S3Request<DeleteObjectInput>) -> S3Result<S3Response<DeleteObjectOutput>> {
         objects::delete(self, req).await

@@ -6,8 +6,11 @@ use s3s::dto::*;
 use s3s::{S3Error, S3ErrorCode, S3Request, S3Response, S3Result, s3_error};
 use stratus_storage::scan_prefix;
 
+use base64::Engine as _;
+
 use crate::body;
 use crate::buckets::owner;
+use crate::errors;
 use crate::errors::{Fail, Res, invalid_argument, no_such_upload};
 use crate::objects::{
     self, ChecksumRequest, NewObject, check_conditions, check_key, copy_source, decode, encode, load_bucket, quoted,
@@ -24,6 +27,37 @@ fn load_upload(r: &mut dyn stratus_storage::ReadTxn, bucket: &str, key: &str, up
         Some(v) => decode(&v),
         None => Err(Fail(no_such_upload())),
     }
+}
+
+/// Takes a multipart upload away (its record and parts) in the transaction that completes it.
+pub fn take_upload(t: &mut dyn stratus_storage::Txn, bucket: &str, key: &str, upload_id: &str) -> Res<Upload> {
+    let up = load_upload(t, bucket, key, upload_id)?;
+    t.delete(&keys::upload(bucket, key, upload_id))?;
+    for (pk, _) in scan_prefix(t, &keys::parts_prefix(upload_id), usize::MAX)? {
+        t.delete(&pk)?;
+    }
+    Ok(up)
+}
+
+/// The composite checksum of a multipart object whose upload named an algorithm and whose
+/// parts all carry it: the algorithm over the parts' digests, `{base64}-{parts}`; with the
+/// parts' values. CRC64NVME is a full-object checksum only, so it gives none.
+fn composite_checksum(algorithm: Option<&str>, parts: &[Part]) -> (Option<(String, String)>, Vec<String>) {
+    let Some(alg) = algorithm.map(str::to_ascii_uppercase).filter(|a| a != "CRC64NVME") else {
+        return (None, Vec::new());
+    };
+    let values: Option<Vec<String>> =
+        parts.iter().map(|p| p.checksum.as_ref().filter(|(a, _)| *a == alg).map(|(_, v)| v.clone())).collect();
+    let Some(values) = values else { return (None, Vec::new()) };
+    let mut hasher = body::hasher_for(&[alg.as_str()]);
+    for v in &values {
+        match base64::engine::general_purpose::STANDARD.decode(v) {
+            Ok(raw) => hasher.update(&raw),
+            Err(_) => return (None, Vec::new()),
+        }
+    }
+    let Some(whole) = body::checksum_value(&hasher.finalize(), &alg) else { return (None, Vec::new()) };
+    (Some((alg, format!("{whole}-{}", values.len()))), values)
 }
 
 fn part_number(n: i32) -> S3Result<u32> {
@@ -283,8 +317,10 @@ pub async fn complete(
         }
         chosen.push(p.clone());
     }
+    errors::check_write_conditions(i.if_match.as_ref(), i.if_none_match.as_ref())?;
     let etags: Vec<&str> = chosen.iter().map(|p| p.etag.as_str()).collect();
     let etag = body::multipart_etag(&etags);
+    let (checksum, part_checksums) = composite_checksum(upload.checksum_algorithm.as_deref(), &chosen);
     let unused: Vec<String> =
         stored.iter().filter(|p| !chosen.iter().any(|c| c.number == p.number)).map(|p| p.blob.clone()).collect();
     let obj = NewObject {
@@ -295,33 +331,31 @@ pub async fn complete(
         headers: upload.headers.clone(),
         metadata: upload.metadata.clone(),
         tags: upload.tags.clone(),
-        // Composite (part-level) checksums are not kept for the whole object.
-        checksum: None,
+        checksum: checksum.clone(),
         parts_count: Some(chosen.len() as u32),
+        part_checksums,
         event_name: "ObjectCreated:CompleteMultipartUpload",
         if_match: i.if_match,
         if_none_match: i.if_none_match,
+        // Consumed in the commit's transaction: completing twice cannot install the parts
+        // twice, and an upload whose conditions fail stays.
+        upload_id: Some(i.upload_id.clone()),
     };
-    // The upload record goes first: completing twice must not install the parts twice.
-    let (b, k, u) = (i.bucket.clone(), i.key.clone(), i.upload_id.clone());
-    s3.store()
-        .write(move |t| -> Res<()> {
-            load_upload(t, &b, &k, &u)?;
-            t.delete(&keys::upload(&b, &k, &u))?;
-            for (pk, _) in scan_prefix(t, &keys::parts_prefix(&u), usize::MAX)? {
-                t.delete(&pk)?;
-            }
-            Ok(())
-        })
-        .await?;
     let v = objects::commit_object(s3, &i.bucket, &who, obj).await?;
     body::delete_later(s3.store().blobs().clone(), unused);
+    let mut c = Checksum::default();
+    objects::set_checksum(&checksum, &mut c);
     Ok(S3Response::new(CompleteMultipartUploadOutput {
         bucket: Some(i.bucket.clone()),
         key: Some(i.key.clone()),
         e_tag: Some(quoted(&etag)),
         location: Some(format!("/{}/{}", i.bucket, i.key)),
         version_id: (v.version_id != "null").then_some(v.version_id),
+        checksum_crc32: c.checksum_crc32,
+        checksum_crc32c: c.checksum_crc32c,
+        checksum_sha1: c.checksum_sha1,
+        checksum_sha256: c.checksum_sha256,
+        checksum_type: checksum.is_some().then(|| ChecksumType::from_static(ChecksumType::COMPOSITE)),
         ..Default::default()
     }))
 }

@@ -373,23 +373,42 @@ pub struct NewObject {
     pub tags: Vec<(String, String)>,
     pub checksum: Option<(String, String)>,
     pub parts_count: Option<u32>,
+    pub part_checksums: Vec<String>,
     pub event_name: &'static str,
     pub if_match: Option<ETagCondition>,
     pub if_none_match: Option<ETagCondition>,
+    /// The multipart upload this completes: consumed in the same transaction, so that an upload
+    /// whose conditions fail can be completed (or aborted) later.
+    pub upload_id: Option<String>,
 }
 
 /// Commits a new object version (with its events); returns the version. On failure the new
 /// blobs are deleted again.
 pub async fn commit_object(s3: &S3, bucket: &str, who: &Caller, obj: NewObject) -> S3Result<Version> {
-    let new_blobs: Vec<String> = obj.segments.iter().filter(|s| !s.inline).map(|s| s.blob.clone()).collect();
+    // A completed upload's parts stay the upload's if the commit fails.
+    let new_blobs: Vec<String> = match obj.upload_id {
+        Some(_) => Vec::new(),
+        None => obj.segments.iter().filter(|s| !s.inline).map(|s| s.blob.clone()).collect(),
+    };
     let (bucket, s3c, who) = (bucket.to_string(), s3.clone(), who.clone());
     let now = s3.now_millis();
     let result = s3
         .store()
         .write_signalling(move |t| -> Res<(Version, Vec<String>)> {
             let b = load_bucket(t, &bucket)?;
+            let upload = match &obj.upload_id {
+                Some(u) => Some(crate::multipart::take_upload(t, &bucket, &obj.key, u)?),
+                None => None,
+            };
             if obj.if_match.is_some() || obj.if_none_match.is_some() {
                 let cur = t.get(&keys::current(&bucket, &obj.key))?.map(|v| decode::<Version>(&v)).transpose()?;
+                // The key was written or deleted after the upload began: S3 refuses to decide.
+                if cur.is_none()
+                    && let Some(u) = &upload
+                    && written_since(t, &bucket, &obj.key, u.initiated_millis)?
+                {
+                    return Err(Fail(errors::conditional_conflict()));
+                }
                 if let Some(c) = &obj.if_none_match
                     && let Some(cur) = &cur
                     && (c.is_any() || c.as_etag().is_some_and(|e| e.value() == cur.etag))
@@ -426,6 +445,7 @@ pub async fn commit_object(s3: &S3, bucket: &str, who: &Caller, obj: NewObject) 
                 tags: obj.tags,
                 checksum: obj.checksum,
                 parts_count: obj.parts_count,
+                part_checksums: obj.part_checksums,
                 owner: who.account.clone(),
             };
             let released = install(t, &b, &v)?;
@@ -509,6 +529,7 @@ async fn put_as(
     if !small {
         bucket_exists(s3, &i.bucket).await?;
     }
+    errors::check_write_conditions(i.if_match.as_ref(), i.if_none_match.as_ref())?;
     let bucket = i.bucket.clone();
     let tags = parse_tagging_header(i.tagging.as_deref())?;
     let sums = ChecksumRequest::new(
@@ -541,9 +562,11 @@ async fn put_as(
         tags,
         checksum: checksum.clone(),
         parts_count: None,
+        part_checksums: Vec::new(),
         event_name,
         if_match: i.if_match,
         if_none_match: i.if_none_match,
+        upload_id: None,
     };
     let v = commit_object(s3, &bucket, &who, obj).await?;
     let mut out =
@@ -559,6 +582,7 @@ async fn put_as(
     out.checksum_sha1 = c.checksum_sha1;
     out.checksum_sha256 = c.checksum_sha256;
     out.checksum_crc64nvme = c.checksum_crc64nvme;
+    out.checksum_type = checksum.as_ref().map(|_| ChecksumType::from_static(ChecksumType::FULL_OBJECT));
     Ok(S3Response::new(out))
 }
 
@@ -620,6 +644,19 @@ async fn find_version(
             })
         })
         .await?
+}
+
+/// Whether `key` was written or deleted at or after `since_ms` (a version or delete marker that
+/// new, or a deletion recorded while uploads were in progress).
+fn written_since(r: &mut dyn ReadTxn, bucket: &str, key: &str, since_ms: u64) -> Res<bool> {
+    if let Some((_, v)) = scan_prefix(r, &keys::versions_of(bucket, key), 1)?.first() {
+        let v: Version = decode(v)?;
+        if v.last_modified_millis >= since_ms {
+            return Ok(true);
+        }
+    }
+    let deleted = r.get(&keys::deleted_during_upload(bucket, key))?;
+    Ok(deleted.and_then(|b| b.try_into().ok().map(u64::from_be_bytes)).is_some_and(|ms| ms >= since_ms))
 }
 
 /// The GET/HEAD preconditions of RFC 7232 as S3 applies them.
@@ -702,8 +739,119 @@ fn checksum_out(v: &Version, mode: Option<&ChecksumMode>, ranged: bool) -> Check
     let mut c = Checksum::default();
     if mode.is_some_and(|m| m.as_str().eq_ignore_ascii_case("ENABLED")) && !ranged {
         set_checksum(&v.checksum, &mut c);
+        c.checksum_type = v.checksum.as_ref().map(|_| checksum_type(v));
     }
     c
+}
+
+/// `COMPOSITE` for a multipart object's checksum of its parts, else `FULL_OBJECT`.
+fn checksum_type(v: &Version) -> ChecksumType {
+    ChecksumType::from_static(if v.part_checksums.is_empty() {
+        ChecksumType::FULL_OBJECT
+    } else {
+        ChecksumType::COMPOSITE
+    })
+}
+
+/// The attributes GetObjectAttributes may ask for.
+const OBJECT_ATTRIBUTES: &[&str] = &["ETag", "Checksum", "ObjectParts", "StorageClass", "ObjectSize"];
+
+/// GetObjectAttributes: what HEAD would tell, by attribute, plus the parts of a multipart object
+/// (listed with their checksums when it has a composite one, paginated as ListParts is).
+pub async fn attributes(
+    s3: &S3,
+    req: S3Request<GetObjectAttributesInput>,
+) -> S3Result<S3Response<GetObjectAttributesOutput>> {
+    let i = req.input;
+    let wanted: Vec<String> = i
+        .object_attributes
+        .iter()
+        .flat_map(|a| a.as_str().split(','))
+        .map(|a| a.trim().to_string())
+        .filter(|a| !a.is_empty())
+        .collect();
+    if wanted.is_empty() {
+        return Err(s3_error!(
+            InvalidRequest,
+            "The x-amz-object-attributes header specifying the attributes to be retrieved is either missing or empty"
+        ));
+    }
+    if let Some(bad) = wanted.iter().find(|a| !OBJECT_ATTRIBUTES.contains(&a.as_str())) {
+        return Err(errors::invalid_argument_named(
+            "Invalid attribute name specified.",
+            "x-amz-object-attributes",
+            bad,
+        ));
+    }
+    let v = resolve(s3, &i.bucket, &i.key, i.version_id.as_deref()).await?;
+    let has = |a: &str| wanted.iter().any(|w| w == a);
+    let mut out = GetObjectAttributesOutput {
+        last_modified: Some(timestamp(v.last_modified_millis)),
+        version_id: version_header(&v),
+        ..Default::default()
+    };
+    if has("ETag") {
+        out.e_tag = Some(ETag::Strong(v.etag.clone()));
+    }
+    if has("ObjectSize") {
+        out.object_size = Some(v.size as i64);
+    }
+    if has("StorageClass") {
+        out.storage_class = Some(StorageClass::from_static(StorageClass::STANDARD));
+    }
+    if has("Checksum") && v.checksum.is_some() {
+        // The composite value without its `-{parts}` suffix.
+        let value = v.checksum.as_ref().map(|(a, val)| {
+            let bare = if v.part_checksums.is_empty() {
+                val.as_str()
+            } else {
+                val.rsplit_once('-').map_or(val.as_str(), |(b, _)| b)
+            };
+            (a.clone(), bare.to_string())
+        });
+        let mut c = Checksum::default();
+        set_checksum(&value, &mut c);
+        c.checksum_type = Some(checksum_type(&v));
+        out.checksum = Some(c);
+    }
+    if has("ObjectParts")
+        && let Some(count) = v.parts_count
+    {
+        let mut parts = GetObjectAttributesParts { total_parts_count: Some(count as i32), ..Default::default() };
+        if let Some((alg, _)) = v.checksum.as_ref().filter(|_| !v.part_checksums.is_empty()) {
+            let max = i.max_parts.unwrap_or(1000).clamp(0, 1000) as usize;
+            let marker = i.part_number_marker.unwrap_or(0).max(0) as usize;
+            let all: Vec<ObjectPart> = v
+                .segments
+                .iter()
+                .zip(&v.part_checksums)
+                .enumerate()
+                .map(|(n, (seg, sum))| {
+                    let mut p = ObjectPart {
+                        part_number: Some(n as i32 + 1),
+                        size: Some(seg.size as i64),
+                        ..Default::default()
+                    };
+                    match alg.as_str() {
+                        "CRC32" => p.checksum_crc32 = Some(sum.clone()),
+                        "CRC32C" => p.checksum_crc32c = Some(sum.clone()),
+                        "SHA1" => p.checksum_sha1 = Some(sum.clone()),
+                        _ => p.checksum_sha256 = Some(sum.clone()),
+                    }
+                    p
+                })
+                .collect();
+            let page: Vec<ObjectPart> = all.iter().skip(marker).take(max).cloned().collect();
+            let truncated = marker + page.len() < all.len();
+            parts.is_truncated = Some(truncated);
+            parts.max_parts = Some(max as i32);
+            parts.part_number_marker = Some(marker as i32);
+            parts.next_part_number_marker = page.last().and_then(|p| p.part_number);
+            parts.parts = Some(page);
+        }
+        out.object_parts = Some(parts);
+    }
+    Ok(S3Response::new(out))
 }
 
 fn version_header(v: &Version) -> Option<String> {
@@ -749,6 +897,7 @@ pub async fn get(s3: &S3, req: S3Request<GetObjectInput>) -> S3Result<S3Response
         checksum_sha1: c.checksum_sha1,
         checksum_sha256: c.checksum_sha256,
         checksum_crc64nvme: c.checksum_crc64nvme,
+        checksum_type: c.checksum_type,
         ..Default::default()
     };
     let mut resp = S3Response::new(out);
@@ -797,6 +946,7 @@ pub async fn head(s3: &S3, req: S3Request<HeadObjectInput>) -> S3Result<S3Respon
         checksum_sha1: c.checksum_sha1,
         checksum_sha256: c.checksum_sha256,
         checksum_crc64nvme: c.checksum_crc64nvme,
+        checksum_type: c.checksum_type,
         ..Default::default()
     };
     let _ = offset;
@@ -850,6 +1000,12 @@ pub fn delete_in(
                 released.extend(release(t, v.segments)?);
             }
             t.delete(&keys::current(&b.name, key))?;
+            let mut uploads = keys::uploads_prefix(&b.name);
+            uploads.extend_from_slice(key.as_bytes());
+            uploads.push(0);
+            if existed && !scan_prefix(t, &uploads, 1)?.is_empty() {
+                t.put(&keys::deleted_during_upload(&b.name, key), &now.to_be_bytes())?;
+            }
             if existed {
                 let order = stratus_storage::next_sequence(t, keys::ORDER_SEQUENCE)?;
                 let change = ObjectChange {
@@ -880,6 +1036,7 @@ pub fn delete_in(
                 tags: Vec::new(),
                 checksum: None,
                 parts_count: None,
+                part_checksums: Vec::new(),
                 owner: who.account.clone(),
             };
             let released = install(t, b, &marker)?;
@@ -1000,6 +1157,17 @@ pub fn copy_source(src: &CopySource) -> S3Result<(String, String, Option<String>
 
 pub async fn copy(s3: &S3, req: S3Request<CopyObjectInput>) -> S3Result<S3Response<CopyObjectOutput>> {
     let who = caller(&req);
+    // If-Match / If-None-Match of a copy are about the destination key (the model's
+    // CopyObject has no members for them yet).
+    let condition = |name: &str| {
+        req.headers.get(name).map(|v| {
+            ETagCondition::parse_http_header(v.as_bytes())
+                .map_err(|_| errors::invalid_argument("Invalid ETag condition"))
+        })
+    };
+    let dest_if_match = condition("if-match").transpose()?;
+    let dest_if_none_match = condition("if-none-match").transpose()?;
+    errors::check_write_conditions(dest_if_match.as_ref(), dest_if_none_match.as_ref())?;
     let i = req.input;
     check_key(&i.key)?;
     let (sb, sk, svid) = copy_source(&i.copy_source)?;
@@ -1061,9 +1229,11 @@ pub async fn copy(s3: &S3, req: S3Request<CopyObjectInput>) -> S3Result<S3Respon
         tags,
         checksum: checksum.clone(),
         parts_count: None,
+        part_checksums: Vec::new(),
         event_name: "ObjectCreated:Copy",
-        if_match: None,
-        if_none_match: None,
+        if_match: dest_if_match,
+        if_none_match: dest_if_none_match,
+        upload_id: None,
     };
     let v = commit_object(s3, &dest.name, &who, obj).await?;
     let mut result = CopyObjectResult {

@@ -112,6 +112,10 @@ pub struct Version {
     /// Number of parts when written by a multipart upload.
     #[serde(default)]
     pub parts_count: Option<u32>,
+    /// The parts' checksums (base64, of [`Version::checksum`]'s algorithm) when the upload had
+    /// one: the object's checksum is then their composite, `{base64}-{parts}`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub part_checksums: Vec<String>,
     #[serde(default)]
     pub owner: String,
 }
