@@ -63,6 +63,11 @@ async fn set(
         .map_err(|f: Fail| f.0)
 }
 
+/// A stored website configuration, for the website endpoint.
+pub(crate) fn website_from_xml(x: &str) -> S3Result<WebsiteConfiguration> {
+    from_xml(x)
+}
+
 async fn get<T>(s3: &S3, bucket: &str, name: &str) -> S3Result<(Bucket, Option<T>)>
 where
     T: for<'x> Deserialize<'x>,

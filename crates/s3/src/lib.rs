@@ -26,6 +26,7 @@ pub mod notifications;
 mod objects;
 mod public;
 mod types;
+pub mod website;
 
 /// The outbox topic of S3 event notifications. A record is JSON `{"destination": "<arn>",
 /// "source": "<bucket arn>", "source_account": "<bucket owner>", "event": <message to deliver>}`.

@@ -92,6 +92,7 @@ pub async fn create(
             content_language: i.content_language,
             cache_control: i.cache_control,
             expires,
+            website_redirect: i.website_redirect_location,
         },
         metadata: i.metadata.unwrap_or_default().into_iter().collect(),
         tags,

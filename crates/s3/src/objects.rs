@@ -349,6 +349,7 @@ fn content_headers(
         content_language: content_language.cloned(),
         cache_control: cache_control.cloned(),
         expires,
+        website_redirect: None,
     }
 }
 
@@ -545,19 +546,21 @@ async fn put_as(
     );
     let (w, checksum) = sums.receive(s3, i.body, i.content_md5.as_deref(), trailing.as_ref(), INLINE_MAX).await?;
     let etag = hex::encode(w.md5);
+    let mut headers = content_headers(
+        i.content_type.as_ref(),
+        i.content_encoding.as_ref(),
+        i.content_disposition.as_ref(),
+        i.content_language.as_ref(),
+        i.cache_control.as_ref(),
+        i.expires.as_ref(),
+    );
+    headers.website_redirect = i.website_redirect_location;
     let obj = NewObject {
         key: i.key,
         size: w.size,
         etag: etag.clone(),
         segments: vec![w.segment()],
-        headers: content_headers(
-            i.content_type.as_ref(),
-            i.content_encoding.as_ref(),
-            i.content_disposition.as_ref(),
-            i.content_language.as_ref(),
-            i.cache_control.as_ref(),
-            i.expires.as_ref(),
-        ),
+        headers,
         metadata: i.metadata.unwrap_or_default().into_iter().collect(),
         tags,
         checksum: checksum.clone(),
@@ -888,6 +891,7 @@ pub async fn get(s3: &S3, req: S3Request<GetObjectInput>) -> S3Result<S3Response
         content_language: i.response_content_language.or(h.content_language.clone()),
         cache_control: i.response_cache_control.or(h.cache_control.clone()),
         expires: i.response_expires.or(parse_expires(&h.expires)),
+        website_redirect_location: h.website_redirect.clone(),
         metadata: metadata_out(&v),
         version_id: version_header(&v),
         tag_count: (!v.tags.is_empty()).then_some(v.tags.len() as i32),
@@ -938,6 +942,7 @@ pub async fn head(s3: &S3, req: S3Request<HeadObjectInput>) -> S3Result<S3Respon
         content_language: h.content_language.clone(),
         cache_control: h.cache_control.clone(),
         expires: parse_expires(&h.expires),
+        website_redirect_location: h.website_redirect.clone(),
         metadata: metadata_out(&v),
         version_id: version_header(&v),
         parts_count: if i.part_number.is_some() { v.parts_count.map(|n| n as i32) } else { None },
@@ -1183,7 +1188,14 @@ pub async fn copy(s3: &S3, req: S3Request<CopyObjectInput>) -> S3Result<S3Respon
     )?;
     let replace = i.metadata_directive.as_ref().is_some_and(|d| d.as_str() == MetadataDirective::REPLACE);
     let replace_tags = i.tagging_directive.as_ref().is_some_and(|d| d.as_str() == TaggingDirective::REPLACE);
-    if sb == i.bucket && sk == i.key && svid.is_none() && !replace && !replace_tags && i.storage_class.is_none() {
+    if sb == i.bucket
+        && sk == i.key
+        && svid.is_none()
+        && !replace
+        && !replace_tags
+        && i.storage_class.is_none()
+        && i.website_redirect_location.is_none()
+    {
         return Err(s3_error!(
             InvalidRequest,
             "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes."
@@ -1203,6 +1215,12 @@ pub async fn copy(s3: &S3, req: S3Request<CopyObjectInput>) -> S3Result<S3Respon
         )
     } else {
         (src.headers.clone(), src.metadata.clone())
+    };
+    let mut headers = headers;
+    headers.website_redirect = match i.website_redirect_location {
+        Some(r) => Some(r),
+        None if replace => None,
+        None => src.headers.website_redirect.clone(),
     };
     let tags = if replace_tags { parse_tagging_header(i.tagging.as_deref())? } else { src.tags.clone() };
     let algorithm = i

@@ -81,6 +81,9 @@ pub struct ContentHeaders {
     pub cache_control: Option<String>,
     /// As received (an HTTP date), so that it goes back unchanged.
     pub expires: Option<String>,
+    /// `x-amz-website-redirect-location`: where the website endpoint redirects this object.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub website_redirect: Option<String>,
 }
 
 /// One version of an object, or a delete marker.

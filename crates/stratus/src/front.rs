@@ -12,6 +12,7 @@ pub mod execute_api;
 pub mod git;
 pub mod platform;
 pub mod s3;
+pub mod website;
 
 /// The answer when no door claims a request (only when no door takes what is left).
 pub fn unclaimed(head: &Head<'_>) -> Reply {

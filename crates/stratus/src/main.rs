@@ -347,7 +347,16 @@ async fn serve(cfg: Config) -> Result<(), String> {
     front::alb::ListenerPorts { door: alb_door, host: cfg.host, main_port: local.port() }.spawn();
     services.register(Registration::new("tls").files(Arc::new(tls::CaFile { pem: tls.ca_pem.clone() })));
     let s3_reset = s3.clone();
-    services.register(Registration::new("s3").fallback(Arc::new(s3_door)).on_reset(move || s3_reset.reset()));
+    let website = front::website::WebsiteDoor {
+        s3: s3.clone(),
+        authorizer: (cfg.auth == AuthMode::Enforce).then(|| identity.authorizer()),
+        default_account: cfg.default_account.clone(),
+        default_region: cfg.default_region.clone(),
+        env: env.clone(),
+    };
+    services.register(
+        Registration::new("s3").door(Arc::new(website)).fallback(Arc::new(s3_door)).on_reset(move || s3_reset.reset()),
+    );
 
     let names = services.names();
     let auth = auth_for_doors;
