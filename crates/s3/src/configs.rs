@@ -63,6 +63,11 @@ async fn set(
         .map_err(|f: Fail| f.0)
 }
 
+/// A stored lifecycle configuration, for the sweeper.
+pub(crate) fn lifecycle_from_xml(x: &str) -> S3Result<BucketLifecycleConfiguration> {
+    from_xml(x)
+}
+
 /// A stored website configuration, for the website endpoint.
 pub(crate) fn website_from_xml(x: &str) -> S3Result<WebsiteConfiguration> {
     from_xml(x)
@@ -273,6 +278,14 @@ pub async fn put_lifecycle(
             || r.abort_incomplete_multipart_upload.is_some();
         if !has_action {
             return Err(invalid_argument("At least one action needs to be specified in a rule"));
+        }
+        for t in r.transitions.iter().flatten() {
+            let class = t.storage_class.as_ref().map(|c| c.as_str()).unwrap_or_default();
+            if matches!(class, "STANDARD_IA" | "ONEZONE_IA") && t.days.is_some_and(|d| d < 30) {
+                return Err(invalid_argument(&format!(
+                    "'Days' in Transition action must be greater than or equal to 30 for storageClass '{class}'"
+                )));
+            }
         }
     }
     set(s3, i.bucket, LIFECYCLE, Some(to_xml(&c)?), any).await?;

@@ -62,22 +62,26 @@ pub fn invalid_argument(message: &str) -> S3Error {
     S3Error::with_message(S3ErrorCode::InvalidArgument, message.to_string())
 }
 
-/// InvalidArgument naming the argument: S3 adds `ArgumentName` and `ArgumentValue` elements,
-/// which the gateway writes from these two headers (and removes them).
-pub fn invalid_argument_named(message: &str, name: &str, value: &str) -> S3Error {
-    let mut e = invalid_argument(message);
-    let mut h = http::HeaderMap::new();
-    if let (Ok(n), Ok(v)) = (http::HeaderValue::from_str(name), http::HeaderValue::from_str(value)) {
-        h.insert(ARGUMENT_NAME, n);
-        h.insert(ARGUMENT_VALUE, v);
+/// Adds detail elements to an error's XML body (`ArgumentName`, `StorageClass`, …): carried to
+/// the gateway in the internal [`ERROR_ELEMENTS`] header (form-encoded pairs), which writes
+/// them into the body and removes the header.
+pub fn with_elements(mut e: S3Error, elements: &[(&str, &str)]) -> S3Error {
+    let encoded = form_urlencoded::Serializer::new(String::new()).extend_pairs(elements).finish();
+    let mut h = e.headers().cloned().unwrap_or_default();
+    if let Ok(v) = http::HeaderValue::from_str(&encoded) {
+        h.insert(ERROR_ELEMENTS, v);
     }
     e.set_headers(h);
     e
 }
 
-/// Internal headers that carry InvalidArgument's details to the gateway.
-pub const ARGUMENT_NAME: &str = "x-stratus-argument-name";
-pub const ARGUMENT_VALUE: &str = "x-stratus-argument-value";
+/// InvalidArgument naming the argument (`ArgumentName`, `ArgumentValue`).
+pub fn invalid_argument_named(message: &str, name: &str, value: &str) -> S3Error {
+    with_elements(invalid_argument(message), &[("ArgumentName", name), ("ArgumentValue", value)])
+}
+
+/// The internal header that carries an error's detail elements to the gateway.
+pub const ERROR_ELEMENTS: &str = "x-stratus-error-elements";
 
 pub fn precondition_failed() -> S3Error {
     s3_error!(PreconditionFailed, "At least one of the pre-conditions you specified did not hold")
@@ -111,6 +115,23 @@ pub fn check_write_conditions(
         (Some(c), None) if c.is_any() => Err(condition_not_implemented()),
         _ => Ok(()),
     }
+}
+
+/// A storage class named on a write, checked: None for STANDARD.
+pub fn storage_class(c: Option<&s3s::dto::StorageClass>) -> Result<Option<String>, S3Error> {
+    match c.map(|c| c.as_str()) {
+        None | Some("STANDARD") => Ok(None),
+        Some(c) if crate::types::STORAGE_CLASSES.contains(&c) => Ok(Some(c.to_string())),
+        Some(_) => Err(s3_error!(InvalidStorageClass, "The storage class you specified is not valid")),
+    }
+}
+
+/// A read of an archived object that is not restored; the body names its class.
+pub fn invalid_object_state(class: &str) -> S3Error {
+    with_elements(
+        s3_error!(InvalidObjectState, "The operation is not valid for the object's storage class"),
+        &[("StorageClass", class)],
+    )
 }
 
 pub fn not_modified() -> S3Error {

@@ -18,8 +18,9 @@ mod body;
 mod buckets;
 mod configs;
 mod errors;
-pub use errors::{ARGUMENT_NAME, ARGUMENT_VALUE};
+pub use errors::ERROR_ELEMENTS;
 mod keys;
+mod lifecycle;
 mod listing;
 mod multipart;
 pub mod notifications;
@@ -70,8 +71,18 @@ pub struct Caller {
     pub arn: String,
 }
 
+/// An internal response header: the status S3 answers where the protocol layer would write
+/// another (RestoreObject's 202). The gateway applies and removes it.
+pub const STATUS_OVERRIDE: &str = "x-stratus-status";
+
+/// S3 acting on its own (lifecycle rules): its events name it as the principal.
+pub(crate) const SERVICE_PRINCIPAL: &str = "s3.amazonaws.com";
+
 impl Caller {
     fn principal_id(&self) -> String {
+        if self.arn == SERVICE_PRINCIPAL {
+            return SERVICE_PRINCIPAL.to_string();
+        }
         format!("AWS:{}", self.access_key.as_deref().unwrap_or(&self.account))
     }
 }
@@ -85,11 +96,66 @@ struct Inner {
     store: Store,
     env: Env,
     targets: RwLock<Option<Arc<dyn NotificationTargets>>>,
+    settings: RwLock<Settings>,
+}
+
+/// Time settings of lifecycle rules and archive restores.
+#[derive(Debug, Clone, Copy)]
+pub struct Settings {
+    /// How long a lifecycle "day" lasts (a real day unless shortened for tests).
+    pub day_millis: u64,
+    /// How long a RestoreObject takes to complete.
+    pub restore_millis: u64,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings { day_millis: 86_400_000, restore_millis: 0 }
+    }
 }
 
 impl S3 {
     pub fn new(store: Store, env: Env) -> Self {
-        Self { inner: Arc::new(Inner { store, env, targets: RwLock::new(None) }) }
+        Self {
+            inner: Arc::new(Inner {
+                store,
+                env,
+                targets: RwLock::new(None),
+                settings: RwLock::new(Settings::default()),
+            }),
+        }
+    }
+
+    pub fn set_settings(&self, s: Settings) {
+        if let Ok(mut slot) = self.inner.settings.write() {
+            *slot = s;
+        }
+    }
+
+    fn settings(&self) -> Settings {
+        self.inner.settings.read().map(|s| *s).unwrap_or_default()
+    }
+
+    /// Starts the lifecycle sweeper: every quarter of a lifecycle day (at least a second, at
+    /// most a minute) the rules of every bucket are applied.
+    pub fn start(&self) {
+        let s3 = self.clone();
+        tokio::spawn(async move {
+            loop {
+                let every = (s3.settings().day_millis / 4).clamp(1000, 60_000);
+                tokio::time::sleep(std::time::Duration::from_millis(every)).await;
+                if let Err(e) = lifecycle::sweep(&s3).await {
+                    tracing::warn!(error = ?e, "the S3 lifecycle sweep failed");
+                }
+            }
+        });
+    }
+
+    /// Applies every bucket's lifecycle rules once now; returns how many actions were taken.
+    pub async fn sweep_lifecycle(&self) -> Result<usize, AwsError> {
+        lifecycle::sweep(self)
+            .await
+            .map_err(|e| AwsError::new(e.code().as_str(), e.message().unwrap_or("").to_string()))
     }
 
     /// Sets how notification destinations are checked (without it, every destination is accepted).
@@ -433,6 +499,9 @@ impl s3s::S3 for S3 {
     }
     async fn head_object(&self, req: S3Request<HeadObjectInput>) -> S3Result<S3Response<HeadObjectOutput>> {
         objects::head(self, req).await
+    }
+    async fn restore_object(&self, req: S3Request<RestoreObjectInput>) -> S3Result<S3Response<RestoreObjectOutput>> {
+        lifecycle::restore(self, req).await
     }
     async fn get_object_attributes(
         &self,

@@ -212,7 +212,7 @@ fn object_of(v: &Version, enc: &dyn Fn(&str) -> String, with_owner: bool) -> Obj
         last_modified: Some(timestamp(v.last_modified_millis)),
         e_tag: Some(quoted(&v.etag)),
         size: Some(v.size as i64),
-        storage_class: Some(ObjectStorageClass::from_static(ObjectStorageClass::STANDARD)),
+        storage_class: Some(ObjectStorageClass::from(v.class().to_string())),
         owner: with_owner.then(|| owner(&v.owner)),
         checksum_algorithm: v.checksum.as_ref().map(|(a, _)| vec![ChecksumAlgorithm::from(a.clone())]),
         ..Default::default()
@@ -374,9 +374,7 @@ pub async fn list_versions(
                         last_modified: Some(timestamp(v.last_modified_millis)),
                         owner: Some(owner(&v.owner)),
                         size: Some(v.size as i64),
-                        storage_class: Some(ObjectVersionStorageClass::from_static(
-                            ObjectVersionStorageClass::STANDARD,
-                        )),
+                        storage_class: Some(ObjectVersionStorageClass::from(v.class().to_string())),
                         version_id: Some(v.version_id.clone()),
                         checksum_algorithm: v.checksum.as_ref().map(|(a, _)| vec![ChecksumAlgorithm::from(a.clone())]),
                         ..Default::default()

@@ -97,6 +97,7 @@ pub async fn create(
         metadata: i.metadata.unwrap_or_default().into_iter().collect(),
         tags,
         checksum_algorithm: i.checksum_algorithm.as_ref().map(|a| a.as_str().to_ascii_uppercase()),
+        storage_class: errors::storage_class(i.storage_class.as_ref())?,
     };
     let (bucket, u) = (i.bucket.clone(), upload.clone());
     s3.store()
@@ -341,6 +342,7 @@ pub async fn complete(
         // Consumed in the commit's transaction: completing twice cannot install the parts
         // twice, and an upload whose conditions fail stays.
         upload_id: Some(i.upload_id.clone()),
+        storage_class: upload.storage_class.clone(),
     };
     let v = objects::commit_object(s3, &i.bucket, &who, obj).await?;
     body::delete_later(s3.store().blobs().clone(), unused);
@@ -432,7 +434,7 @@ pub async fn list_parts(s3: &S3, req: S3Request<ListPartsInput>) -> S3Result<S3R
         parts: Some(out_parts),
         initiator: Some(Initiator { id: Some(upload.owner.clone()), display_name: Some("stratus".into()) }),
         owner: Some(owner(&upload.owner)),
-        storage_class: Some(StorageClass::from_static(StorageClass::STANDARD)),
+        storage_class: Some(StorageClass::from(upload.storage_class.clone().unwrap_or_else(|| "STANDARD".into()))),
         checksum_algorithm: upload.checksum_algorithm.map(ChecksumAlgorithm::from),
         ..Default::default()
     }))
@@ -495,7 +497,7 @@ pub async fn list_uploads(
             initiated: Some(timestamp(u.initiated_millis)),
             initiator: Some(Initiator { id: Some(u.owner.clone()), display_name: Some("stratus".into()) }),
             owner: Some(owner(&u.owner)),
-            storage_class: Some(StorageClass::from_static(StorageClass::STANDARD)),
+            storage_class: Some(StorageClass::from(u.storage_class.clone().unwrap_or_else(|| "STANDARD".into()))),
             checksum_algorithm: u.checksum_algorithm.clone().map(ChecksumAlgorithm::from),
             ..Default::default()
         });

@@ -157,6 +157,8 @@ pub struct ObjectChange<'a> {
     pub etag: Option<&'a str>,
     pub version_id: Option<&'a str>,
     pub sequencer: u64,
+    /// The storage class a `LifecycleTransition` moved the object to.
+    pub transition: Option<&'a str>,
 }
 
 /// Who caused the event and where.
@@ -186,7 +188,7 @@ pub fn event_message(src: &EventSource<'_>, configuration_id: &str, change: &Obj
     if let Some(v) = change.version_id {
         object["versionId"] = json!(v);
     }
-    json!({"Records": [{
+    let mut record = json!({
         "eventVersion": "2.1",
         "eventSource": "aws:s3",
         "awsRegion": src.region,
@@ -205,7 +207,11 @@ pub fn event_message(src: &EventSource<'_>, configuration_id: &str, change: &Obj
             },
             "object": object,
         },
-    }]})
+    });
+    if let (Some(class), Some(o)) = (change.transition, record.as_object_mut()) {
+        o.insert("lifecycleEventData".into(), json!({"transitionEventData": {"destinationStorageClass": class}}));
+    }
+    json!({"Records": [record]})
 }
 
 /// The message S3 sends to queues and topics when a configuration is saved.
@@ -327,6 +333,7 @@ mod tests {
             etag: Some("abc"),
             version_id: None,
             sequencer: 10,
+            transition: None,
         };
         let m = event_message(&src, "cfg", &change);
         let r = &m["Records"][0];

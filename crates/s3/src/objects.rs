@@ -381,6 +381,8 @@ pub struct NewObject {
     /// The multipart upload this completes: consumed in the same transaction, so that an upload
     /// whose conditions fail can be completed (or aborted) later.
     pub upload_id: Option<String>,
+    /// None for STANDARD.
+    pub storage_class: Option<String>,
 }
 
 /// Commits a new object version (with its events); returns the version. On failure the new
@@ -448,6 +450,8 @@ pub async fn commit_object(s3: &S3, bucket: &str, who: &Caller, obj: NewObject) 
                 parts_count: obj.parts_count,
                 part_checksums: obj.part_checksums,
                 owner: who.account.clone(),
+                storage_class: obj.storage_class,
+                restore: None,
             };
             let released = install(t, &b, &v)?;
             let change = ObjectChange {
@@ -457,6 +461,7 @@ pub async fn commit_object(s3: &S3, bucket: &str, who: &Caller, obj: NewObject) 
                 etag: Some(&v.etag),
                 version_id: (b.versioning != Versioning::Unversioned).then_some(v.version_id.as_str()),
                 sequencer: order,
+                transition: None,
             };
             emit(t, &b, &who, now, &change)?;
             Ok((v, released))
@@ -531,6 +536,7 @@ async fn put_as(
         bucket_exists(s3, &i.bucket).await?;
     }
     errors::check_write_conditions(i.if_match.as_ref(), i.if_none_match.as_ref())?;
+    let storage_class = errors::storage_class(i.storage_class.as_ref())?;
     let bucket = i.bucket.clone();
     let tags = parse_tagging_header(i.tagging.as_deref())?;
     let sums = ChecksumRequest::new(
@@ -570,6 +576,7 @@ async fn put_as(
         if_match: i.if_match,
         if_none_match: i.if_none_match,
         upload_id: None,
+        storage_class,
     };
     let v = commit_object(s3, &bucket, &who, obj).await?;
     let mut out =
@@ -747,6 +754,22 @@ fn checksum_out(v: &Version, mode: Option<&ChecksumMode>, ranged: bool) -> Check
     c
 }
 
+/// `x-amz-storage-class`, which S3 leaves out for STANDARD.
+fn class_header(v: &Version) -> Option<StorageClass> {
+    v.storage_class.clone().map(StorageClass::from)
+}
+
+/// `x-amz-restore` of a restored (or restoring) archived object.
+fn restore_header(v: &Version, now: u64) -> Option<String> {
+    let r = v.restore?;
+    if now < r.ready_millis {
+        return Some("ongoing-request=\"true\"".into());
+    }
+    let mut buf = Vec::new();
+    timestamp(r.expiry_millis).format(TimestampFormat::HttpDate, &mut buf).ok()?;
+    Some(format!("ongoing-request=\"false\", expiry-date=\"{}\"", String::from_utf8_lossy(&buf)))
+}
+
 /// `COMPOSITE` for a multipart object's checksum of its parts, else `FULL_OBJECT`.
 fn checksum_type(v: &Version) -> ChecksumType {
     ChecksumType::from_static(if v.part_checksums.is_empty() {
@@ -800,7 +823,7 @@ pub async fn attributes(
         out.object_size = Some(v.size as i64);
     }
     if has("StorageClass") {
-        out.storage_class = Some(StorageClass::from_static(StorageClass::STANDARD));
+        out.storage_class = Some(StorageClass::from(v.class().to_string()));
     }
     if has("Checksum") && v.checksum.is_some() {
         // The composite value without its `-{parts}` suffix.
@@ -873,11 +896,16 @@ pub async fn get(s3: &S3, req: S3Request<GetObjectInput>) -> S3Result<S3Response
         errors::not_modified,
     )
     .map_err(|e| with_etag(e, &v.etag))?;
+    if !v.readable(s3.now_millis()) {
+        return Err(errors::invalid_object_state(v.class()));
+    }
     let range = byte_range(&v, i.range.as_ref(), i.part_number)?;
     let (offset, len) = range.unwrap_or((0, v.size));
     let c = checksum_out(&v, i.checksum_mode.as_ref(), range.is_some());
     let h = &v.headers;
     let out = GetObjectOutput {
+        storage_class: class_header(&v),
+        restore: restore_header(&v, s3.now_millis()),
         server_side_encryption: Some(sse()),
         body: Some(body::read(s3.store().blobs().clone(), v.segments.clone(), offset, len)),
         content_length: Some(len as i64),
@@ -930,6 +958,8 @@ pub async fn head(s3: &S3, req: S3Request<HeadObjectInput>) -> S3Result<S3Respon
     let c = checksum_out(&v, i.checksum_mode.as_ref(), range.is_some());
     let h = &v.headers;
     let out = HeadObjectOutput {
+        storage_class: class_header(&v),
+        restore: restore_header(&v, s3.now_millis()),
         server_side_encryption: Some(sse()),
         content_length: Some(len as i64),
         content_range: range.map(|(o, l)| format!("bytes {}-{}/{}", o, o + l - 1, v.size)),
@@ -992,6 +1022,7 @@ pub fn delete_in(
             etag: None,
             version_id: Some(vid),
             sequencer: order,
+            transition: None,
         };
         emit(t, b, who, now, &change)?;
         return Ok((Deleted { delete_marker: gone.delete_marker, version_id: Some(vid.to_string()) }, blobs));
@@ -1020,6 +1051,7 @@ pub fn delete_in(
                     etag: None,
                     version_id: None,
                     sequencer: order,
+                    transition: None,
                 };
                 emit(t, b, who, now, &change)?;
             }
@@ -1043,6 +1075,8 @@ pub fn delete_in(
                 parts_count: None,
                 part_checksums: Vec::new(),
                 owner: who.account.clone(),
+                storage_class: None,
+                restore: None,
             };
             let released = install(t, b, &marker)?;
             let change = ObjectChange {
@@ -1052,6 +1086,7 @@ pub fn delete_in(
                 etag: None,
                 version_id: Some(&marker.version_id),
                 sequencer: order,
+                transition: None,
             };
             emit(t, b, who, now, &change)?;
             Ok((Deleted { delete_marker: true, version_id: Some(marker.version_id) }, released))
@@ -1176,8 +1211,12 @@ pub async fn copy(s3: &S3, req: S3Request<CopyObjectInput>) -> S3Result<S3Respon
     let i = req.input;
     check_key(&i.key)?;
     let (sb, sk, svid) = copy_source(&i.copy_source)?;
+    let storage_class = errors::storage_class(i.storage_class.as_ref())?;
     let dest = bucket_exists(s3, &i.bucket).await?;
     let src = resolve_with_data(s3, &sb, &sk, svid.as_deref()).await?;
+    if !src.readable(s3.now_millis()) {
+        return Err(errors::invalid_object_state(src.class()));
+    }
     check_conditions(
         &src,
         i.copy_source_if_match.as_ref(),
@@ -1252,6 +1291,7 @@ pub async fn copy(s3: &S3, req: S3Request<CopyObjectInput>) -> S3Result<S3Respon
         if_match: dest_if_match,
         if_none_match: dest_if_none_match,
         upload_id: None,
+        storage_class,
     };
     let v = commit_object(s3, &dest.name, &who, obj).await?;
     let mut result = CopyObjectResult {
@@ -1315,6 +1355,7 @@ async fn set_tags(
                 etag: Some(&v.etag),
                 version_id: (b.versioning != Versioning::Unversioned).then_some(v.version_id.as_str()),
                 sequencer: order,
+                transition: None,
             };
             emit(t, &b, &who, now, &change)?;
             Ok(v.version_id)

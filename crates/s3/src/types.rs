@@ -121,6 +121,50 @@ pub struct Version {
     pub part_checksums: Vec<String>,
     #[serde(default)]
     pub owner: String,
+    /// The storage class, None for STANDARD.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub storage_class: Option<String>,
+    /// A restore of an archived object (RestoreObject).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restore: Option<Restore>,
+}
+
+/// A restored copy of an archived object: readable from `ready_millis` until `expiry_millis`.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Restore {
+    pub ready_millis: u64,
+    pub expiry_millis: u64,
+}
+
+/// The storage classes S3 accepts on writes to a general purpose bucket (OUTPOSTS, SNOW and
+/// EXPRESS_ONEZONE belong to other kinds of buckets).
+pub const STORAGE_CLASSES: &[&str] = &[
+    "STANDARD",
+    "REDUCED_REDUNDANCY",
+    "STANDARD_IA",
+    "ONEZONE_IA",
+    "INTELLIGENT_TIERING",
+    "GLACIER",
+    "DEEP_ARCHIVE",
+    "GLACIER_IR",
+];
+
+/// Classes whose objects must be restored before they are read.
+pub fn archived(class: Option<&str>) -> bool {
+    matches!(class, Some("GLACIER" | "DEEP_ARCHIVE"))
+}
+
+impl Version {
+    /// The storage class as listings name it.
+    pub fn class(&self) -> &str {
+        self.storage_class.as_deref().unwrap_or("STANDARD")
+    }
+
+    /// Whether its bytes can be read now (not archived, or restored and not expired).
+    pub fn readable(&self, now_millis: u64) -> bool {
+        !archived(self.storage_class.as_deref())
+            || self.restore.is_some_and(|r| r.ready_millis <= now_millis && now_millis < r.expiry_millis)
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -133,6 +177,8 @@ pub struct Upload {
     pub metadata: BTreeMap<String, String>,
     pub tags: Vec<(String, String)>,
     pub checksum_algorithm: Option<String>,
+    #[serde(default)]
+    pub storage_class: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

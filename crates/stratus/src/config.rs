@@ -57,6 +57,12 @@ pub struct ServeArgs {
     /// Seconds an idle function environment is kept warm before it is stopped.
     #[arg(long, env = "STRATUS_FUNCTION_IDLE_SECONDS")]
     pub function_idle_seconds: Option<u64>,
+    /// Seconds an S3 lifecycle "day" lasts (86400; shorter to watch rules act in tests).
+    #[arg(long, env = "STRATUS_S3_LIFECYCLE_DAY_SECONDS")]
+    pub s3_lifecycle_day_seconds: Option<u64>,
+    /// Seconds an S3 RestoreObject of an archived object takes to complete (0).
+    #[arg(long, env = "STRATUS_S3_RESTORE_SECONDS")]
+    pub s3_restore_seconds: Option<u64>,
     /// A TOML file with any of these settings (and `[[credentials]]` for verify mode).
     #[arg(long, env = "STRATUS_CONFIG")]
     pub config: Option<PathBuf>,
@@ -76,6 +82,8 @@ struct FileConfig {
     log_format: Option<LogFormat>,
     auth: Option<AuthMode>,
     function_idle_seconds: Option<u64>,
+    s3_lifecycle_day_seconds: Option<u64>,
+    s3_restore_seconds: Option<u64>,
     #[serde(default)]
     credentials: Vec<Credential>,
     /// `[[oidc-keys]]`: the JWKS of an OpenID Connect issuer, for AssumeRoleWithWebIdentity.
@@ -114,6 +122,8 @@ pub struct Config {
     pub log_format: LogFormat,
     pub auth: AuthMode,
     pub function_idle_seconds: u64,
+    pub s3_lifecycle_day_seconds: u64,
+    pub s3_restore_seconds: u64,
     pub credentials: Vec<Credential>,
     /// The JWKS of each OpenID Connect issuer (`https://…`), read at start.
     pub issuer_keys: std::collections::HashMap<String, serde_json::Value>,
@@ -187,6 +197,12 @@ impl Config {
             log_format: args.log_format.or(file.log_format).unwrap_or(LogFormat::Text),
             auth: args.auth.or(file.auth).unwrap_or(AuthMode::Open),
             function_idle_seconds: args.function_idle_seconds.or(file.function_idle_seconds).unwrap_or(600),
+            s3_lifecycle_day_seconds: args
+                .s3_lifecycle_day_seconds
+                .or(file.s3_lifecycle_day_seconds)
+                .unwrap_or(86_400)
+                .max(1),
+            s3_restore_seconds: args.s3_restore_seconds.or(file.s3_restore_seconds).unwrap_or(0),
             credentials: file.credentials,
             issuer_keys: issuer_keys(&file.oidc_keys)?,
         };

@@ -220,6 +220,11 @@ async fn serve(cfg: Config) -> Result<(), String> {
     sns.start();
     logs.set_destinations(Arc::new(engine::LogsDestinations { access: access.clone() }));
     let s3 = stratus_s3::S3::new(store.clone(), env.clone());
+    s3.set_settings(stratus_s3::Settings {
+        day_millis: cfg.s3_lifecycle_day_seconds.saturating_mul(1000),
+        restore_millis: cfg.s3_restore_seconds.saturating_mul(1000),
+    });
+    s3.start();
     s3.set_targets(Arc::new(engine::S3Targets { sqs: sqs.clone(), sns: sns.clone(), access: access.clone() }));
     lambda.set_code_source(Arc::new(engine::S3Code { s3: s3.clone() }));
     identity.set_resource_policies(Arc::new(engine::ResourcePolicies {

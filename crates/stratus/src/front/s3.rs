@@ -285,7 +285,9 @@ async fn complete_error(resp: Response<Body>, request_id: &str, detail: &ErrorDe
     let header = |parts: &mut http::response::Parts, name: &str| {
         parts.headers.remove(name).and_then(|v| v.to_str().ok().map(str::to_string))
     };
-    let argument = (header(&mut parts, stratus_s3::ARGUMENT_NAME), header(&mut parts, stratus_s3::ARGUMENT_VALUE));
+    let elements: Vec<(String, String)> = header(&mut parts, stratus_s3::ERROR_ELEMENTS)
+        .map(|v| form_urlencoded::parse(v.as_bytes()).map(|(k, v)| (k.into_owned(), v.into_owned())).collect())
+        .unwrap_or_default();
     let Ok(collected) = body.collect().await else {
         return error_xml(parts.status, "InternalError", "We encountered an internal error.", request_id);
     };
@@ -297,13 +299,11 @@ async fn complete_error(resp: Response<Body>, request_id: &str, detail: &ErrorDe
             xml.insert_str(at, &format!("<Message>{}</Message>", default_message(&code)));
         }
         let mut extra = detail.elements(&code);
-        if let (Some(n), Some(v)) = &argument {
-            let esc = |v: &str| v.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
-            extra.push_str(&format!(
-                "<ArgumentName>{}</ArgumentName><ArgumentValue>{}</ArgumentValue>",
-                esc(n),
-                esc(v)
-            ));
+        let esc = |v: &str| v.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
+        for (name, value) in &elements {
+            if !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric()) {
+                extra.push_str(&format!("<{name}>{}</{name}>", esc(value)));
+            }
         }
         if !extra.is_empty()
             && let Some(close) = xml.rfind("<RequestId>").or_else(|| xml.rfind("</Error>"))
@@ -446,6 +446,12 @@ impl S3Door {
         if ranged_head && resp.status() == StatusCode::OK && resp.headers().contains_key("content-range") {
             // S3 answers a ranged HEAD like the ranged GET it describes; `s3s` keeps HEADs at 200.
             *resp.status_mut() = StatusCode::PARTIAL_CONTENT;
+        }
+        if let Some(status) = resp.headers_mut().remove(stratus_s3::STATUS_OVERRIDE)
+            && let Some(s) = status.to_str().ok().and_then(|s| s.parse::<u16>().ok())
+            && let Ok(s) = StatusCode::from_u16(s)
+        {
+            *resp.status_mut() = s;
         }
         if attributes_call && resp.status() == StatusCode::OK {
             resp = unquoted_etag(resp).await;
