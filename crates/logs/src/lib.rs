@@ -12,8 +12,10 @@
 //! UntagLogGroup, ListTagsLogGroup, TagResource, UntagResource, ListTagsForResource.
 //! The function runtime delivers log lines through [`Logs::append`].
 //!
-//! Every other operation of the model (metric and subscription filters, Logs Insights queries,
-//! export and import tasks, destinations, deliveries, account, resource, data protection, index
+//! Logs Insights (StartQuery, GetQueryResults, StopQuery, DescribeQueries, query definitions,
+//! GetLogRecord, GetLogGroupFields) is `insights/`.
+//!
+//! Every other operation of the model (export and import tasks, destinations, deliveries, account, resource, data protection, index
 //! and transformer policies, anomaly detectors, integrations, lookup tables, scheduled queries,
 //! KMS association, ListLogGroups, live tail, …; see [`SUPPORTED`]) answers
 //! `InvalidOperationException` ("The operation X is not supported by this server.").
@@ -33,6 +35,7 @@ mod events;
 mod filters;
 mod group;
 mod groups;
+mod insights;
 mod keys;
 pub mod pattern;
 mod streams;
@@ -75,6 +78,15 @@ pub const SUPPORTED: &[&str] = &[
     "PutResourcePolicy",
     "DescribeResourcePolicies",
     "DeleteResourcePolicy",
+    "StartQuery",
+    "GetQueryResults",
+    "StopQuery",
+    "DescribeQueries",
+    "PutQueryDefinition",
+    "DescribeQueryDefinitions",
+    "DeleteQueryDefinition",
+    "GetLogRecord",
+    "GetLogGroupFields",
 ];
 
 /// Whether a subscription filter's destination takes deliveries from a log group: a function
@@ -281,6 +293,15 @@ impl Service for Logs {
                 "PutResourcePolicy" => filters::put_resource_policy(i, ctx, input).await,
                 "DescribeResourcePolicies" => filters::describe_resource_policies(i, ctx, input).await,
                 "DeleteResourcePolicy" => filters::delete_resource_policy(i, ctx, input).await,
+                "StartQuery" => insights::start(i, ctx, input).await,
+                "GetQueryResults" => insights::results(i, ctx, input).await,
+                "StopQuery" => insights::stop(i, ctx, input).await,
+                "DescribeQueries" => insights::describe(i, ctx, input).await,
+                "PutQueryDefinition" => insights::put_definition(i, ctx, input).await,
+                "DescribeQueryDefinitions" => insights::describe_definitions(i, ctx, input).await,
+                "DeleteQueryDefinition" => insights::delete_definition(i, ctx, input).await,
+                "GetLogRecord" => insights::get_record(i, ctx, input).await,
+                "GetLogGroupFields" => insights::group_fields(i, ctx, input).await,
                 "GetLogEvents" => out(events::get(i, ctx, parse(input)?).await?),
                 "FilterLogEvents" => out(events::filter(i, ctx, parse(input)?).await?),
                 other => Err(errors::unsupported_operation(other)),

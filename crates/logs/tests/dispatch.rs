@@ -624,11 +624,10 @@ async fn unsupported_operations_say_so() {
             "PutDestination",
             json!({"destinationName": "d", "targetArn": "arn:aws:kinesis:us-east-1:000000000000:stream/s", "roleArn": "arn:aws:iam::000000000000:role/r"}),
         ),
-        ("StartQuery", json!({"startTime": 0, "endTime": 1, "queryString": "fields @message"})),
         ("DescribeDestinations", json!({})),
         ("CreateExportTask", json!({"logGroupName": "g", "from": 0, "to": 1, "destination": "bucket"})),
         ("StartLiveTail", json!({"logGroupIdentifiers": ["g"]})),
-        ("DescribeQueries", json!({})),
+        ("GetLogAnomalyDetector", json!({"anomalyDetectorArn": "arn:aws:logs:us-east-1:000000000000:anomaly-detector:x"})),
     ];
     for (op, body) in cases {
         let (code, msg) = h.err(op, body).await;
