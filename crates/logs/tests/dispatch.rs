@@ -627,7 +627,10 @@ async fn unsupported_operations_say_so() {
         ("DescribeDestinations", json!({})),
         ("CreateExportTask", json!({"logGroupName": "g", "from": 0, "to": 1, "destination": "bucket"})),
         ("StartLiveTail", json!({"logGroupIdentifiers": ["g"]})),
-        ("GetLogAnomalyDetector", json!({"anomalyDetectorArn": "arn:aws:logs:us-east-1:000000000000:anomaly-detector:x"})),
+        (
+            "GetLogAnomalyDetector",
+            json!({"anomalyDetectorArn": "arn:aws:logs:us-east-1:000000000000:anomaly-detector:x"}),
+        ),
     ];
     for (op, body) in cases {
         let (code, msg) = h.err(op, body).await;
