@@ -264,6 +264,7 @@ fn apply_to_key(
                     owner: b.account.clone(),
                     storage_class: None,
                     restore: None,
+                    lock: Default::default(),
                 };
                 released.extend(install(t, b, &marker)?);
                 let c = change("LifecycleExpiration:DeleteMarkerCreated", key, Some(&marker.version_id), order);
@@ -314,9 +315,11 @@ fn apply_to_key(
     let mut gone = Vec::new();
     for (idx, v) in all.iter().enumerate().skip(1) {
         let since = all[idx - 1].last_modified_millis;
-        let expire = rules
-            .iter()
-            .any(|r| r.takes(v) && r.noncurrent_days.is_some_and(|d| idx > r.newer_noncurrent && clock.due(since, d)));
+        // Object Lock keeps a locked version whatever the rules say.
+        let expire = !crate::lock::locked(v, clock.now)
+            && rules.iter().any(|r| {
+                r.takes(v) && r.noncurrent_days.is_some_and(|d| idx > r.newer_noncurrent && clock.due(since, d))
+            });
         if expire {
             gone.push(v.version_id.clone());
         }
@@ -458,6 +461,7 @@ mod tests {
             owner: String::new(),
             storage_class: None,
             restore: None,
+            lock: Default::default(),
         };
         let r = Rule {
             prefix: "tmp/".into(),

@@ -343,6 +343,7 @@ pub async fn complete(
         // twice, and an upload whose conditions fail stays.
         upload_id: Some(i.upload_id.clone()),
         storage_class: upload.storage_class.clone(),
+        lock: Default::default(),
     };
     let v = objects::commit_object(s3, &i.bucket, &who, obj).await?;
     body::delete_later(s3.store().blobs().clone(), unused);

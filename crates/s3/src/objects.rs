@@ -383,6 +383,8 @@ pub struct NewObject {
     pub upload_id: Option<String>,
     /// None for STANDARD.
     pub storage_class: Option<String>,
+    /// The Object Lock the upload asked for (the bucket's default retention applies otherwise).
+    pub lock: crate::types::Lock,
 }
 
 /// Commits a new object version (with its events); returns the version. On failure the new
@@ -399,6 +401,7 @@ pub async fn commit_object(s3: &S3, bucket: &str, who: &Caller, obj: NewObject) 
         .store()
         .write_signalling(move |t| -> Res<(Version, Vec<String>)> {
             let b = load_bucket(t, &bucket)?;
+            let lock = crate::lock::for_new_version(&b, obj.lock.clone(), now)?;
             let upload = match &obj.upload_id {
                 Some(u) => Some(crate::multipart::take_upload(t, &bucket, &obj.key, u)?),
                 None => None,
@@ -452,6 +455,7 @@ pub async fn commit_object(s3: &S3, bucket: &str, who: &Caller, obj: NewObject) 
                 owner: who.account.clone(),
                 storage_class: obj.storage_class,
                 restore: None,
+                lock,
             };
             let released = install(t, &b, &v)?;
             let change = ObjectChange {
@@ -537,6 +541,12 @@ async fn put_as(
     }
     errors::check_write_conditions(i.if_match.as_ref(), i.if_none_match.as_ref())?;
     let storage_class = errors::storage_class(i.storage_class.as_ref())?;
+    let lock = crate::lock::requested(
+        i.object_lock_mode.as_ref(),
+        i.object_lock_retain_until_date.as_ref(),
+        i.object_lock_legal_hold_status.as_ref(),
+        s3.now_millis(),
+    )?;
     let bucket = i.bucket.clone();
     let tags = parse_tagging_header(i.tagging.as_deref())?;
     let sums = ChecksumRequest::new(
@@ -577,6 +587,7 @@ async fn put_as(
         if_none_match: i.if_none_match,
         upload_id: None,
         storage_class,
+        lock,
     };
     let v = commit_object(s3, &bucket, &who, obj).await?;
     let mut out =
@@ -903,7 +914,11 @@ pub async fn get(s3: &S3, req: S3Request<GetObjectInput>) -> S3Result<S3Response
     let (offset, len) = range.unwrap_or((0, v.size));
     let c = checksum_out(&v, i.checksum_mode.as_ref(), range.is_some());
     let h = &v.headers;
+    let (lock_mode, lock_until, legal_hold) = crate::lock::headers(&v);
     let out = GetObjectOutput {
+        object_lock_mode: lock_mode,
+        object_lock_retain_until_date: lock_until,
+        object_lock_legal_hold_status: legal_hold,
         storage_class: class_header(&v),
         restore: restore_header(&v, s3.now_millis()),
         server_side_encryption: Some(sse()),
@@ -957,7 +972,11 @@ pub async fn head(s3: &S3, req: S3Request<HeadObjectInput>) -> S3Result<S3Respon
     let (offset, len) = range.unwrap_or((0, v.size));
     let c = checksum_out(&v, i.checksum_mode.as_ref(), range.is_some());
     let h = &v.headers;
+    let (lock_mode, lock_until, legal_hold) = crate::lock::headers(&v);
     let out = HeadObjectOutput {
+        object_lock_mode: lock_mode,
+        object_lock_retain_until_date: lock_until,
+        object_lock_legal_hold_status: legal_hold,
         storage_class: class_header(&v),
         restore: restore_header(&v, s3.now_millis()),
         server_side_encryption: Some(sse()),
@@ -1000,16 +1019,26 @@ pub struct Deleted {
 
 /// Deletes inside a transaction: a version permanently, or the object (a delete marker under
 /// versioning). Returns what happened and the blobs to release.
+/// What a delete names: a key, a version of it, and whether GOVERNANCE retention is bypassed.
+pub struct DeleteTarget<'a> {
+    pub key: &'a str,
+    pub version_id: Option<&'a str>,
+    pub bypass_governance: bool,
+}
+
 pub fn delete_in(
     s3: &S3,
     t: &mut dyn Txn,
     b: &Bucket,
     who: &Caller,
     now: u64,
-    key: &str,
-    version_id: Option<&str>,
+    target: DeleteTarget<'_>,
 ) -> Res<(Deleted, Vec<String>)> {
+    let DeleteTarget { key, version_id, bypass_governance } = target;
     if let Some(vid) = version_id {
+        if let Some(v) = versions(t, &b.name, key)?.iter().find(|v| v.version_id == vid) {
+            crate::lock::check_delete(v, now, bypass_governance)?;
+        }
         let Some((gone, blobs)) = remove_version(t, &b.name, key, vid)? else {
             // Deleting a version that does not exist succeeds (S3 is idempotent here).
             return Ok((Deleted { delete_marker: false, version_id: Some(vid.to_string()) }, Vec::new()));
@@ -1077,6 +1106,7 @@ pub fn delete_in(
                 owner: who.account.clone(),
                 storage_class: None,
                 restore: None,
+                lock: Default::default(),
             };
             let released = install(t, b, &marker)?;
             let change = ObjectChange {
@@ -1113,7 +1143,9 @@ pub async fn delete(s3: &S3, req: S3Request<DeleteObjectInput>) -> S3Result<S3Re
         .store()
         .write_signalling(move |t| {
             let b = load_bucket(t, &i.bucket)?;
-            delete_in(&s3c, t, &b, &who, now, &i.key, i.version_id.as_deref())
+            let bypass = i.bypass_governance_retention.unwrap_or(false);
+            let target = DeleteTarget { key: &i.key, version_id: i.version_id.as_deref(), bypass_governance: bypass };
+            delete_in(&s3c, t, &b, &who, now, target)
         })
         .await?;
     body::delete_later(s3.store().blobs().clone(), released);
@@ -1140,6 +1172,7 @@ pub async fn delete_many(s3: &S3, req: S3Request<DeleteObjectsInput>) -> S3Resul
     let (s3c, now) = (s3.clone(), s3.now_millis());
     let objects = i.delete.objects;
     let bucket = i.bucket;
+    let bypass = i.bypass_governance_retention.unwrap_or(false);
     let (deleted, errs, released) = s3
         .store()
         .write_signalling(move |t| -> Res<_> {
@@ -1155,7 +1188,22 @@ pub async fn delete_many(s3: &S3, req: S3Request<DeleteObjectsInput>) -> S3Resul
                     });
                     continue;
                 }
-                let (d, r) = delete_in(&s3c, t, &b, &who, now, &o.key, o.version_id.as_deref())?;
+                let target =
+                    DeleteTarget { key: &o.key, version_id: o.version_id.as_deref(), bypass_governance: bypass };
+                let (d, r) = match delete_in(&s3c, t, &b, &who, now, target) {
+                    Ok(done) => done,
+                    // A locked version is this entry's error; the others go on.
+                    Err(Fail(e)) if *e.code() == s3s::S3ErrorCode::AccessDenied => {
+                        errs.push(Error {
+                            code: Some("AccessDenied".into()),
+                            key: Some(o.key.clone()),
+                            message: e.message().map(str::to_string),
+                            version_id: o.version_id.clone(),
+                        });
+                        continue;
+                    }
+                    Err(e) => return Err(e),
+                };
                 released.extend(r);
                 let entry = if o.version_id.is_some() {
                     DeletedObject {
@@ -1212,6 +1260,12 @@ pub async fn copy(s3: &S3, req: S3Request<CopyObjectInput>) -> S3Result<S3Respon
     check_key(&i.key)?;
     let (sb, sk, svid) = copy_source(&i.copy_source)?;
     let storage_class = errors::storage_class(i.storage_class.as_ref())?;
+    let lock = crate::lock::requested(
+        i.object_lock_mode.as_ref(),
+        i.object_lock_retain_until_date.as_ref(),
+        i.object_lock_legal_hold_status.as_ref(),
+        s3.now_millis(),
+    )?;
     let dest = bucket_exists(s3, &i.bucket).await?;
     let src = resolve_with_data(s3, &sb, &sk, svid.as_deref()).await?;
     if !src.readable(s3.now_millis()) {
@@ -1292,6 +1346,7 @@ pub async fn copy(s3: &S3, req: S3Request<CopyObjectInput>) -> S3Result<S3Respon
         if_none_match: dest_if_none_match,
         upload_id: None,
         storage_class,
+        lock,
     };
     let v = commit_object(s3, &dest.name, &who, obj).await?;
     let mut result = CopyObjectResult {

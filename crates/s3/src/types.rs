@@ -127,6 +127,26 @@ pub struct Version {
     /// A restore of an archived object (RestoreObject).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub restore: Option<Restore>,
+    /// Object Lock: retention and legal hold of this version.
+    #[serde(default, skip_serializing_if = "Lock::is_empty")]
+    pub lock: Lock,
+}
+
+/// A version's Object Lock state.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Lock {
+    /// `GOVERNANCE` or `COMPLIANCE`, with the time it holds until.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retention: Option<(String, u64)>,
+    /// Some(true) for ON, Some(false) once set OFF (S3 keeps answering OFF).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub legal_hold: Option<bool>,
+}
+
+impl Lock {
+    pub fn is_empty(&self) -> bool {
+        self.retention.is_none() && self.legal_hold.is_none()
+    }
 }
 
 /// A restored copy of an archived object: readable from `ready_millis` until `expiry_millis`.
