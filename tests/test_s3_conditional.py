@@ -402,3 +402,23 @@ def test_checksum_types_on_put_complete_and_head(s3, bucket):
     head = s3.head_object(Bucket=bucket, Key=mkey, ChecksumMode="ENABLED")
     assert head["ChecksumSHA256"] == f"{composite}-2" and head["ChecksumType"] == "COMPOSITE"
     assert "ChecksumSHA256" not in s3.head_object(Bucket=bucket, Key=mkey)
+
+
+def test_invalid_range_names_the_range_and_size_and_delete_markers_allow_delete(s3, bucket):
+    key = unique("range")
+    s3.put_object(Bucket=bucket, Key=key, Body=b"0123456789")
+    with pytest.raises(ClientError) as e:
+        s3.get_object(Bucket=bucket, Key=key, Range="bytes=100-200")
+    assert err(e) == ("InvalidRange", 416)
+    assert error(e)["RangeRequested"] == "bytes=100-200" and error(e)["ActualObjectSize"] == "10"
+
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    vkey = unique("marker")
+    s3.put_object(Bucket=bucket, Key=vkey, Body=b"x")
+    marker = s3.delete_object(Bucket=bucket, Key=vkey)["VersionId"]
+    with pytest.raises(ClientError) as e:
+        s3.get_object(Bucket=bucket, Key=vkey, VersionId=marker)
+    assert err(e) == ("MethodNotAllowed", 405)
+    headers = e.value.response["ResponseMetadata"]["HTTPHeaders"]
+    assert headers.get("allow") == "DELETE" and headers.get("x-amz-delete-marker") == "true"
+    assert error(e)["Method"] == "GET" and error(e)["ResourceType"] == "OBJECT"

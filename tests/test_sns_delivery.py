@@ -380,3 +380,26 @@ def test_concurrent_publishes_are_delivered_once_each(sns, sqs, target):
     bodies += [m["Body"] for m in receive(sqs, url, 1, timeout=2)]  # anything extra
     assert sorted(set(bodies)) == sorted(f"m{i}" for i in range(n))
     assert len(bodies) == n, f"{len(bodies) - n} duplicate deliveries"
+
+
+def test_unsubscribe_sends_unsubscribe_confirmation_whose_token_restores(sns, http_endpoint):
+    ep = http_endpoint()
+    topic = sns.create_topic(Name=unique("t"))["TopicArn"]
+    sub = confirmed_http(sns, ep, topic)
+    sns.unsubscribe(SubscriptionArn=sub)
+    req = ep.next()
+    assert req["headers"]["x-amz-sns-message-type"] == "UnsubscribeConfirmation"
+    body = json.loads(req["body"])
+    assert body["Type"] == "UnsubscribeConfirmation" and body["TopicArn"] == topic
+    assert sub in body["Message"] and "Action=ConfirmSubscription" in body["SubscribeURL"]
+    if HAVE_CRYPTO:
+        verify_signature(body)
+    assert sub not in [s["SubscriptionArn"] for s in sns.list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"]]
+    # Its token brings the subscription back, once.
+    assert sns.confirm_subscription(TopicArn=topic, Token=body["Token"])["SubscriptionArn"] == sub
+    assert sub in [s["SubscriptionArn"] for s in sns.list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"]]
+    sns.publish(TopicArn=topic, Message="back again")
+    assert json.loads(ep.next()["body"])["Message"] == "back again"
+    with pytest.raises(ClientError) as e:
+        sns.confirm_subscription(TopicArn=topic, Token="0" * 64)
+    assert e.value.response["Error"]["Code"] == "InvalidParameter"

@@ -144,6 +144,10 @@ pub fn not_modified() -> S3Error {
 pub fn with_delete_marker(mut e: S3Error, version_id: &str) -> S3Error {
     let mut h = http::HeaderMap::new();
     h.insert("x-amz-delete-marker", http::HeaderValue::from_static("true"));
+    if *e.code() == S3ErrorCode::MethodNotAllowed {
+        // A delete marker can only be deleted.
+        h.insert("allow", http::HeaderValue::from_static("DELETE"));
+    }
     if let Ok(v) = http::HeaderValue::from_str(version_id) {
         h.insert("x-amz-version-id", v);
     }

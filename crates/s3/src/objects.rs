@@ -716,7 +716,14 @@ pub fn check_conditions(
 fn byte_range(v: &Version, range: Option<&Range>, part_number: Option<i32>) -> S3Result<Option<(u64, u64)>> {
     if let Some(r) = range {
         let ok = r.check(v.size).map_err(|_| {
-            S3Error::with_message(s3s::S3ErrorCode::InvalidRange, "The requested range is not satisfiable".to_string())
+            let e = S3Error::with_message(
+                s3s::S3ErrorCode::InvalidRange,
+                "The requested range is not satisfiable".to_string(),
+            );
+            errors::with_elements(
+                e,
+                &[("RangeRequested", &r.to_header_string()), ("ActualObjectSize", &v.size.to_string())],
+            )
         })?;
         return Ok(Some((ok.start, ok.end - ok.start)));
     }

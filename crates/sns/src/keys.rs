@@ -5,6 +5,8 @@
 //! - `sns/s/{account}/{region}/{topic}/{id}` → subscription record (JSON); the subscription ARN
 //!   is `arn:aws:sns:{region}:{account}:{topic}:{id}`, so a lookup by ARN is one `get`
 //! - `sns/d/{account}/{region}/{topic}/{dedup id}` → FIFO deduplication entry (five minutes)
+//! - `sns/us/{account}/{region}/{topic}/{token}` → an unsubscribed HTTP/S subscription that its
+//!   UnsubscribeConfirmation's token can restore
 //! - `sns/seq/{account}/{region}/{topic}` → the FIFO topic's sequence (store sequence name)
 //! - `sns/signing` → the signing key and certificate (one per data directory)
 //!
@@ -35,6 +37,12 @@ pub fn topic_subscriptions(account: &str, region: &str, topic: &str) -> Vec<u8> 
 /// Every subscription in an account and region.
 pub fn subscriptions(account: &str, region: &str) -> Vec<u8> {
     format!("sns/s/{account}/{region}/").into_bytes()
+}
+
+/// A subscription removed by Unsubscribe, kept with the token of its UnsubscribeConfirmation
+/// so that confirming that token restores it (three days).
+pub fn unsubscribed(account: &str, region: &str, topic: &str, token: &str) -> Vec<u8> {
+    format!("sns/us/{account}/{region}/{topic}/{token}").into_bytes()
 }
 
 pub fn dedup(account: &str, region: &str, topic: &str, id: &str) -> Vec<u8> {

@@ -10,6 +10,7 @@ use crate::types::MessageAttributes;
 
 pub const NOTIFICATION: &str = "Notification";
 pub const SUBSCRIPTION_CONFIRMATION: &str = "SubscriptionConfirmation";
+pub const UNSUBSCRIBE_CONFIRMATION: &str = "UnsubscribeConfirmation";
 
 /// One delivery, as stored in the outbox (everything the delivery needs, so that it does not
 /// depend on the subscription still existing when it runs).
@@ -127,7 +128,7 @@ fn ordered(members: &[(&str, Value)]) -> String {
 /// `SequenceNumber` and are not signed.
 pub fn envelope(d: &Delivery, signer: &Signer, urls: &Urls<'_>) -> Result<String, String> {
     let s = |v: &str| Value::String(v.to_string());
-    if d.kind == SUBSCRIPTION_CONFIRMATION {
+    if d.kind == SUBSCRIPTION_CONFIRMATION || d.kind == UNSUBSCRIBE_CONFIRMATION {
         let subscribe_url = urls.subscribe(&d.topic_arn, d.token.as_deref().unwrap_or_default());
         let signature = signer.sign(&canonical_confirmation(d, &subscribe_url), &d.signature_version)?;
         return Ok(ordered(&[

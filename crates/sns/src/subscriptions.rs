@@ -11,7 +11,7 @@ use crate::Inner;
 use crate::errors;
 use crate::filter::{self, Scope};
 use crate::keys;
-use crate::message::{Delivery, SUBSCRIPTION_CONFIRMATION};
+use crate::message::{Delivery, SUBSCRIPTION_CONFIRMATION, UNSUBSCRIBE_CONFIRMATION};
 use crate::topic::{
     self, SUBSCRIPTION_SETTABLE, Subscription, Topic, decode, encode, is_http, load_subscription, load_topic,
 };
@@ -147,7 +147,8 @@ pub(crate) async fn subscribe(i: &Inner, input: SubscribeInput) -> Result<Subscr
     let id = i.env.ids.uuid();
     let token: String = (0..4).map(|_| hex::encode(i.env.ids.random_bytes())).collect();
     let message_id = i.env.ids.uuid();
-    let timestamp = stratus_core::time::iso8601_millis(i.now());
+    let now = i.now();
+    let timestamp = stratus_core::time::iso8601_millis(now);
     let ret_arn = input.return_subscription_arn;
     let (confirmed, arn) = i
         .store
@@ -185,6 +186,7 @@ pub(crate) async fn subscribe(i: &Inner, input: SubscribeInput) -> Result<Subscr
                 confirmed: !http,
                 token: http.then(|| token.clone()),
                 attributes,
+                token_made: http.then_some(now),
             };
             txn.put(&keys::subscription(&s.account, &s.region, &s.topic, &s.id), &encode(&s)?)?;
             if http {
@@ -223,14 +225,32 @@ pub(crate) async fn subscribe(i: &Inner, input: SubscribeInput) -> Result<Subscr
 }
 
 pub(crate) async fn confirm(i: &Inner, input: ConfirmSubscriptionInput) -> Result<SubscriptionArnOutput, AwsError> {
+    let now = i.now();
+    let fresh = move |s: &Subscription| s.token_made.is_none_or(|made| now < made + topic::TOKEN_MILLIS);
     let arn = i
         .store
         .write(move |txn| {
             let t = load_topic(txn, &input.topic_arn)?;
+            // The token of an UnsubscribeConfirmation restores the subscription it ended.
+            let gone = keys::unsubscribed(&t.account, &t.region, &t.name, &input.token);
+            if let Some(b) = txn.get(&gone)? {
+                let mut s: Subscription = decode(&b)?;
+                txn.delete(&gone)?;
+                if !fresh(&s) {
+                    return Err(errors::invalid_parameter("Token"));
+                }
+                s.confirmed = true;
+                s.token = None;
+                s.token_made = None;
+                txn.put(&keys::subscription(&s.account, &s.region, &s.topic, &s.id), &encode(&s)?)?;
+                return Ok(s.arn());
+            }
             let found = topic::topic_subscriptions(txn, &t)?
                 .into_iter()
                 .find(|s| s.token.as_deref() == Some(input.token.as_str()));
-            let Some(mut s) = found else { return Err(errors::invalid_parameter("Token")) };
+            let Some(mut s) = found.filter(|s| s.confirmed || fresh(s)) else {
+                return Err(errors::invalid_parameter("Token"));
+            };
             if !s.confirmed {
                 s.confirmed = true;
                 txn.put(&keys::subscription(&s.account, &s.region, &s.topic, &s.id), &encode(&s)?)?;
@@ -241,20 +261,55 @@ pub(crate) async fn confirm(i: &Inner, input: ConfirmSubscriptionInput) -> Resul
     Ok(SubscriptionArnOutput { subscription_arn: arn })
 }
 
+/// Unsubscribe. An HTTP/S endpoint is told with an UnsubscribeConfirmation, whose token
+/// (through ConfirmSubscription or its SubscribeURL) restores the subscription for three days.
 pub(crate) async fn unsubscribe(i: &Inner, input: SubscriptionArnInput) -> Result<(), AwsError> {
     let Some((account, region, topic_name, id)) = topic::parse_subscription_arn(&input.subscription_arn) else {
         return Err(errors::invalid_parameter("SubscriptionArn"));
     };
+    let token: String = (0..4).map(|_| hex::encode(i.env.ids.random_bytes())).collect();
+    let message_id = i.env.ids.uuid();
+    let now = i.now();
     i.store
-        .write(move |txn| {
+        .write_signalling(move |txn| {
             let key = keys::subscription(&account, &region, &topic_name, &id);
-            if txn.get(&key)?.is_none() {
+            let Some(b) = txn.get(&key)? else {
                 return Err(errors::subscription_not_found());
-            }
+            };
             txn.delete(&key)?;
+            let s: Subscription = decode(&b)?;
             if let Some(mut t) = topic::load_topic_parts(txn, &account, &region, &topic_name)? {
                 t.subscriptions_deleted += 1;
                 save(txn, &t)?;
+                if is_http(&s.protocol) && s.confirmed {
+                    let kept = Subscription { token: Some(token.clone()), token_made: Some(now), ..s.clone() };
+                    txn.put(&keys::unsubscribed(&account, &region, &topic_name, &token), &encode(&kept)?)?;
+                    let d = Delivery {
+                        kind: UNSUBSCRIBE_CONFIRMATION.into(),
+                        subscription_arn: s.arn(),
+                        topic_arn: t.arn(),
+                        protocol: s.protocol.clone(),
+                        endpoint: s.endpoint.clone(),
+                        raw: false,
+                        message_id,
+                        message: format!(
+                            "You have chosen to deactivate subscription {}.\nTo cancel this operation and restore the subscription, visit the SubscribeURL included in this message.",
+                            s.arn()
+                        ),
+                        subject: None,
+                        timestamp: stratus_core::time::iso8601_millis(now),
+                        attributes: Default::default(),
+                        fifo: false,
+                        group_id: None,
+                        dedup_id: None,
+                        sequence_number: None,
+                        signature_version: t.signature_version().to_string(),
+                        retry_policy: Some(crate::delivery::http_retry_policy(&t, &s)),
+                        dead_letter_queue: None,
+                        token: Some(token),
+                    };
+                    stratus_storage::outbox_push(txn, keys::DELIVERY_TOPIC, &encode(&d)?)?;
+                }
             }
             Ok(())
         })

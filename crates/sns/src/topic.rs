@@ -278,7 +278,13 @@ pub struct Subscription {
     #[serde(default)]
     pub token: Option<String>,
     pub attributes: Attributes,
+    /// When the token was made (milliseconds): tokens work for three days.
+    #[serde(default)]
+    pub token_made: Option<u64>,
 }
+
+/// How long a confirmation token works.
+pub const TOKEN_MILLIS: u64 = 3 * 24 * 3600 * 1000;
 
 impl Subscription {
     pub fn arn(&self) -> String {

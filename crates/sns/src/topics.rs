@@ -135,8 +135,12 @@ pub(crate) async fn delete(i: &Inner, input: TopicArnInput) -> Result<(), AwsErr
     i.store
         .write(move |txn| {
             txn.delete(&keys::topic(&account, &region, &name))?;
-            for prefix in [keys::topic_subscriptions(&account, &region, &name), keys::dedups(&account, &region, &name)]
-            {
+            let unsubscribed = format!("sns/us/{account}/{region}/{name}/").into_bytes();
+            for prefix in [
+                keys::topic_subscriptions(&account, &region, &name),
+                keys::dedups(&account, &region, &name),
+                unsubscribed,
+            ] {
                 let end = stratus_storage::prefix_end(&prefix);
                 txn.delete_range(&prefix, end.as_deref())?;
             }

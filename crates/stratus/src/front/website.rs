@@ -131,6 +131,6 @@ mod tests {
         assert_eq!(bucket_of_host("site.s3-website.eu-west-1.localhost"), Some("site"));
         assert_eq!(bucket_of_host("site.s3.localhost"), None);
         assert_eq!(bucket_of_host("s3-website.localhost"), None);
-        assert_eq!(bucket_of_host("site.s3-website-nowhere.localhost"), None);
+        assert_eq!(bucket_of_host("site.s3-website-Not_A_Region.localhost"), None);
     }
 }
