@@ -13,9 +13,9 @@
 //! The function runtime delivers log lines through [`Logs::append`].
 //!
 //! Logs Insights (StartQuery, GetQueryResults, StopQuery, DescribeQueries, query definitions,
-//! GetLogRecord, GetLogGroupFields) is `insights/`.
+//! GetLogRecord, GetLogGroupFields) is `insights/`; export tasks to S3 are `exports.rs`.
 //!
-//! Every other operation of the model (export and import tasks, destinations, deliveries, account, resource, data protection, index
+//! Every other operation of the model (import tasks, destinations, deliveries, account, resource, data protection, index
 //! and transformer policies, anomaly detectors, integrations, lookup tables, scheduled queries,
 //! KMS association, ListLogGroups, live tail, …; see [`SUPPORTED`]) answers
 //! `InvalidOperationException` ("The operation X is not supported by this server.").
@@ -32,6 +32,7 @@ use tokio::sync::Notify;
 
 mod errors;
 mod events;
+mod exports;
 mod filters;
 mod group;
 mod groups;
@@ -87,6 +88,9 @@ pub const SUPPORTED: &[&str] = &[
     "DeleteQueryDefinition",
     "GetLogRecord",
     "GetLogGroupFields",
+    "CreateExportTask",
+    "DescribeExportTasks",
+    "CancelExportTask",
 ];
 
 /// Whether a subscription filter's destination takes deliveries from a log group: a function
@@ -100,6 +104,8 @@ pub trait Destinations: Send + Sync {
         account: &'a str,
     ) -> stratus_proto::BoxFuture<'a, bool>;
 }
+
+pub use exports::{Buckets, EXPORTS_TOPIC, ExportObject};
 
 /// The outbox topic of subscription filter deliveries: `{"destination", "event", "principal",
 /// "source", "source_account"}`.
@@ -119,6 +125,8 @@ pub(crate) struct Inner {
     closing_signal: Notify,
     /// Who says whether a subscription filter's destination takes deliveries.
     pub destinations: std::sync::OnceLock<Arc<dyn Destinations>>,
+    /// Who says whether an export task's bucket exists.
+    pub buckets: std::sync::OnceLock<Arc<dyn Buckets>>,
 }
 
 impl Logs {
@@ -132,6 +140,7 @@ impl Logs {
                 closing: AtomicBool::new(false),
                 closing_signal: Notify::new(),
                 destinations: std::sync::OnceLock::new(),
+                buckets: std::sync::OnceLock::new(),
             }),
         })
     }
@@ -293,6 +302,9 @@ impl Service for Logs {
                 "PutResourcePolicy" => filters::put_resource_policy(i, ctx, input).await,
                 "DescribeResourcePolicies" => filters::describe_resource_policies(i, ctx, input).await,
                 "DeleteResourcePolicy" => filters::delete_resource_policy(i, ctx, input).await,
+                "CreateExportTask" => exports::create(i, ctx, input).await,
+                "DescribeExportTasks" => exports::describe(i, ctx, input).await,
+                "CancelExportTask" => exports::cancel(i, ctx, input).await,
                 "StartQuery" => insights::start(i, ctx, input).await,
                 "GetQueryResults" => insights::results(i, ctx, input).await,
                 "StopQuery" => insights::stop(i, ctx, input).await,

@@ -625,7 +625,7 @@ async fn unsupported_operations_say_so() {
             json!({"destinationName": "d", "targetArn": "arn:aws:kinesis:us-east-1:000000000000:stream/s", "roleArn": "arn:aws:iam::000000000000:role/r"}),
         ),
         ("DescribeDestinations", json!({})),
-        ("CreateExportTask", json!({"logGroupName": "g", "from": 0, "to": 1, "destination": "bucket"})),
+        ("DescribeDeliveries", json!({})),
         ("StartLiveTail", json!({"logGroupIdentifiers": ["g"]})),
         (
             "GetLogAnomalyDetector",

@@ -178,6 +178,22 @@ impl S3 {
         Some(BucketAccess { owner: b.account, policy: b.policy, restricted, tags: b.tags.unwrap_or_default() })
     }
 
+    /// Writes an object on behalf of another service (CloudWatch Logs exports), with its
+    /// event notifications, as `writer` (the account acting).
+    pub async fn put_object_internal(
+        &self,
+        bucket: &str,
+        key: &str,
+        data: Vec<u8>,
+        writer: &str,
+    ) -> Result<(), AwsError> {
+        objects::put_internal(self, bucket, key, data, writer).await.map_err(|e| {
+            let code = e.code().as_str().to_string();
+            let status = e.status_code().map(|s| s.as_u16()).unwrap_or(400);
+            AwsError::new(code, e.message().unwrap_or("").to_string()).with_status(status)
+        })
+    }
+
     /// Reads a whole object (Lambda's `S3Bucket`/`S3Key` code). Errors: `NoSuchBucket`, `NoSuchKey`.
     pub async fn get_object_internal(
         &self,

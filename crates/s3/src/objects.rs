@@ -1460,6 +1460,42 @@ pub async fn get_tagging(
 }
 
 /// A whole object into memory (for internal callers with small objects).
+/// PutObject on behalf of another service: `data` kept as one object (events sent as for a
+/// PutObject by `writer`).
+pub async fn put_internal(s3: &S3, bucket: &str, key: &str, data: Vec<u8>, writer: &str) -> S3Result<()> {
+    check_key(key)?;
+    let blob = keys::blob_name(s3.now_millis(), &s3.env().ids.uuid());
+    let body = StreamingBlob::from(s3s::Body::from(bytes::Bytes::from(data)));
+    let w = body::write(s3.store().blobs().clone(), blob, Some(body), body::hasher_for(&[]), INLINE_MAX).await?;
+    let who = Caller {
+        account: writer.to_string(),
+        region: String::new(),
+        request_id: s3.env().ids.uuid(),
+        access_key: None,
+        source_ip: "127.0.0.1".into(),
+        arn: format!("arn:aws:iam::{writer}:root"),
+    };
+    let obj = NewObject {
+        key: key.to_string(),
+        size: w.size,
+        etag: hex::encode(w.md5),
+        segments: vec![w.segment()],
+        headers: ContentHeaders::default(),
+        metadata: BTreeMap::new(),
+        tags: Vec::new(),
+        checksum: None,
+        parts_count: None,
+        part_checksums: Vec::new(),
+        event_name: "ObjectCreated:Put",
+        if_match: None,
+        if_none_match: None,
+        upload_id: None,
+        storage_class: None,
+        lock: Default::default(),
+    };
+    commit_object(s3, bucket, &who, obj).await.map(|_| ())
+}
+
 pub async fn read_whole(s3: &S3, bucket: &str, key: &str, version_id: Option<&str>) -> S3Result<Vec<u8>> {
     let v = resolve_with_data(s3, bucket, key, version_id).await?;
     let blobs = s3.store().blobs().clone();

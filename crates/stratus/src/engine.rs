@@ -29,6 +29,9 @@ pub struct Engine {
     /// Whether a delivery is allowed: S3's by the destination's policy, a function
     /// destination's by the function's role.
     pub access: ServiceAccess,
+    /// CloudWatch Logs export tasks: their objects are read from Logs and put into S3.
+    pub logs: stratus_logs::Logs,
+    pub s3: stratus_s3::S3,
 }
 
 /// An outbox topic the engine delivers from.
@@ -45,6 +48,7 @@ const TOPICS: &[Topic] = &[
     Topic { name: stratus_s3::EVENTS_TOPIC, payload: "event", sns_subject: Some("Amazon S3 Notification") },
     Topic { name: stratus_codecommit::EVENTS_TOPIC, payload: "event", sns_subject: None },
     Topic { name: stratus_logs::SUBSCRIPTIONS_TOPIC, payload: "event", sns_subject: None },
+    Topic { name: stratus_logs::EXPORTS_TOPIC, payload: "task", sns_subject: None },
 ];
 
 /// Records read (and delivered concurrently) per round and topic.
@@ -144,6 +148,9 @@ impl Engine {
             tracing::warn!(%destination, "dropping a record for an invalid destination");
             return Delivery::Done;
         };
+        if topic.name == stratus_logs::EXPORTS_TOPIC {
+            return self.export(&v["task"]).await;
+        }
         if let Err(why) = self.allowed(&v, destination).await {
             // AWS drops what it may not deliver (S3's events, a function's destination records).
             tracing::warn!(%destination, %why, "delivery not allowed; record dropped");
@@ -179,6 +186,35 @@ impl Engine {
 }
 
 impl Engine {
+    /// Carries out a CloudWatch Logs export task: its objects into its bucket, then its outcome
+    /// back to Logs. A bucket that refuses or has gone fails the task; storage trouble retries.
+    async fn export(&self, task: &Value) -> Delivery {
+        let (Some(account), Some(region), Some(id)) =
+            (task["account"].as_str(), task["region"].as_str(), task["id"].as_str())
+        else {
+            return Delivery::Done;
+        };
+        let files = match self.logs.export_files(account, region, id).await {
+            Ok(Some(f)) => f,
+            Ok(None) => return Delivery::Done,
+            Err(e) => return Delivery::Retry(e.to_string()),
+        };
+        let mut outcome = Ok(());
+        for (bucket, key, bytes) in files {
+            if let Err(e) = self.s3.put_object_internal(&bucket, &key, bytes, account).await {
+                if e.status.unwrap_or(400) >= 500 {
+                    return Delivery::Retry(e.to_string());
+                }
+                outcome = Err(format!("{}: {}", e.code, e.message));
+                break;
+            }
+        }
+        match self.logs.finish_export(account, region, id, outcome).await {
+            Ok(()) => Delivery::Done,
+            Err(e) => Delivery::Retry(e.to_string()),
+        }
+    }
+
     /// Whether the record may be delivered: S3 (and CodeCommit, whose records name their
     /// `principal`) deliver only where the destination's policy lets the service act for the
     /// source; a function's destination records go only where its execution role may send
@@ -399,6 +435,17 @@ impl stratus_logs::Destinations for LogsDestinations {
             let source = Source { arn: group_arn, account };
             self.access.policy_allows("logs.amazonaws.com", "lambda:InvokeFunction", destination, source).await
         })
+    }
+}
+
+/// S3 as where CloudWatch Logs export tasks write: does the bucket exist.
+pub struct LogsBuckets {
+    pub s3: stratus_s3::S3,
+}
+
+impl stratus_logs::Buckets for LogsBuckets {
+    fn exists<'a>(&'a self, bucket: &'a str) -> stratus_proto::BoxFuture<'a, bool> {
+        Box::pin(self.s3.bucket_exists_internal(bucket))
     }
 }
 

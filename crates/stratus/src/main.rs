@@ -225,6 +225,7 @@ async fn serve(cfg: Config) -> Result<(), String> {
         restore_millis: cfg.s3_restore_seconds.saturating_mul(1000),
     });
     s3.start();
+    logs.set_buckets(Arc::new(engine::LogsBuckets { s3: s3.clone() }));
     s3.set_targets(Arc::new(engine::S3Targets { sqs: sqs.clone(), sns: sns.clone(), access: access.clone() }));
     lambda.set_code_source(Arc::new(engine::S3Code { s3: s3.clone() }));
     identity.set_resource_policies(Arc::new(engine::ResourcePolicies {
@@ -264,8 +265,16 @@ async fn serve(cfg: Config) -> Result<(), String> {
         granted: Default::default(),
     }));
     tokio::spawn(
-        engine::Engine { store: store.clone(), sqs: sqs.clone(), lambda: lambda.clone(), sns: sns.clone(), access }
-            .run(),
+        engine::Engine {
+            store: store.clone(),
+            sqs: sqs.clone(),
+            lambda: lambda.clone(),
+            sns: sns.clone(),
+            access,
+            logs: logs.clone(),
+            s3: s3.clone(),
+        }
+        .run(),
     );
     let s3_door = front::s3::S3Door::new(
         s3.clone(),
