@@ -180,3 +180,51 @@ def test_a_function_must_allow_cloudwatch_logs(c):
         c.logs.put_subscription_filter(logGroupName=group, filterName="gone", filterPattern="",
                                        destinationArn=f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{unique('missing')}")
     assert e.value.response["Error"]["Code"] == "InvalidParameterException"
+
+
+def stream_records(kinesis, arn, want, timeout=15):
+    shard = kinesis.list_shards(StreamARN=arn)["Shards"][0]["ShardId"]
+    it = kinesis.get_shard_iterator(StreamARN=arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+    seen = []
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        r = kinesis.get_records(ShardIterator=it, StreamARN=arn)
+        it = r["NextShardIterator"]
+        seen.extend(r["Records"])
+        if len(seen) >= want:
+            return seen
+        time.sleep(0.2)
+    raise AssertionError(f"{len(seen)} of {want} records arrived in {timeout}s")
+
+
+def test_put_log_events_reach_a_kinesis_stream(c, target):
+    import gzip
+
+    kinesis = boto3.client("kinesis", endpoint_url=target.endpoint, region_name=REGION, aws_access_key_id="test",
+                           aws_secret_access_key="test")
+    name = unique("logs-stream")
+    kinesis.create_stream(StreamName=name, ShardCount=1)
+    arn = kinesis.describe_stream_summary(StreamName=name)["StreamDescriptionSummary"]["StreamARN"]
+    group = unique("/app/kin")
+    c.logs.create_log_group(logGroupName=group)
+    c.logs.create_log_stream(logGroupName=group, logStreamName="web")
+    role = f"arn:aws:iam::{ACCOUNT}:role/CWLtoKinesisRole"
+    with pytest.raises(ClientError) as e:  # a stream needs the role Logs writes as
+        c.logs.put_subscription_filter(logGroupName=group, filterName="k", filterPattern="", destinationArn=arn)
+    assert e.value.response["Error"]["Code"] == "InvalidParameterException"
+    with pytest.raises(ClientError) as e:
+        c.logs.put_subscription_filter(logGroupName=group, filterName="k", filterPattern="", roleArn=role,
+                                       destinationArn=arn.replace(name, unique("missing")))
+    assert e.value.response["Error"]["Code"] == "InvalidParameterException"
+    c.logs.put_subscription_filter(logGroupName=group, filterName="errors", filterPattern="ERROR", roleArn=role,
+                                   destinationArn=arn)
+    now = int(time.time() * 1000)
+    c.logs.put_log_events(logGroupName=group, logStreamName="web", logEvents=[
+        {"timestamp": now, "message": "ERROR one"}, {"timestamp": now, "message": "INFO skip"},
+        {"timestamp": now + 1, "message": "ERROR two"}])
+    [record] = stream_records(kinesis, arn, 1)
+    assert record["PartitionKey"] == "web"
+    doc = json.loads(gzip.decompress(record["Data"]))
+    assert doc["messageType"] == "DATA_MESSAGE" and doc["logGroup"] == group and doc["logStream"] == "web"
+    assert doc["subscriptionFilters"] == ["errors"] and doc["owner"] == ACCOUNT
+    assert [ev["message"] for ev in doc["logEvents"]] == ["ERROR one", "ERROR two"]

@@ -229,6 +229,27 @@ impl Kinesis {
         Ok((out, next))
     }
 
+    /// Puts one record for another part of Stratus (CloudWatch Logs subscription filters): the
+    /// checks, limits and durability of PutRecord, in the stream's account and region.
+    pub async fn put_record_internal(
+        &self,
+        stream_arn: &str,
+        partition_key: &str,
+        data: &[u8],
+    ) -> Result<(), AwsError> {
+        use base64::Engine as _;
+        let a = stratus_core::Arn::parse(stream_arn)
+            .filter(|a| a.service == "kinesis")
+            .ok_or_else(|| errors::invalid_argument(format!("Invalid StreamARN {stream_arn}")))?;
+        let ctx = RequestContext::internal(a.account, a.region, self.inner.env.ids.uuid());
+        let input = serde_json::json!({
+            "StreamARN": stream_arn,
+            "PartitionKey": partition_key,
+            "Data": base64::engine::general_purpose::STANDARD.encode(data),
+        });
+        records::put_record(&self.inner, &ctx, input).await.map(|_| ())
+    }
+
     /// The stream ARN behind `arn` (itself, or a consumer's stream).
     pub async fn stream_arn_of(&self, arn: &str) -> Result<String, AwsError> {
         Ok(self.stream_of(arn).await?.arn())

@@ -1,11 +1,12 @@
 //! Subscription filters: up to two per log group, each a filter pattern and a destination (a
-//! Lambda function here). Every write of events (PutLogEvents and the service's own appends,
+//! Lambda function, or a Kinesis stream written as the filter's role). Every write of events (PutLogEvents and the service's own appends,
 //! such as function output) checks the group's filters in the same transaction and pushes, per
 //! filter with matching events, one outbox record (topic [`crate::SUBSCRIPTIONS_TOPIC`]) with
 //! the payload AWS delivers: `{"awslogs": {"data": base64(gzip(JSON))}}`, the JSON being the
 //! `DATA_MESSAGE` with the group, stream, filter name and the matching events. The binary's
 //! trigger engine invokes the function asynchronously (its policy must let
-//! `logs.amazonaws.com` in for the group).
+//! `logs.amazonaws.com` in for the group), or puts the gzipped document into the stream as one
+//! record (partition key: the log stream, or random with `Random` distribution).
 
 use std::io::Write;
 
@@ -53,11 +54,18 @@ pub async fn put(i: &Inner, ctx: &RequestContext, input: Value) -> Result<Value,
     let destination = s(&input, "destinationArn").to_string();
     let arn = stratus_core::Arn::parse(&destination)
         .ok_or_else(|| invalid_parameter(format!("Invalid destinationArn {destination}")))?;
+    let kinesis = arn.service == "kinesis" && arn.resource.starts_with("stream/");
     match arn.service {
         "lambda" if arn.resource.starts_with("function:") => {}
-        "kinesis" | "firehose" | "logs" => {
+        _ if kinesis => {
+            // Logs writes to a stream as the role it is given.
+            if input.get("roleArn").and_then(Value::as_str).is_none_or(str::is_empty) {
+                return Err(invalid_parameter("roleArn is required when the destination is a Kinesis stream."));
+            }
+        }
+        "firehose" | "logs" => {
             return Err(invalid_parameter(format!(
-                "Subscription filters to {} are not served by this server: use a Lambda function",
+                "Subscription filters to {} are not served by this server: use a Lambda function or a Kinesis stream",
                 arn.service
             )));
         }
@@ -86,6 +94,11 @@ pub async fn put(i: &Inner, ctx: &RequestContext, input: Value) -> Result<Value,
         Some(d) => d.allows(&sub.destination, &g.arn(), &g.account).await,
         None => false,
     };
+    if !allowed && kinesis {
+        return Err(invalid_parameter(
+            "Could not deliver test message to specified Kinesis stream. Check if the given kinesis stream is in ACTIVE state.",
+        ));
+    }
     if !allowed {
         return Err(invalid_parameter(
             "Could not execute the lambda function. Make sure you have given CloudWatch Logs permission to execute your function.",
@@ -173,15 +186,28 @@ pub fn deliver(t: &mut dyn Txn, g: &GroupRecord, stream: &str, events: &[(String
         let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
         gz.write_all(message.to_string().as_bytes()).map_err(|e| AwsError::internal(e.to_string()))?;
         let zipped = gz.finish().map_err(|e| AwsError::internal(e.to_string()))?;
-        let record = json!({
-            "destination": sub.destination,
-            "event": {"awslogs": {"data": base64::engine::general_purpose::STANDARD.encode(zipped)}},
-            "principal": "logs.amazonaws.com",
-            "source": g.arn(),
-            "source_account": g.account,
-        });
+        let data = base64::engine::general_purpose::STANDARD.encode(zipped);
+        let record = if sub.destination.starts_with("arn:aws:kinesis:") {
+            // A stream gets the gzipped document itself, keyed by the log stream (or at random).
+            let key =
+                if sub.distribution == "Random" { format!("{:016x}", rand_key(&data)) } else { stream.to_string() };
+            json!({"destination": sub.destination, "event": data, "partition_key": key, "kinesis": true})
+        } else {
+            json!({
+                "destination": sub.destination,
+                "event": {"awslogs": {"data": data}},
+                "principal": "logs.amazonaws.com",
+                "source": g.arn(),
+                "source_account": g.account,
+            })
+        };
         let bytes = serde_json::to_vec(&record).map_err(|e| AwsError::internal(e.to_string()))?;
         stratus_storage::outbox_push(t, crate::SUBSCRIPTIONS_TOPIC, &bytes)?;
     }
     Ok(())
+}
+
+/// A partition key for `Random` distribution: spread by the content.
+fn rand_key(data: &str) -> u64 {
+    data.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
 }

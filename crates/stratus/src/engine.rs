@@ -32,6 +32,8 @@ pub struct Engine {
     /// CloudWatch Logs export tasks: their objects are read from Logs and put into S3.
     pub logs: stratus_logs::Logs,
     pub s3: stratus_s3::S3,
+    /// Kinesis streams that subscription filters write to.
+    pub kinesis: stratus_kinesis::Kinesis,
 }
 
 /// An outbox topic the engine delivers from.
@@ -157,6 +159,17 @@ impl Engine {
             return Delivery::Done;
         }
         let outcome = match arn.service {
+            "kinesis" => {
+                use base64::Engine as _;
+                let Ok(data) =
+                    base64::engine::general_purpose::STANDARD.decode(v[topic.payload].as_str().unwrap_or_default())
+                else {
+                    tracing::warn!(%destination, "dropping a stream record that is not base64");
+                    return Delivery::Done;
+                };
+                let key = v["partition_key"].as_str().unwrap_or("stratus");
+                self.kinesis.put_record_internal(destination, key, &data).await
+            }
             "sqs" => self.sqs.send_internal(arn.account, arn.region, arn.resource, payload).await.map(|_| ()),
             "lambda" => self.lambda.invoke_event(arn.account, arn.region, destination, payload.into_bytes()).await,
             "sns" => {
@@ -175,7 +188,9 @@ impl Engine {
                 if matches!(
                     e.code.as_str(),
                     "QueueDoesNotExist" | "ResourceNotFoundException" | "NotFoundException"
-                ) =>
+                ) || (arn.service == "kinesis"
+                    && e.status.unwrap_or(400) < 500
+                    && e.code != "ProvisionedThroughputExceededException") =>
             {
                 tracing::warn!(%destination, error = %e, "destination does not exist; record dropped");
                 Delivery::Done
@@ -422,6 +437,7 @@ impl stratus_s3::NotificationTargets for S3Targets {
 /// filter is put).
 pub struct LogsDestinations {
     pub access: ServiceAccess,
+    pub kinesis: stratus_kinesis::Kinesis,
 }
 
 impl stratus_logs::Destinations for LogsDestinations {
@@ -432,6 +448,10 @@ impl stratus_logs::Destinations for LogsDestinations {
         account: &'a str,
     ) -> stratus_proto::BoxFuture<'a, bool> {
         Box::pin(async move {
+            if destination.starts_with("arn:aws:kinesis:") {
+                // Logs writes to a stream as the filter's role; the stream must be there.
+                return matches!(self.kinesis.access_internal(destination).await, Ok(Some(_)));
+            }
             let source = Source { arn: group_arn, account };
             self.access.policy_allows("logs.amazonaws.com", "lambda:InvokeFunction", destination, source).await
         })

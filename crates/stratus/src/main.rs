@@ -218,7 +218,7 @@ async fn serve(cfg: Config) -> Result<(), String> {
     lambda.start();
     sns.set_targets(Arc::new(engine::SnsTargets { sqs: sqs.clone(), lambda: lambda.clone(), access: access.clone() }));
     sns.start();
-    logs.set_destinations(Arc::new(engine::LogsDestinations { access: access.clone() }));
+    logs.set_destinations(Arc::new(engine::LogsDestinations { access: access.clone(), kinesis: kinesis.clone() }));
     let s3 = stratus_s3::S3::new(store.clone(), env.clone());
     s3.set_settings(stratus_s3::Settings {
         day_millis: cfg.s3_lifecycle_day_seconds.saturating_mul(1000),
@@ -273,6 +273,7 @@ async fn serve(cfg: Config) -> Result<(), String> {
             access,
             logs: logs.clone(),
             s3: s3.clone(),
+            kinesis: kinesis.clone(),
         }
         .run(),
     );
