@@ -63,6 +63,11 @@ async fn set(
         .map_err(|f: Fail| f.0)
 }
 
+/// A stored default encryption configuration.
+pub(crate) fn encryption_from_xml(x: &str) -> S3Result<ServerSideEncryptionConfiguration> {
+    from_xml(x)
+}
+
 /// A stored Object Lock configuration (its default retention).
 pub(crate) fn object_lock_from_xml(x: &str) -> S3Result<ObjectLockConfiguration> {
     from_xml(x)

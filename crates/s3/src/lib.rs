@@ -17,6 +17,7 @@ use stratus_storage::Store;
 mod body;
 mod buckets;
 mod configs;
+mod encryption;
 mod errors;
 pub use errors::ERROR_ELEMENTS;
 mod keys;

@@ -265,6 +265,7 @@ fn apply_to_key(
                     storage_class: None,
                     restore: None,
                     lock: Default::default(),
+                    encryption: None,
                 };
                 released.extend(install(t, b, &marker)?);
                 let c = change("LifecycleExpiration:DeleteMarkerCreated", key, Some(&marker.version_id), order);
@@ -462,6 +463,7 @@ mod tests {
             storage_class: None,
             restore: None,
             lock: Default::default(),
+            encryption: None,
         };
         let r = Rule {
             prefix: "tmp/".into(),

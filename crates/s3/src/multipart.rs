@@ -344,6 +344,7 @@ pub async fn complete(
         upload_id: Some(i.upload_id.clone()),
         storage_class: upload.storage_class.clone(),
         lock: Default::default(),
+        encryption: None,
     };
     let v = objects::commit_object(s3, &i.bucket, &who, obj).await?;
     body::delete_later(s3.store().blobs().clone(), unused);

@@ -159,10 +159,6 @@ pub fn quoted(etag: &str) -> ETag {
 }
 
 /// The encryption every object reports: S3's default, SSE-S3.
-pub fn sse() -> ServerSideEncryption {
-    ServerSideEncryption::from_static(ServerSideEncryption::AES256)
-}
-
 /// A 304 Not Modified carries the object's ETag, as S3 sends it.
 fn with_etag(e: S3Error, etag: &str) -> S3Error {
     if *e.code() != s3s::S3ErrorCode::NotModified {
@@ -385,6 +381,8 @@ pub struct NewObject {
     pub storage_class: Option<String>,
     /// The Object Lock the upload asked for (the bucket's default retention applies otherwise).
     pub lock: crate::types::Lock,
+    /// The encryption the write asked for (the bucket's default applies otherwise).
+    pub encryption: Option<crate::encryption::Encryption>,
 }
 
 /// Commits a new object version (with its events); returns the version. On failure the new
@@ -456,6 +454,7 @@ pub async fn commit_object(s3: &S3, bucket: &str, who: &Caller, obj: NewObject) 
                 storage_class: obj.storage_class,
                 restore: None,
                 lock,
+                encryption: Some(crate::encryption::for_new_version(&b, obj.encryption)?),
             };
             let released = install(t, &b, &v)?;
             let change = ObjectChange {
@@ -547,6 +546,17 @@ async fn put_as(
         i.object_lock_legal_hold_status.as_ref(),
         s3.now_millis(),
     )?;
+    let customer = crate::encryption::customer_key(
+        i.sse_customer_algorithm.as_deref(),
+        i.sse_customer_key.as_deref(),
+        i.sse_customer_key_md5.as_deref(),
+    )?;
+    let encryption = crate::encryption::requested(
+        i.server_side_encryption.as_ref(),
+        i.ssekms_key_id.as_deref(),
+        i.bucket_key_enabled,
+        customer,
+    )?;
     let bucket = i.bucket.clone();
     let tags = parse_tagging_header(i.tagging.as_deref())?;
     let sums = ChecksumRequest::new(
@@ -588,10 +598,19 @@ async fn put_as(
         upload_id: None,
         storage_class,
         lock,
+        encryption,
     };
     let v = commit_object(s3, &bucket, &who, obj).await?;
-    let mut out =
-        PutObjectOutput { e_tag: Some(quoted(&etag)), server_side_encryption: Some(sse()), ..Default::default() };
+    let enc = crate::encryption::answer(v.encryption.as_ref());
+    let mut out = PutObjectOutput {
+        e_tag: Some(quoted(&etag)),
+        server_side_encryption: enc.sse,
+        ssekms_key_id: enc.kms_key,
+        bucket_key_enabled: enc.bucket_key,
+        sse_customer_algorithm: enc.customer_algorithm,
+        sse_customer_key_md5: enc.customer_key_md5,
+        ..Default::default()
+    };
     // Enabled versioning always gives a real id; `null` (unversioned, suspended) is not sent.
     if v.version_id != "null" {
         out.version_id = Some(v.version_id);
@@ -914,6 +933,12 @@ pub async fn get(s3: &S3, req: S3Request<GetObjectInput>) -> S3Result<S3Response
         errors::not_modified,
     )
     .map_err(|e| with_etag(e, &v.etag))?;
+    let customer = crate::encryption::customer_key(
+        i.sse_customer_algorithm.as_deref(),
+        i.sse_customer_key.as_deref(),
+        i.sse_customer_key_md5.as_deref(),
+    )?;
+    crate::encryption::check_read(&v, customer.as_deref())?;
     if !v.readable(s3.now_millis()) {
         return Err(errors::invalid_object_state(v.class()));
     }
@@ -922,13 +947,18 @@ pub async fn get(s3: &S3, req: S3Request<GetObjectInput>) -> S3Result<S3Response
     let c = checksum_out(&v, i.checksum_mode.as_ref(), range.is_some());
     let h = &v.headers;
     let (lock_mode, lock_until, legal_hold) = crate::lock::headers(&v);
+    let enc = crate::encryption::answer(v.encryption.as_ref());
     let out = GetObjectOutput {
+        ssekms_key_id: enc.kms_key,
+        bucket_key_enabled: enc.bucket_key,
+        sse_customer_algorithm: enc.customer_algorithm,
+        sse_customer_key_md5: enc.customer_key_md5,
         object_lock_mode: lock_mode,
         object_lock_retain_until_date: lock_until,
         object_lock_legal_hold_status: legal_hold,
         storage_class: class_header(&v),
         restore: restore_header(&v, s3.now_millis()),
-        server_side_encryption: Some(sse()),
+        server_side_encryption: enc.sse,
         body: Some(body::read(s3.store().blobs().clone(), v.segments.clone(), offset, len)),
         content_length: Some(len as i64),
         content_range: range.map(|(o, l)| format!("bytes {}-{}/{}", o, o + l - 1, v.size)),
@@ -975,18 +1005,29 @@ pub async fn head(s3: &S3, req: S3Request<HeadObjectInput>) -> S3Result<S3Respon
         errors::not_modified,
     )
     .map_err(|e| with_etag(e, &v.etag))?;
+    let customer = crate::encryption::customer_key(
+        i.sse_customer_algorithm.as_deref(),
+        i.sse_customer_key.as_deref(),
+        i.sse_customer_key_md5.as_deref(),
+    )?;
+    crate::encryption::check_read(&v, customer.as_deref())?;
     let range = byte_range(&v, i.range.as_ref(), i.part_number)?;
     let (offset, len) = range.unwrap_or((0, v.size));
     let c = checksum_out(&v, i.checksum_mode.as_ref(), range.is_some());
     let h = &v.headers;
     let (lock_mode, lock_until, legal_hold) = crate::lock::headers(&v);
+    let enc = crate::encryption::answer(v.encryption.as_ref());
     let out = HeadObjectOutput {
+        ssekms_key_id: enc.kms_key,
+        bucket_key_enabled: enc.bucket_key,
+        sse_customer_algorithm: enc.customer_algorithm,
+        sse_customer_key_md5: enc.customer_key_md5,
         object_lock_mode: lock_mode,
         object_lock_retain_until_date: lock_until,
         object_lock_legal_hold_status: legal_hold,
         storage_class: class_header(&v),
         restore: restore_header(&v, s3.now_millis()),
-        server_side_encryption: Some(sse()),
+        server_side_encryption: enc.sse,
         content_length: Some(len as i64),
         content_range: range.map(|(o, l)| format!("bytes {}-{}/{}", o, o + l - 1, v.size)),
         accept_ranges: Some("bytes".into()),
@@ -1114,6 +1155,7 @@ pub fn delete_in(
                 storage_class: None,
                 restore: None,
                 lock: Default::default(),
+                encryption: None,
             };
             let released = install(t, b, &marker)?;
             let change = ObjectChange {
@@ -1275,6 +1317,23 @@ pub async fn copy(s3: &S3, req: S3Request<CopyObjectInput>) -> S3Result<S3Respon
     )?;
     let dest = bucket_exists(s3, &i.bucket).await?;
     let src = resolve_with_data(s3, &sb, &sk, svid.as_deref()).await?;
+    let source_key = crate::encryption::customer_key(
+        i.copy_source_sse_customer_algorithm.as_deref(),
+        i.copy_source_sse_customer_key.as_deref(),
+        i.copy_source_sse_customer_key_md5.as_deref(),
+    )?;
+    crate::encryption::check_read(&src, source_key.as_deref())?;
+    let customer = crate::encryption::customer_key(
+        i.sse_customer_algorithm.as_deref(),
+        i.sse_customer_key.as_deref(),
+        i.sse_customer_key_md5.as_deref(),
+    )?;
+    let encryption = crate::encryption::requested(
+        i.server_side_encryption.as_ref(),
+        i.ssekms_key_id.as_deref(),
+        i.bucket_key_enabled,
+        customer,
+    )?;
     if !src.readable(s3.now_millis()) {
         return Err(errors::invalid_object_state(src.class()));
     }
@@ -1354,6 +1413,7 @@ pub async fn copy(s3: &S3, req: S3Request<CopyObjectInput>) -> S3Result<S3Respon
         upload_id: None,
         storage_class,
         lock,
+        encryption,
     };
     let v = commit_object(s3, &dest.name, &who, obj).await?;
     let mut result = CopyObjectResult {
@@ -1492,6 +1552,7 @@ pub async fn put_internal(s3: &S3, bucket: &str, key: &str, data: Vec<u8>, write
         upload_id: None,
         storage_class: None,
         lock: Default::default(),
+        encryption: None,
     };
     commit_object(s3, bucket, &who, obj).await.map(|_| ())
 }

@@ -130,6 +130,9 @@ pub struct Version {
     /// Object Lock: retention and legal hold of this version.
     #[serde(default, skip_serializing_if = "Lock::is_empty")]
     pub lock: Lock,
+    /// How it was encrypted (None: SSE-S3, as versions written before this was kept).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encryption: Option<crate::encryption::Encryption>,
 }
 
 /// A version's Object Lock state.
