@@ -196,3 +196,49 @@ def test_acls_follow_object_ownership(s3):
     assert s3.get_bucket_ownership_controls(Bucket=made)["OwnershipControls"]["Rules"] == [
         {"ObjectOwnership": "BucketOwnerPreferred"}]
     assert len(s3.get_bucket_acl(Bucket=made)["Grants"]) == 2
+
+
+def test_inventory_analytics_metrics_and_tiering_configurations(s3):
+    from botocore.exceptions import ClientError
+
+    b = unique("reports").lower()
+    s3.create_bucket(Bucket=b)
+    inventory = {"Id": "weekly", "IsEnabled": True, "IncludedObjectVersions": "Current",
+                 "Destination": {"S3BucketDestination": {"Bucket": f"arn:aws:s3:::{b}", "Format": "CSV",
+                                                         "Prefix": "inv"}},
+                 "Schedule": {"Frequency": "Weekly"}, "OptionalFields": ["Size", "ETag"]}
+    s3.put_bucket_inventory_configuration(Bucket=b, Id="weekly", InventoryConfiguration=inventory)
+    got = s3.get_bucket_inventory_configuration(Bucket=b, Id="weekly")["InventoryConfiguration"]
+    assert got["Destination"]["S3BucketDestination"]["Prefix"] == "inv" and got["OptionalFields"] == ["Size", "ETag"]
+    listed = s3.list_bucket_inventory_configurations(Bucket=b)
+    assert [c["Id"] for c in listed["InventoryConfigurationList"]] == ["weekly"] and listed["IsTruncated"] is False
+    with pytest.raises(ClientError) as e:  # the id in the query and in the body must agree
+        s3.put_bucket_inventory_configuration(Bucket=b, Id="other", InventoryConfiguration=inventory)
+    assert e.value.response["Error"]["Code"] == "InvalidArgument"
+
+    for n in range(3):
+        s3.put_bucket_metrics_configuration(Bucket=b, Id=f"m{n}", MetricsConfiguration={
+            "Id": f"m{n}", "Filter": {"Prefix": f"p{n}/"}})
+    assert s3.get_bucket_metrics_configuration(Bucket=b, Id="m1")["MetricsConfiguration"]["Filter"]["Prefix"] == "p1/"
+    assert [c["Id"] for c in s3.list_bucket_metrics_configurations(Bucket=b)["MetricsConfigurationList"]] == \
+        ["m0", "m1", "m2"]
+    s3.delete_bucket_metrics_configuration(Bucket=b, Id="m1")
+    with pytest.raises(ClientError) as e:
+        s3.get_bucket_metrics_configuration(Bucket=b, Id="m1")
+    assert e.value.response["Error"]["Code"] == "NoSuchConfiguration"
+    assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 404
+    with pytest.raises(ClientError) as e:
+        s3.delete_bucket_metrics_configuration(Bucket=b, Id="m1")
+    assert e.value.response["Error"]["Code"] == "NoSuchConfiguration"
+
+    s3.put_bucket_analytics_configuration(Bucket=b, Id="a", AnalyticsConfiguration={
+        "Id": "a", "StorageClassAnalysis": {}})
+    assert s3.get_bucket_analytics_configuration(Bucket=b, Id="a")["AnalyticsConfiguration"]["Id"] == "a"
+    s3.put_bucket_intelligent_tiering_configuration(Bucket=b, Id="t", IntelligentTieringConfiguration={
+        "Id": "t", "Status": "Enabled", "Tierings": [{"Days": 90, "AccessTier": "ARCHIVE_ACCESS"}]})
+    tiering = s3.get_bucket_intelligent_tiering_configuration(Bucket=b, Id="t")["IntelligentTieringConfiguration"]
+    assert tiering["Tierings"] == [{"Days": 90, "AccessTier": "ARCHIVE_ACCESS"}]
+    assert [c["Id"] for c in s3.list_bucket_intelligent_tiering_configurations(Bucket=b)[
+        "IntelligentTieringConfigurationList"]] == ["t"]
+    s3.delete_bucket_intelligent_tiering_configuration(Bucket=b, Id="t")
+    assert "IntelligentTieringConfigurationList" not in s3.list_bucket_intelligent_tiering_configurations(Bucket=b)

@@ -25,14 +25,14 @@ const REQUEST_PAYMENT: &str = "request-payment";
 const OWNERSHIP: &str = "ownership";
 const ACL: &str = "acl";
 
-fn to_xml<T: Serialize>(v: &T) -> S3Result<String> {
+pub(crate) fn to_xml<T: Serialize>(v: &T) -> S3Result<String> {
     let mut buf = Vec::new();
     let mut ser = s3s::xml::Serializer::new(&mut buf);
     v.serialize(&mut ser).map_err(|e| s3_error!(InternalError, "cannot write a configuration: {e:?}"))?;
     String::from_utf8(buf).map_err(|_| s3_error!(InternalError, "a configuration is not UTF-8"))
 }
 
-fn from_xml<T>(s: &str) -> S3Result<T>
+pub(crate) fn from_xml<T>(s: &str) -> S3Result<T>
 where
     T: for<'x> Deserialize<'x>,
 {

@@ -28,6 +28,7 @@ mod multipart;
 pub mod notifications;
 mod objects;
 mod public;
+mod reports;
 mod types;
 pub mod website;
 
@@ -541,6 +542,102 @@ impl s3s::S3 for S3 {
         req: S3Request<GetObjectLegalHoldInput>,
     ) -> S3Result<S3Response<GetObjectLegalHoldOutput>> {
         lock::get_legal_hold(self, req).await
+    }
+    async fn put_bucket_inventory_configuration(
+        &self,
+        req: S3Request<PutBucketInventoryConfigurationInput>,
+    ) -> S3Result<S3Response<PutBucketInventoryConfigurationOutput>> {
+        reports::put_inventory(self, req).await
+    }
+    async fn get_bucket_inventory_configuration(
+        &self,
+        req: S3Request<GetBucketInventoryConfigurationInput>,
+    ) -> S3Result<S3Response<GetBucketInventoryConfigurationOutput>> {
+        reports::get_inventory(self, req).await
+    }
+    async fn delete_bucket_inventory_configuration(
+        &self,
+        req: S3Request<DeleteBucketInventoryConfigurationInput>,
+    ) -> S3Result<S3Response<DeleteBucketInventoryConfigurationOutput>> {
+        reports::delete_inventory(self, req).await
+    }
+    async fn list_bucket_inventory_configurations(
+        &self,
+        req: S3Request<ListBucketInventoryConfigurationsInput>,
+    ) -> S3Result<S3Response<ListBucketInventoryConfigurationsOutput>> {
+        reports::list_inventory(self, req).await
+    }
+    async fn put_bucket_analytics_configuration(
+        &self,
+        req: S3Request<PutBucketAnalyticsConfigurationInput>,
+    ) -> S3Result<S3Response<PutBucketAnalyticsConfigurationOutput>> {
+        reports::put_analytics(self, req).await
+    }
+    async fn get_bucket_analytics_configuration(
+        &self,
+        req: S3Request<GetBucketAnalyticsConfigurationInput>,
+    ) -> S3Result<S3Response<GetBucketAnalyticsConfigurationOutput>> {
+        reports::get_analytics(self, req).await
+    }
+    async fn delete_bucket_analytics_configuration(
+        &self,
+        req: S3Request<DeleteBucketAnalyticsConfigurationInput>,
+    ) -> S3Result<S3Response<DeleteBucketAnalyticsConfigurationOutput>> {
+        reports::delete_analytics(self, req).await
+    }
+    async fn list_bucket_analytics_configurations(
+        &self,
+        req: S3Request<ListBucketAnalyticsConfigurationsInput>,
+    ) -> S3Result<S3Response<ListBucketAnalyticsConfigurationsOutput>> {
+        reports::list_analytics(self, req).await
+    }
+    async fn put_bucket_metrics_configuration(
+        &self,
+        req: S3Request<PutBucketMetricsConfigurationInput>,
+    ) -> S3Result<S3Response<PutBucketMetricsConfigurationOutput>> {
+        reports::put_metrics(self, req).await
+    }
+    async fn get_bucket_metrics_configuration(
+        &self,
+        req: S3Request<GetBucketMetricsConfigurationInput>,
+    ) -> S3Result<S3Response<GetBucketMetricsConfigurationOutput>> {
+        reports::get_metrics(self, req).await
+    }
+    async fn delete_bucket_metrics_configuration(
+        &self,
+        req: S3Request<DeleteBucketMetricsConfigurationInput>,
+    ) -> S3Result<S3Response<DeleteBucketMetricsConfigurationOutput>> {
+        reports::delete_metrics(self, req).await
+    }
+    async fn list_bucket_metrics_configurations(
+        &self,
+        req: S3Request<ListBucketMetricsConfigurationsInput>,
+    ) -> S3Result<S3Response<ListBucketMetricsConfigurationsOutput>> {
+        reports::list_metrics(self, req).await
+    }
+    async fn put_bucket_intelligent_tiering_configuration(
+        &self,
+        req: S3Request<PutBucketIntelligentTieringConfigurationInput>,
+    ) -> S3Result<S3Response<PutBucketIntelligentTieringConfigurationOutput>> {
+        reports::put_tiering(self, req).await
+    }
+    async fn get_bucket_intelligent_tiering_configuration(
+        &self,
+        req: S3Request<GetBucketIntelligentTieringConfigurationInput>,
+    ) -> S3Result<S3Response<GetBucketIntelligentTieringConfigurationOutput>> {
+        reports::get_tiering(self, req).await
+    }
+    async fn delete_bucket_intelligent_tiering_configuration(
+        &self,
+        req: S3Request<DeleteBucketIntelligentTieringConfigurationInput>,
+    ) -> S3Result<S3Response<DeleteBucketIntelligentTieringConfigurationOutput>> {
+        reports::delete_tiering(self, req).await
+    }
+    async fn list_bucket_intelligent_tiering_configurations(
+        &self,
+        req: S3Request<ListBucketIntelligentTieringConfigurationsInput>,
+    ) -> S3Result<S3Response<ListBucketIntelligentTieringConfigurationsOutput>> {
+        reports::list_tiering(self, req).await
     }
     async fn restore_object(&self, req: S3Request<RestoreObjectInput>) -> S3Result<S3Response<RestoreObjectOutput>> {
         lifecycle::restore(self, req).await
