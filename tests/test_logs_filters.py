@@ -78,3 +78,38 @@ def test_account_resource_policies(logs):
     with pytest.raises(ClientError) as e:
         logs.delete_resource_policy(policyName=name)
     assert e.value.response["Error"]["Code"] == "ResourceNotFoundException"
+
+
+def test_data_protection_and_account_policies_are_kept(target):
+    logs = boto3.client("logs", endpoint_url=target.endpoint, region_name=REGION, aws_access_key_id="test",
+                        aws_secret_access_key="test")
+    group = unique("/app/dp")
+    logs.create_log_group(logGroupName=group)
+    doc = json.dumps({"Name": "mask", "Version": "2021-06-01", "Statement": []})
+    assert logs.get_data_protection_policy(logGroupIdentifier=group).get("policyDocument") is None
+    put = logs.put_data_protection_policy(logGroupIdentifier=group, policyDocument=doc)
+    assert put["policyDocument"] == doc and isinstance(put["lastUpdatedTime"], int)
+    got = logs.get_data_protection_policy(logGroupIdentifier=group)
+    assert (got["logGroupIdentifier"], got["policyDocument"]) == (group, doc)
+    logs.delete_data_protection_policy(logGroupIdentifier=group)
+    with pytest.raises(ClientError) as e:
+        logs.delete_data_protection_policy(logGroupIdentifier=group)
+    assert e.value.response["Error"]["Code"] == "ResourceNotFoundException"
+    with pytest.raises(ClientError) as e:
+        logs.put_data_protection_policy(logGroupIdentifier=group, policyDocument="not json")
+    assert e.value.response["Error"]["Code"] == "InvalidParameterException"
+    with pytest.raises(ClientError) as e:
+        logs.put_data_protection_policy(logGroupIdentifier=unique("/missing"), policyDocument=doc)
+    assert e.value.response["Error"]["Code"] == "ResourceNotFoundException"
+
+    name = unique("acct")
+    p = logs.put_account_policy(policyName=name, policyDocument=doc, policyType="DATA_PROTECTION_POLICY",
+                                scope="ALL")["accountPolicy"]
+    assert (p["policyName"], p["policyType"], p["scope"]) == (name, "DATA_PROTECTION_POLICY", "ALL")
+    listed = logs.describe_account_policies(policyType="DATA_PROTECTION_POLICY")["accountPolicies"]
+    assert [x["policyDocument"] for x in listed if x["policyName"] == name] == [doc]
+    assert logs.describe_account_policies(policyType="FIELD_INDEX_POLICY")["accountPolicies"] == []
+    logs.delete_account_policy(policyName=name, policyType="DATA_PROTECTION_POLICY")
+    with pytest.raises(ClientError) as e:
+        logs.delete_account_policy(policyName=name, policyType="DATA_PROTECTION_POLICY")
+    assert e.value.response["Error"]["Code"] == "ResourceNotFoundException"

@@ -13,7 +13,8 @@
 //! The function runtime delivers log lines through [`Logs::append`].
 //!
 //! Logs Insights (StartQuery, GetQueryResults, StopQuery, DescribeQueries, query definitions,
-//! GetLogRecord, GetLogGroupFields) is `insights/`; export tasks to S3 are `exports.rs`.
+//! GetLogRecord, GetLogGroupFields) is `insights/`; export tasks to S3 are `exports.rs`; data
+//! protection and account policies (kept) are `policies.rs`.
 //!
 //! Every other operation of the model (import tasks, destinations, deliveries, account, resource, data protection, index
 //! and transformer policies, anomaly detectors, integrations, lookup tables, scheduled queries,
@@ -39,6 +40,7 @@ mod groups;
 mod insights;
 mod keys;
 pub mod pattern;
+mod policies;
 mod streams;
 mod subscriptions;
 mod sweeper;
@@ -91,6 +93,12 @@ pub const SUPPORTED: &[&str] = &[
     "CreateExportTask",
     "DescribeExportTasks",
     "CancelExportTask",
+    "PutDataProtectionPolicy",
+    "GetDataProtectionPolicy",
+    "DeleteDataProtectionPolicy",
+    "PutAccountPolicy",
+    "DescribeAccountPolicies",
+    "DeleteAccountPolicy",
 ];
 
 /// Whether a subscription filter's destination takes deliveries from a log group: a function
@@ -302,6 +310,12 @@ impl Service for Logs {
                 "PutResourcePolicy" => filters::put_resource_policy(i, ctx, input).await,
                 "DescribeResourcePolicies" => filters::describe_resource_policies(i, ctx, input).await,
                 "DeleteResourcePolicy" => filters::delete_resource_policy(i, ctx, input).await,
+                "PutDataProtectionPolicy" => policies::put_data_protection(i, ctx, input).await,
+                "GetDataProtectionPolicy" => policies::get_data_protection(i, ctx, input).await,
+                "DeleteDataProtectionPolicy" => policies::delete_data_protection(i, ctx, input).await,
+                "PutAccountPolicy" => policies::put_account_policy(i, ctx, input).await,
+                "DescribeAccountPolicies" => policies::describe_account_policies(i, ctx, input).await,
+                "DeleteAccountPolicy" => policies::delete_account_policy(i, ctx, input).await,
                 "CreateExportTask" => exports::create(i, ctx, input).await,
                 "DescribeExportTasks" => exports::describe(i, ctx, input).await,
                 "CancelExportTask" => exports::cancel(i, ctx, input).await,
