@@ -242,3 +242,44 @@ def test_inventory_analytics_metrics_and_tiering_configurations(s3):
         "IntelligentTieringConfigurationList"]] == ["t"]
     s3.delete_bucket_intelligent_tiering_configuration(Bucket=b, Id="t")
     assert "IntelligentTieringConfigurationList" not in s3.list_bucket_intelligent_tiering_configurations(Bucket=b)
+
+
+def test_replication_copies_new_versions_between_buckets(s3):
+    import time
+
+    src, dst, plain = (unique(n).lower() for n in ("repl-src", "repl-dst", "repl-plain"))
+    for b in (src, dst, plain):
+        s3.create_bucket(Bucket=b)
+    for b in (src, dst):
+        s3.put_bucket_versioning(Bucket=b, VersioningConfiguration={"Status": "Enabled"})
+    s3.put_bucket_replication(Bucket=src, ReplicationConfiguration={
+        "Role": "arn:aws:iam::000000000000:role/replication",
+        "Rules": [{"ID": "docs", "Priority": 1, "Status": "Enabled", "Filter": {"Prefix": "docs/"},
+                   "DeleteMarkerReplication": {"Status": "Disabled"},
+                   "Destination": {"Bucket": f"arn:aws:s3:::{dst}", "StorageClass": "STANDARD_IA"}}]})
+    put = s3.put_object(Bucket=src, Key="docs/a.txt", Body=b"replicate me", Metadata={"k": "v"})
+    s3.put_object(Bucket=src, Key="other/b.txt", Body=b"stays")
+
+    deadline = time.time() + 10
+    while s3.head_object(Bucket=src, Key="docs/a.txt").get("ReplicationStatus") != "COMPLETED":
+        assert time.time() < deadline, s3.head_object(Bucket=src, Key="docs/a.txt")
+        time.sleep(0.1)
+    replica = s3.head_object(Bucket=dst, Key="docs/a.txt")
+    assert replica["ReplicationStatus"] == "REPLICA" and replica["VersionId"] == put["VersionId"]
+    assert replica["Metadata"] == {"k": "v"} and replica["StorageClass"] == "STANDARD_IA"
+    assert replica["ETag"] == put["ETag"]
+    assert s3.get_object(Bucket=dst, Key="docs/a.txt")["Body"].read() == b"replicate me"
+    assert "ReplicationStatus" not in s3.head_object(Bucket=src, Key="other/b.txt")
+    assert "Contents" not in s3.list_objects_v2(Bucket=dst, Prefix="other/")
+
+    # A destination that is not versioned fails the replication.
+    s3.put_bucket_replication(Bucket=src, ReplicationConfiguration={
+        "Role": "arn:aws:iam::000000000000:role/replication",
+        "Rules": [{"ID": "all", "Priority": 1, "Status": "Enabled", "Filter": {},
+                   "DeleteMarkerReplication": {"Status": "Disabled"},
+                   "Destination": {"Bucket": f"arn:aws:s3:::{plain}"}}]})
+    s3.put_object(Bucket=src, Key="x.txt", Body=b"x")
+    deadline = time.time() + 10
+    while s3.head_object(Bucket=src, Key="x.txt").get("ReplicationStatus") != "FAILED":
+        assert time.time() < deadline, s3.head_object(Bucket=src, Key="x.txt")
+        time.sleep(0.1)

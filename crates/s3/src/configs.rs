@@ -63,6 +63,11 @@ async fn set(
         .map_err(|f: Fail| f.0)
 }
 
+/// A stored replication configuration.
+pub(crate) fn replication_from_xml(x: &str) -> S3Result<ReplicationConfiguration> {
+    from_xml(x)
+}
+
 /// A stored default encryption configuration.
 pub(crate) fn encryption_from_xml(x: &str) -> S3Result<ServerSideEncryptionConfiguration> {
     from_xml(x)

@@ -28,6 +28,7 @@ mod multipart;
 pub mod notifications;
 mod objects;
 mod public;
+mod replication;
 mod reports;
 mod types;
 pub mod website;
@@ -139,9 +140,10 @@ impl S3 {
         self.inner.settings.read().map(|s| *s).unwrap_or_default()
     }
 
-    /// Starts the lifecycle sweeper: every quarter of a lifecycle day (at least a second, at
+    /// Starts the replicator and the lifecycle sweeper: every quarter of a lifecycle day (at least a second, at
     /// most a minute) the rules of every bucket are applied.
     pub fn start(&self) {
+        tokio::spawn(replication::run(self.clone()));
         let s3 = self.clone();
         tokio::spawn(async move {
             loop {

@@ -266,6 +266,7 @@ fn apply_to_key(
                     restore: None,
                     lock: Default::default(),
                     encryption: None,
+                    replication_status: None,
                 };
                 released.extend(install(t, b, &marker)?);
                 let c = change("LifecycleExpiration:DeleteMarkerCreated", key, Some(&marker.version_id), order);
@@ -464,6 +465,7 @@ mod tests {
             restore: None,
             lock: Default::default(),
             encryption: None,
+            replication_status: None,
         };
         let r = Rule {
             prefix: "tmp/".into(),

@@ -345,6 +345,8 @@ pub async fn complete(
         storage_class: upload.storage_class.clone(),
         lock: Default::default(),
         encryption: None,
+        version_id: None,
+        replica: false,
     };
     let v = objects::commit_object(s3, &i.bucket, &who, obj).await?;
     body::delete_later(s3.store().blobs().clone(), unused);

@@ -383,6 +383,10 @@ pub struct NewObject {
     pub lock: crate::types::Lock,
     /// The encryption the write asked for (the bucket's default applies otherwise).
     pub encryption: Option<crate::encryption::Encryption>,
+    /// The version id to write under (a replica keeps its source's); a new one otherwise.
+    pub version_id: Option<String>,
+    /// Written by replication: marked `REPLICA`, and not replicated again.
+    pub replica: bool,
 }
 
 /// Commits a new object version (with its events); returns the version. On failure the new
@@ -435,9 +439,9 @@ pub async fn commit_object(s3: &S3, bucket: &str, who: &Caller, obj: NewObject) 
                 }
             }
             let order = stratus_storage::next_sequence(t, keys::ORDER_SEQUENCE)?;
-            let v = Version {
+            let mut v = Version {
                 key: obj.key.clone(),
-                version_id: new_version_id(&s3c, &b),
+                version_id: obj.version_id.clone().unwrap_or_else(|| new_version_id(&s3c, &b)),
                 order,
                 delete_marker: false,
                 last_modified_millis: now,
@@ -455,7 +459,9 @@ pub async fn commit_object(s3: &S3, bucket: &str, who: &Caller, obj: NewObject) 
                 restore: None,
                 lock,
                 encryption: Some(crate::encryption::for_new_version(&b, obj.encryption)?),
+                replication_status: obj.replica.then(|| "REPLICA".to_string()),
             };
+            crate::replication::on_new_version(t, &b, &mut v)?;
             let released = install(t, &b, &v)?;
             let change = ObjectChange {
                 event_name: obj.event_name,
@@ -599,6 +605,8 @@ async fn put_as(
         storage_class,
         lock,
         encryption,
+        version_id: None,
+        replica: false,
     };
     let v = commit_object(s3, &bucket, &who, obj).await?;
     let enc = crate::encryption::answer(v.encryption.as_ref());
@@ -949,6 +957,7 @@ pub async fn get(s3: &S3, req: S3Request<GetObjectInput>) -> S3Result<S3Response
     let (lock_mode, lock_until, legal_hold) = crate::lock::headers(&v);
     let enc = crate::encryption::answer(v.encryption.as_ref());
     let out = GetObjectOutput {
+        replication_status: v.replication_status.clone().map(ReplicationStatus::from),
         ssekms_key_id: enc.kms_key,
         bucket_key_enabled: enc.bucket_key,
         sse_customer_algorithm: enc.customer_algorithm,
@@ -1018,6 +1027,7 @@ pub async fn head(s3: &S3, req: S3Request<HeadObjectInput>) -> S3Result<S3Respon
     let (lock_mode, lock_until, legal_hold) = crate::lock::headers(&v);
     let enc = crate::encryption::answer(v.encryption.as_ref());
     let out = HeadObjectOutput {
+        replication_status: v.replication_status.clone().map(ReplicationStatus::from),
         ssekms_key_id: enc.kms_key,
         bucket_key_enabled: enc.bucket_key,
         sse_customer_algorithm: enc.customer_algorithm,
@@ -1156,6 +1166,7 @@ pub fn delete_in(
                 restore: None,
                 lock: Default::default(),
                 encryption: None,
+                replication_status: None,
             };
             let released = install(t, b, &marker)?;
             let change = ObjectChange {
@@ -1414,6 +1425,8 @@ pub async fn copy(s3: &S3, req: S3Request<CopyObjectInput>) -> S3Result<S3Respon
         storage_class,
         lock,
         encryption,
+        version_id: None,
+        replica: false,
     };
     let v = commit_object(s3, &dest.name, &who, obj).await?;
     let mut result = CopyObjectResult {
@@ -1553,6 +1566,8 @@ pub async fn put_internal(s3: &S3, bucket: &str, key: &str, data: Vec<u8>, write
         storage_class: None,
         lock: Default::default(),
         encryption: None,
+        version_id: None,
+        replica: false,
     };
     commit_object(s3, bucket, &who, obj).await.map(|_| ())
 }

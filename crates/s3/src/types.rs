@@ -133,6 +133,9 @@ pub struct Version {
     /// How it was encrypted (None: SSE-S3, as versions written before this was kept).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub encryption: Option<crate::encryption::Encryption>,
+    /// `PENDING`, `COMPLETED`, `FAILED` (a replicated source) or `REPLICA`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replication_status: Option<String>,
 }
 
 /// A version's Object Lock state.
