@@ -19,6 +19,48 @@ const INLINE_MAX: usize = 64 << 10;
 
 /// Releases a removed version's bytes inside the transaction that removes it: inline bytes are
 /// deleted at once; blob names are returned for deletion after the commit.
+/// What a write (PutObject, CopyObject) asks for beyond its bytes — storage class, Object Lock
+/// and encryption — checked: `(storage class, lock, encryption)`. A macro, as the inputs share
+/// member names, not a type.
+macro_rules! write_options {
+    ($i:expr, $now:expr) => {
+        (
+            errors::storage_class($i.storage_class.as_ref())?,
+            crate::lock::requested(
+                $i.object_lock_mode.as_ref(),
+                $i.object_lock_retain_until_date.as_ref(),
+                $i.object_lock_legal_hold_status.as_ref(),
+                $now,
+            )?,
+            crate::encryption::requested(
+                $i.server_side_encryption.as_ref(),
+                $i.ssekms_key_id.as_deref(),
+                $i.bucket_key_enabled,
+                crate::encryption::customer_key(
+                    $i.sse_customer_algorithm.as_deref(),
+                    $i.sse_customer_key.as_deref(),
+                    $i.sse_customer_key_md5.as_deref(),
+                )?,
+            )?,
+        )
+    };
+}
+
+/// A read (GetObject, HeadObject) of an SSE-C version must give its key.
+macro_rules! check_customer_key {
+    ($v:expr, $i:expr) => {
+        crate::encryption::check_read(
+            &$v,
+            crate::encryption::customer_key(
+                $i.sse_customer_algorithm.as_deref(),
+                $i.sse_customer_key.as_deref(),
+                $i.sse_customer_key_md5.as_deref(),
+            )?
+            .as_deref(),
+        )?
+    };
+}
+
 fn release(t: &mut dyn Txn, segments: Vec<Segment>) -> Res<Vec<String>> {
     let mut files = Vec::new();
     for seg in segments {
@@ -545,24 +587,7 @@ async fn put_as(
         bucket_exists(s3, &i.bucket).await?;
     }
     errors::check_write_conditions(i.if_match.as_ref(), i.if_none_match.as_ref())?;
-    let storage_class = errors::storage_class(i.storage_class.as_ref())?;
-    let lock = crate::lock::requested(
-        i.object_lock_mode.as_ref(),
-        i.object_lock_retain_until_date.as_ref(),
-        i.object_lock_legal_hold_status.as_ref(),
-        s3.now_millis(),
-    )?;
-    let customer = crate::encryption::customer_key(
-        i.sse_customer_algorithm.as_deref(),
-        i.sse_customer_key.as_deref(),
-        i.sse_customer_key_md5.as_deref(),
-    )?;
-    let encryption = crate::encryption::requested(
-        i.server_side_encryption.as_ref(),
-        i.ssekms_key_id.as_deref(),
-        i.bucket_key_enabled,
-        customer,
-    )?;
+    let (storage_class, lock, encryption) = write_options!(i, s3.now_millis());
     let bucket = i.bucket.clone();
     let tags = parse_tagging_header(i.tagging.as_deref())?;
     let sums = ChecksumRequest::new(
@@ -941,12 +966,7 @@ pub async fn get(s3: &S3, req: S3Request<GetObjectInput>) -> S3Result<S3Response
         errors::not_modified,
     )
     .map_err(|e| with_etag(e, &v.etag))?;
-    let customer = crate::encryption::customer_key(
-        i.sse_customer_algorithm.as_deref(),
-        i.sse_customer_key.as_deref(),
-        i.sse_customer_key_md5.as_deref(),
-    )?;
-    crate::encryption::check_read(&v, customer.as_deref())?;
+    check_customer_key!(v, i);
     if !v.readable(s3.now_millis()) {
         return Err(errors::invalid_object_state(v.class()));
     }
@@ -1014,12 +1034,7 @@ pub async fn head(s3: &S3, req: S3Request<HeadObjectInput>) -> S3Result<S3Respon
         errors::not_modified,
     )
     .map_err(|e| with_etag(e, &v.etag))?;
-    let customer = crate::encryption::customer_key(
-        i.sse_customer_algorithm.as_deref(),
-        i.sse_customer_key.as_deref(),
-        i.sse_customer_key_md5.as_deref(),
-    )?;
-    crate::encryption::check_read(&v, customer.as_deref())?;
+    check_customer_key!(v, i);
     let range = byte_range(&v, i.range.as_ref(), i.part_number)?;
     let (offset, len) = range.unwrap_or((0, v.size));
     let c = checksum_out(&v, i.checksum_mode.as_ref(), range.is_some());
@@ -1319,13 +1334,7 @@ pub async fn copy(s3: &S3, req: S3Request<CopyObjectInput>) -> S3Result<S3Respon
     let i = req.input;
     check_key(&i.key)?;
     let (sb, sk, svid) = copy_source(&i.copy_source)?;
-    let storage_class = errors::storage_class(i.storage_class.as_ref())?;
-    let lock = crate::lock::requested(
-        i.object_lock_mode.as_ref(),
-        i.object_lock_retain_until_date.as_ref(),
-        i.object_lock_legal_hold_status.as_ref(),
-        s3.now_millis(),
-    )?;
+    let (storage_class, lock, encryption) = write_options!(i, s3.now_millis());
     let dest = bucket_exists(s3, &i.bucket).await?;
     let src = resolve_with_data(s3, &sb, &sk, svid.as_deref()).await?;
     let source_key = crate::encryption::customer_key(
@@ -1334,17 +1343,6 @@ pub async fn copy(s3: &S3, req: S3Request<CopyObjectInput>) -> S3Result<S3Respon
         i.copy_source_sse_customer_key_md5.as_deref(),
     )?;
     crate::encryption::check_read(&src, source_key.as_deref())?;
-    let customer = crate::encryption::customer_key(
-        i.sse_customer_algorithm.as_deref(),
-        i.sse_customer_key.as_deref(),
-        i.sse_customer_key_md5.as_deref(),
-    )?;
-    let encryption = crate::encryption::requested(
-        i.server_side_encryption.as_ref(),
-        i.ssekms_key_id.as_deref(),
-        i.bucket_key_enabled,
-        customer,
-    )?;
     if !src.readable(s3.now_millis()) {
         return Err(errors::invalid_object_state(src.class()));
     }

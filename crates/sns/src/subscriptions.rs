@@ -134,6 +134,40 @@ fn check_endpoint(protocol: &str, endpoint: Option<&str>, t: &Topic) -> Result<S
     Ok(endpoint.to_string())
 }
 
+/// A SubscriptionConfirmation or UnsubscribeConfirmation for an HTTP/S subscription: signed
+/// like a notification, carrying the token that confirms (or restores) it.
+fn control_message(
+    kind: &str,
+    t: &Topic,
+    s: &Subscription,
+    message_id: String,
+    message: String,
+    timestamp: String,
+    token: String,
+) -> Delivery {
+    Delivery {
+        kind: kind.into(),
+        subscription_arn: s.arn(),
+        topic_arn: t.arn(),
+        protocol: s.protocol.clone(),
+        endpoint: s.endpoint.clone(),
+        raw: false,
+        message_id,
+        message,
+        subject: None,
+        timestamp,
+        attributes: Default::default(),
+        fifo: false,
+        group_id: None,
+        dedup_id: None,
+        sequence_number: None,
+        signature_version: t.signature_version().to_string(),
+        retry_policy: Some(crate::delivery::http_retry_policy(t, s)),
+        dead_letter_queue: None,
+        token: Some(token),
+    }
+}
+
 pub(crate) async fn subscribe(i: &Inner, input: SubscribeInput) -> Result<SubscriptionArnOutput, AwsError> {
     let protocol = input.protocol.to_ascii_lowercase();
     // Subscribe names the attribute map in its filter policy errors:
@@ -190,30 +224,11 @@ pub(crate) async fn subscribe(i: &Inner, input: SubscribeInput) -> Result<Subscr
             };
             txn.put(&keys::subscription(&s.account, &s.region, &s.topic, &s.id), &encode(&s)?)?;
             if http {
-                let d = Delivery {
-                    kind: SUBSCRIPTION_CONFIRMATION.into(),
-                    subscription_arn: s.arn(),
-                    topic_arn: t.arn(),
-                    protocol,
-                    endpoint,
-                    raw: false,
-                    message_id,
-                    message: format!(
-                        "You have chosen to subscribe to the topic {}.\nTo confirm the subscription, visit the SubscribeURL included in this message.",
-                        t.arn()
-                    ),
-                    subject: None,
-                    timestamp,
-                    attributes: Default::default(),
-                    fifo: false,
-                    group_id: None,
-                    dedup_id: None,
-                    sequence_number: None,
-                    signature_version: t.signature_version().to_string(),
-                    retry_policy: Some(crate::delivery::http_retry_policy(&t, &s)),
-                    dead_letter_queue: None,
-                    token: Some(token),
-                };
+                let message = format!(
+                    "You have chosen to subscribe to the topic {}.\nTo confirm the subscription, visit the SubscribeURL included in this message.",
+                    t.arn()
+                );
+                let d = control_message(SUBSCRIPTION_CONFIRMATION, &t, &s, message_id, message, timestamp, token);
                 stratus_storage::outbox_push(txn, keys::DELIVERY_TOPIC, &encode(&d)?)?;
             }
             Ok((s.confirmed, s.arn()))
@@ -284,30 +299,12 @@ pub(crate) async fn unsubscribe(i: &Inner, input: SubscriptionArnInput) -> Resul
                 if is_http(&s.protocol) && s.confirmed {
                     let kept = Subscription { token: Some(token.clone()), token_made: Some(now), ..s.clone() };
                     txn.put(&keys::unsubscribed(&account, &region, &topic_name, &token), &encode(&kept)?)?;
-                    let d = Delivery {
-                        kind: UNSUBSCRIBE_CONFIRMATION.into(),
-                        subscription_arn: s.arn(),
-                        topic_arn: t.arn(),
-                        protocol: s.protocol.clone(),
-                        endpoint: s.endpoint.clone(),
-                        raw: false,
-                        message_id,
-                        message: format!(
-                            "You have chosen to deactivate subscription {}.\nTo cancel this operation and restore the subscription, visit the SubscribeURL included in this message.",
-                            s.arn()
-                        ),
-                        subject: None,
-                        timestamp: stratus_core::time::iso8601_millis(now),
-                        attributes: Default::default(),
-                        fifo: false,
-                        group_id: None,
-                        dedup_id: None,
-                        sequence_number: None,
-                        signature_version: t.signature_version().to_string(),
-                        retry_policy: Some(crate::delivery::http_retry_policy(&t, &s)),
-                        dead_letter_queue: None,
-                        token: Some(token),
-                    };
+                    let message = format!(
+                        "You have chosen to deactivate subscription {}.\nTo cancel this operation and restore the subscription, visit the SubscribeURL included in this message.",
+                        s.arn()
+                    );
+                    let timestamp = stratus_core::time::iso8601_millis(now);
+                    let d = control_message(UNSUBSCRIBE_CONFIRMATION, &t, &s, message_id, message, timestamp, token);
                     stratus_storage::outbox_push(txn, keys::DELIVERY_TOPIC, &encode(&d)?)?;
                 }
             }
