@@ -283,3 +283,29 @@ def test_replication_copies_new_versions_between_buckets(s3):
     while s3.head_object(Bucket=src, Key="x.txt").get("ReplicationStatus") != "FAILED":
         assert time.time() < deadline, s3.head_object(Bucket=src, Key="x.txt")
         time.sleep(0.1)
+
+
+def test_replication_of_delete_markers_follows_the_rule(s3):
+    import time
+
+    src, dst = unique("dm-src").lower(), unique("dm-dst").lower()
+    for b in (src, dst):
+        s3.create_bucket(Bucket=b)
+        s3.put_bucket_versioning(Bucket=b, VersioningConfiguration={"Status": "Enabled"})
+    s3.put_bucket_replication(Bucket=src, ReplicationConfiguration={
+        "Role": "arn:aws:iam::000000000000:role/replication",
+        "Rules": [{"ID": "all", "Priority": 1, "Status": "Enabled", "Filter": {"Prefix": ""},
+                   "DeleteMarkerReplication": {"Status": "Enabled"},
+                   "Destination": {"Bucket": f"arn:aws:s3:::{dst}"}}]})
+    s3.put_object(Bucket=src, Key="k", Body=b"v")
+    marker = s3.delete_object(Bucket=src, Key="k")["VersionId"]
+    deadline = time.time() + 10
+    while True:
+        markers = s3.list_object_versions(Bucket=dst).get("DeleteMarkers", [])
+        if [m["VersionId"] for m in markers] == [marker]:
+            break
+        assert time.time() < deadline, s3.list_object_versions(Bucket=dst)
+        time.sleep(0.1)
+    assert markers[0]["IsLatest"] is True
+    versions = s3.list_object_versions(Bucket=dst)["Versions"]
+    assert len(versions) == 1 and versions[0]["IsLatest"] is False

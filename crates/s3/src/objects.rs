@@ -1183,6 +1183,8 @@ pub fn delete_in(
                 encryption: None,
                 replication_status: None,
             };
+            let mut marker = marker;
+            crate::replication::on_new_version(t, b, &mut marker)?;
             let released = install(t, b, &marker)?;
             let change = ObjectChange {
                 event_name: "ObjectRemoved:DeleteMarkerCreated",

@@ -4,8 +4,8 @@
 //! (topic [`TOPIC`]) asks for its copy. The replicator ([`run`], started with the lifecycle
 //! sweeper) copies the version into the destination bucket — same version id, metadata, tags
 //! and checksum, the rule's storage class — marked `REPLICA`, and marks the source `COMPLETED`
-//! (or `FAILED` when the destination bucket is gone or unversioned). Replicas are not
-//! replicated again. At least once: a record leaves the outbox only once handled.
+//! (or `FAILED` when the destination bucket is gone or unversioned). Delete markers follow when
+//! the rule's `DeleteMarkerReplication` is enabled. Replicas are not replicated again. At least once: a record leaves the outbox only once handled.
 
 use s3s::dto::*;
 use serde_json::{Value, json};
@@ -20,8 +20,16 @@ use crate::{Caller, S3, body, keys};
 /// "storage_class"}`.
 pub const TOPIC: &str = "s3-replication";
 
-/// The destination (bucket name, storage class) of the rule that replicates `v`, if any.
-fn rule_for(b: &Bucket, v: &Version) -> Option<(String, Option<String>)> {
+/// Where the rule that replicates `v` sends it: the destination bucket's name, its storage
+/// class, and whether the rule replicates delete markers.
+struct Target {
+    bucket: String,
+    storage_class: Option<String>,
+    delete_markers: bool,
+}
+
+/// The target of the rule that replicates `v`, if any.
+fn rule_for(b: &Bucket, v: &Version) -> Option<Target> {
     let config = crate::configs::replication_from_xml(b.configs.get("replication")?).ok()?;
     let mut rules: Vec<&ReplicationRule> = config.rules.iter().filter(|r| r.status.as_str() == "Enabled").collect();
     rules.sort_by_key(|r| std::cmp::Reverse(r.priority.unwrap_or(0)));
@@ -49,20 +57,34 @@ fn rule_for(b: &Bucket, v: &Version) -> Option<(String, Option<String>)> {
         prefix.is_none_or(|p| v.key.starts_with(p)) && tags.iter().all(|t| v.tags.contains(t))
     })?;
     let bucket = rule.destination.bucket.strip_prefix("arn:aws:s3:::").unwrap_or(&rule.destination.bucket).to_string();
-    Some((bucket, rule.destination.storage_class.as_ref().map(|c| c.as_str().to_string())))
+    Some(Target {
+        bucket,
+        storage_class: rule.destination.storage_class.as_ref().map(|c| c.as_str().to_string()),
+        delete_markers: rule
+            .delete_marker_replication
+            .as_ref()
+            .and_then(|d| d.status.as_ref())
+            .is_some_and(|s| s.as_str() == "Enabled"),
+    })
 }
 
 /// In a write's transaction: marks a new version PENDING and asks for its copy when a rule of
 /// its bucket replicates it.
 pub fn on_new_version(t: &mut dyn Txn, b: &Bucket, v: &mut Version) -> Res<()> {
-    if v.replication_status.as_deref() == Some("REPLICA") || v.delete_marker {
+    if v.replication_status.as_deref() == Some("REPLICA") {
         return Ok(());
     }
-    let Some((destination, storage_class)) = rule_for(b, v) else { return Ok(()) };
-    v.replication_status = Some("PENDING".into());
+    let Some(target) = rule_for(b, v) else { return Ok(()) };
+    // A delete marker goes only where its rule says (and is not marked itself).
+    if v.delete_marker && !target.delete_markers {
+        return Ok(());
+    }
+    if !v.delete_marker {
+        v.replication_status = Some("PENDING".into());
+    }
     let record = json!({
         "bucket": b.name, "key": v.key, "version_id": v.version_id,
-        "destination": destination, "storage_class": storage_class,
+        "destination": target.bucket, "storage_class": target.storage_class, "delete_marker": v.delete_marker,
     });
     stratus_storage::outbox_push(t, TOPIC, record.to_string().as_bytes())?;
     Ok(())
@@ -91,6 +113,9 @@ async fn mark(s3: &S3, bucket: &str, key: &str, version_id: &str, status: &'stat
 async fn replicate(s3: &S3, record: &Value) -> Result<(), String> {
     let field = |k: &str| record[k].as_str().unwrap_or_default().to_string();
     let (bucket, key, vid, destination) = (field("bucket"), field("key"), field("version_id"), field("destination"));
+    if record["delete_marker"].as_bool() == Some(true) {
+        return replicate_marker(s3, &destination, &key, &vid).await;
+    }
     let Ok(src) =
         objects::resolve_with_data(s3, &bucket, &key, Some(&vid).filter(|v| *v != "null").map(String::as_str)).await
     else {
@@ -144,6 +169,46 @@ async fn replicate(s3: &S3, record: &Value) -> Result<(), String> {
         }
         Err(e) => Err(format!("{e:?}")),
     }
+}
+
+/// Puts a delete marker with the source's version id into a versioned destination (once).
+async fn replicate_marker(s3: &S3, destination: &str, key: &str, vid: &str) -> Result<(), String> {
+    let (dest, key, vid) = (destination.to_string(), key.to_string(), vid.to_string());
+    let now = s3.now_millis();
+    s3.store()
+        .write_signalling(move |t| -> Res<()> {
+            let Ok(b) = load_bucket(t, &dest) else { return Ok(()) };
+            if b.versioning != Versioning::Enabled || versions(t, &dest, &key)?.iter().any(|v| v.version_id == vid) {
+                return Ok(());
+            }
+            let order = stratus_storage::next_sequence(t, keys::ORDER_SEQUENCE)?;
+            let marker = Version {
+                key: key.clone(),
+                version_id: vid.clone(),
+                order,
+                delete_marker: true,
+                last_modified_millis: now,
+                size: 0,
+                etag: String::new(),
+                segments: Vec::new(),
+                headers: Default::default(),
+                metadata: Default::default(),
+                tags: Vec::new(),
+                checksum: None,
+                parts_count: None,
+                part_checksums: Vec::new(),
+                owner: b.account.clone(),
+                storage_class: None,
+                restore: None,
+                lock: Default::default(),
+                encryption: None,
+                replication_status: Some("REPLICA".into()),
+            };
+            objects::install(t, &b, &marker)?;
+            Ok(())
+        })
+        .await
+        .map_err(|e| format!("{:?}", e.0))
 }
 
 /// The replicator: drains [`TOPIC`] whenever the outbox is signalled (and every second).
