@@ -228,3 +228,45 @@ def test_put_log_events_reach_a_kinesis_stream(c, target):
     assert doc["messageType"] == "DATA_MESSAGE" and doc["logGroup"] == group and doc["logStream"] == "web"
     assert doc["subscriptionFilters"] == ["errors"] and doc["owner"] == ACCOUNT
     assert [ev["message"] for ev in doc["logEvents"]] == ["ERROR one", "ERROR two"]
+
+
+def test_destinations_forward_other_accounts_subscriptions_to_their_stream(target):
+    import gzip
+
+    def client(service, key):
+        return boto3.client(service, endpoint_url=target.endpoint, region_name=REGION, aws_access_key_id=key,
+                            aws_secret_access_key="test")
+
+    owner_logs, kinesis = client("logs", "000000000000"), client("kinesis", "000000000000")
+    other_logs = client("logs", "111111111111")
+    name = unique("dest-stream")
+    kinesis.create_stream(StreamName=name, ShardCount=1)
+    stream_arn = kinesis.describe_stream_summary(StreamName=name)["StreamDescriptionSummary"]["StreamARN"]
+    dname = unique("central")
+    d = owner_logs.put_destination(destinationName=dname, targetArn=stream_arn,
+                                   roleArn=f"arn:aws:iam::{ACCOUNT}:role/CWLtoKinesis")["destination"]
+    assert d["arn"] == f"arn:aws:logs:{REGION}:{ACCOUNT}:destination:{dname}" and d["targetArn"] == stream_arn
+    assert [x["destinationName"] for x in owner_logs.describe_destinations(DestinationNamePrefix=dname)[
+        "destinations"]] == [dname]
+
+    group = unique("/other/app")
+    other_logs.create_log_group(logGroupName=group)
+    other_logs.create_log_stream(logGroupName=group, logStreamName="s")
+    with pytest.raises(ClientError) as e:  # the destination's policy does not let that account in yet
+        other_logs.put_subscription_filter(logGroupName=group, filterName="f", filterPattern="", destinationArn=d["arn"])
+    assert e.value.response["Error"]["Code"] == "AccessDeniedException"
+    owner_logs.put_destination_policy(destinationName=dname, accessPolicy=json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": "111111111111"},
+                                                "Action": "logs:PutSubscriptionFilter", "Resource": d["arn"]}]}))
+    other_logs.put_subscription_filter(logGroupName=group, filterName="f", filterPattern="", destinationArn=d["arn"])
+    other_logs.put_log_events(logGroupName=group, logStreamName="s",
+                              logEvents=[{"timestamp": int(time.time() * 1000), "message": "from afar"}])
+    [record] = stream_records(kinesis, stream_arn, 1)
+    doc = json.loads(gzip.decompress(record["Data"]))
+    assert doc["owner"] == "111111111111" and doc["logGroup"] == group
+    assert [ev["message"] for ev in doc["logEvents"]] == ["from afar"]
+
+    owner_logs.delete_destination(destinationName=dname)
+    with pytest.raises(ClientError) as e:
+        owner_logs.delete_destination(destinationName=dname)
+    assert e.value.response["Error"]["Code"] == "ResourceNotFoundException"

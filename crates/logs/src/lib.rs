@@ -14,7 +14,7 @@
 //!
 //! Logs Insights (StartQuery, GetQueryResults, StopQuery, DescribeQueries, query definitions,
 //! GetLogRecord, GetLogGroupFields) is `insights/`; export tasks to S3 are `exports.rs`; data
-//! protection and account policies (kept) are `policies.rs`.
+//! protection and account policies (kept) are `policies.rs`; destinations are `destinations.rs`.
 //!
 //! Every other operation of the model (import tasks, destinations, deliveries, account, resource, data protection, index
 //! and transformer policies, anomaly detectors, integrations, lookup tables, scheduled queries,
@@ -31,6 +31,7 @@ use stratus_proto::{AwsError, BoxFuture, Operation, Service, ServiceModel, Valid
 use stratus_storage::{ReadTxn, Store};
 use tokio::sync::Notify;
 
+mod destinations;
 mod errors;
 mod events;
 mod exports;
@@ -93,6 +94,10 @@ pub const SUPPORTED: &[&str] = &[
     "CreateExportTask",
     "DescribeExportTasks",
     "CancelExportTask",
+    "PutDestination",
+    "PutDestinationPolicy",
+    "DescribeDestinations",
+    "DeleteDestination",
     "PutDataProtectionPolicy",
     "GetDataProtectionPolicy",
     "DeleteDataProtectionPolicy",
@@ -310,6 +315,10 @@ impl Service for Logs {
                 "PutResourcePolicy" => filters::put_resource_policy(i, ctx, input).await,
                 "DescribeResourcePolicies" => filters::describe_resource_policies(i, ctx, input).await,
                 "DeleteResourcePolicy" => filters::delete_resource_policy(i, ctx, input).await,
+                "PutDestination" => destinations::put(i, ctx, input).await,
+                "PutDestinationPolicy" => destinations::put_policy(i, ctx, input).await,
+                "DescribeDestinations" => destinations::describe(i, ctx, input).await,
+                "DeleteDestination" => destinations::delete(i, ctx, input).await,
                 "PutDataProtectionPolicy" => policies::put_data_protection(i, ctx, input).await,
                 "GetDataProtectionPolicy" => policies::get_data_protection(i, ctx, input).await,
                 "DeleteDataProtectionPolicy" => policies::delete_data_protection(i, ctx, input).await,

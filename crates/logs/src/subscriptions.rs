@@ -55,6 +55,7 @@ pub async fn put(i: &Inner, ctx: &RequestContext, input: Value) -> Result<Value,
     let arn = stratus_core::Arn::parse(&destination)
         .ok_or_else(|| invalid_parameter(format!("Invalid destinationArn {destination}")))?;
     let kinesis = arn.service == "kinesis" && arn.resource.starts_with("stream/");
+    let to_destination = arn.service == "logs";
     match arn.service {
         "lambda" if arn.resource.starts_with("function:") => {}
         _ if kinesis => {
@@ -63,9 +64,10 @@ pub async fn put(i: &Inner, ctx: &RequestContext, input: Value) -> Result<Value,
                 return Err(invalid_parameter("roleArn is required when the destination is a Kinesis stream."));
             }
         }
+        "logs" if arn.resource.starts_with("destination:") => {}
         "firehose" | "logs" => {
             return Err(invalid_parameter(format!(
-                "Subscription filters to {} are not served by this server: use a Lambda function or a Kinesis stream",
+                "Subscription filters to {} are not served by this server: use a Lambda function, a Kinesis stream or a destination",
                 arn.service
             )));
         }
@@ -90,10 +92,28 @@ pub async fn put(i: &Inner, ctx: &RequestContext, input: Value) -> Result<Value,
     let group = GroupRef::named(ctx, s(&input, "logGroupName"));
     let known = group.clone();
     let g = i.read(move |r| known.load(r)).await?;
-    let allowed = match i.destinations.get() {
-        Some(d) => d.allows(&sub.destination, &g.arn(), &g.account).await,
-        None => false,
-    };
+    if to_destination {
+        // A destination: it must exist, and let this account subscribe.
+        let (d_arn, account) = (sub.destination.clone(), g.account.clone());
+        let d = i
+            .read(move |r| crate::destinations::load_arn(r, &d_arn))
+            .await?
+            .ok_or_else(|| AwsError::new("ResourceNotFoundException", "The specified destination does not exist."))?;
+        if !crate::destinations::allows(&d, &account) {
+            return Err(AwsError::new(
+                "AccessDeniedException",
+                format!(
+                    "User with accountId: {account} is not authorized to perform: logs:PutSubscriptionFilter on resource: {}",
+                    sub.destination
+                ),
+            ));
+        }
+    }
+    let allowed = to_destination
+        || match i.destinations.get() {
+            Some(d) => d.allows(&sub.destination, &g.arn(), &g.account).await,
+            None => false,
+        };
     if !allowed && kinesis {
         return Err(invalid_parameter(
             "Could not deliver test message to specified Kinesis stream. Check if the given kinesis stream is in ACTIVE state.",
@@ -187,11 +207,17 @@ pub fn deliver(t: &mut dyn Txn, g: &GroupRecord, stream: &str, events: &[(String
         gz.write_all(message.to_string().as_bytes()).map_err(|e| AwsError::internal(e.to_string()))?;
         let zipped = gz.finish().map_err(|e| AwsError::internal(e.to_string()))?;
         let data = base64::engine::general_purpose::STANDARD.encode(zipped);
-        let record = if sub.destination.starts_with("arn:aws:kinesis:") {
+        // A destination delivers to its target stream (as it is now).
+        let target = match crate::destinations::load_arn(t, &sub.destination)? {
+            Some(d) => d["targetArn"].as_str().unwrap_or_default().to_string(),
+            None if sub.destination.starts_with("arn:aws:logs:") => continue,
+            None => sub.destination.clone(),
+        };
+        let record = if target.starts_with("arn:aws:kinesis:") {
             // A stream gets the gzipped document itself, keyed by the log stream (or at random).
             let key =
                 if sub.distribution == "Random" { format!("{:016x}", rand_key(&data)) } else { stream.to_string() };
-            json!({"destination": sub.destination, "event": data, "partition_key": key, "kinesis": true})
+            json!({"destination": target, "event": data, "partition_key": key, "kinesis": true})
         } else {
             json!({
                 "destination": sub.destination,

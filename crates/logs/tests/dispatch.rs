@@ -620,11 +620,8 @@ async fn tags_by_name_and_by_arn() {
 async fn unsupported_operations_say_so() {
     let h = Harness::new();
     let cases = [
-        (
-            "PutDestination",
-            json!({"destinationName": "d", "targetArn": "arn:aws:kinesis:us-east-1:000000000000:stream/s", "roleArn": "arn:aws:iam::000000000000:role/r"}),
-        ),
-        ("DescribeDestinations", json!({})),
+        ("DescribeDeliverySources", json!({})),
+        ("DescribeDeliveryDestinations", json!({})),
         ("DescribeDeliveries", json!({})),
         ("StartLiveTail", json!({"logGroupIdentifiers": ["g"]})),
         (
