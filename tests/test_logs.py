@@ -627,10 +627,9 @@ def test_cli_workflow(aws_logs):
 
 @pytest.mark.skipif(IS_MOTO, reason="moto implements metric filters")
 def test_unsupported_operation_is_reported(logs, group):
-    err = expect_error("InvalidOperationException", logs.put_destination, destinationName="d",
-                       targetArn="arn:aws:kinesis:us-east-1:000000000000:stream/s",
-                       roleArn="arn:aws:iam::000000000000:role/r")
-    assert err.response["Error"]["Message"] == "The operation PutDestination is not supported by this server."
+    err = expect_error("InvalidOperationException", logs.describe_delivery_sources)
+    assert err.response["Error"]["Message"] == \
+        "The operation DescribeDeliverySources is not supported by this server."
 
 
 class TestCliTail:
