@@ -24,7 +24,7 @@ use stratus_storage::{Txn, prefix_end, scan_prefix};
 use crate::errors::{self, Fail, Res, no_such_key};
 use crate::notifications::ObjectChange;
 use crate::objects::{self, decode, emit, encode, install, load_bucket, remove_version, versions};
-use crate::types::{Bucket, ContentHeaders, Restore, Upload, Version, Versioning, archived};
+use crate::types::{Bucket, Restore, Upload, Version, Versioning, archived};
 use crate::{Caller, S3, SERVICE_PRINCIPAL, body, keys};
 
 /// A rule as the sweeper uses it.
@@ -246,28 +246,8 @@ fn apply_to_key(
         if expire {
             let order = stratus_storage::next_sequence(t, keys::ORDER_SEQUENCE)?;
             if versioned {
-                let marker = Version {
-                    key: key.to_string(),
-                    version_id: objects::new_version_id(s3, b),
-                    order,
-                    delete_marker: true,
-                    last_modified_millis: clock.now,
-                    size: 0,
-                    etag: String::new(),
-                    segments: Vec::new(),
-                    headers: ContentHeaders::default(),
-                    metadata: Default::default(),
-                    tags: Vec::new(),
-                    checksum: None,
-                    parts_count: None,
-                    part_checksums: Vec::new(),
-                    owner: b.account.clone(),
-                    storage_class: None,
-                    restore: None,
-                    lock: Default::default(),
-                    encryption: None,
-                    replication_status: None,
-                };
+                let marker =
+                    Version::delete_marker(key, objects::new_version_id(s3, b), order, clock.now, b.account.clone());
                 released.extend(install(t, b, &marker)?);
                 let c = change("LifecycleExpiration:DeleteMarkerCreated", key, Some(&marker.version_id), order);
                 emit(t, b, who, clock.now, &c)?;
@@ -446,26 +426,10 @@ mod tests {
     #[test]
     fn filters() {
         let v = |key: &str, size: u64, tags: &[(&str, &str)]| Version {
-            key: key.into(),
-            version_id: "null".into(),
-            order: 1,
             delete_marker: false,
-            last_modified_millis: 0,
             size,
-            etag: String::new(),
-            segments: Vec::new(),
-            headers: ContentHeaders::default(),
-            metadata: Default::default(),
             tags: tags.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
-            checksum: None,
-            parts_count: None,
-            part_checksums: Vec::new(),
-            owner: String::new(),
-            storage_class: None,
-            restore: None,
-            lock: Default::default(),
-            encryption: None,
-            replication_status: None,
+            ..Version::delete_marker(key, "null".into(), 1, 0, String::new())
         };
         let r = Rule {
             prefix: "tmp/".into(),

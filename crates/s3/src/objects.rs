@@ -1161,29 +1161,7 @@ pub fn delete_in(
         }
         _ => {
             let order = stratus_storage::next_sequence(t, keys::ORDER_SEQUENCE)?;
-            let marker = Version {
-                key: key.to_string(),
-                version_id: new_version_id(s3, b),
-                order,
-                delete_marker: true,
-                last_modified_millis: now,
-                size: 0,
-                etag: String::new(),
-                segments: Vec::new(),
-                headers: ContentHeaders::default(),
-                metadata: BTreeMap::new(),
-                tags: Vec::new(),
-                checksum: None,
-                parts_count: None,
-                part_checksums: Vec::new(),
-                owner: who.account.clone(),
-                storage_class: None,
-                restore: None,
-                lock: Default::default(),
-                encryption: None,
-                replication_status: None,
-            };
-            let mut marker = marker;
+            let mut marker = Version::delete_marker(key, new_version_id(s3, b), order, now, who.account.clone());
             crate::replication::on_new_version(t, b, &mut marker)?;
             let released = install(t, b, &marker)?;
             let change = ObjectChange {

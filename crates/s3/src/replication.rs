@@ -183,26 +183,8 @@ async fn replicate_marker(s3: &S3, destination: &str, key: &str, vid: &str) -> R
             }
             let order = stratus_storage::next_sequence(t, keys::ORDER_SEQUENCE)?;
             let marker = Version {
-                key: key.clone(),
-                version_id: vid.clone(),
-                order,
-                delete_marker: true,
-                last_modified_millis: now,
-                size: 0,
-                etag: String::new(),
-                segments: Vec::new(),
-                headers: Default::default(),
-                metadata: Default::default(),
-                tags: Vec::new(),
-                checksum: None,
-                parts_count: None,
-                part_checksums: Vec::new(),
-                owner: b.account.clone(),
-                storage_class: None,
-                restore: None,
-                lock: Default::default(),
-                encryption: None,
                 replication_status: Some("REPLICA".into()),
+                ..Version::delete_marker(&key, vid.clone(), order, now, b.account.clone())
             };
             objects::install(t, &b, &marker)?;
             Ok(())

@@ -181,6 +181,32 @@ pub fn archived(class: Option<&str>) -> bool {
 }
 
 impl Version {
+    /// A delete marker for `key`, written at `now_millis` by `owner`.
+    pub fn delete_marker(key: &str, version_id: String, order: u64, now_millis: u64, owner: String) -> Version {
+        Version {
+            key: key.to_string(),
+            version_id,
+            order,
+            delete_marker: true,
+            last_modified_millis: now_millis,
+            size: 0,
+            etag: String::new(),
+            segments: Vec::new(),
+            headers: ContentHeaders::default(),
+            metadata: BTreeMap::new(),
+            tags: Vec::new(),
+            checksum: None,
+            parts_count: None,
+            part_checksums: Vec::new(),
+            owner,
+            storage_class: None,
+            restore: None,
+            lock: Lock::default(),
+            encryption: None,
+            replication_status: None,
+        }
+    }
+
     /// The storage class as listings name it.
     pub fn class(&self) -> &str {
         self.storage_class.as_deref().unwrap_or("STANDARD")
