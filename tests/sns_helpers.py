@@ -76,7 +76,7 @@ class Endpoint:
     """An HTTP server in a thread that records POSTs; it answers the statuses queued in `answers`
     first, in order, then `status`."""
 
-    def __init__(self, status: int = 200):
+    def __init__(self, status: int = 200, ssl_context=None):
         self.status = status
         self.answers: list[int] = []
         self.lock = threading.Lock()
@@ -99,9 +99,12 @@ class Endpoint:
                 pass
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        if ssl_context is not None:
+            self.server.socket = ssl_context.wrap_socket(self.server.socket, server_side=True)
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        scheme = "https" if ssl_context is not None else "http"
+        self.url = f"{scheme}://127.0.0.1:{self.server.server_address[1]}/hook"
 
     def next(self, timeout=10.0):
         return self.requests.get(timeout=timeout)
@@ -115,8 +118,8 @@ class Endpoint:
 def http_endpoint():
     endpoints = []
 
-    def make(status=200):
-        e = Endpoint(status)
+    def make(status=200, ssl_context=None):
+        e = Endpoint(status, ssl_context)
         endpoints.append(e)
         return e
 

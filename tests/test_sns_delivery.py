@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import queue as queue_mod
 import time
 
 import pytest
@@ -306,6 +307,74 @@ def test_http_notification(sns, http_endpoint):
         ("Notification", "over http", "hello", "2")
     if HAVE_CRYPTO:
         verify_signature(body)
+
+
+def _tls_context(tmp_path, ca_dir=None):
+    """A server TLS context for 127.0.0.1 and localhost, its certificate signed by the CA whose
+    `ca.pem`/`ca.key` are in `ca_dir` — or self-signed when `ca_dir` is None."""
+    import datetime
+    import ipaddress
+    import ssl
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    if ca_dir is None:
+        issuer, signing_key = subject, key
+    else:
+        ca = x509.load_pem_x509_certificate((ca_dir / "ca.pem").read_bytes())
+        issuer = ca.subject
+        signing_key = serialization.load_pem_private_key((ca_dir / "ca.key").read_bytes(), password=None)
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(issuer).public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(hours=1)).not_valid_after(now + datetime.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost"),
+                                                        x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+                           critical=False)
+            .sign(signing_key, hashes.SHA256()))
+    cert_path, key_path = tmp_path / "endpoint.pem", tmp_path / "endpoint.key"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(cert_path, key_path)
+    return ctx
+
+
+@pytest.mark.stratus_only
+def test_https_endpoint_with_a_trusted_certificate(sns, target, http_endpoint, tmp_path):
+    # HTTPS endpoints are reached over TLS, trusting the system's CAs and the server's local CA
+    # (whose key sits in the data directory: the test signs its endpoint's certificate with it).
+    ep = http_endpoint(ssl_context=_tls_context(tmp_path, target.server.data_dir / "tls"))
+    assert ep.url.startswith("https://")
+    topic = sns.create_topic(Name=unique("t"))["TopicArn"]
+    sns.subscribe(TopicArn=topic, Protocol="https", Endpoint=ep.url)
+    conf = ep.next()
+    assert conf["headers"]["x-amz-sns-message-type"] == "SubscriptionConfirmation"
+    token = json.loads(conf["body"])["Token"]
+    sub = sns.confirm_subscription(TopicArn=topic, Token=token)["SubscriptionArn"]
+    r = sns.publish(TopicArn=topic, Message="over https")
+    req = ep.next()
+    assert req["headers"]["x-amz-sns-subscription-arn"] == sub
+    assert req["headers"]["host"] == ep.url.split("/")[2]
+    body = json.loads(req["body"])
+    assert (body["Type"], body["MessageId"], body["Message"]) == ("Notification", r["MessageId"], "over https")
+
+
+@pytest.mark.stratus_only
+def test_https_endpoint_with_an_untrusted_certificate_gets_nothing(sns, http_endpoint, tmp_path):
+    ep = http_endpoint(ssl_context=_tls_context(tmp_path))  # self-signed: no CA vouches for it
+    topic = sns.create_topic(Name=unique("t"))["TopicArn"]
+    sns.subscribe(TopicArn=topic, Protocol="https", Endpoint=ep.url)
+    with pytest.raises(queue_mod.Empty):
+        ep.next(timeout=2)
+    [s] = sns.list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"]
+    assert s["SubscriptionArn"] == "PendingConfirmation"
 
 
 def test_http_retries_then_dead_letter_queue(sns, sqs, http_endpoint):

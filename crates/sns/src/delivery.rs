@@ -327,7 +327,7 @@ async fn attempt_once(i: &Inner, signer: &Signer, d: &Delivery) -> Outcome {
             if d.raw && d.kind == NOTIFICATION {
                 headers.push(("x-amz-sns-rawdelivery", "true".to_string()));
             }
-            match crate::http::post(&d.endpoint, &headers, body).await {
+            match crate::http::post(&d.endpoint, &headers, body, i.tls().as_ref()).await {
                 Ok(s) if (200..300).contains(&s) => Outcome::Delivered,
                 Ok(s) => Outcome::Retry(format!("endpoint answered HTTP {s}")),
                 Err(e) => Outcome::Retry(e),

@@ -93,6 +93,8 @@ pub(crate) struct Inner {
     endpoint: String,
     targets: RwLock<Option<Arc<dyn Targets>>>,
     signer: RwLock<Option<Arc<signing::Signer>>>,
+    /// The TLS client for `https` endpoints, once the server says which roots to trust.
+    tls: RwLock<Option<tokio_rustls::TlsConnector>>,
     /// Serializes creating the signing key.
     signer_init: tokio::sync::Mutex<()>,
     closing: AtomicBool,
@@ -118,6 +120,10 @@ impl Inner {
 
     pub fn targets(&self) -> Option<Arc<dyn Targets>> {
         self.targets.read().ok().and_then(|t| t.clone())
+    }
+
+    pub fn tls(&self) -> Option<tokio_rustls::TlsConnector> {
+        self.tls.read().ok().and_then(|t| t.clone())
     }
 
     pub fn urls(&self) -> message::Urls<'_> {
@@ -187,6 +193,7 @@ impl Sns {
                 endpoint: endpoint.trim_end_matches('/').to_string(),
                 targets: RwLock::new(None),
                 signer: RwLock::new(None),
+                tls: RwLock::new(None),
                 signer_init: tokio::sync::Mutex::new(()),
                 closing: AtomicBool::new(false),
                 generation: AtomicU64::new(0),
@@ -200,6 +207,16 @@ impl Sns {
             *slot = Some(t);
         }
         self.inner.wake.notify_one();
+    }
+
+    /// Trusts the certificates of `roots_pem` (PEM) for `https` endpoints; until called,
+    /// deliveries to them fail and are retried.
+    pub fn trust(&self, roots_pem: &str) -> Result<(), String> {
+        let connector = http::tls_connector(roots_pem)?;
+        if let Ok(mut slot) = self.inner.tls.write() {
+            *slot = Some(connector);
+        }
+        Ok(())
     }
 
     /// Starts the delivery loop (which first loads or makes the signing key).

@@ -180,6 +180,7 @@ async fn serve(cfg: Config) -> Result<(), String> {
     let tls = Arc::new(tls::load_or_create(&tls_dir)?);
     let mut runtime_config = RuntimeConfig::new(work_dir.clone());
     runtime_config.ca_bundle = std::fs::read_to_string(&tls.bundle).ok();
+    let ca_bundle = runtime_config.ca_bundle.clone();
     runtime_config.idle_timeout = Duration::from_secs(cfg.function_idle_seconds);
     let runtimes = Arc::new(Runtimes::new(runtime_config, sink));
     let endpoint = format!(
@@ -188,6 +189,10 @@ async fn serve(cfg: Config) -> Result<(), String> {
         local.port()
     );
     let sns = stratus_sns::Sns::new(store.clone(), env.clone(), endpoint.clone())?;
+    // HTTPS subscriptions trust what functions trust: the system's CAs and the local one.
+    if let Some(bundle) = &ca_bundle {
+        sns.trust(bundle)?;
+    }
     let roles = (cfg.auth != AuthMode::Open).then(|| functions::RoleCredentials {
         identity: identity.clone(),
         cache: std::sync::Mutex::new(std::collections::HashMap::new()),
