@@ -30,6 +30,7 @@ mod objects;
 mod public;
 mod replication;
 mod reports;
+mod select;
 mod types;
 pub mod website;
 
@@ -484,6 +485,12 @@ impl s3s::S3 for S3 {
     }
     async fn put_object_acl(&self, req: S3Request<PutObjectAclInput>) -> S3Result<S3Response<PutObjectAclOutput>> {
         configs::put_object_acl(self, req).await
+    }
+    async fn select_object_content(
+        &self,
+        req: S3Request<SelectObjectContentInput>,
+    ) -> S3Result<S3Response<SelectObjectContentOutput>> {
+        select::select(self, req).await
     }
     async fn get_object_acl(&self, req: S3Request<GetObjectAclInput>) -> S3Result<S3Response<GetObjectAclOutput>> {
         configs::get_object_acl(self, req).await
