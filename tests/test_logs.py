@@ -627,9 +627,9 @@ def test_cli_workflow(aws_logs):
 
 @pytest.mark.skipif(IS_MOTO, reason="moto implements metric filters")
 def test_unsupported_operation_is_reported(logs, group):
-    err = expect_error("InvalidOperationException", logs.describe_delivery_sources)
+    err = expect_error("InvalidOperationException", logs.list_scheduled_queries)
     assert err.response["Error"]["Message"] == \
-        "The operation DescribeDeliverySources is not supported by this server."
+        "The operation ListScheduledQueries is not supported by this server."
 
 
 class TestCliTail:

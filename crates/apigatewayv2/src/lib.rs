@@ -274,7 +274,7 @@ impl Service for ApiGatewayV2 {
         self.inner.model
     }
 
-    fn validation_error(&self, failure: &ValidationFailure, _wire: Wire) -> AwsError {
+    fn validation_error(&self, _op: &Operation, failure: &ValidationFailure, _wire: Wire) -> AwsError {
         let e = failure.to_validation_exception();
         errors::bad_request(e.message)
     }

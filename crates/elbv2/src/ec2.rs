@@ -326,7 +326,7 @@ impl Service for Ec2 {
         Checks { enums: false, ranges: false }
     }
 
-    fn validation_error(&self, failure: &ValidationFailure, _wire: Wire) -> AwsError {
+    fn validation_error(&self, _op: &Operation, failure: &ValidationFailure, _wire: Wire) -> AwsError {
         failure.to_query_style()
     }
 }

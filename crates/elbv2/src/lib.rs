@@ -237,7 +237,7 @@ impl Service for Elbv2 {
     }
 
     /// elbv2 reports model violations as `ValidationError` in the Coral wording.
-    fn validation_error(&self, failure: &ValidationFailure, _wire: Wire) -> AwsError {
+    fn validation_error(&self, _op: &Operation, failure: &ValidationFailure, _wire: Wire) -> AwsError {
         match failure {
             ValidationFailure::Missing { member, .. } => errors::validation(format!(
                 "1 validation error detected: Value null at '{}' failed to satisfy constraint: Member must not be null",

@@ -381,7 +381,7 @@ impl Service for Iam {
         Checks { enums: true, ranges: true }
     }
 
-    fn validation_error(&self, failure: &ValidationFailure, _wire: Wire) -> AwsError {
+    fn validation_error(&self, _op: &Operation, failure: &ValidationFailure, _wire: Wire) -> AwsError {
         validation_error(failure)
     }
 }
@@ -414,7 +414,7 @@ impl Service for Sts {
         Checks { enums: true, ranges: true }
     }
 
-    fn validation_error(&self, failure: &ValidationFailure, _wire: Wire) -> AwsError {
+    fn validation_error(&self, _op: &Operation, failure: &ValidationFailure, _wire: Wire) -> AwsError {
         validation_error(failure)
     }
 }

@@ -157,43 +157,18 @@ pub(crate) async fn describe(
     let class = input.log_group_class;
     let (groups, more) = i
         .read(move |r| {
-            let base = keys::groups(&account, &region);
-            let mut start = stratus_storage::listing_start(&base, &prefix, after.as_deref());
-            let end = prefix_end(&base);
-            let mut found = Vec::new();
-            let mut more = false;
-            // Scan in pages: names past the prefix end the scan.
-            'scan: loop {
-                let rows = r.scan(&start, end.as_deref(), 1000)?;
-                let n = rows.len();
-                for (k, v) in rows {
-                    let name = String::from_utf8_lossy(&k[base.len()..]).into_owned();
-                    if !name.starts_with(&prefix) {
-                        break 'scan;
-                    }
-                    start = k;
-                    start.push(0);
-                    if pattern.as_ref().is_some_and(|p| !name.contains(p.as_str()))
-                        || wanted.as_ref().is_some_and(|w| !w.contains(&name))
-                    {
-                        continue;
-                    }
-                    let g: GroupRecord = serde_json::from_slice(&v)
-                        .map_err(|e| AwsError::internal(format!("corrupt log group record: {e}")))?;
-                    if class.as_ref().is_some_and(|c| *c != g.class) {
-                        continue;
-                    }
-                    if found.len() == limit {
-                        more = true;
-                        break 'scan;
-                    }
-                    found.push(g);
-                }
-                if n < 1000 {
-                    break;
-                }
-            }
-            Ok::<_, AwsError>((found, more))
+            scan_groups(
+                r,
+                &keys::groups(&account, &region),
+                &prefix,
+                after.as_deref(),
+                limit,
+                |name| {
+                    !(pattern.as_ref().is_some_and(|p| !name.contains(p.as_str()))
+                        || wanted.as_ref().is_some_and(|w| !w.iter().any(|x| x == name)))
+                },
+                |g| class.as_ref().is_none_or(|c| *c == g.class),
+            )
         })
         .await?;
     let next_token = if more { groups.last().map(|g| encode_list_token("groups", &g.name)) } else { None };
@@ -201,6 +176,149 @@ pub(crate) async fn describe(
         log_groups: groups.iter().map(|g| group_output(g, !with_pattern)).collect(),
         next_token,
     })
+}
+
+/// Up to `limit` groups under `base` whose names start with `prefix` (after the name `after`),
+/// that `name_ok` (checked before decoding) and `group_ok` take; and whether there are more.
+fn scan_groups(
+    r: &mut dyn ReadTxn,
+    base: &[u8],
+    prefix: &str,
+    after: Option<&str>,
+    limit: usize,
+    name_ok: impl Fn(&str) -> bool,
+    group_ok: impl Fn(&GroupRecord) -> bool,
+) -> Result<(Vec<GroupRecord>, bool), AwsError> {
+    let mut start = stratus_storage::listing_start(base, prefix, after);
+    let end = prefix_end(base);
+    let mut found = Vec::new();
+    // Scan in pages: names past the prefix end the scan.
+    loop {
+        let rows = r.scan(&start, end.as_deref(), 1000)?;
+        let n = rows.len();
+        for (k, v) in rows {
+            let name = String::from_utf8_lossy(&k[base.len()..]).into_owned();
+            if !name.starts_with(prefix) {
+                return Ok((found, false));
+            }
+            start = k;
+            start.push(0);
+            if !name_ok(&name) {
+                continue;
+            }
+            let g: GroupRecord =
+                serde_json::from_slice(&v).map_err(|e| AwsError::internal(format!("corrupt log group record: {e}")))?;
+            if !group_ok(&g) {
+                continue;
+            }
+            if found.len() == limit {
+                return Ok((found, true));
+            }
+            found.push(g);
+        }
+        if n < 1000 {
+            return Ok((found, false));
+        }
+    }
+}
+
+/// ListLogGroups: summaries (name, ARN, class) of the groups whose names match
+/// `logGroupNamePattern` — up to five `|`-separated patterns, each a case-sensitive substring,
+/// or a prefix when it starts with `^` — and `logGroupClass`; 50 a page unless `limit` says
+/// otherwise (up to 1,000).
+pub(crate) async fn list(
+    i: &Inner,
+    ctx: &RequestContext,
+    input: serde_json::Value,
+) -> Result<serde_json::Value, AwsError> {
+    use serde_json::{Value, json};
+    let text = |k: &str| input.get(k).and_then(Value::as_str).map(str::to_string);
+    let patterns: Vec<String> = text("logGroupNamePattern")
+        .map(|p| p.split('|').filter(|x| !x.is_empty()).map(str::to_string).collect())
+        .unwrap_or_default();
+    if patterns.len() > 5 {
+        return Err(invalid_parameter("logGroupNamePattern can hold at most 5 patterns separated by |."));
+    }
+    if patterns.iter().any(|p| p.strip_prefix('^').unwrap_or(p).contains('^')) {
+        return Err(crate::errors::constraint(
+            "logGroupNamePattern",
+            text("logGroupNamePattern").as_deref().unwrap_or_default(),
+            "Member must satisfy regular expression pattern: (\\^?[\\.\\-_\\/#A-Za-z0-9]{3,24})(\\|\\^?[\\.\\-_\\/#A-Za-z0-9]{3,24}){0,4}",
+        ));
+    }
+    let class = text("logGroupClass");
+    let limit = input.get("limit").and_then(Value::as_i64).map_or(50, |l| l.clamp(1, 1000) as usize);
+    let after = text("nextToken").map(|t| decode_list_token("list-groups", &t)).transpose()?;
+    let (account, region) = (ctx.account.clone(), ctx.region.clone());
+    let (groups, more) = i
+        .read(move |r| {
+            scan_groups(
+                r,
+                &keys::groups(&account, &region),
+                "",
+                after.as_deref(),
+                limit,
+                |name| {
+                    patterns.is_empty()
+                        || patterns.iter().any(|p| match p.strip_prefix('^') {
+                            Some(prefix) => name.starts_with(prefix),
+                            None => name.contains(p.as_str()),
+                        })
+                },
+                |g| class.as_ref().is_none_or(|c| *c == g.class),
+            )
+        })
+        .await?;
+    let mut out = json!({
+        "logGroups": groups
+            .iter()
+            .map(|g| json!({"logGroupName": g.name, "logGroupArn": g.group_arn(), "logGroupClass": g.class}))
+            .collect::<Vec<_>>(),
+    });
+    if more && let Some(g) = groups.last() {
+        out["nextToken"] = json!(encode_list_token("list-groups", &g.name));
+    }
+    Ok(out)
+}
+
+/// AssociateKmsKey (`kmsKeyId` replaces any key the group had) and DisassociateKmsKey
+/// (`kms_key` None), by `logGroupName` or `resourceIdentifier`.
+pub(crate) async fn set_kms_key(
+    i: &Inner,
+    ctx: &RequestContext,
+    input: serde_json::Value,
+    associate: bool,
+) -> Result<serde_json::Value, AwsError> {
+    use serde_json::Value;
+    let text = |k: &str| input.get(k).and_then(Value::as_str);
+    let group = match (text("logGroupName"), text("resourceIdentifier")) {
+        (Some(n), None) => GroupRef::resolve(ctx, Some(n), None)?,
+        (None, Some(id)) if id.contains(":log-group:") => GroupRef::resolve(ctx, None, Some(id))?,
+        (None, Some(id)) => {
+            return Err(invalid_parameter(format!(
+                "resourceIdentifier {id} is not a log group: this server keeps KMS keys on log groups only"
+            )));
+        }
+        (Some(_), Some(_)) => {
+            return Err(invalid_parameter("logGroupName and resourceIdentifier are mutually exclusive parameters."));
+        }
+        (None, None) => return Err(invalid_parameter("Should provide either logGroupName or resourceIdentifier.")),
+    };
+    let key = if associate {
+        let k = text("kmsKeyId").unwrap_or_default().to_string();
+        if !k.starts_with("arn:") || !k.contains(":kms:") {
+            return Err(invalid_parameter(format!("Specified KMS key ARN {k} is not a valid KMS key ARN.")));
+        }
+        Some(k)
+    } else {
+        None
+    };
+    update(i, group, move |g| {
+        g.kms_key_id = key;
+        Ok(())
+    })
+    .await?;
+    Ok(Value::Null)
 }
 
 /// Loads, changes and saves a group in one transaction.

@@ -31,6 +31,8 @@ use stratus_proto::{AwsError, BoxFuture, Operation, Service, ServiceModel, Valid
 use stratus_storage::{ReadTxn, Store};
 use tokio::sync::Notify;
 
+mod anomalies;
+mod deliveries;
 mod destinations;
 mod errors;
 mod events;
@@ -104,6 +106,33 @@ pub const SUPPORTED: &[&str] = &[
     "PutAccountPolicy",
     "DescribeAccountPolicies",
     "DeleteAccountPolicy",
+    "ListLogGroups",
+    "AssociateKmsKey",
+    "DisassociateKmsKey",
+    "PutDeliverySource",
+    "GetDeliverySource",
+    "DescribeDeliverySources",
+    "DeleteDeliverySource",
+    "PutDeliveryDestination",
+    "GetDeliveryDestination",
+    "DescribeDeliveryDestinations",
+    "DeleteDeliveryDestination",
+    "PutDeliveryDestinationPolicy",
+    "GetDeliveryDestinationPolicy",
+    "DeleteDeliveryDestinationPolicy",
+    "CreateDelivery",
+    "GetDelivery",
+    "DescribeDeliveries",
+    "DeleteDelivery",
+    "UpdateDeliveryConfiguration",
+    "DescribeConfigurationTemplates",
+    "CreateLogAnomalyDetector",
+    "GetLogAnomalyDetector",
+    "ListLogAnomalyDetectors",
+    "UpdateLogAnomalyDetector",
+    "DeleteLogAnomalyDetector",
+    "ListAnomalies",
+    "UpdateAnomaly",
 ];
 
 /// Whether a subscription filter's destination takes deliveries from a log group: a function
@@ -250,14 +279,16 @@ const PATTERNS: &[(&str, &str)] = &[
     ("logGroupIdentifier", group::IDENTIFIER_PATTERN),
 ];
 
-fn check_patterns(input: &Value) -> Result<(), AwsError> {
+fn check_patterns(op: &str, input: &Value) -> Result<(), AwsError> {
     for (member, pattern) in PATTERNS {
         if let Some(v) = input.get(member).and_then(Value::as_str) {
             group::check_pattern(member, v, pattern)?;
         }
     }
+    // ListLogGroups' patterns may also hold `^` and `|` (checked there).
+    let extra = if op == "ListLogGroups" { "^|" } else { "" };
     if let Some(v) = input.get("logGroupNamePattern").and_then(Value::as_str)
-        && !v.chars().all(|c| c.is_ascii_alphanumeric() || ".-_/#".contains(c))
+        && !v.chars().all(|c| c.is_ascii_alphanumeric() || ".-_/#".contains(c) || extra.contains(c))
     {
         return Err(errors::constraint(
             "logGroupNamePattern",
@@ -285,7 +316,7 @@ impl Service for Logs {
             if !SUPPORTED.contains(&name) {
                 return Err(errors::unsupported_operation(name));
             }
-            check_patterns(&input)?;
+            check_patterns(name, &input)?;
             match name {
                 "CreateLogGroup" => groups::create(i, ctx, parse(input)?).await.map(|()| Value::Null),
                 "DeleteLogGroup" => groups::delete(i, ctx, parse(input)?).await.map(|()| Value::Null),
@@ -337,6 +368,33 @@ impl Service for Logs {
                 "DeleteQueryDefinition" => insights::delete_definition(i, ctx, input).await,
                 "GetLogRecord" => insights::get_record(i, ctx, input).await,
                 "GetLogGroupFields" => insights::group_fields(i, ctx, input).await,
+                "ListLogGroups" => groups::list(i, ctx, input).await,
+                "AssociateKmsKey" => groups::set_kms_key(i, ctx, input, true).await,
+                "DisassociateKmsKey" => groups::set_kms_key(i, ctx, input, false).await,
+                "PutDeliverySource" => deliveries::put_source(i, ctx, input).await,
+                "GetDeliverySource" => deliveries::get_source(i, ctx, input).await,
+                "DescribeDeliverySources" => deliveries::describe_sources(i, ctx, input).await,
+                "DeleteDeliverySource" => deliveries::delete_source(i, ctx, input).await,
+                "PutDeliveryDestination" => deliveries::put_destination(i, ctx, input).await,
+                "GetDeliveryDestination" => deliveries::get_destination(i, ctx, input).await,
+                "DescribeDeliveryDestinations" => deliveries::describe_destinations(i, ctx, input).await,
+                "DeleteDeliveryDestination" => deliveries::delete_destination(i, ctx, input).await,
+                "PutDeliveryDestinationPolicy" => deliveries::put_destination_policy(i, ctx, input).await,
+                "GetDeliveryDestinationPolicy" => deliveries::get_destination_policy(i, ctx, input).await,
+                "DeleteDeliveryDestinationPolicy" => deliveries::delete_destination_policy(i, ctx, input).await,
+                "CreateDelivery" => deliveries::create_delivery(i, ctx, input).await,
+                "GetDelivery" => deliveries::get_delivery(i, ctx, input).await,
+                "DescribeDeliveries" => deliveries::describe_deliveries(i, ctx, input).await,
+                "DeleteDelivery" => deliveries::delete_delivery(i, ctx, input).await,
+                "UpdateDeliveryConfiguration" => deliveries::update_delivery_configuration(i, ctx, input).await,
+                "DescribeConfigurationTemplates" => deliveries::describe_configuration_templates(input).await,
+                "CreateLogAnomalyDetector" => anomalies::create(i, ctx, input).await,
+                "GetLogAnomalyDetector" => anomalies::get(i, ctx, input).await,
+                "ListLogAnomalyDetectors" => anomalies::list(i, ctx, input).await,
+                "UpdateLogAnomalyDetector" => anomalies::update(i, ctx, input).await,
+                "DeleteLogAnomalyDetector" => anomalies::delete(i, ctx, input).await,
+                "ListAnomalies" => anomalies::list_anomalies(i, ctx, input).await,
+                "UpdateAnomaly" => anomalies::update_anomaly(i, ctx, input).await,
                 "GetLogEvents" => out(events::get(i, ctx, parse(input)?).await?),
                 "FilterLogEvents" => out(events::filter(i, ctx, parse(input)?).await?),
                 other => Err(errors::unsupported_operation(other)),
@@ -344,7 +402,14 @@ impl Service for Logs {
         })
     }
 
-    fn validation_error(&self, failure: &ValidationFailure, _wire: Wire) -> AwsError {
+    fn validation_error(&self, op: &Operation, failure: &ValidationFailure, _wire: Wire) -> AwsError {
+        // The newer operations (deliveries among them) answer ValidationException, as their
+        // models say; the older ones InvalidParameterException.
+        if op.errors.iter().any(|e| e == "ValidationException")
+            && !op.errors.iter().any(|e| e == "InvalidParameterException")
+        {
+            return failure.to_validation_exception();
+        }
         match failure {
             // What AWS answers for over-long names (recorded against AWS).
             ValidationFailure::Length { member, len, max: Some(max), .. }

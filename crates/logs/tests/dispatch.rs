@@ -620,14 +620,10 @@ async fn tags_by_name_and_by_arn() {
 async fn unsupported_operations_say_so() {
     let h = Harness::new();
     let cases = [
-        ("DescribeDeliverySources", json!({})),
-        ("DescribeDeliveryDestinations", json!({})),
-        ("DescribeDeliveries", json!({})),
+        ("ListScheduledQueries", json!({})),
+        ("ListIntegrations", json!({})),
         ("StartLiveTail", json!({"logGroupIdentifiers": ["g"]})),
-        (
-            "GetLogAnomalyDetector",
-            json!({"anomalyDetectorArn": "arn:aws:logs:us-east-1:000000000000:anomaly-detector:x"}),
-        ),
+        ("GetTransformer", json!({"logGroupIdentifier": "g"})),
     ];
     for (op, body) in cases {
         let (code, msg) = h.err(op, body).await;

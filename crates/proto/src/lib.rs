@@ -84,8 +84,8 @@ pub trait Service: Send + Sync + 'static {
         Checks::default()
     }
 
-    /// The error a validation failure is reported as.
-    fn validation_error(&self, failure: &ValidationFailure, wire: Wire) -> AwsError {
+    /// The error a validation failure of `op`'s input is reported as.
+    fn validation_error(&self, _op: &Operation, failure: &ValidationFailure, wire: Wire) -> AwsError {
         match wire {
             Wire::Query | Wire::Ec2 => failure.to_query_style(),
             _ => failure.to_validation_exception(),
@@ -272,7 +272,7 @@ pub async fn dispatch_events<'m>(
     let (op, mut input) = match decoded {
         Ok(Decoded::Ok(op, input)) => (op, input),
         Ok(Decoded::Invalid(op, failure)) => {
-            let err = svc.validation_error(&failure, wire);
+            let err = svc.validation_error(op, &failure, wire);
             return full(error_response(model, wire, Some(op), &err, &ctx.request_id));
         }
         Err(err) => return full(error_response(model, wire, None, &err, &ctx.request_id)),
@@ -287,7 +287,7 @@ pub async fn dispatch_events<'m>(
     if let Some(shape) = op.input.as_deref()
         && let Err(failure) = validate::validate(model, shape, &input, svc.checks())
     {
-        let err = svc.validation_error(&failure, wire);
+        let err = svc.validation_error(op, &failure, wire);
         return full(error_response(model, wire, Some(op), &err, &ctx.request_id));
     }
     if svc.streams_events(op) && model.event_stream_member(op).is_some() {

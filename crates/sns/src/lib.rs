@@ -404,7 +404,7 @@ impl Service for Sns {
         Checks { enums: false, ranges: true }
     }
 
-    fn validation_error(&self, failure: &ValidationFailure, _wire: Wire) -> AwsError {
+    fn validation_error(&self, _op: &Operation, failure: &ValidationFailure, _wire: Wire) -> AwsError {
         match failure {
             ValidationFailure::Missing { path, .. } if path == "PublishBatchRequestEntries" => errors::empty_batch(),
             other => errors::invalid_parameter(other.member()),

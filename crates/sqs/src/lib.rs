@@ -353,7 +353,7 @@ impl Service for Sqs {
         Checks { enums: false, ranges: true }
     }
 
-    fn validation_error(&self, failure: &ValidationFailure, _wire: Wire) -> AwsError {
+    fn validation_error(&self, _op: &Operation, failure: &ValidationFailure, _wire: Wire) -> AwsError {
         // Both wires report validation failures in the query style (`MissingParameter`, ...).
         failure.to_query_style()
     }
