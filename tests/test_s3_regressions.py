@@ -132,3 +132,35 @@ def test_error_bodies_name_what_they_are_about(target, obj):
     r = requests.get(f"{target.endpoint}/{b}/k?uploadId=nope")
     assert r.status_code == 404 and "<UploadId>nope</UploadId>" in r.text
     assert r.text.index("<UploadId>") < r.text.index("<RequestId>")
+
+
+def test_reserved_bucket_name_suffixes(s3, target):
+    # Directory buckets (`--x-s3`), table buckets (`--table-s3`) and AWS's documentation prefix
+    # are not general purpose bucket names.
+    for name in (f"{unique('t').lower()}--table-s3", f"amzn-s3-demo-{unique('b').lower()}"):
+        with pytest.raises(ClientError) as e:
+            s3.create_bucket(Bucket=name)
+        assert code(e) == ("InvalidBucketName", 400), name
+    # The SDKs send directory bucket names to S3 Express's own endpoints; a plain PUT here.
+    r = requests.put(f"{target.endpoint}/{unique('d').lower()}--usw2-az1--x-s3")
+    assert r.status_code == 400 and "<Code>InvalidBucketName</Code>" in r.text
+
+
+def test_account_regional_namespace(s3, target):
+    # Names in an account regional namespace end with -{account}-{region}-an and are created
+    # with x-amz-bucket-namespace: account-regional, by that account, in that region.
+    prefix = unique("mine").lower()[:20]
+    name = f"{prefix}-{target.account}-{REGION}-an"
+    s3.create_bucket(Bucket=name, BucketNamespace="account-regional")
+    assert name in [b["Name"] for b in s3.list_buckets()["Buckets"]]
+    s3.put_object(Bucket=name, Key="k", Body=b"x")
+    assert s3.get_object(Bucket=name, Key="k")["Body"].read() == b"x"
+    # Another account's suffix, another region's, or no suffix at all is refused.
+    for bad in (f"{prefix}x-111122223333-{REGION}-an", f"{prefix}y-{target.account}-eu-west-3-an", f"{prefix}z"):
+        with pytest.raises(ClientError) as e:
+            s3.create_bucket(Bucket=bad, BucketNamespace="account-regional")
+        assert code(e) == ("InvalidBucketName", 400), bad
+    # The suffix is kept out of the global namespace.
+    with pytest.raises(ClientError) as e:
+        s3.create_bucket(Bucket=f"{prefix}w-{target.account}-{REGION}-an")
+    assert code(e) == ("InvalidBucketName", 400)

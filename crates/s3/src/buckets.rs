@@ -27,6 +27,67 @@ pub fn valid_bucket_name(n: &str) -> bool {
         && !n.starts_with("sthree-")
         && !n.ends_with("-s3alias")
         && !n.ends_with("--ol-s3")
+        && !n.starts_with("amzn-s3-demo-")
+        // Directory buckets and table buckets have names of their own.
+        && !n.ends_with("--x-s3")
+        && !n.ends_with("--table-s3")
+}
+
+/// The account regional namespace's suffix a name carries (`-{account}-{region}-an`), as
+/// (account, region).
+fn regional_suffix(n: &str) -> Option<(&str, &str)> {
+    let rest = n.strip_suffix("-an")?;
+    // `{prefix}-{12 digits}-{region}`: the region has dashes of its own, so find the account.
+    let bytes = rest.as_bytes();
+    (0..bytes.len().saturating_sub(13)).rev().find_map(|i| {
+        let account = rest.get(i + 1..i + 13)?;
+        (bytes[i] == b'-' && account.bytes().all(|b| b.is_ascii_digit()) && rest.as_bytes().get(i + 13) == Some(&b'-'))
+            .then(|| (account, &rest[i + 14..]))
+            .filter(|(_, region)| looks_like_region(region))
+    })
+}
+
+/// `{area}-{place…}-{n}`, as AWS region codes are written (`us-west-2`, `us-gov-east-1`).
+fn looks_like_region(r: &str) -> bool {
+    let parts: Vec<&str> = r.split('-').collect();
+    parts.len() >= 3
+        && parts[0].len() == 2
+        && parts[..parts.len() - 1].iter().all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase()))
+        && parts.last().is_some_and(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// The namespace rules of CreateBucket (`x-amz-bucket-namespace`): an account regional
+/// bucket's name ends with its owner's `-{account}-{region}-an`, and such names are kept out of
+/// the global namespace.
+fn check_namespace(name: &str, namespace: Option<&str>, account: &str, region: &str) -> S3Result<()> {
+    let suffix = regional_suffix(name);
+    match namespace {
+        None | Some("global") => {
+            if suffix.is_some() {
+                return Err(s3_error!(
+                    InvalidBucketName,
+                    "The specified bucket is not valid. Bucket names ending in -{{account}}-{{region}}-an belong to an account regional namespace: create them with x-amz-bucket-namespace: account-regional."
+                ));
+            }
+        }
+        Some("account-regional") => match suffix {
+            Some((a, r)) if a == account && r == region => {}
+            _ => {
+                return Err(s3_error!(
+                    InvalidBucketName,
+                    "The specified bucket is not valid. A bucket in your account regional namespace is named {{prefix}}-{account}-{region}-an."
+                ));
+            }
+        },
+        Some(other) => {
+            return Err(crate::errors::invalid_argument_named(
+                "Invalid bucket namespace",
+                "x-amz-bucket-namespace",
+                other,
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Runs `f` on the stored bucket and saves it.
@@ -52,6 +113,8 @@ async fn read_bucket(s3: &S3, bucket: &str) -> S3Result<Bucket> {
 
 pub async fn create(s3: &S3, req: S3Request<CreateBucketInput>) -> S3Result<S3Response<CreateBucketOutput>> {
     let who = caller(&req);
+    let req_headers_namespace =
+        req.headers.get("x-amz-bucket-namespace").and_then(|v| v.to_str().ok()).map(str::to_string);
     let i = req.input;
     if !valid_bucket_name(&i.bucket) {
         return Err(s3_error!(InvalidBucketName, "The specified bucket is not valid."));
@@ -85,6 +148,8 @@ pub async fn create(s3: &S3, req: S3Request<CreateBucketInput>) -> S3Result<S3Re
             "The unspecified location constraint is incompatible for the region specific endpoint this request was sent to."
         ));
     }
+    let namespace = req_headers_namespace;
+    check_namespace(&i.bucket, namespace.as_deref(), &who.account, &region)?;
     let configs = crate::configs::at_create(&who.account, &i)?;
     let locked = i.object_lock_enabled_for_bucket == Some(true);
     let b = Bucket {
@@ -203,8 +268,9 @@ pub async fn list(s3: &S3, req: S3Request<ListBucketsInput>) -> S3Result<S3Respo
 
 use s3s::dto::Bucket as Bucket_;
 
+/// An account as S3 names owners: by its canonical user id (S3 no longer sends display names).
 pub fn owner(account: &str) -> Owner {
-    Owner { id: Some(account.to_string()), display_name: Some("stratus".into()) }
+    Owner { id: Some(crate::configs::canonical_id(account)), display_name: None }
 }
 
 pub async fn location(
@@ -707,6 +773,24 @@ mod tests {
         for bad in ["ab", "ABC", "-abc", "abc-", "a..b", "192.168.1.1", "xn--abc", "a_b", &"a".repeat(64)] {
             assert!(!valid_bucket_name(bad), "{bad}");
         }
+        for reserved in ["data--usw2-az1--x-s3", "t--table-s3", "amzn-s3-demo-bucket"] {
+            assert!(!valid_bucket_name(reserved), "{reserved}");
+        }
+    }
+
+    #[test]
+    fn account_regional_namespace() {
+        let name = "logs-111122223333-us-west-2-an";
+        assert_eq!(regional_suffix(name), Some(("111122223333", "us-west-2")));
+        assert_eq!(regional_suffix("plain-bucket"), None);
+        assert_eq!(regional_suffix("x-111122223333-nowhere-an"), None);
+        assert!(check_namespace(name, Some("account-regional"), "111122223333", "us-west-2").is_ok());
+        assert!(check_namespace(name, Some("account-regional"), "999999999999", "us-west-2").is_err());
+        assert!(check_namespace(name, Some("account-regional"), "111122223333", "us-east-1").is_err());
+        assert!(check_namespace(name, None, "111122223333", "us-west-2").is_err());
+        assert!(check_namespace("plain-bucket", Some("account-regional"), "111122223333", "us-west-2").is_err());
+        assert!(check_namespace("plain-bucket", Some("global"), "111122223333", "us-west-2").is_ok());
+        assert!(check_namespace("plain-bucket", Some("galactic"), "111122223333", "us-west-2").is_err());
     }
 
     #[test]

@@ -10,6 +10,7 @@ use s3s::xml::{Deserialize, Serialize};
 use s3s::{S3Request, S3Response, S3Result, s3_error};
 
 use crate::S3;
+use crate::buckets::owner;
 use crate::errors::{Fail, invalid_argument};
 use crate::objects::{self, load_bucket, save_bucket};
 use crate::types::{Bucket, Versioning};
@@ -556,10 +557,6 @@ pub async fn delete_ownership(
 pub fn canonical_id(account: &str) -> String {
     use sha2::Digest;
     hex::encode(sha2::Sha256::digest(format!("stratus-canonical-user-{account}").as_bytes()))
-}
-
-fn owner(account: &str) -> Owner {
-    Owner { display_name: None, id: Some(canonical_id(account)) }
 }
 
 fn grant(grantee: Grantee, permission: &'static str) -> Grant {

@@ -31,6 +31,8 @@ mod public;
 mod replication;
 mod reports;
 mod select;
+mod serverlog;
+pub use serverlog::{AccessEntry, BucketSettings};
 mod types;
 pub mod website;
 
@@ -102,6 +104,7 @@ struct Inner {
     env: Env,
     targets: RwLock<Option<Arc<dyn NotificationTargets>>>,
     settings: RwLock<Settings>,
+    serverlog: serverlog::State,
 }
 
 /// Time settings of lifecycle rules and archive restores.
@@ -111,11 +114,13 @@ pub struct Settings {
     pub day_millis: u64,
     /// How long a RestoreObject takes to complete.
     pub restore_millis: u64,
+    /// How often gathered server access log lines are written to their target buckets.
+    pub access_log_millis: u64,
 }
 
 impl Default for Settings {
     fn default() -> Self {
-        Settings { day_millis: 86_400_000, restore_millis: 0 }
+        Settings { day_millis: 86_400_000, restore_millis: 0, access_log_millis: 10_000 }
     }
 }
 
@@ -127,6 +132,7 @@ impl S3 {
                 env,
                 targets: RwLock::new(None),
                 settings: RwLock::new(Settings::default()),
+                serverlog: serverlog::State::default(),
             }),
         }
     }
@@ -145,6 +151,7 @@ impl S3 {
     /// most a minute) the rules of every bucket are applied.
     pub fn start(&self) {
         tokio::spawn(replication::run(self.clone()));
+        self.start_access_logs(self.settings().access_log_millis);
         let s3 = self.clone();
         tokio::spawn(async move {
             loop {
@@ -172,7 +179,9 @@ impl S3 {
     }
 
     /// Forgets in-memory state after the store was wiped (S3 keeps none today).
-    pub fn reset(&self) {}
+    pub fn reset(&self) {
+        self.forget_all_settings();
+    }
 
     /// The bucket's owner account and its policy, for authorization; None when the bucket does
     /// not exist.
@@ -250,10 +259,16 @@ fn caller<T>(req: &S3Request<T>) -> Caller {
 #[async_trait::async_trait]
 impl s3s::S3 for S3 {
     async fn create_bucket(&self, req: S3Request<CreateBucketInput>) -> S3Result<S3Response<CreateBucketOutput>> {
-        buckets::create(self, req).await
+        let bucket = req.input.bucket.clone();
+        let r = buckets::create(self, req).await;
+        self.forget_settings(&bucket);
+        r
     }
     async fn delete_bucket(&self, req: S3Request<DeleteBucketInput>) -> S3Result<S3Response<DeleteBucketOutput>> {
-        buckets::delete(self, req).await
+        let bucket = req.input.bucket.clone();
+        let r = buckets::delete(self, req).await;
+        self.forget_settings(&bucket);
+        r
     }
     async fn head_bucket(&self, req: S3Request<HeadBucketInput>) -> S3Result<S3Response<HeadBucketOutput>> {
         buckets::head(self, req).await
@@ -379,7 +394,10 @@ impl s3s::S3 for S3 {
         &self,
         req: S3Request<PutBucketLoggingInput>,
     ) -> S3Result<S3Response<PutBucketLoggingOutput>> {
-        configs::put_logging(self, req).await
+        let bucket = req.input.bucket.clone();
+        let r = configs::put_logging(self, req).await;
+        self.forget_settings(&bucket);
+        r
     }
     async fn get_bucket_logging(
         &self,
@@ -451,7 +469,10 @@ impl s3s::S3 for S3 {
         &self,
         req: S3Request<PutBucketRequestPaymentInput>,
     ) -> S3Result<S3Response<PutBucketRequestPaymentOutput>> {
-        configs::put_request_payment(self, req).await
+        let bucket = req.input.bucket.clone();
+        let r = configs::put_request_payment(self, req).await;
+        self.forget_settings(&bucket);
+        r
     }
     async fn get_bucket_request_payment(
         &self,

@@ -63,6 +63,9 @@ pub struct ServeArgs {
     /// Seconds an S3 RestoreObject of an archived object takes to complete (0).
     #[arg(long, env = "STRATUS_S3_RESTORE_SECONDS")]
     pub s3_restore_seconds: Option<u64>,
+    /// Seconds between writes of gathered S3 server access log lines to their target buckets (10).
+    #[arg(long, env = "STRATUS_S3_ACCESS_LOG_SECONDS")]
+    pub s3_access_log_seconds: Option<u64>,
     /// A TOML file with any of these settings (and `[[credentials]]` for verify mode).
     #[arg(long, env = "STRATUS_CONFIG")]
     pub config: Option<PathBuf>,
@@ -84,6 +87,7 @@ struct FileConfig {
     function_idle_seconds: Option<u64>,
     s3_lifecycle_day_seconds: Option<u64>,
     s3_restore_seconds: Option<u64>,
+    s3_access_log_seconds: Option<u64>,
     #[serde(default)]
     credentials: Vec<Credential>,
     /// `[[oidc-keys]]`: the JWKS of an OpenID Connect issuer, for AssumeRoleWithWebIdentity.
@@ -124,6 +128,7 @@ pub struct Config {
     pub function_idle_seconds: u64,
     pub s3_lifecycle_day_seconds: u64,
     pub s3_restore_seconds: u64,
+    pub s3_access_log_seconds: u64,
     pub credentials: Vec<Credential>,
     /// The JWKS of each OpenID Connect issuer (`https://…`), read at start.
     pub issuer_keys: std::collections::HashMap<String, serde_json::Value>,
@@ -203,6 +208,7 @@ impl Config {
                 .unwrap_or(86_400)
                 .max(1),
             s3_restore_seconds: args.s3_restore_seconds.or(file.s3_restore_seconds).unwrap_or(0),
+            s3_access_log_seconds: args.s3_access_log_seconds.or(file.s3_access_log_seconds).unwrap_or(10).max(1),
             credentials: file.credentials,
             issuer_keys: issuer_keys(&file.oidc_keys)?,
         };

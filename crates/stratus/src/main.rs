@@ -228,6 +228,7 @@ async fn serve(cfg: Config) -> Result<(), String> {
     s3.set_settings(stratus_s3::Settings {
         day_millis: cfg.s3_lifecycle_day_seconds.saturating_mul(1000),
         restore_millis: cfg.s3_restore_seconds.saturating_mul(1000),
+        access_log_millis: cfg.s3_access_log_seconds.saturating_mul(1000),
     });
     s3.start();
     logs.set_buckets(Arc::new(engine::LogsBuckets { s3: s3.clone() }));

@@ -276,10 +276,15 @@ async fn unquoted_etag(resp: Response<Body>) -> Response<Body> {
     Response::from_parts(parts, boxed(Full::new(Bytes::from(xml))))
 }
 
-async fn complete_error(resp: Response<Body>, request_id: &str, detail: &ErrorDetail) -> Response<Body> {
+/// The error body completed, and its code (for the access log).
+async fn complete_error(
+    resp: Response<Body>,
+    request_id: &str,
+    detail: &ErrorDetail,
+) -> (Response<Body>, Option<String>) {
     let small = hyper::body::Body::size_hint(resp.body()).upper().is_some_and(|n| n <= 64 << 10);
     if !small {
-        return resp;
+        return (resp, None);
     }
     let (mut parts, body) = resp.into_parts();
     let header = |parts: &mut http::response::Parts, name: &str| {
@@ -289,11 +294,14 @@ async fn complete_error(resp: Response<Body>, request_id: &str, detail: &ErrorDe
         .map(|v| form_urlencoded::parse(v.as_bytes()).map(|(k, v)| (k.into_owned(), v.into_owned())).collect())
         .unwrap_or_default();
     let Ok(collected) = body.collect().await else {
-        return error_xml(parts.status, "InternalError", "We encountered an internal error.", request_id);
+        let code = Some("InternalError".to_string());
+        return (error_xml(parts.status, "InternalError", "We encountered an internal error.", request_id), code);
     };
     let mut xml = String::from_utf8_lossy(&collected.to_bytes()).into_owned();
+    let mut found = None;
     if let Some(end) = xml.find("</Code>") {
         let code = xml[..end].rsplit('>').next().unwrap_or_default().to_string();
+        found = Some(code.clone());
         let at = end + "</Code>".len();
         if !xml.contains("<Message>") {
             xml.insert_str(at, &format!("<Message>{}</Message>", default_message(&code)));
@@ -317,7 +325,117 @@ async fn complete_error(resp: Response<Body>, request_id: &str, detail: &ErrorDe
         }
     }
     parts.headers.remove("content-length");
-    Response::from_parts(parts, boxed(Full::new(Bytes::from(xml))))
+    (Response::from_parts(parts, boxed(Full::new(Bytes::from(xml)))), found)
+}
+
+/// What an access log line takes from the request's head.
+struct LogHead {
+    method: Method,
+    referer: Option<String>,
+    user_agent: Option<String>,
+    host: Option<String>,
+    tls: bool,
+}
+
+impl LogHead {
+    fn of(parts: &Parts) -> LogHead {
+        let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_string);
+        LogHead {
+            method: parts.method.clone(),
+            referer: header("referer"),
+            user_agent: header("user-agent"),
+            host: header("host"),
+            tls: parts.extensions.get::<crate::gateway::Secure>().is_some(),
+        }
+    }
+}
+
+/// The operation an access log line names: `REST.{METHOD}.{RESOURCE}` as S3 writes them.
+fn log_operation(parts: &Parts, has_key: bool) -> String {
+    let method = parts.method.as_str();
+    let query: Vec<&str> =
+        parts.uri.query().unwrap_or("").split('&').map(|p| p.split('=').next().unwrap_or("")).collect();
+    let has = |q: &str| query.contains(&q);
+    let copy = parts.headers.contains_key("x-amz-copy-source");
+    let resource = if has_key {
+        if has("uploadId") {
+            match method {
+                "PUT" if copy => "PART".to_string(),
+                "PUT" => return "REST.PUT.PART".to_string(),
+                "POST" => "UPLOAD".to_string(),
+                "DELETE" => "UPLOAD".to_string(),
+                _ => "UPLOAD".to_string(),
+            }
+        } else if has("uploads") {
+            "UPLOADS".to_string()
+        } else if has("tagging") {
+            "OBJECT_TAGGING".to_string()
+        } else if has("acl") {
+            "ACL".to_string()
+        } else if has("retention") {
+            "OBJECT_RETENTION".to_string()
+        } else if has("legal-hold") {
+            "OBJECT_LEGAL_HOLD".to_string()
+        } else if has("attributes") {
+            "OBJECT_ATTRIBUTES".to_string()
+        } else if has("restore") {
+            "OBJECT_RESTORE".to_string()
+        } else if has("select") {
+            "SELECT".to_string()
+        } else {
+            "OBJECT".to_string()
+        }
+    } else {
+        const BUCKET: &[(&str, &str)] = &[
+            ("versioning", "VERSIONING"),
+            ("versions", "BUCKETVERSIONS"),
+            ("uploads", "UPLOADS"),
+            ("delete", "MULTI_OBJECT_DELETE"),
+            ("location", "LOCATION"),
+            ("policy", "BUCKETPOLICY"),
+            ("policyStatus", "POLICY_STATUS"),
+            ("logging", "LOGGING_STATUS"),
+            ("tagging", "TAGGING"),
+            ("cors", "CORS"),
+            ("lifecycle", "LIFECYCLE"),
+            ("notification", "NOTIFICATION"),
+            ("acl", "ACL"),
+            ("website", "WEBSITE"),
+            ("encryption", "ENCRYPTION"),
+            ("replication", "REPLICATION"),
+            ("requestPayment", "REQUEST_PAYMENT"),
+            ("accelerate", "ACCELERATE"),
+            ("object-lock", "OBJECT_LOCK_CONFIGURATION"),
+            ("ownershipControls", "OWNERSHIP_CONTROLS"),
+            ("publicAccessBlock", "PUBLIC_ACCESS_BLOCK"),
+            ("inventory", "INVENTORY_CONFIGURATION"),
+            ("analytics", "ANALYTICS_CONFIGURATION"),
+            ("metrics", "METRICS_CONFIGURATION"),
+            ("intelligent-tiering", "INTELLIGENT_TIERING_CONFIGURATION"),
+        ];
+        BUCKET.iter().find(|(q, _)| has(q)).map_or("BUCKET", |(_, r)| r).to_string()
+    };
+    let verb = if copy && method == "PUT" { "COPY" } else { method };
+    format!("REST.{verb}.{resource}")
+}
+
+/// (signature version, authentication type) of a request, as access logs name them.
+fn log_auth(parts: &Parts) -> (Option<String>, Option<String>) {
+    let header = parts.headers.get("authorization").and_then(|v| v.to_str().ok()).unwrap_or("");
+    let query = parts.uri.query().unwrap_or("");
+    let q = |p: &str| query.split('&').any(|kv| kv.split('=').next() == Some(p));
+    let (sig, auth) = if header.starts_with("AWS4-") {
+        ("SigV4", "AuthHeader")
+    } else if header.starts_with("AWS ") {
+        ("SigV2", "AuthHeader")
+    } else if q("X-Amz-Algorithm") {
+        ("SigV4", "QueryString")
+    } else if q("Signature") {
+        ("SigV2", "QueryString")
+    } else {
+        return (None, None);
+    };
+    (Some(sig.to_string()), Some(auth.to_string()))
 }
 
 impl S3Door {
@@ -352,8 +470,15 @@ impl S3Door {
     }
 
     pub async fn handle(&self, req: hyper::Request<Incoming>) -> Response<Body> {
+        let started = std::time::Instant::now();
         let (mut parts, body) = req.into_parts();
         let request_id = self.env.ids.uuid();
+        let request_uri = format!(
+            "{} {} HTTP/1.1",
+            parts.method,
+            parts.uri.path_and_query().map_or_else(|| parts.uri.path().to_string(), |p| p.to_string())
+        );
+        let (signature_version, authentication_type) = log_auth(&parts);
         let sig = signed(&parts.uri, &parts.headers);
         let region = sig
             .as_ref()
@@ -406,6 +531,67 @@ impl S3Door {
             .as_deref()
             .and_then(|k| self.keys.lookup(k))
             .map_or_else(|| format!("arn:aws:iam::{account}:root"), |c| c.identity.caller_arn(&account));
+        let requester = access_key.as_ref().map(|_| {
+            let identity = (!arn.ends_with(":root")).then(|| arn.clone());
+            (account.clone(), identity)
+        });
+        let settings = match bucket_of(&parts) {
+            Some(b) => self.s3.bucket_settings(&b).await.map(|s| (b, s)),
+            None => None,
+        };
+        // Requester Pays: another account must say it pays (x-amz-request-payer: requester).
+        let mut charged = false;
+        if let Some((_, s)) = &settings
+            && s.requester_pays
+            && (s.owner != account || access_key.is_none())
+        {
+            let pays = parts
+                .headers
+                .get("x-amz-request-payer")
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| v.eq_ignore_ascii_case("requester"));
+            // Anonymous requests are never charged, so never served.
+            if !pays || access_key.is_none() {
+                let mut resp = error_xml(StatusCode::FORBIDDEN, "AccessDenied", "Access Denied", &request_id);
+                if let Ok(v) = HeaderValue::from_str(&request_id) {
+                    resp.headers_mut().insert("x-amz-request-id", v);
+                }
+                if let Some((bucket, s)) = &settings
+                    && s.logging.is_some()
+                {
+                    let detail = ErrorDetail::of(&parts);
+                    let mut entry = stratus_s3::AccessEntry {
+                        bucket: bucket.clone(),
+                        remote_ip: source_ip.clone(),
+                        requester: requester.clone(),
+                        request_id: request_id.clone(),
+                        operation: log_operation(&parts, detail.key.is_some()),
+                        key: detail.key.clone(),
+                        request_uri,
+                        status: 403,
+                        error_code: Some("AccessDenied".into()),
+                        signature_version,
+                        authentication_type,
+                        ..Default::default()
+                    };
+                    self.fill_entry(&mut entry, &LogHead::of(&parts), &resp, started);
+                    self.s3.log_access(s, &entry);
+                }
+                return resp;
+            }
+            charged = true;
+        }
+        let log_base =
+            settings.as_ref().filter(|(_, s)| s.logging.is_some()).map(|(bucket, _)| stratus_s3::AccessEntry {
+                bucket: bucket.clone(),
+                remote_ip: source_ip.clone(),
+                requester,
+                request_id: request_id.clone(),
+                request_uri,
+                signature_version,
+                authentication_type,
+                ..Default::default()
+            });
         parts.extensions.insert(Caller { account, region, request_id: request_id.clone(), access_key, source_ip, arn });
         let cors = match (&origin, bucket_of(&parts)) {
             (Some(o), Some(b)) => self.s3.cors_headers(&b, o, parts.method.as_str()).await,
@@ -426,6 +612,18 @@ impl S3Door {
         let ranged_head = parts.method == Method::HEAD && parts.headers.contains_key("range");
         let detail = ErrorDetail::of(&parts);
         let bucket_head = parts.method == Method::HEAD && is_bucket_request(&parts);
+        // What the access log line needs of the request, taken before the request is handed on.
+        let log_request = log_base.map(|mut entry| {
+            entry.operation = log_operation(&parts, detail.key.is_some());
+            entry.key = detail.key.clone();
+            let request_size = ["x-amz-decoded-content-length", "content-length"]
+                .iter()
+                .find_map(|h| parts.headers.get(*h).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok()));
+            if parts.method == Method::PUT && detail.key.is_some() {
+                entry.object_size = request_size;
+            }
+            (entry, LogHead::of(&parts))
+        });
         let req = hyper::Request::from_parts(parts, body);
         let mut resp = match self.service.call(req).await {
             Ok(r) => r.map(|b| b.boxed_unsync()),
@@ -456,8 +654,9 @@ impl S3Door {
         if attributes_call && resp.status() == StatusCode::OK {
             resp = unquoted_etag(resp).await;
         }
+        let mut error_code = None;
         if resp.status().is_client_error() || resp.status().is_server_error() {
-            resp = complete_error(resp, &request_id, &detail).await;
+            (resp, error_code) = complete_error(resp, &request_id, &detail).await;
             if expects_continue {
                 // An error answered before the body was asked for: the client (told nothing
                 // with a 100) does not send it, yet the connection would wait to discard it and
@@ -474,7 +673,53 @@ impl S3Door {
                 h.insert(name, v);
             }
         }
+        if charged && resp.status().is_success() {
+            resp.headers_mut().insert("x-amz-request-charged", HeaderValue::from_static("requester"));
+        }
+        if let (Some((mut entry, request)), Some((_, s))) = (log_request, &settings) {
+            entry.status = resp.status().as_u16();
+            entry.error_code = error_code;
+            entry.version_id = detail.version_id.clone();
+            self.fill_entry(&mut entry, &request, &resp, started);
+            self.s3.log_access(s, &entry);
+        }
         resp
+    }
+
+    /// The parts of an access log entry every request shares: time, sizes, headers.
+    fn fill_entry(
+        &self,
+        entry: &mut stratus_s3::AccessEntry,
+        head: &LogHead,
+        resp: &Response<Body>,
+        started: std::time::Instant,
+    ) {
+        entry.time_millis = self.env.clock.now_millis();
+        let took = started.elapsed().as_millis() as u64;
+        (entry.total_ms, entry.turnaround_ms) = (took, took);
+        entry.referer = head.referer.clone();
+        entry.user_agent = head.user_agent.clone();
+        entry.host = head.host.clone();
+        entry.host_id = self.env.ids.uuid().replace('-', "");
+        entry.tls = head.tls;
+        let length = resp
+            .headers()
+            .get("content-length")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok())
+            .or_else(|| hyper::body::Body::size_hint(resp.body()).exact());
+        if head.method != Method::HEAD {
+            entry.bytes_sent = length.filter(|n| *n > 0);
+        }
+        if entry.object_size.is_none() && entry.key.is_some() && matches!(head.method, Method::GET | Method::HEAD) {
+            let total = resp
+                .headers()
+                .get("content-range")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.rsplit('/').next())
+                .and_then(|v| v.parse::<u64>().ok());
+            entry.object_size = total.or(length).filter(|_| resp.status().is_success());
+        }
     }
 
     /// A CORS preflight, answered from the bucket's CORS rules as S3 does.
