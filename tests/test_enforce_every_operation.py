@@ -26,10 +26,17 @@ SERVICES = ("sqs", "sns", "lambda", "logs", "iam", "sts", "s3", "dynamodb", "dyn
 EXEMPT = {("sts", "GetCallerIdentity"), ("sts", "AssumeRoleWithWebIdentity"), ("sts", "AssumeRoleWithSAML")}
 DENIALS = {"AccessDenied", "AuthorizationError", "AccessDeniedException"}
 # S3 operations no route reaches (newer than the S3 protocol layer Stratus builds on, or S3
-# Object Lambda's own endpoint): nothing runs; they answer NotImplemented before any caller is
-# considered.
+# Object Lambda's own endpoint) and those the S3 door answers as not served (S3 Metadata, ABAC,
+# directory buckets' RenameObject, UpdateObjectEncryption): nothing runs; they answer
+# NotImplemented before any caller is considered.
 UNROUTABLE = {("s3", "CreateBucketMetadataConfiguration"), ("s3", "ListDirectoryBuckets"),
-              ("s3", "WriteGetObjectResponse")}
+              ("s3", "WriteGetObjectResponse")} | {
+    ("s3", op) for op in (
+        "CreateBucketMetadataTableConfiguration", "DeleteBucketMetadataConfiguration",
+        "DeleteBucketMetadataTableConfiguration", "GetBucketMetadataConfiguration",
+        "GetBucketMetadataTableConfiguration", "UpdateBucketMetadataInventoryTableConfiguration",
+        "UpdateBucketMetadataJournalTableConfiguration", "GetBucketAbac", "PutBucketAbac", "RenameObject",
+        "UpdateObjectEncryption")}
 
 
 def placeholder(shape, depth=0):

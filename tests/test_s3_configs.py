@@ -309,3 +309,37 @@ def test_replication_of_delete_markers_follows_the_rule(s3):
     assert markers[0]["IsLatest"] is True
     versions = s3.list_object_versions(Bucket=dst)["Versions"]
     assert len(versions) == 1 and versions[0]["IsLatest"] is False
+
+
+def test_acls_on_writes(s3):
+    # ACL headers of PutObject, CopyObject and CreateMultipartUpload are applied, or refused
+    # where the bucket's ownership disables ACLs — never ignored.
+    b = new_bucket(s3)
+    with pytest.raises(ClientError) as e:
+        s3.put_object(Bucket=b, Key="k", Body=b"x", ACL="public-read")
+    assert code(e) == "AccessControlListNotSupported"
+    with pytest.raises(ClientError) as e:
+        s3.head_object(Bucket=b, Key="k")
+    assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 404  # nothing was written
+    s3.put_object(Bucket=b, Key="k", Body=b"x", ACL="bucket-owner-full-control")  # allowed when enforced
+
+    s3.put_bucket_ownership_controls(Bucket=b, OwnershipControls={"Rules": [{"ObjectOwnership": "ObjectWriter"}]})
+    all_users = {"Type": "Group", "URI": "http://acs.amazonaws.com/groups/global/AllUsers"}
+    s3.put_object(Bucket=b, Key="public", Body=b"x", ACL="public-read")
+    assert {"Grantee": all_users, "Permission": "READ"} in s3.get_object_acl(Bucket=b, Key="public")["Grants"]
+    s3.copy_object(Bucket=b, Key="copied", CopySource={"Bucket": b, "Key": "k"}, ACL="public-read")
+    assert {"Grantee": all_users, "Permission": "READ"} in s3.get_object_acl(Bucket=b, Key="copied")["Grants"]
+    owner = s3.get_object_acl(Bucket=b, Key="k")["Owner"]["ID"]
+    s3.put_object(Bucket=b, Key="granted", Body=b"x", GrantRead=f'uri="{all_users["URI"]}"',
+                  GrantFullControl=f'id="{owner}"')
+    grants = s3.get_object_acl(Bucket=b, Key="granted")["Grants"]
+    assert {"Grantee": all_users, "Permission": "READ"} in grants
+    assert {"Grantee": {"ID": owner, "Type": "CanonicalUser"}, "Permission": "FULL_CONTROL"} in grants
+    with pytest.raises(ClientError) as e:
+        s3.put_object(Bucket=b, Key="both", Body=b"x", ACL="private", GrantRead=f'id="{owner}"')
+    assert code(e) == "InvalidRequest"
+    up = s3.create_multipart_upload(Bucket=b, Key="mp", ACL="public-read")
+    p = s3.upload_part(Bucket=b, Key="mp", UploadId=up["UploadId"], PartNumber=1, Body=b"part")
+    s3.complete_multipart_upload(Bucket=b, Key="mp", UploadId=up["UploadId"],
+                                 MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": p["ETag"]}]})
+    assert {"Grantee": all_users, "Permission": "READ"} in s3.get_object_acl(Bucket=b, Key="mp")["Grants"]

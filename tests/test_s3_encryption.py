@@ -77,3 +77,33 @@ def test_customer_keys_must_be_given_again_to_read(s3, bucket):
         s3.put_object(Bucket=bucket, Key=unique("bad"), Body=b"x", SSECustomerAlgorithm="AES256",
                       SSECustomerKey=headers["SSECustomerKey"], SSECustomerKeyMD5=wrong["SSECustomerKeyMD5"])
     assert code(e) == ("InvalidArgument", 400)
+
+
+def test_multipart_upload_encryption(s3, bucket):
+    # SSE-KMS asked for at initiation is echoed and applies to the completed object.
+    key_arn = "arn:aws:kms:us-east-1:000000000000:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    up = s3.create_multipart_upload(Bucket=bucket, Key="kms-mp", ServerSideEncryption="aws:kms", SSEKMSKeyId=key_arn)
+    assert (up["ServerSideEncryption"], up["SSEKMSKeyId"]) == ("aws:kms", key_arn)
+    p = s3.upload_part(Bucket=bucket, Key="kms-mp", UploadId=up["UploadId"], PartNumber=1, Body=b"x" * 10)
+    done = s3.complete_multipart_upload(Bucket=bucket, Key="kms-mp", UploadId=up["UploadId"],
+                                        MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": p["ETag"]}]})
+    assert (done["ServerSideEncryption"], done["SSEKMSKeyId"]) == ("aws:kms", key_arn)
+    assert s3.head_object(Bucket=bucket, Key="kms-mp")["SSEKMSKeyId"] == key_arn
+
+    # SSE-C: every part gives the key, and reads of the completed object need it.
+    key = os.urandom(32)
+    headers = dict(SSECustomerAlgorithm="AES256", SSECustomerKey=base64.b64encode(key).decode(),
+                   SSECustomerKeyMD5=base64.b64encode(hashlib.md5(key).digest()).decode())
+    up = s3.create_multipart_upload(Bucket=bucket, Key="c-mp", **headers)
+    assert up["SSECustomerKeyMD5"] == headers["SSECustomerKeyMD5"]
+    with pytest.raises(ClientError) as e:
+        s3.upload_part(Bucket=bucket, Key="c-mp", UploadId=up["UploadId"], PartNumber=1, Body=b"no key")
+    assert code(e)[1] == 400
+    p = s3.upload_part(Bucket=bucket, Key="c-mp", UploadId=up["UploadId"], PartNumber=1, Body=b"with key",
+                       **headers)
+    s3.complete_multipart_upload(Bucket=bucket, Key="c-mp", UploadId=up["UploadId"],
+                                 MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": p["ETag"]}]})
+    with pytest.raises(ClientError) as e:
+        s3.get_object(Bucket=bucket, Key="c-mp")
+    assert code(e)[1] == 400
+    assert s3.get_object(Bucket=bucket, Key="c-mp", **headers)["Body"].read() == b"with key"

@@ -455,3 +455,23 @@ def test_overwriting_a_locked_key_adds_a_version_and_keeps_the_locked_one(s3):
     assert status(s3.delete_object(Bucket=b, Key="doc", VersionId=v2)) == 204
     assert_delete_refused(s3, b, "doc", v1, BypassGovernanceRetention=True)
     assert body_of(s3, b, "doc") == b"first"
+
+
+def test_multipart_upload_takes_its_lock_settings_to_the_object(s3):
+    # Object Lock headers of CreateMultipartUpload apply to the completed object.
+    b = lock_bucket(s3)
+    until = future(hours=3)
+    up = s3.create_multipart_upload(Bucket=b, Key="mp", ObjectLockMode="GOVERNANCE",
+                                    ObjectLockRetainUntilDate=until, ObjectLockLegalHoldStatus="ON")
+    part = s3.upload_part(Bucket=b, Key="mp", UploadId=up["UploadId"], PartNumber=1, Body=b"locked parts")
+    done = s3.complete_multipart_upload(Bucket=b, Key="mp", UploadId=up["UploadId"], MultipartUpload={
+        "Parts": [{"PartNumber": 1, "ETag": part["ETag"]}]})
+    head = s3.head_object(Bucket=b, Key="mp")
+    assert (head["ObjectLockMode"], head["ObjectLockRetainUntilDate"], head["ObjectLockLegalHoldStatus"]) == \
+        ("GOVERNANCE", until, "ON")
+    assert_delete_refused(s3, b, "mp", done["VersionId"], BypassGovernanceRetention=True)
+    # Lock headers on a bucket without Object Lock are refused before any part is sent.
+    with pytest.raises(ClientError) as e:
+        s3.create_multipart_upload(Bucket=plain_bucket(s3), Key="mp", ObjectLockMode="GOVERNANCE",
+                                   ObjectLockRetainUntilDate=until)
+    assert err(e)[1] == 400

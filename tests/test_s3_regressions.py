@@ -164,3 +164,25 @@ def test_account_regional_namespace(s3, target):
     with pytest.raises(ClientError) as e:
         s3.create_bucket(Bucket=f"{prefix}w-{target.account}-{REGION}-an")
     assert code(e) == ("InvalidBucketName", 400)
+
+
+def test_operations_the_server_does_not_serve_leave_data_alone(s3, obj):
+    # Operations of S3's model this server does not serve answer NotImplemented — they are not
+    # read as another operation (UpdateObjectEncryption's PUT ?encryption once overwrote the
+    # object with its XML; RenameObject created an empty object; GetBucketAbac listed keys).
+    b, etag, _ = obj
+    with pytest.raises(ClientError) as e:
+        s3.update_object_encryption(Bucket=b, Key="k", ObjectEncryption={
+            "SSEKMS": {"KMSKeyArn": "arn:aws:kms:us-east-1:000000000000:key/1234abcd-12ab-34cd-56ef-1234567890ab"}})
+    assert code(e) == ("NotImplemented", 501)
+    with pytest.raises(ClientError) as e:
+        s3.rename_object(Bucket=b, Key="renamed", RenameSource="k")
+    assert code(e) == ("NotImplemented", 501)
+    for call in (lambda: s3.get_bucket_abac(Bucket=b),
+                 lambda: s3.put_bucket_abac(Bucket=b, AbacStatus={"Status": "Enabled"})):
+        with pytest.raises(ClientError) as e:
+            call()
+        assert code(e) == ("NotImplemented", 501)
+    got = s3.get_object(Bucket=b, Key="k")
+    assert (got["Body"].read(), got["ETag"]) == (b"hello world", etag)
+    assert [o["Key"] for o in s3.list_objects_v2(Bucket=b)["Contents"]] == ["k"]

@@ -622,6 +622,134 @@ fn requested(account: &str, acl: Option<&str>, policy: Option<&AccessControlPoli
     }
 }
 
+/// The ACL headers of a write (PutObject, CopyObject, CreateMultipartUpload): a canned ACL or
+/// grant headers (`id="…"`, `uri="…"`, `emailAddress="…"`, comma-separated).
+#[derive(Debug, Clone, Default)]
+pub struct AclHeaders {
+    pub canned: Option<String>,
+    /// (permission, header value)
+    pub grants: Vec<(&'static str, String)>,
+}
+
+macro_rules! acl_headers {
+    ($i:expr) => {
+        AclHeaders {
+            canned: $i.acl.as_ref().map(|a| a.as_str().to_string()),
+            grants: [
+                (Permission::FULL_CONTROL, $i.grant_full_control.clone()),
+                (Permission::READ, $i.grant_read.clone()),
+                (Permission::READ_ACP, $i.grant_read_acp.clone()),
+                (Permission::WRITE_ACP, $i.grant_write_acp.clone()),
+            ]
+            .into_iter()
+            .filter_map(|(p, v)| v.map(|v| (p, v)))
+            .collect(),
+        }
+    };
+}
+
+impl AclHeaders {
+    pub fn of_put(i: &PutObjectInput) -> Self {
+        acl_headers!(i)
+    }
+    pub fn of_copy(i: &CopyObjectInput) -> Self {
+        acl_headers!(i)
+    }
+    pub fn of_create_upload(i: &CreateMultipartUploadInput) -> Self {
+        acl_headers!(i)
+    }
+
+    fn is_empty(&self) -> bool {
+        self.canned.is_none() && self.grants.is_empty()
+    }
+}
+
+/// The grantees of one grant header.
+fn header_grantees(value: &str) -> S3Result<Vec<Grantee>> {
+    let mut out = Vec::new();
+    for part in value.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let Some((kind, v)) = part.split_once('=') else {
+            return Err(invalid_argument(&format!("Invalid grant header value {part}")));
+        };
+        let v = v.trim().trim_matches('"').to_string();
+        let g = match kind.trim().to_ascii_lowercase().as_str() {
+            "id" => Grantee {
+                display_name: None,
+                email_address: None,
+                id: Some(v),
+                type_: Type::from_static(Type::CANONICAL_USER),
+                uri: None,
+            },
+            "uri" => group(&v),
+            "emailaddress" => {
+                return Err(s3_error!(
+                    UnresolvableGrantByEmailAddress,
+                    "The email address you provided does not match any account on record."
+                ));
+            }
+            other => return Err(invalid_argument(&format!("Invalid grantee type {other}"))),
+        };
+        out.push(g);
+    }
+    Ok(out)
+}
+
+/// The grants a write's ACL headers ask for, checked against the bucket's object ownership
+/// (`BucketOwnerEnforced` takes none but `bucket-owner-full-control`), as the ACL's XML; None
+/// when the write has no ACL headers.
+pub async fn acl_at_write(s3: &S3, bucket: &str, writer: &str, h: &AclHeaders) -> S3Result<Option<String>> {
+    if h.is_empty() {
+        return Ok(None);
+    }
+    if h.canned.is_some() && !h.grants.is_empty() {
+        return Err(s3_error!(InvalidRequest, "Specifying both Canned ACLs and Header Grants is not allowed"));
+    }
+    let b = objects::bucket_exists(s3, bucket).await?;
+    let grants = match &h.canned {
+        Some(c) => {
+            let mut g = canned(writer, c)?;
+            if matches!(c.as_str(), "bucket-owner-full-control" | "bucket-owner-read") && writer != b.account {
+                let p = if c == "bucket-owner-read" { Permission::READ } else { Permission::FULL_CONTROL };
+                g.push(grant(owner_grantee(&b.account), p));
+            }
+            g
+        }
+        None => {
+            let mut g = Vec::new();
+            for (p, v) in &h.grants {
+                for grantee in header_grantees(v)? {
+                    g.push(grant(grantee, p));
+                }
+            }
+            g
+        }
+    };
+    if ownership_of(&b)?.as_deref() == Some("BucketOwnerEnforced") {
+        let only_owner = h.canned.as_deref().is_some_and(|c| matches!(c, "bucket-owner-full-control" | "private"))
+            || !grants_others(&b.account, &grants);
+        if !only_owner {
+            return Err(acl_not_supported());
+        }
+        return Ok(None);
+    }
+    let policy = AccessControlPolicy { grants: Some(grants), owner: Some(owner(writer)) };
+    Ok(Some(to_xml(&policy)?))
+}
+
+/// Sets a version's ACL (its XML) after the write that made it.
+pub async fn store_object_acl(s3: &S3, bucket: &str, key: &str, version_id: &str, xml: String) -> S3Result<()> {
+    let (bucket, name) = (bucket.to_string(), object_acl_key(key, Some(version_id)));
+    s3.store()
+        .write(move |t| {
+            let mut b = load_bucket(t, &bucket)?;
+            b.configs.insert(name, xml);
+            save_bucket(t, &b)?;
+            Ok::<_, Fail>(())
+        })
+        .await
+        .map_err(|f: Fail| f.0)
+}
+
 pub async fn put_bucket_acl(s3: &S3, req: S3Request<PutBucketAclInput>) -> S3Result<S3Response<PutBucketAclOutput>> {
     let i = req.input;
     let b = objects::bucket_exists(s3, &i.bucket).await?;
@@ -648,14 +776,14 @@ fn object_acl_key(key: &str, version: Option<&str>) -> String {
 pub async fn put_object_acl(s3: &S3, req: S3Request<PutObjectAclInput>) -> S3Result<S3Response<PutObjectAclOutput>> {
     let i = req.input;
     let b = objects::bucket_exists(s3, &i.bucket).await?;
-    objects::resolve(s3, &i.bucket, &i.key, i.version_id.as_deref()).await?;
+    let v = objects::resolve(s3, &i.bucket, &i.key, i.version_id.as_deref()).await?;
     let grants = requested(&b.account, i.acl.as_ref().map(|a| a.as_str()), i.access_control_policy.as_ref())?;
     if ownership_of(&b)?.as_deref() == Some("BucketOwnerEnforced") && grants_others(&b.account, &grants) {
         return Err(acl_not_supported());
     }
     let policy = AccessControlPolicy { grants: Some(grants), owner: Some(owner(&b.account)) };
     let xml = to_xml(&policy)?;
-    let name = object_acl_key(&i.key, i.version_id.as_deref());
+    let name = object_acl_key(&i.key, Some(&v.version_id));
     s3.store()
         .write(move |t| {
             let mut b = load_bucket(t, &i.bucket)?;
@@ -671,8 +799,8 @@ pub async fn put_object_acl(s3: &S3, req: S3Request<PutObjectAclInput>) -> S3Res
 pub async fn get_object_acl(s3: &S3, req: S3Request<GetObjectAclInput>) -> S3Result<S3Response<GetObjectAclOutput>> {
     let i = req.input;
     let b = objects::bucket_exists(s3, &i.bucket).await?;
-    objects::resolve(s3, &i.bucket, &i.key, i.version_id.as_deref()).await?;
-    let stored = b.configs.get(&object_acl_key(&i.key, i.version_id.as_deref()));
+    let v = objects::resolve(s3, &i.bucket, &i.key, i.version_id.as_deref()).await?;
+    let stored = b.configs.get(&object_acl_key(&i.key, Some(&v.version_id)));
     let grants = match stored {
         Some(x) => from_xml::<AccessControlPolicy>(x)?.grants.unwrap_or_default(),
         None => vec![grant(owner_grantee(&b.account), Permission::FULL_CONTROL)],

@@ -155,6 +155,28 @@ pub fn check_read(v: &Version, given: Option<&str>) -> Result<(), S3Error> {
     }
 }
 
+/// Whether an UploadPart carries what its upload's encryption needs: the upload's SSE-C key,
+/// and no key when the upload has none.
+pub fn check_part(upload: Option<&Encryption>, given: Option<&str>) -> Result<(), S3Error> {
+    let stored = upload.filter(|e| e.kind == SSE_C).and_then(|e| e.key_md5.as_deref());
+    match (stored, given) {
+        (None, None) => Ok(()),
+        (None, Some(_)) => Err(s3_error!(
+            InvalidRequest,
+            "The multipart upload initiate requested encryption. Subsequent part requests must include the appropriate encryption parameters."
+        )),
+        (Some(_), None) => Err(s3_error!(
+            InvalidRequest,
+            "The multipart upload initiate requested encryption. Subsequent part requests must include the appropriate encryption parameters."
+        )),
+        (Some(s), Some(g)) if s == g => Ok(()),
+        (Some(_), Some(_)) => Err(s3_error!(
+            InvalidArgument,
+            "The provided encryption parameters did not match the ones used originally."
+        )),
+    }
+}
+
 /// The encryption headers a response carries for a version:
 /// (x-amz-server-side-encryption, KMS key id, bucket key, SSE-C algorithm, SSE-C key MD5).
 pub struct Answer {

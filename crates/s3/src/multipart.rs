@@ -72,6 +72,7 @@ pub async fn create(
     req: S3Request<CreateMultipartUploadInput>,
 ) -> S3Result<S3Response<CreateMultipartUploadOutput>> {
     let who = caller(&req);
+    let req_acl = crate::configs::AclHeaders::of_create_upload(&req.input);
     let i = req.input;
     check_key(&i.key)?;
     let tags = objects::parse_tagging_header(i.tagging.as_deref())?;
@@ -80,6 +81,8 @@ pub async fn create(
         t.format(TimestampFormat::HttpDate, &mut buf).ok()?;
         String::from_utf8(buf).ok()
     });
+    let (storage_class, lock, encryption) = objects::write_options!(i, s3.now_millis());
+    let acl = crate::configs::acl_at_write(s3, &i.bucket, &who.account, &req_acl).await?;
     let upload = Upload {
         key: i.key.clone(),
         upload_id: s3.new_id() + &s3.new_id(),
@@ -97,21 +100,35 @@ pub async fn create(
         metadata: i.metadata.unwrap_or_default().into_iter().collect(),
         tags,
         checksum_algorithm: i.checksum_algorithm.as_ref().map(|a| a.as_str().to_ascii_uppercase()),
-        storage_class: errors::storage_class(i.storage_class.as_ref())?,
+        storage_class,
+        lock,
+        encryption,
+        acl,
     };
     let (bucket, u) = (i.bucket.clone(), upload.clone());
+    let now = s3.now_millis();
     s3.store()
         .write(move |t| -> Res<()> {
-            load_bucket(t, &bucket)?;
+            let b = load_bucket(t, &bucket)?;
+            // Lock headers need a bucket with Object Lock: refused before any part is sent.
+            if u.lock != Default::default() {
+                crate::lock::for_new_version(&b, u.lock.clone(), now)?;
+            }
             t.put(&keys::upload(&bucket, &u.key, &u.upload_id), &encode(&u))?;
             Ok(())
         })
         .await?;
+    let enc = crate::encryption::answer(upload.encryption.as_ref());
     Ok(S3Response::new(CreateMultipartUploadOutput {
         bucket: Some(i.bucket),
         key: Some(upload.key),
         upload_id: Some(upload.upload_id),
         checksum_algorithm: i.checksum_algorithm,
+        server_side_encryption: enc.sse,
+        ssekms_key_id: enc.kms_key,
+        bucket_key_enabled: enc.bucket_key,
+        sse_customer_algorithm: enc.customer_algorithm,
+        sse_customer_key_md5: enc.customer_key_md5,
         ..Default::default()
     }))
 }
@@ -161,6 +178,13 @@ pub async fn upload_part(s3: &S3, req: S3Request<UploadPartInput>) -> S3Result<S
     if sums.algorithm.is_none() {
         sums.algorithm = upload.checksum_algorithm.clone();
     }
+    // The parts of an SSE-C upload carry its key, as S3 checks.
+    let given = crate::encryption::customer_key(
+        i.sse_customer_algorithm.as_deref(),
+        i.sse_customer_key.as_deref(),
+        i.sse_customer_key_md5.as_deref(),
+    )?;
+    crate::encryption::check_part(upload.encryption.as_ref(), given.as_deref())?;
     // Parts stay in blob files: a completed object is the list of its parts' blobs.
     let (w, checksum) = sums.receive(s3, i.body, i.content_md5.as_deref(), trailing.as_ref(), 0).await?;
     let etag = hex::encode(w.md5);
@@ -343,8 +367,8 @@ pub async fn complete(
         // twice, and an upload whose conditions fail stays.
         upload_id: Some(i.upload_id.clone()),
         storage_class: upload.storage_class.clone(),
-        lock: Default::default(),
-        encryption: None,
+        lock: upload.lock.clone(),
+        encryption: upload.encryption.clone(),
         version_id: None,
         replica: false,
     };
@@ -352,11 +376,18 @@ pub async fn complete(
     body::delete_later(s3.store().blobs().clone(), unused);
     let mut c = Checksum::default();
     objects::set_checksum(&checksum, &mut c);
+    if let Some(acl) = &upload.acl {
+        crate::configs::store_object_acl(s3, &i.bucket, &i.key, &v.version_id, acl.clone()).await?;
+    }
+    let enc = crate::encryption::answer(v.encryption.as_ref());
     Ok(S3Response::new(CompleteMultipartUploadOutput {
         bucket: Some(i.bucket.clone()),
         key: Some(i.key.clone()),
         e_tag: Some(quoted(&etag)),
         location: Some(format!("/{}/{}", i.bucket, i.key)),
+        server_side_encryption: enc.sse,
+        ssekms_key_id: enc.kms_key,
+        bucket_key_enabled: enc.bucket_key,
         version_id: (v.version_id != "null").then_some(v.version_id),
         checksum_crc32: c.checksum_crc32,
         checksum_crc32c: c.checksum_crc32c,

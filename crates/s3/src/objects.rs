@@ -46,6 +46,8 @@ macro_rules! write_options {
     };
 }
 
+pub(crate) use write_options;
+
 /// A read (GetObject, HeadObject) of an SSE-C version must give its key.
 macro_rules! check_customer_key {
     ($v:expr, $i:expr) => {
@@ -588,6 +590,8 @@ async fn put_as(
     }
     errors::check_write_conditions(i.if_match.as_ref(), i.if_none_match.as_ref())?;
     let (storage_class, lock, encryption) = write_options!(i, s3.now_millis());
+    let acl =
+        crate::configs::acl_at_write(s3, &i.bucket, &who.account, &crate::configs::AclHeaders::of_put(&i)).await?;
     let bucket = i.bucket.clone();
     let tags = parse_tagging_header(i.tagging.as_deref())?;
     let sums = ChecksumRequest::new(
@@ -633,7 +637,11 @@ async fn put_as(
         version_id: None,
         replica: false,
     };
+    let key = obj.key.clone();
     let v = commit_object(s3, &bucket, &who, obj).await?;
+    if let Some(acl) = acl {
+        crate::configs::store_object_acl(s3, &bucket, &key, &v.version_id, acl).await?;
+    }
     let enc = crate::encryption::answer(v.encryption.as_ref());
     let mut out = PutObjectOutput {
         e_tag: Some(quoted(&etag)),
@@ -1315,6 +1323,8 @@ pub async fn copy(s3: &S3, req: S3Request<CopyObjectInput>) -> S3Result<S3Respon
     check_key(&i.key)?;
     let (sb, sk, svid) = copy_source(&i.copy_source)?;
     let (storage_class, lock, encryption) = write_options!(i, s3.now_millis());
+    let acl =
+        crate::configs::acl_at_write(s3, &i.bucket, &who.account, &crate::configs::AclHeaders::of_copy(&i)).await?;
     let dest = bucket_exists(s3, &i.bucket).await?;
     let src = resolve_with_data(s3, &sb, &sk, svid.as_deref()).await?;
     let source_key = crate::encryption::customer_key(
@@ -1406,7 +1416,11 @@ pub async fn copy(s3: &S3, req: S3Request<CopyObjectInput>) -> S3Result<S3Respon
         version_id: None,
         replica: false,
     };
+    let dest_key = obj.key.clone();
     let v = commit_object(s3, &dest.name, &who, obj).await?;
+    if let Some(acl) = acl {
+        crate::configs::store_object_acl(s3, &dest.name, &dest_key, &v.version_id, acl).await?;
+    }
     let mut result = CopyObjectResult {
         e_tag: Some(quoted(&etag)),
         last_modified: Some(timestamp(v.last_modified_millis)),

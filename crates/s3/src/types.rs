@@ -231,6 +231,15 @@ pub struct Upload {
     pub checksum_algorithm: Option<String>,
     #[serde(default)]
     pub storage_class: Option<String>,
+    /// Object Lock settings the completed object takes.
+    #[serde(default)]
+    pub lock: Lock,
+    /// The encryption asked for at initiation (SSE-C: every part must give the same key).
+    #[serde(default)]
+    pub encryption: Option<crate::encryption::Encryption>,
+    /// The ACL grants asked for at initiation, set on the completed object.
+    #[serde(default)]
+    pub acl: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

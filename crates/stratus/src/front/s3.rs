@@ -328,6 +328,40 @@ async fn complete_error(
     (Response::from_parts(parts, boxed(Full::new(Bytes::from(xml)))), found)
 }
 
+/// Operations of S3's current model that the protocol layer does not know, by their
+/// subresource: left alone, it would read them as another operation (UpdateObjectEncryption's
+/// `PUT /{Bucket}/{Key}?encryption` as a PutObject of the XML, RenameObject as an empty
+/// PutObject, GetBucketAbac as a listing). They answer NotImplemented, naming what they need.
+fn unrouted_operation(parts: &Parts, has_key: bool) -> Option<(&'static str, &'static str)> {
+    let query = parts.uri.query()?;
+    let has = |q: &str| query.split('&').any(|kv| kv.split('=').next() == Some(q));
+    let method = parts.method.as_str();
+    let found = if has_key {
+        match method {
+            "PUT" if has("encryption") => {
+                ("UpdateObjectEncryption", "changing an object's encryption in place is not served by this server")
+            }
+            "PUT" if has("renameObject") => {
+                ("RenameObject", "RenameObject is for directory buckets, which this server does not serve")
+            }
+            _ => return None,
+        }
+    } else if has("abac") {
+        (
+            if method == "PUT" { "PutBucketAbac" } else { "GetBucketAbac" },
+            "attribute-based access control for buckets is not served by this server",
+        )
+    } else if ["metadataConfiguration", "metadataTable", "metadataInventoryTable", "metadataJournalTable"]
+        .iter()
+        .any(|q| has(q))
+    {
+        ("S3 Metadata", "S3 Metadata configurations need S3 Tables, which this server does not run")
+    } else {
+        return None;
+    };
+    Some(found)
+}
+
 /// What an access log line takes from the request's head.
 struct LogHead {
     method: Method,
@@ -611,6 +645,13 @@ impl S3Door {
         }
         let ranged_head = parts.method == Method::HEAD && parts.headers.contains_key("range");
         let detail = ErrorDetail::of(&parts);
+        if let Some((op, why)) = unrouted_operation(&parts, detail.key.is_some()) {
+            let mut r = error_xml(StatusCode::NOT_IMPLEMENTED, "NotImplemented", &format!("{op}: {why}."), &request_id);
+            if let Ok(v) = HeaderValue::from_str(&request_id) {
+                r.headers_mut().insert("x-amz-request-id", v);
+            }
+            return r;
+        }
         let bucket_head = parts.method == Method::HEAD && is_bucket_request(&parts);
         // What the access log line needs of the request, taken before the request is handed on.
         let log_request = log_base.map(|mut entry| {
