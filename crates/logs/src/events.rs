@@ -116,7 +116,10 @@ pub(crate) async fn put(
     let group = GroupRef::named(ctx, &input.log_group_name);
     let stream = input.log_stream_name;
     let now = i.now();
-    i.store
+    let tail_of = crate::tail::listening(i).then(|| (group.clone(), stream.clone()));
+    let tail = tail_of.is_some();
+    let (out, stored) = i
+        .store
         .write(move |t| {
             let mut g = group.load(t)?;
             let mut s = load_stream(t, g.id, &stream)?.ok_or_else(stream_not_found)?;
@@ -154,12 +157,29 @@ pub(crate) async fn put(
             s.uploads += 1;
             save_stream(t, g.id, &s)?;
             save_group(t, &g)?;
-            Ok(PutLogEventsOutput {
+            let stored: Option<Vec<(u64, String)>> =
+                tail.then(|| accepted.iter().map(|(ts, m)| (*ts, m.to_string())).collect());
+            let out = PutLogEventsOutput {
                 next_sequence_token: sequence_token(s.id, s.uploads),
                 rejected_log_events_info: (!rejected.is_empty()).then_some(rejected),
-            })
+            };
+            Ok((out, stored))
         })
-        .await
+        .await?;
+    if let (Some(events), Some((g, stream))) = (stored, tail_of) {
+        crate::tail::publish(
+            i,
+            vec![crate::tail::Written {
+                account: g.account,
+                region: g.region,
+                group: g.name,
+                stream,
+                ingestion: now,
+                events,
+            }],
+        );
+    }
+    Ok(out)
 }
 
 fn check_append(a: &crate::Append) -> Result<(), AwsError> {
@@ -191,9 +211,11 @@ pub(crate) async fn append(i: &Inner, mut appends: Vec<crate::Append>) -> Result
         a.events.sort_by_key(|(ts, _)| *ts);
     }
     let now = i.now();
+    let tail = crate::tail::listening(i);
     // One transaction for every stream: function output arrives in batches behind the
     // invocations, and one durable write per batch keeps it off their path.
-    i.store
+    let written = i
+        .store
         .write(move |t| {
             for a in &appends {
                 let mut g = match load_group(t, &a.account, &a.region, &a.group)? {
@@ -209,9 +231,26 @@ pub(crate) async fn append(i: &Inner, mut appends: Vec<crate::Append>) -> Result
                 save_stream(t, g.id, &s)?;
                 save_group(t, &g)?;
             }
-            Ok(())
+            let written: Vec<crate::tail::Written> = if tail {
+                appends
+                    .into_iter()
+                    .map(|a| crate::tail::Written {
+                        account: a.account,
+                        region: a.region,
+                        group: a.group,
+                        stream: a.stream,
+                        ingestion: now,
+                        events: a.events,
+                    })
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            Ok::<_, AwsError>(written)
         })
-        .await
+        .await?;
+    crate::tail::publish(i, written);
+    Ok(())
 }
 
 fn limit_of(limit: Option<i64>) -> usize {

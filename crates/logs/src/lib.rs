@@ -47,6 +47,7 @@ mod policies;
 mod streams;
 mod subscriptions;
 mod sweeper;
+mod tail;
 mod tokens;
 pub mod types;
 
@@ -133,6 +134,7 @@ pub const SUPPORTED: &[&str] = &[
     "DeleteLogAnomalyDetector",
     "ListAnomalies",
     "UpdateAnomaly",
+    "StartLiveTail",
 ];
 
 /// Whether a subscription filter's destination takes deliveries from a log group: a function
@@ -169,6 +171,8 @@ pub(crate) struct Inner {
     pub destinations: std::sync::OnceLock<Arc<dyn Destinations>>,
     /// Who says whether an export task's bucket exists.
     pub buckets: std::sync::OnceLock<Arc<dyn Buckets>>,
+    /// Events just stored, for live tail sessions (`tail.rs`).
+    pub tail: tokio::sync::broadcast::Sender<Arc<tail::Written>>,
 }
 
 impl Logs {
@@ -182,6 +186,7 @@ impl Logs {
                 closing: AtomicBool::new(false),
                 closing_signal: Notify::new(),
                 destinations: std::sync::OnceLock::new(),
+                tail: tokio::sync::broadcast::channel(tail::CHANNEL).0,
                 buckets: std::sync::OnceLock::new(),
             }),
         })
@@ -302,6 +307,24 @@ fn check_patterns(op: &str, input: &Value) -> Result<(), AwsError> {
 impl Service for Logs {
     fn model(&self) -> &ServiceModel {
         self.inner.model
+    }
+
+    fn streams_events(&self, op: &Operation) -> bool {
+        op.name == "StartLiveTail"
+    }
+
+    fn call_events<'a>(
+        &'a self,
+        ctx: &'a RequestContext,
+        op: &'a Operation,
+        input: Value,
+    ) -> BoxFuture<'a, Result<Box<dyn stratus_proto::eventstream::EventSource>, AwsError>> {
+        Box::pin(async move {
+            match op.name.as_str() {
+                "StartLiveTail" => tail::start(&self.inner, ctx, input).await,
+                other => Err(errors::unsupported_operation(other)),
+            }
+        })
     }
 
     fn call<'a>(

@@ -622,7 +622,6 @@ async fn unsupported_operations_say_so() {
     let cases = [
         ("ListScheduledQueries", json!({})),
         ("ListIntegrations", json!({})),
-        ("StartLiveTail", json!({"logGroupIdentifiers": ["g"]})),
         ("GetTransformer", json!({"logGroupIdentifier": "g"})),
     ];
     for (op, body) in cases {
