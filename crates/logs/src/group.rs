@@ -36,6 +36,9 @@ pub struct GroupRecord {
     pub kms_key_id: Option<String>,
     #[serde(default)]
     pub deletion_protection: bool,
+    /// PutBearerTokenAuthentication's setting.
+    #[serde(default)]
+    pub bearer_token: bool,
     /// Message bytes of the events kept (AWS reports the group's stored bytes).
     #[serde(default)]
     pub stored_bytes: u64,

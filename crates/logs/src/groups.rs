@@ -40,6 +40,7 @@ pub(crate) fn new_group(
         class: "STANDARD".into(),
         kms_key_id: None,
         deletion_protection: false,
+        bearer_token: false,
         stored_bytes: 0,
         subscriptions: Vec::new(),
         metric_filters: Vec::new(),
@@ -114,6 +115,7 @@ pub(crate) fn group_output(g: &GroupRecord, with_stored_bytes: bool) -> LogGroup
         log_group_class: g.class.clone(),
         log_group_arn: g.group_arn(),
         deletion_protection_enabled: with_stored_bytes.then_some(g.deletion_protection),
+        bearer_token_authentication_enabled: with_stored_bytes.then_some(g.bearer_token),
     }
 }
 
@@ -319,6 +321,23 @@ pub(crate) async fn set_kms_key(
     })
     .await?;
     Ok(Value::Null)
+}
+
+/// PutBearerTokenAuthentication: the group's setting, kept and reported by DescribeLogGroups.
+pub(crate) async fn put_bearer_token(
+    i: &Inner,
+    ctx: &RequestContext,
+    input: serde_json::Value,
+) -> Result<serde_json::Value, AwsError> {
+    let id = input.get("logGroupIdentifier").and_then(serde_json::Value::as_str).unwrap_or_default();
+    let enabled = input.get("bearerTokenAuthenticationEnabled").and_then(serde_json::Value::as_bool).unwrap_or(false);
+    let group = GroupRef::resolve(ctx, None, Some(id))?;
+    update(i, group, move |g| {
+        g.bearer_token = enabled;
+        Ok(())
+    })
+    .await?;
+    Ok(serde_json::Value::Null)
 }
 
 /// Loads, changes and saves a group in one transaction.

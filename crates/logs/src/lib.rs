@@ -40,8 +40,11 @@ mod exports;
 mod filters;
 mod group;
 mod groups;
+mod indexes;
 mod insights;
+mod integrations;
 mod keys;
+mod lookups;
 pub mod pattern;
 mod policies;
 mod streams;
@@ -135,6 +138,28 @@ pub const SUPPORTED: &[&str] = &[
     "ListAnomalies",
     "UpdateAnomaly",
     "StartLiveTail",
+    "ListLogGroupsForQuery",
+    "PutIndexPolicy",
+    "DescribeIndexPolicies",
+    "DeleteIndexPolicy",
+    "DescribeFieldIndexes",
+    "CreateLookupTable",
+    "GetLookupTable",
+    "DescribeLookupTables",
+    "UpdateLookupTable",
+    "DeleteLookupTable",
+    "CreateImportTask",
+    "DescribeImportTasks",
+    "DescribeImportTaskBatches",
+    "CancelImportTask",
+    "ListIntegrations",
+    "GetIntegration",
+    "DeleteIntegration",
+    "PutIntegration",
+    "AssociateSourceToS3TableIntegration",
+    "DisassociateSourceFromS3TableIntegration",
+    "ListSourcesForS3TableIntegration",
+    "PutBearerTokenAuthentication",
 ];
 
 /// Whether a subscription filter's destination takes deliveries from a log group: a function
@@ -418,6 +443,26 @@ impl Service for Logs {
                 "DeleteLogAnomalyDetector" => anomalies::delete(i, ctx, input).await,
                 "ListAnomalies" => anomalies::list_anomalies(i, ctx, input).await,
                 "UpdateAnomaly" => anomalies::update_anomaly(i, ctx, input).await,
+                "ListLogGroupsForQuery" => insights::groups_of(i, ctx, input).await,
+                "PutIndexPolicy" => indexes::put(i, ctx, input).await,
+                "DescribeIndexPolicies" => indexes::describe(i, ctx, input).await,
+                "DeleteIndexPolicy" => indexes::delete(i, ctx, input).await,
+                "DescribeFieldIndexes" => indexes::field_indexes(i, ctx, input).await,
+                "CreateLookupTable" => lookups::create(i, ctx, input).await,
+                "GetLookupTable" => lookups::get(i, ctx, input).await,
+                "DescribeLookupTables" => lookups::describe(i, ctx, input).await,
+                "UpdateLookupTable" => lookups::update(i, ctx, input).await,
+                "DeleteLookupTable" => lookups::delete(i, ctx, input).await,
+                "CreateImportTask" => integrations::create_import_task(&input),
+                "DescribeImportTasks" => integrations::describe_import_tasks(&input),
+                "DescribeImportTaskBatches" | "CancelImportTask" => integrations::import_task(&input),
+                "ListIntegrations" => integrations::list_integrations(),
+                "GetIntegration" | "DeleteIntegration" => integrations::integration(&input),
+                "PutIntegration" => integrations::put_integration(&input),
+                "AssociateSourceToS3TableIntegration"
+                | "DisassociateSourceFromS3TableIntegration"
+                | "ListSourcesForS3TableIntegration" => integrations::s3_table_integration(&input),
+                "PutBearerTokenAuthentication" => groups::put_bearer_token(i, ctx, input).await,
                 "GetLogEvents" => out(events::get(i, ctx, parse(input)?).await?),
                 "FilterLogEvents" => out(events::filter(i, ctx, parse(input)?).await?),
                 other => Err(errors::unsupported_operation(other)),

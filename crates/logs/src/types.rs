@@ -51,6 +51,8 @@ pub struct LogGroupOutput {
     pub log_group_arn: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub deletion_protection_enabled: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bearer_token_authentication_enabled: Option<bool>,
 }
 
 #[derive(Serialize)]

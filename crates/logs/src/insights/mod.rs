@@ -591,6 +591,30 @@ pub(crate) async fn results(i: &Inner, ctx: &RequestContext, input: Json) -> Res
     }))
 }
 
+/// ListLogGroupsForQuery: the groups a query analyzed, as ARNs (pages of `maxResults`, 1–500,
+/// default 50).
+pub(crate) async fn groups_of(i: &Inner, ctx: &RequestContext, input: Json) -> Result<Json, AwsError> {
+    let q = load_query(i, ctx, s(&input, "queryId").unwrap_or_default()).await?;
+    let all: Vec<String> = q
+        .log_group_names
+        .iter()
+        .map(|g| {
+            let name = GroupRef::from_arn(g).map_or_else(|| g.clone(), |r| r.name);
+            format!("arn:aws:logs:{}:{}:log-group:{name}", ctx.region, ctx.account)
+        })
+        .collect();
+    let limit = input.get("maxResults").and_then(Json::as_u64).unwrap_or(50).clamp(1, 500) as usize;
+    let start = match s(&input, "nextToken") {
+        None | Some("") => 0,
+        Some(t) => t.parse::<usize>().map_err(|_| crate::errors::invalid_token())?,
+    };
+    let mut out = json!({"logGroupIdentifiers": all.iter().skip(start).take(limit).collect::<Vec<_>>()});
+    if start + limit < all.len() {
+        out["nextToken"] = json!((start + limit).to_string());
+    }
+    Ok(out)
+}
+
 pub(crate) async fn stop(i: &Inner, ctx: &RequestContext, input: Json) -> Result<Json, AwsError> {
     let q = load_query(i, ctx, s(&input, "queryId").unwrap_or_default()).await?;
     if q.status != "Running" && q.status != "Scheduled" {
