@@ -52,6 +52,7 @@ mod subscriptions;
 mod sweeper;
 mod tail;
 mod tokens;
+mod transformers;
 pub mod types;
 
 static MODEL: LazyLock<Result<ServiceModel, String>> =
@@ -160,6 +161,10 @@ pub const SUPPORTED: &[&str] = &[
     "DisassociateSourceFromS3TableIntegration",
     "ListSourcesForS3TableIntegration",
     "PutBearerTokenAuthentication",
+    "PutTransformer",
+    "GetTransformer",
+    "DeleteTransformer",
+    "TestTransformer",
 ];
 
 /// Whether a subscription filter's destination takes deliveries from a log group: a function
@@ -463,6 +468,10 @@ impl Service for Logs {
                 | "DisassociateSourceFromS3TableIntegration"
                 | "ListSourcesForS3TableIntegration" => integrations::s3_table_integration(&input),
                 "PutBearerTokenAuthentication" => groups::put_bearer_token(i, ctx, input).await,
+                "PutTransformer" => transformers::put(i, ctx, input).await,
+                "GetTransformer" => transformers::get(i, ctx, input).await,
+                "DeleteTransformer" => transformers::delete(i, ctx, input).await,
+                "TestTransformer" => transformers::test(input).await,
                 "GetLogEvents" => out(events::get(i, ctx, parse(input)?).await?),
                 "FilterLogEvents" => out(events::filter(i, ctx, parse(input)?).await?),
                 other => Err(errors::unsupported_operation(other)),

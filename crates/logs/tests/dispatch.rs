@@ -619,7 +619,7 @@ async fn tags_by_name_and_by_arn() {
 #[tokio::test]
 async fn unsupported_operations_say_so() {
     let h = Harness::new();
-    let cases = [("ListScheduledQueries", json!({})), ("GetTransformer", json!({"logGroupIdentifier": "g"}))];
+    let cases = [("ListScheduledQueries", json!({})), ("GetScheduledQuery", json!({"identifier": "q"}))];
     for (op, body) in cases {
         let (code, msg) = h.err(op, body).await;
         assert_eq!(code, "InvalidOperationException", "{op}");
