@@ -625,13 +625,6 @@ def test_cli_workflow(aws_logs):
     aws_logs("delete-log-group", "--log-group-name", group)
 
 
-@pytest.mark.skipif(IS_MOTO, reason="moto implements metric filters")
-def test_unsupported_operation_is_reported(logs, group):
-    err = expect_error("InvalidOperationException", logs.list_scheduled_queries)
-    assert err.response["Error"]["Message"] == \
-        "The operation ListScheduledQueries is not supported by this server."
-
-
 class TestCliTail:
     @pytest.fixture(autouse=True)
     def _needs_tail(self, cli_has_tail):

@@ -90,6 +90,13 @@ impl Task {
 /// Whether an S3 bucket exists: the binary answers (only it sees S3).
 pub trait Buckets: Send + Sync {
     fn exists<'a>(&'a self, bucket: &'a str) -> stratus_proto::BoxFuture<'a, bool>;
+    /// Writes an object (scheduled queries' results).
+    fn put<'a>(
+        &'a self,
+        bucket: &'a str,
+        key: &'a str,
+        body: Vec<u8>,
+    ) -> stratus_proto::BoxFuture<'a, Result<(), String>>;
 }
 
 pub(crate) async fn create(i: &Inner, ctx: &RequestContext, input: Json) -> Result<Json, AwsError> {

@@ -64,3 +64,29 @@ pub fn s3_table_integration(input: &Value) -> Result<Value, AwsError> {
     let named = [s(input, "integrationArn"), s(input, "identifier")].into_iter().find(|v| !v.is_empty()).unwrap_or("");
     Err(not_found(format!("The S3 Tables integration {named} does not exist: S3 Tables is not served by this server.")))
 }
+
+/// GetLogFields: data sources come from CloudWatch pipelines, which this server does not run.
+pub fn log_fields(input: &Value) -> Result<Value, AwsError> {
+    Err(not_found(format!(
+        "The data source {} of type {} does not exist: CloudWatch pipelines are not served by this server.",
+        s(input, "dataSourceName"),
+        s(input, "dataSourceType")
+    )))
+}
+
+/// GetLogObject: large log objects come from OpenTelemetry ingestion, which this server does
+/// not serve, so no pointer names one.
+pub fn log_object(input: &Value) -> Result<Value, AwsError> {
+    Err(not_found(format!("The log object {} does not exist.", s(input, "logObjectPointer"))))
+}
+
+/// ListAggregateLogGroupSummaries: groups are summarized by their data sources, which only
+/// CloudWatch pipelines and vended logs assign; no group here has one.
+pub fn aggregate_summaries(input: &Value) -> Result<Value, AwsError> {
+    if !matches!(s(input, "groupBy"), "DATA_SOURCE_NAME_TYPE_AND_FORMAT" | "DATA_SOURCE_NAME_AND_TYPE") {
+        return Err(crate::errors::invalid_parameter(
+            "groupBy is DATA_SOURCE_NAME_TYPE_AND_FORMAT or DATA_SOURCE_NAME_AND_TYPE.",
+        ));
+    }
+    Ok(json!({ "aggregateLogGroupSummaries": [] }))
+}

@@ -47,6 +47,7 @@ mod keys;
 mod lookups;
 pub mod pattern;
 mod policies;
+mod scheduled;
 mod streams;
 mod subscriptions;
 mod sweeper;
@@ -165,6 +166,15 @@ pub const SUPPORTED: &[&str] = &[
     "GetTransformer",
     "DeleteTransformer",
     "TestTransformer",
+    "CreateScheduledQuery",
+    "GetScheduledQuery",
+    "UpdateScheduledQuery",
+    "DeleteScheduledQuery",
+    "ListScheduledQueries",
+    "GetScheduledQueryHistory",
+    "GetLogFields",
+    "GetLogObject",
+    "ListAggregateLogGroupSummaries",
 ];
 
 /// Whether a subscription filter's destination takes deliveries from a log group: a function
@@ -230,6 +240,7 @@ impl Logs {
     /// Starts the background work: events past their group's retention are deleted.
     pub fn start(&self) {
         tokio::spawn(sweeper::run(self.inner.clone()));
+        tokio::spawn(scheduled::run(self.inner.clone()));
     }
 
     /// Stops the background work.
@@ -472,6 +483,15 @@ impl Service for Logs {
                 "GetTransformer" => transformers::get(i, ctx, input).await,
                 "DeleteTransformer" => transformers::delete(i, ctx, input).await,
                 "TestTransformer" => transformers::test(input).await,
+                "CreateScheduledQuery" => scheduled::create(i, ctx, input).await,
+                "GetScheduledQuery" => scheduled::get(i, ctx, input).await,
+                "UpdateScheduledQuery" => scheduled::update(i, ctx, input).await,
+                "DeleteScheduledQuery" => scheduled::delete(i, ctx, input).await,
+                "ListScheduledQueries" => scheduled::list(i, ctx, input).await,
+                "GetScheduledQueryHistory" => scheduled::history(i, ctx, input).await,
+                "GetLogFields" => integrations::log_fields(&input),
+                "GetLogObject" => integrations::log_object(&input),
+                "ListAggregateLogGroupSummaries" => integrations::aggregate_summaries(&input),
                 "GetLogEvents" => out(events::get(i, ctx, parse(input)?).await?),
                 "FilterLogEvents" => out(events::filter(i, ctx, parse(input)?).await?),
                 other => Err(errors::unsupported_operation(other)),

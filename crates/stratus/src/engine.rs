@@ -467,6 +467,20 @@ impl stratus_logs::Buckets for LogsBuckets {
     fn exists<'a>(&'a self, bucket: &'a str) -> stratus_proto::BoxFuture<'a, bool> {
         Box::pin(self.s3.bucket_exists_internal(bucket))
     }
+
+    fn put<'a>(
+        &'a self,
+        bucket: &'a str,
+        key: &'a str,
+        body: Vec<u8>,
+    ) -> stratus_proto::BoxFuture<'a, Result<(), String>> {
+        Box::pin(async move {
+            self.s3
+                .put_object_internal(bucket, key, body, "logs.amazonaws.com")
+                .await
+                .map_err(|e| format!("{}: {}", e.code, e.message))
+        })
+    }
 }
 
 /// S3 as the place Lambda reads deployment packages named by `S3Bucket`/`S3Key` from.

@@ -591,6 +591,11 @@ pub(crate) async fn results(i: &Inner, ctx: &RequestContext, input: Json) -> Res
     }))
 }
 
+/// Whether a query string parses (scheduled queries check theirs when put).
+pub(crate) fn check_query(text: &str) -> Result<(), AwsError> {
+    query::parse(text).map(|_| ()).map_err(|e| malformed(&e))
+}
+
 /// ListLogGroupsForQuery: the groups a query analyzed, as ARNs (pages of `maxResults`, 1–500,
 /// default 50).
 pub(crate) async fn groups_of(i: &Inner, ctx: &RequestContext, input: Json) -> Result<Json, AwsError> {
