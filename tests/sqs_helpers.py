@@ -317,6 +317,25 @@ def raw_exchange(port: int, head: bytes, body_chunks=(), timeout: float = 30.0) 
     return status, bytes(resp), sent
 
 
+def start_own_server(tmp_path_factory, name: str, extra_args: list[str]) -> "ServerProcess":
+    """A server of a test module's own (a fresh data directory, `extra_args` on its command
+    line), for settings the shared server does not have; the test fails if it does not start."""
+    import pytest
+
+    base = tmp_path_factory.mktemp(name)
+    data = base / "data"
+    data.mkdir()
+    srv = ServerProcess(data, log_dir=base, extra_args=extra_args)
+    failure = None
+    try:
+        srv.start(timeout=10)
+    except ServerStartError as e:
+        failure = str(e)
+    if failure:
+        pytest.fail(failure, pytrace=False)
+    return srv
+
+
 def signed_request(method: str, url: str, body: bytes | str | None = None, headers: dict | None = None,
                    access_key: str = "test", region: str = REGION, timeout: float = 30) -> requests.Response:
     req = AWSRequest(method=method, url=url, data=body if body is not None else b"", headers=dict(headers or {}))

@@ -34,7 +34,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from s3_helpers import bucket, make_s3_client, s3  # noqa: F401  (fixtures)
-from sqs_helpers import REGION, ServerProcess, ServerStartError, make_sqs_client, unique, wait_until
+from sqs_helpers import REGION, ServerProcess, make_sqs_client, start_own_server, unique, wait_until
 
 pytestmark = pytest.mark.stratus_only
 
@@ -101,17 +101,7 @@ def head_class(client, bucket_: str, key: str) -> str:
 
 @pytest.fixture(scope="module")
 def lifecycle_server(tmp_path_factory):
-    base = tmp_path_factory.mktemp("s3-lifecycle")
-    data = base / "data"
-    data.mkdir()
-    srv = ServerProcess(data, log_dir=base, extra_args=["--s3-lifecycle-day-seconds", str(DAY)])
-    failure = None
-    try:
-        srv.start(timeout=10)
-    except ServerStartError as e:
-        failure = str(e)
-    if failure:
-        pytest.fail(failure, pytrace=False)
+    srv = start_own_server(tmp_path_factory, "s3-lifecycle", ["--s3-lifecycle-day-seconds", str(DAY)])
     yield srv
     srv.kill()
 

@@ -39,7 +39,7 @@ import requests
 from botocore.exceptions import ClientError
 
 from s3_helpers import bucket_name, make_s3_client, s3  # noqa: F401  (fixture)
-from sqs_helpers import DEFAULT_ACCOUNT, REGION, ServerProcess, ServerStartError, unique
+from sqs_helpers import DEFAULT_ACCOUNT, REGION, ServerProcess, start_own_server, unique
 
 pytestmark = pytest.mark.stratus_only
 
@@ -136,17 +136,7 @@ class Sent:
 
 @pytest.fixture(scope="module")
 def log_server(tmp_path_factory):
-    base = tmp_path_factory.mktemp("s3-access-logs")
-    data = base / "data"
-    data.mkdir()
-    srv = ServerProcess(data, log_dir=base, extra_args=["--s3-access-log-seconds", str(FLUSH)])
-    failure = None
-    try:
-        srv.start(timeout=10)
-    except ServerStartError as e:
-        failure = str(e)
-    if failure:
-        pytest.fail(failure, pytrace=False)
+    srv = start_own_server(tmp_path_factory, "s3-access-logs", ["--s3-access-log-seconds", str(FLUSH)])
     yield srv
     srv.kill()
 

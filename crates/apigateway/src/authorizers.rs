@@ -19,7 +19,7 @@ fn check(a: &Value) -> Result<(), AwsError> {
     match t {
         "TOKEN" | "REQUEST" => {
             let uri = a.get("authorizerUri").and_then(Value::as_str).unwrap_or("");
-            if !uri.starts_with("arn:aws:apigateway:") || !uri.contains(":lambda:path/") {
+            if !stratus_core::canonical_arn(uri).starts_with("arn:aws:apigateway:") || !uri.contains(":lambda:path/") {
                 return Err(bad_request(format!(
                     "Invalid Authorizer URI: {uri}. Authorizer URI should be a valid API Gateway ARN that represents a Lambda function invocation."
                 )));

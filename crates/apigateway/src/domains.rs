@@ -46,7 +46,7 @@ pub async fn create(i: &Inner, ctx: &RequestContext, input: Value) -> Result<Val
     let suffix = i.id(10);
     let mut d = json!({
         "domainName": name,
-        "domainNameArn": format!("arn:aws:apigateway:{}::/domainnames/{name}", ctx.region),
+        "domainNameArn": format!("arn:{partition}:apigateway:{}::/domainnames/{name}", ctx.region, partition = stratus_core::partition(&ctx.region)),
         "domainNameStatus": "AVAILABLE",
         "endpointConfiguration": {"types": types, "ipAddressType": "ipv4"},
         "securityPolicy": input.get("securityPolicy").cloned().unwrap_or(json!("TLS_1_2")),

@@ -400,7 +400,7 @@ fn check_integration(i: &Value) -> Result<(), AwsError> {
             }
         }
         _ => {
-            let ok = uri.starts_with("arn:aws:apigateway:")
+            let ok = stratus_core::canonical_arn(uri).starts_with("arn:aws:apigateway:")
                 && uri.split(':').nth(5).is_some_and(|kind| kind.starts_with("action/") || kind.starts_with("path/"));
             if !ok {
                 return Err(bad_request("AWS ARN for integration must contain path or action"));

@@ -130,7 +130,7 @@ pub async fn create(i: &Inner, ctx: &RequestContext, input: Value) -> Result<Val
         .collect();
     let domain = json!({
         "domainName": name,
-        "domainNameArn": format!("arn:aws:apigateway:{}::/domainnames/{name}", ctx.region),
+        "domainNameArn": format!("arn:{partition}:apigateway:{}::/domainnames/{name}", ctx.region, partition = stratus_core::partition(&ctx.region)),
         "apiMappingSelectionExpression": "$request.basepath",
         "domainNameConfigurations": configs,
         "routingMode": input.get("routingMode").cloned().unwrap_or(json!("API_MAPPING_ONLY")),

@@ -106,13 +106,14 @@ pub fn new_route(i: &Inner, doc: &ApiDoc, input: &Value) -> Result<Value, AwsErr
 
 /// The Lambda function an AWS_PROXY integration URI names (an ARN or an invocation URI).
 pub fn function_of(uri: &str) -> Option<&str> {
-    if uri.starts_with("arn:aws:lambda:") {
+    let is_function = |a: &str| stratus_core::canonical_arn(a).starts_with("arn:aws:lambda:");
+    if is_function(uri) {
         return Some(uri);
     }
     let rest = uri.split_once(":lambda:path/")?.1;
     let arn = rest.split_once("/functions/")?.1;
     let arn = arn.strip_suffix("/invocations").unwrap_or(arn);
-    arn.starts_with("arn:aws:lambda:").then_some(arn)
+    is_function(arn).then_some(arn)
 }
 
 /// A WebSocket API's integration: Lambda (proxy or with templates), a URL, or MOCK.

@@ -124,7 +124,7 @@ pub async fn create(i: &Inner, ctx: &RequestContext, input: Value) -> Result<Val
         "repositoryName": name,
         "lastModifiedDate": store::secs(now),
         "creationDate": store::secs(now),
-        "Arn": format!("arn:aws:codecommit:{}:{}:{name}", ctx.region, ctx.account),
+        "Arn": format!("arn:{partition}:codecommit:{}:{}:{name}", ctx.region, ctx.account, partition = stratus_core::partition(&ctx.region)),
     });
     if !description.is_empty() {
         meta["repositoryDescription"] = json!(description);
@@ -265,7 +265,10 @@ pub async fn rename(i: &Inner, ctx: &RequestContext, input: Value) -> Result<Val
                 return Err(repo_exists(&new));
             }
             doc.metadata["repositoryName"] = json!(new);
-            doc.metadata["Arn"] = json!(format!("arn:aws:codecommit:{region}:{account}:{new}"));
+            doc.metadata["Arn"] = json!(format!(
+                "arn:{partition}:codecommit:{region}:{account}:{new}",
+                partition = stratus_core::partition(&region)
+            ));
             doc.metadata["lastModifiedDate"] = store::secs(now);
             t.delete(old_key.as_bytes()).map_err(AwsError::from)?;
             store::put_json(t, &new_key, &doc)

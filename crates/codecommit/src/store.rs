@@ -52,7 +52,13 @@ impl RepoDoc {
     }
 
     pub fn arn(&self) -> String {
-        format!("arn:aws:codecommit:{}:{}:{}", self.region, self.account, self.name())
+        format!(
+            "arn:{partition}:codecommit:{}:{}:{}",
+            self.region,
+            self.account,
+            self.name(),
+            partition = stratus_core::partition(&self.region)
+        )
     }
 
     pub fn default_branch(&self) -> Option<&str> {

@@ -178,7 +178,60 @@ impl RequestContext {
 
     /// An ARN in this context's partition, region and account.
     pub fn arn(&self, service: &str, resource: &str) -> String {
-        format!("arn:aws:{service}:{}:{}:{resource}", self.region, self.account)
+        format!("arn:{}:{service}:{}:{}:{resource}", partition(&self.region), self.region, self.account)
+    }
+
+    /// The partition of the request's region (`aws`, `aws-cn`, `aws-us-gov`, …).
+    pub fn partition(&self) -> &'static str {
+        partition(&self.region)
+    }
+}
+
+/// The partitions ARNs may name.
+pub const PARTITIONS: &[&str] =
+    &["aws", "aws-cn", "aws-us-gov", "aws-iso", "aws-iso-b", "aws-iso-e", "aws-iso-f", "aws-eusc"];
+
+/// An ARN with its partition written `aws`: IAM compares ARNs that way, as one server serves
+/// every partition (a policy naming `arn:aws-cn:…` and a resource of a China region match).
+pub fn canonical_arn(s: &str) -> std::borrow::Cow<'_, str> {
+    if let Some(rest) = s.strip_prefix("arn:")
+        && let Some((p, tail)) = rest.split_once(':')
+        && p != "aws"
+        && PARTITIONS.contains(&p)
+    {
+        return std::borrow::Cow::Owned(format!("arn:aws:{tail}"));
+    }
+    std::borrow::Cow::Borrowed(s)
+}
+
+/// An `aws`-partition ARN written in the partition of `region` (other ARNs as they are).
+pub fn in_partition(arn: &str, region: &str) -> String {
+    match (partition(region), arn.strip_prefix("arn:aws:")) {
+        ("aws", _) | (_, None) => arn.to_string(),
+        (p, Some(rest)) => format!("arn:{p}:{rest}"),
+    }
+}
+
+/// The partition a region belongs to: `aws-cn` for China, `aws-us-gov` for GovCloud,
+/// `aws-iso`, `aws-iso-b`, `aws-iso-e` and `aws-iso-f` for the isolated regions, `aws-eusc` for the
+/// European Sovereign Cloud, `aws` for every other. ARNs begin with it.
+pub fn partition(region: &str) -> &'static str {
+    if region.starts_with("cn-") {
+        "aws-cn"
+    } else if region.starts_with("us-gov-") {
+        "aws-us-gov"
+    } else if region.starts_with("us-isob-") {
+        "aws-iso-b"
+    } else if region.starts_with("us-iso-") {
+        "aws-iso"
+    } else if region.starts_with("eu-isoe-") {
+        "aws-iso-e"
+    } else if region.starts_with("us-isof-") {
+        "aws-iso-f"
+    } else if region.starts_with("eusc-") {
+        "aws-eusc"
+    } else {
+        "aws"
     }
 }
 
@@ -246,6 +299,10 @@ mod tests {
 
     #[test]
     fn arn_parses() {
+        assert_eq!(
+            (partition("cn-north-1"), partition("us-gov-west-1"), partition("eu-west-1")),
+            ("aws-cn", "aws-us-gov", "aws")
+        );
         let a = Arn::parse("arn:aws:sqs:us-east-1:000000000000:q:x").unwrap();
         assert_eq!(a.service, "sqs");
         assert_eq!(a.resource, "q:x");

@@ -111,7 +111,7 @@ pub struct StreamSettings {
 }
 
 pub fn table_arn(region: &str, account: &str, name: &str) -> String {
-    format!("arn:aws:dynamodb:{region}:{account}:table/{name}")
+    format!("arn:{partition}:dynamodb:{region}:{account}:table/{name}", partition = stratus_core::partition(region))
 }
 
 fn millis_to_epoch(ms: u64) -> Json {

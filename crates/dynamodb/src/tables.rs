@@ -242,7 +242,7 @@ pub async fn create(i: &Inner, ctx: &RequestContext, input: Json) -> Result<Json
         sse: input.get("SSESpecification").filter(|v| v.get("Enabled").and_then(Json::as_bool) == Some(true)).map(
             |v| {
                 json!({"Status": "ENABLED", "SSEType": s(v, "SSEType").unwrap_or("KMS"),
-                   "KMSMasterKeyArn": format!("arn:aws:kms:{}:{}:key/{}", ctx.region, ctx.account, "aws-dynamodb")})
+                   "KMSMasterKeyArn": format!("arn:{partition}:kms:{}:{}:key/{}", ctx.region, ctx.account, "aws-dynamodb", partition = stratus_core::partition(&ctx.region))})
             },
         ),
         tags: tags_of(&input)?,

@@ -103,7 +103,7 @@ fn subnets(account: &str, region: &str, n: &Network) -> Vec<Value> {
         .map(|(id, zone, zone_id, cidr)| {
             json!({
                 "SubnetId": id,
-                "SubnetArn": format!("arn:aws:ec2:{region}:{account}:subnet/{id}"),
+                "SubnetArn": format!("arn:{partition}:ec2:{region}:{account}:subnet/{id}", partition = stratus_core::partition(region)),
                 "VpcId": n.vpc_id,
                 "OwnerId": account,
                 "State": "available",
@@ -137,7 +137,7 @@ fn security_group(account: &str, region: &str, n: &Network) -> Value {
         "Description": "default VPC security group",
         "OwnerId": account,
         "VpcId": n.vpc_id,
-        "SecurityGroupArn": format!("arn:aws:ec2:{region}:{account}:security-group/{id}"),
+        "SecurityGroupArn": format!("arn:{partition}:ec2:{region}:{account}:security-group/{id}", partition = stratus_core::partition(region)),
         "IpPermissions": [{
             "IpProtocol": "-1",
             "IpRanges": [], "Ipv6Ranges": [], "PrefixListIds": [],

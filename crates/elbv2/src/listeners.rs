@@ -342,7 +342,7 @@ pub async fn create(i: &Inner, ctx: &RequestContext, input: Value) -> Result<Val
                 return Err(AwsError::new("TooManyListenersException", "You've reached the limit on the number of listeners per load balancer"));
             }
             let actions = normalize_actions(t, &account, &region, &actions_in, &protocol)?;
-            let arn = format!("arn:aws:elasticloadbalancing:{region}:{account}:listener/app/{name}/{lb_id}/{lid}");
+            let arn = format!("arn:{partition}:elasticloadbalancing:{region}:{account}:listener/app/{name}/{lb_id}/{lid}", partition = stratus_core::partition(&region));
             let mut l = json!({
                 "ListenerArn": arn,
                 "LoadBalancerArn": str_of(&lb.lb, "LoadBalancerArn"),
@@ -360,7 +360,7 @@ pub async fn create(i: &Inner, ctx: &RequestContext, input: Value) -> Result<Val
             let doc = ListenerDoc { listener: l.clone(), tags };
             store::put_json(t, &store::listener_key(&account, &region, &lb_id, &lid), &doc)?;
             let rule_arn =
-                format!("arn:aws:elasticloadbalancing:{region}:{account}:listener-rule/app/{name}/{lb_id}/{lid}/{rid}");
+                format!("arn:{partition}:elasticloadbalancing:{region}:{account}:listener-rule/app/{name}/{lb_id}/{lid}/{rid}", partition = stratus_core::partition(&region));
             let rule = RuleDoc {
                 rule: json!({"RuleArn": rule_arn, "Priority": "default", "Conditions": [], "Actions": l["DefaultActions"], "IsDefault": true}),
                 listener_arn: arn.clone(),
@@ -562,7 +562,7 @@ pub async fn create_rule(i: &Inner, ctx: &RequestContext, input: Value) -> Resul
             let conditions = normalize_conditions(input.get("Conditions").unwrap_or(&Value::Null))?;
             let actions = normalize_actions(t, &account, &region, input.get("Actions").unwrap_or(&Value::Null), &protocol)?;
             let arn =
-                format!("arn:aws:elasticloadbalancing:{region}:{account}:listener-rule/app/{name}/{lb_id}/{lid}/{rid}");
+                format!("arn:{partition}:elasticloadbalancing:{region}:{account}:listener-rule/app/{name}/{lb_id}/{lid}/{rid}", partition = stratus_core::partition(&region));
             let rule = json!({"RuleArn": arn, "Priority": priority.to_string(), "Conditions": conditions, "Actions": actions, "IsDefault": false});
             let doc = RuleDoc { rule: rule.clone(), listener_arn: listener_arn.clone(), tags };
             store::put_json(t, &store::rule_key(&account, &region, &lid, &rid), &doc)?;

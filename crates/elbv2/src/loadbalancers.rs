@@ -126,7 +126,12 @@ pub async fn create(i: &Inner, ctx: &RequestContext, input: Value) -> Result<Val
         100_000_000 + u64::from(u32::from_be_bytes([bytes[8], bytes[9], bytes[10], bytes[11]])) % 1_900_000_000;
     let prefix = if scheme == "internal" { "internal-" } else { "" };
     let dns = format!("{prefix}{name}-{digits}.{}.elb.localhost", ctx.region);
-    let arn = format!("arn:aws:elasticloadbalancing:{}:{}:loadbalancer/app/{name}/{id}", ctx.region, ctx.account);
+    let arn = format!(
+        "arn:{partition}:elasticloadbalancing:{}:{}:loadbalancer/app/{name}/{id}",
+        ctx.region,
+        ctx.account,
+        partition = stratus_core::partition(&ctx.region)
+    );
     let lb = json!({
         "LoadBalancerArn": arn,
         "DNSName": dns,

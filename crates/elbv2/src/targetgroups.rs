@@ -61,7 +61,12 @@ pub async fn create(i: &Inner, ctx: &RequestContext, input: Value) -> Result<Val
     let net = crate::ec2::network(&ctx.account, &ctx.region);
     let mut tg = serde_json::Map::new();
     let id = store::hex_id(i.env.ids.as_ref());
-    let arn = format!("arn:aws:elasticloadbalancing:{}:{}:targetgroup/{name}/{id}", ctx.region, ctx.account);
+    let arn = format!(
+        "arn:{partition}:elasticloadbalancing:{}:{}:targetgroup/{name}/{id}",
+        ctx.region,
+        ctx.account,
+        partition = stratus_core::partition(&ctx.region)
+    );
     tg.insert("TargetGroupArn".into(), json!(arn));
     tg.insert("TargetGroupName".into(), json!(name));
     let get = |k: &str| input.get(k).cloned();

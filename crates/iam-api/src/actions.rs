@@ -133,7 +133,7 @@ pub fn resource(service: &str, op: &str, input: &Value, ctx: &RequestContext) ->
         let path = ctx.path.split('?').next().unwrap_or("/");
         // HTTP APIs' operations live under `/v2/…`; their resources are `/apis/…` as in v1's.
         let path = path.strip_prefix("/v2").filter(|p| p.starts_with('/')).unwrap_or(path);
-        return format!("arn:aws:apigateway:{region}::{path}");
+        return format!("arn:{partition}:apigateway:{region}::{path}", partition = stratus_core::partition(region));
     }
     let found = match service {
         "sqs" => s(input, "QueueUrl")
@@ -141,25 +141,49 @@ pub fn resource(service: &str, op: &str, input: &Value, ctx: &RequestContext) ->
                 let mut parts = u.trim_end_matches('/').rsplit('/');
                 let name = parts.next()?;
                 let owner = parts.next().filter(|a| stratus_core::is_account_id(a)).unwrap_or(account);
-                Some(format!("arn:aws:sqs:{region}:{owner}:{name}"))
+                Some(format!(
+                    "arn:{partition}:sqs:{region}:{owner}:{name}",
+                    partition = stratus_core::partition(region)
+                ))
             })
-            .or_else(|| s(input, "QueueName").map(|n| format!("arn:aws:sqs:{region}:{account}:{n}")))
+            .or_else(|| {
+                s(input, "QueueName").map(|n| {
+                    format!("arn:{partition}:sqs:{region}:{account}:{n}", partition = stratus_core::partition(region))
+                })
+            })
             .or_else(|| s(input, "SourceArn").map(str::to_string)),
         "sns" => s(input, "TopicArn")
             .or_else(|| s(input, "ResourceArn"))
             .or_else(|| s(input, "TargetArn"))
             .map(str::to_string)
             .or_else(|| {
-                (op == "CreateTopic")
-                    .then(|| s(input, "Name").map(|n| format!("arn:aws:sns:{region}:{account}:{n}")))?
+                (op == "CreateTopic").then(|| {
+                    s(input, "Name").map(|n| {
+                        format!(
+                            "arn:{partition}:sns:{region}:{account}:{n}",
+                            partition = stratus_core::partition(region)
+                        )
+                    })
+                })?
             }),
         "lambda" => s(input, "UUID")
-            .map(|id| format!("arn:aws:lambda:{region}:{account}:event-source-mapping:{id}"))
+            .map(|id| {
+                format!(
+                    "arn:{partition}:lambda:{region}:{account}:event-source-mapping:{id}",
+                    partition = stratus_core::partition(region)
+                )
+            })
             .or_else(|| function_arn(input, ctx)),
         "logs" => s(input, "logGroupName")
             .map(|g| match s(input, "logStreamName") {
-                Some(st) => format!("arn:aws:logs:{region}:{account}:log-group:{g}:log-stream:{st}"),
-                None => format!("arn:aws:logs:{region}:{account}:log-group:{g}:*"),
+                Some(st) => format!(
+                    "arn:{partition}:logs:{region}:{account}:log-group:{g}:log-stream:{st}",
+                    partition = stratus_core::partition(region)
+                ),
+                None => format!(
+                    "arn:{partition}:logs:{region}:{account}:log-group:{g}:*",
+                    partition = stratus_core::partition(region)
+                ),
             })
             .or_else(|| s(input, "resourceArn").map(str::to_string)),
         // Attaching a policy acts on the user, group or role (the policy is `iam:PolicyARN`).
@@ -180,7 +204,14 @@ pub fn resource(service: &str, op: &str, input: &Value, ctx: &RequestContext) ->
             .or_else(|| s(input, "ResourceARN"))
             .or_else(|| s(input, "StreamARN"))
             .map(str::to_string)
-            .or_else(|| s(input, "StreamName").map(|n| format!("arn:aws:kinesis:{region}:{account}:stream/{n}"))),
+            .or_else(|| {
+                s(input, "StreamName").map(|n| {
+                    format!(
+                        "arn:{partition}:kinesis:{region}:{account}:stream/{n}",
+                        partition = stratus_core::partition(region)
+                    )
+                })
+            }),
         _ => None,
     };
     found.unwrap_or_else(|| "*".to_string())
@@ -193,7 +224,10 @@ fn dynamodb_resource(input: &Value, region: &str, account: &str) -> Option<Strin
         if name.starts_with("arn:") {
             name.to_string()
         } else {
-            format!("arn:aws:dynamodb:{region}:{account}:table/{name}")
+            format!(
+                "arn:{partition}:dynamodb:{region}:{account}:table/{name}",
+                partition = stratus_core::partition(region)
+            )
         }
     };
     if let Some(t) = s(input, "TableName") {
@@ -221,10 +255,16 @@ fn function_arn(input: &Value, ctx: &RequestContext) -> Option<String> {
         if f.starts_with("arn:") {
             f.to_string()
         } else if let Some((acct, rest)) = f.split_once(":function:") {
-            format!("arn:aws:lambda:{region}:{acct}:function:{rest}")
+            format!(
+                "arn:{partition}:lambda:{region}:{acct}:function:{rest}",
+                partition = stratus_core::partition(region)
+            )
         } else {
             let q = s(input, "Qualifier").map(|q| format!(":{q}")).unwrap_or_default();
-            format!("arn:aws:lambda:{region}:{account}:function:{f}{q}")
+            format!(
+                "arn:{partition}:lambda:{region}:{account}:function:{f}{q}",
+                partition = stratus_core::partition(region)
+            )
         }
     })
 }

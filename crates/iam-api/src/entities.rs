@@ -458,7 +458,7 @@ pub async fn get_user(i: &Inner, ctx: &RequestContext, input: Value) -> Result<V
             return Ok(json!({ "User": user_json(&u, &ctx.account, true) }));
         }
         return Ok(json!({ "User": {
-            "UserId": ctx.account, "Arn": format!("arn:aws:iam::{}:root", ctx.account), "CreateDate": i.now_secs(),
+            "UserId": ctx.account, "Arn": format!("arn:{}:iam::{}:root", ctx.partition(), ctx.account), "CreateDate": i.now_secs(),
         }}));
     };
     let account = ctx.account.clone();

@@ -55,7 +55,7 @@ pub async fn get_caller_identity(i: &Inner, ctx: &RequestContext) -> Result<Valu
     let identity = i.directory.identity_of(ctx.access_key.as_deref());
     Ok(json!({
         "Account": ctx.account,
-        "Arn": identity.caller_arn(&ctx.account),
+        "Arn": stratus_core::in_partition(&identity.caller_arn(&ctx.account), &ctx.region),
         "UserId": identity.user_id(&ctx.account),
     }))
 }
@@ -73,7 +73,7 @@ fn credentials_json(s: &SessionRecord) -> Value {
 
 /// `(account, name)` of a role ARN (`arn:aws:iam::{account}:role{path}{name}`).
 pub fn parse_role_arn(arn: &str) -> Option<(&str, &str)> {
-    let rest = arn.strip_prefix("arn:aws:iam::")?;
+    let rest = arn.strip_prefix("arn:").and_then(|r| r.split_once(':')).and_then(|(_, r)| r.strip_prefix("iam::"))?;
     let (account, resource) = rest.split_once(':')?;
     let path_name = resource.strip_prefix("role/")?;
     Some((account, path_name.rsplit('/').next()?))
@@ -184,7 +184,7 @@ pub async fn issue_session(
     let mut out = json!({
         "Credentials": credentials_json(&session),
         "AssumedRoleUser": {
-            "Arn": format!("arn:aws:sts::{role_account}:assumed-role/{}/{session_name}", role.name),
+            "Arn": format!("arn:{}:sts::{role_account}:assumed-role/{}/{session_name}", ctx.partition(), role.name),
             "AssumedRoleId": format!("{}:{session_name}", role.id),
         },
         "PackedPolicySize": 0,

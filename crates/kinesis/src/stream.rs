@@ -217,7 +217,7 @@ impl StreamRecord {
 }
 
 pub fn stream_arn(region: &str, account: &str, name: &str) -> String {
-    format!("arn:aws:kinesis:{region}:{account}:stream/{name}")
+    format!("arn:{partition}:kinesis:{region}:{account}:stream/{name}", partition = stratus_core::partition(region))
 }
 
 /// `count` shards dividing the hash key space evenly, as AWS divides it: with f = ⌊2^128 /

@@ -59,7 +59,7 @@ impl Mapping {
             "State": state,
             "StateTransitionReason": "USER_INITIATED",
             "FunctionResponseTypes": self.response_types,
-            "EventSourceMappingArn": format!("arn:aws:lambda:{}:{}:event-source-mapping:{}", self.region, self.account, self.uuid),
+            "EventSourceMappingArn": format!("arn:{partition}:lambda:{}:{}:event-source-mapping:{}", self.region, self.account, self.uuid, partition = stratus_core::partition(&self.region)),
         });
         if let Some(o) = v.as_object_mut() {
             if !self.filters.is_empty() {

@@ -86,7 +86,7 @@ pub fn parse_function_name(input: &str, ctx: &RequestContext) -> Result<Function
 }
 
 pub fn function_arn(account: &str, region: &str, name: &str) -> String {
-    format!("arn:aws:lambda:{region}:{account}:function:{name}")
+    format!("arn:{partition}:lambda:{region}:{account}:function:{name}", partition = stratus_core::partition(region))
 }
 
 /// `2026-11-26T15:04:05.123+0000`, the form Lambda uses for LastModified.
@@ -161,7 +161,10 @@ pub(crate) fn resolve_config(
 
 fn check_role(role: &str) -> Result<(), AwsError> {
     let ok = role
-        .strip_prefix("arn:aws:iam::")
+        .strip_prefix("arn:")
+        .and_then(|r| r.split_once(':'))
+        .filter(|(p, _)| stratus_core::PARTITIONS.contains(p))
+        .and_then(|(_, r)| r.strip_prefix("iam::"))
         .and_then(|r| r.split_once(":role/"))
         .is_some_and(|(acct, name)| stratus_core::is_account_id(acct) && !name.is_empty());
     if !ok {

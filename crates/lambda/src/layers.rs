@@ -215,7 +215,10 @@ pub(crate) async fn publish(i: &Inner, ctx: &RequestContext, input: PublishInput
     i.store
         .write(move |t| {
             let version = stratus_storage::next_sequence(t, &format!("lambda/layer/{account}/{region}/{name}"))?;
-            let layer_arn = format!("arn:aws:lambda:{region}:{account}:layer:{name}");
+            let layer_arn = format!(
+                "arn:{partition}:lambda:{region}:{account}:layer:{name}",
+                partition = stratus_core::partition(&region)
+            );
             let lv = LayerVersion {
                 layer_version_arn: format!("{layer_arn}:{version}"),
                 layer_arn,

@@ -65,7 +65,12 @@ pub async fn create(i: &Inner, ctx: &RequestContext, input: Value) -> Result<Val
     check_frequency(&input)?;
     check_visibility(&input)?;
     let id = i.env.ids.uuid();
-    let arn = format!("arn:aws:logs:{}:{}:anomaly-detector:{id}", ctx.region, ctx.account);
+    let arn = format!(
+        "arn:{partition}:logs:{}:{}:anomaly-detector:{id}",
+        ctx.region,
+        ctx.account,
+        partition = stratus_core::partition(&ctx.region)
+    );
     let now = i.now();
     let mut d = json!({
         "anomalyDetectorArn": arn,
@@ -122,16 +127,7 @@ pub async fn list(i: &Inner, ctx: &RequestContext, input: Value) -> Result<Value
                 })
         })
         .collect();
-    let limit = input.get("limit").and_then(Value::as_i64).unwrap_or(50).clamp(1, 50) as usize;
-    let start = match s(&input, "nextToken") {
-        "" => 0,
-        t => all.iter().position(|d| d["anomalyDetectorArn"] == json!(t)).ok_or_else(crate::errors::invalid_token)?,
-    };
-    let mut out = json!({ "anomalyDetectors": all.iter().skip(start).take(limit).collect::<Vec<_>>() });
-    if let Some(next) = all.get(start + limit) {
-        out["nextToken"] = next["anomalyDetectorArn"].clone();
-    }
-    Ok(out)
+    crate::records::page(&all, &input, &crate::records::DESCRIBE, "anomalyDetectorArn", "anomalyDetectors")
 }
 
 pub async fn update(i: &Inner, ctx: &RequestContext, input: Value) -> Result<Value, AwsError> {
@@ -159,15 +155,7 @@ pub async fn update(i: &Inner, ctx: &RequestContext, input: Value) -> Result<Val
 
 pub async fn delete(i: &Inner, ctx: &RequestContext, input: Value) -> Result<Value, AwsError> {
     let k = key_of(ctx, s(&input, "anomalyDetectorArn"))?;
-    i.store
-        .write(move |t| {
-            if t.get(&k)?.is_none() {
-                return Err(not_found());
-            }
-            t.delete(&k)?;
-            Ok(Value::Null)
-        })
-        .await
+    crate::records::delete_existing(i, k, not_found).await
 }
 
 /// ListAnomalies: detectors here find none; a detector that does not exist is not found.

@@ -15,6 +15,8 @@ use stratus_core::RequestContext;
 use stratus_proto::AwsError;
 use stratus_storage::{ReadTxn, Txn, scan_prefix};
 
+use crate::records::{DESCRIBE, list_all, page};
+
 use crate::Inner;
 
 const OUTPUT_FORMATS: &[&str] = &["json", "plain", "w3c", "raw", "parquet"];
@@ -71,26 +73,6 @@ fn tags_of(input: &Value) -> Value {
     input.get("tags").filter(|t| t.is_object()).cloned().unwrap_or_else(|| json!({}))
 }
 
-/// A page of `all` (sorted) after `nextToken`, `limit` (1–50) long.
-fn page(all: Vec<Value>, input: &Value, id_field: &str, list_field: &str) -> Result<Value, AwsError> {
-    let limit = input.get("limit").and_then(Value::as_i64).unwrap_or(50).clamp(1, 50) as usize;
-    let start = match s(input, "nextToken") {
-        "" => 0,
-        t => all.iter().position(|d| d[id_field] == json!(t)).ok_or_else(crate::errors::invalid_token)?,
-    };
-    let items: Vec<Value> = all.iter().skip(start).take(limit).cloned().collect();
-    let mut out = json!({ list_field: items });
-    if let Some(next) = all.get(start + limit) {
-        out["nextToken"] = next[id_field].clone();
-    }
-    Ok(out)
-}
-
-async fn list_all(i: &Inner, prefix: Vec<u8>) -> Result<Vec<Value>, AwsError> {
-    let rows = i.read(move |r| Ok(scan_prefix(r, &prefix, usize::MAX)?)).await?;
-    Ok(rows.iter().filter_map(|(_, v)| serde_json::from_slice(v).ok()).collect())
-}
-
 // ----------------------------------------------------------------------------- sources
 
 pub async fn put_source(i: &Inner, ctx: &RequestContext, input: Value) -> Result<Value, AwsError> {
@@ -122,7 +104,7 @@ pub async fn put_source(i: &Inner, ctx: &RequestContext, input: Value) -> Result
                 }
                 None => json!({
                     "name": name,
-                    "arn": format!("arn:aws:logs:{region}:{account}:delivery-source:{name}"),
+                    "arn": format!("arn:{partition}:logs:{region}:{account}:delivery-source:{name}", partition = stratus_core::partition(&region)),
                     "resourceArns": [resource],
                     "service": service,
                     "logType": log_type,
@@ -143,7 +125,7 @@ pub async fn get_source(i: &Inner, ctx: &RequestContext, input: Value) -> Result
 }
 
 pub async fn describe_sources(i: &Inner, ctx: &RequestContext, input: Value) -> Result<Value, AwsError> {
-    page(list_all(i, prefix("vs", ctx)).await?, &input, "name", "deliverySources")
+    page(&list_all(i, prefix("vs", ctx)).await?, &input, &DESCRIBE, "name", "deliverySources")
 }
 
 /// Whether any delivery of this account and region satisfies `uses`.
@@ -219,7 +201,7 @@ pub async fn put_destination(i: &Inner, ctx: &RequestContext, input: Value) -> R
             let existing = load(t, &k)?;
             let mut d = json!({
                 "name": name,
-                "arn": format!("arn:aws:logs:{region}:{account}:delivery-destination:{name}"),
+                "arn": format!("arn:{partition}:logs:{region}:{account}:delivery-destination:{name}", partition = stratus_core::partition(&region)),
                 "deliveryDestinationType": kind,
                 "deliveryDestinationConfiguration": {"destinationResourceArn": resource},
                 "tags": existing.as_ref().map_or(tags, |e| e["tags"].clone()),
@@ -253,8 +235,8 @@ pub async fn get_destination(i: &Inner, ctx: &RequestContext, input: Value) -> R
 }
 
 pub async fn describe_destinations(i: &Inner, ctx: &RequestContext, input: Value) -> Result<Value, AwsError> {
-    let all = list_all(i, prefix("vd", ctx)).await?.iter().map(answer_destination).collect();
-    page(all, &input, "name", "deliveryDestinations")
+    let all: Vec<Value> = list_all(i, prefix("vd", ctx)).await?.iter().map(answer_destination).collect();
+    page(&all, &input, &DESCRIBE, "name", "deliveryDestinations")
 }
 
 pub async fn delete_destination(i: &Inner, ctx: &RequestContext, input: Value) -> Result<Value, AwsError> {
@@ -361,7 +343,7 @@ pub async fn create_delivery(i: &Inner, ctx: &RequestContext, input: Value) -> R
             }
             let mut d = json!({
                 "id": id,
-                "arn": format!("arn:aws:logs:{region}:{account}:delivery:{id}"),
+                "arn": format!("arn:{partition}:logs:{region}:{account}:delivery:{id}", partition = stratus_core::partition(&region)),
                 "deliverySourceName": source_name,
                 "deliveryDestinationArn": destination_arn,
                 "deliveryDestinationType": kind,
@@ -383,20 +365,12 @@ pub async fn get_delivery(i: &Inner, ctx: &RequestContext, input: Value) -> Resu
 }
 
 pub async fn describe_deliveries(i: &Inner, ctx: &RequestContext, input: Value) -> Result<Value, AwsError> {
-    page(list_all(i, prefix("vl", ctx)).await?, &input, "id", "deliveries")
+    page(&list_all(i, prefix("vl", ctx)).await?, &input, &DESCRIBE, "id", "deliveries")
 }
 
 pub async fn delete_delivery(i: &Inner, ctx: &RequestContext, input: Value) -> Result<Value, AwsError> {
     let k = key("vl", &ctx.account, &ctx.region, s(&input, "id"));
-    i.store
-        .write(move |t| {
-            if t.get(&k)?.is_none() {
-                return Err(not_found("Cannot find delivery with the given id."));
-            }
-            t.delete(&k)?;
-            Ok(Value::Null)
-        })
-        .await
+    crate::records::delete_existing(i, k, || not_found("Cannot find delivery with the given id.")).await
 }
 
 pub async fn update_delivery_configuration(i: &Inner, ctx: &RequestContext, input: Value) -> Result<Value, AwsError> {
@@ -505,7 +479,7 @@ pub async fn describe_configuration_templates(input: Value) -> Result<Value, Aws
     for (n, t) in all.iter_mut().enumerate() {
         t["position"] = json!(n.to_string());
     }
-    let mut out = page(all, &input, "position", "configurationTemplates")?;
+    let mut out = page(&all, &input, &DESCRIBE, "position", "configurationTemplates")?;
     if let Some(items) = out["configurationTemplates"].as_array_mut() {
         for t in items {
             if let Some(m) = t.as_object_mut() {

@@ -92,7 +92,7 @@ pub async fn put(i: &Inner, ctx: &RequestContext, input: Value) -> Result<Value,
                 Some(b) => serde_json::from_slice(&b).unwrap_or_else(|_| json!({})),
                 None => json!({
                     "destinationName": name,
-                    "arn": format!("arn:aws:logs:{region}:{account}:destination:{name}"),
+                    "arn": format!("arn:{partition}:logs:{region}:{account}:destination:{name}", partition = stratus_core::partition(&region)),
                     "creationTime": now,
                 }),
             };

@@ -57,7 +57,13 @@ impl GroupRecord {
 
     /// The ARN without `:*` (`logGroupArn`, and what the tagging operations take).
     pub fn group_arn(&self) -> String {
-        format!("arn:aws:logs:{}:{}:log-group:{}", self.region, self.account, self.name)
+        format!(
+            "arn:{partition}:logs:{}:{}:log-group:{}",
+            self.region,
+            self.account,
+            self.name,
+            partition = stratus_core::partition(&self.region)
+        )
     }
 
     pub fn stream_arn(&self, stream: &str) -> String {

@@ -95,7 +95,7 @@ pub async fn put(i: &Inner, ctx: &RequestContext, input: Value) -> Result<Value,
     fields_of(&document)?;
     let now = i.now();
     let policy = json!({
-        "logGroupIdentifier": format!("arn:aws:logs:{}:{}:log-group:{}", g.region, g.account, g.name),
+        "logGroupIdentifier": format!("arn:{partition}:logs:{}:{}:log-group:{}", g.region, g.account, g.name, partition = stratus_core::partition(&g.region)),
         "lastUpdateTime": now,
         "policyDocument": document,
         "source": "LOG_GROUP",

@@ -47,6 +47,7 @@ mod keys;
 mod lookups;
 pub mod pattern;
 mod policies;
+mod records;
 mod scheduled;
 mod streams;
 mod subscriptions;

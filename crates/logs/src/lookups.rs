@@ -7,7 +7,6 @@
 use serde_json::{Value, json};
 use stratus_core::RequestContext;
 use stratus_proto::AwsError;
-use stratus_storage::scan_prefix;
 
 use crate::Inner;
 use crate::errors::invalid_parameter;
@@ -80,7 +79,12 @@ pub async fn create(i: &Inner, ctx: &RequestContext, input: Value) -> Result<Val
     let body = s(&input, "tableBody").to_string();
     parse_body(&body)?;
     let now = i.now();
-    let arn = format!("arn:aws:logs:{}:{}:lookup-table:{name}", ctx.region, ctx.account);
+    let arn = format!(
+        "arn:{partition}:logs:{}:{}:lookup-table:{name}",
+        ctx.region,
+        ctx.account,
+        partition = stratus_core::partition(&ctx.region)
+    );
     let mut table = json!({
         "lookupTableArn": arn,
         "lookupTableName": name,
@@ -95,18 +99,10 @@ pub async fn create(i: &Inner, ctx: &RequestContext, input: Value) -> Result<Val
         }
     }
     let k = key(&ctx.account, &ctx.region, &name);
-    i.store
-        .write(move |t| {
-            if t.get(&k)?.is_some() {
-                return Err(AwsError::new(
-                    "ResourceAlreadyExistsException",
-                    format!("A lookup table named {name} already exists."),
-                ));
-            }
-            t.put(&k, table.to_string().as_bytes())?;
-            Ok(())
-        })
-        .await?;
+    crate::records::insert_new(i, k, table, move || {
+        AwsError::new("ResourceAlreadyExistsException", format!("A lookup table named {name} already exists."))
+    })
+    .await?;
     Ok(json!({ "lookupTableArn": arn, "createdAt": now }))
 }
 
@@ -132,18 +128,9 @@ pub async fn get(i: &Inner, ctx: &RequestContext, input: Value) -> Result<Value,
 
 pub async fn describe(i: &Inner, ctx: &RequestContext, input: Value) -> Result<Value, AwsError> {
     let prefix = format!("logs/lt/{}/{}/{}", ctx.account, ctx.region, s(&input, "lookupTableNamePrefix")).into_bytes();
-    let rows = i.read(move |r| Ok(scan_prefix(r, &prefix, usize::MAX)?)).await?;
-    let all: Vec<Value> = rows.iter().filter_map(|(_, v)| serde_json::from_slice::<Value>(v).ok()).collect();
-    let limit = input.get("maxResults").and_then(Value::as_u64).unwrap_or(50).clamp(1, 100) as usize;
-    let start = match s(&input, "nextToken") {
-        "" => 0,
-        t => all.iter().position(|x| x["lookupTableName"] == json!(t)).ok_or_else(crate::errors::invalid_token)?,
-    };
-    let mut out = json!({ "lookupTables": all.iter().skip(start).take(limit).map(summary).collect::<Vec<_>>() });
-    if let Some(next) = all.get(start + limit) {
-        out["nextToken"] = next["lookupTableName"].clone();
-    }
-    Ok(out)
+    let all: Vec<Value> = crate::records::list_all(i, prefix).await?.iter().map(summary).collect();
+    let paging = crate::records::Paging { limit_member: "maxResults", default: 50, max: 100 };
+    crate::records::page(&all, &input, &paging, "lookupTableName", "lookupTables")
 }
 
 pub async fn update(i: &Inner, ctx: &RequestContext, input: Value) -> Result<Value, AwsError> {
@@ -169,13 +156,5 @@ pub async fn update(i: &Inner, ctx: &RequestContext, input: Value) -> Result<Val
 
 pub async fn delete(i: &Inner, ctx: &RequestContext, input: Value) -> Result<Value, AwsError> {
     let k = key_of(ctx, s(&input, "lookupTableArn"))?;
-    i.store
-        .write(move |t| {
-            if t.get(&k)?.is_none() {
-                return Err(not_found());
-            }
-            t.delete(&k)?;
-            Ok(Value::Null)
-        })
-        .await
+    crate::records::delete_existing(i, k, not_found).await
 }

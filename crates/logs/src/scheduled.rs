@@ -207,7 +207,12 @@ pub async fn create(i: &Inner, ctx: &RequestContext, input: Value) -> Result<Val
     let name = s(&input, "name").to_string();
     let mut q = settings(&input)?;
     let now = i.now();
-    let arn = format!("arn:aws:logs:{}:{}:scheduled-query:{name}", ctx.region, ctx.account);
+    let arn = format!(
+        "arn:{partition}:logs:{}:{}:scheduled-query:{name}",
+        ctx.region,
+        ctx.account,
+        partition = stratus_core::partition(&ctx.region)
+    );
     q["name"] = json!(name);
     q["scheduledQueryArn"] = json!(arn);
     q["creationTime"] = json!(now);
@@ -216,18 +221,10 @@ pub async fn create(i: &Inner, ctx: &RequestContext, input: Value) -> Result<Val
     q["history"] = json!([]);
     let state = q["state"].clone();
     let k = key(&ctx.account, &ctx.region, &name);
-    i.store
-        .write(move |t| {
-            if t.get(&k)?.is_some() {
-                return Err(AwsError::new(
-                    "ConflictException",
-                    format!("A scheduled query named {name} already exists."),
-                ));
-            }
-            t.put(&k, q.to_string().as_bytes())?;
-            Ok(())
-        })
-        .await?;
+    crate::records::insert_new(i, k, q, move || {
+        AwsError::new("ConflictException", format!("A scheduled query named {name} already exists."))
+    })
+    .await?;
     Ok(json!({ "scheduledQueryArn": arn, "state": state }))
 }
 
@@ -272,16 +269,7 @@ pub async fn update(i: &Inner, ctx: &RequestContext, input: Value) -> Result<Val
 }
 
 pub async fn delete(i: &Inner, ctx: &RequestContext, input: Value) -> Result<Value, AwsError> {
-    let k = key_of(ctx, s(&input, "identifier"));
-    i.store
-        .write(move |t| {
-            if t.get(&k)?.is_none() {
-                return Err(not_found());
-            }
-            t.delete(&k)?;
-            Ok(Value::Null)
-        })
-        .await
+    crate::records::delete_existing(i, key_of(ctx, s(&input, "identifier")), not_found).await
 }
 
 pub async fn list(i: &Inner, ctx: &RequestContext, input: Value) -> Result<Value, AwsError> {
@@ -313,16 +301,8 @@ pub async fn list(i: &Inner, ctx: &RequestContext, input: Value) -> Result<Value
             summary
         })
         .collect();
-    let limit = input.get("maxResults").and_then(Value::as_u64).unwrap_or(50).clamp(1, 1000) as usize;
-    let start = match s(&input, "nextToken") {
-        "" => 0,
-        t => all.iter().position(|q| q["name"] == json!(t)).ok_or_else(crate::errors::invalid_token)?,
-    };
-    let mut out = json!({ "scheduledQueries": all.iter().skip(start).take(limit).collect::<Vec<_>>() });
-    if let Some(next) = all.get(start + limit) {
-        out["nextToken"] = next["name"].clone();
-    }
-    Ok(out)
+    let paging = crate::records::Paging { limit_member: "maxResults", default: 50, max: 1000 };
+    crate::records::page(&all, &input, &paging, "name", "scheduledQueries")
 }
 
 pub async fn history(i: &Inner, ctx: &RequestContext, input: Value) -> Result<Value, AwsError> {

@@ -210,10 +210,10 @@ pub fn deliver(t: &mut dyn Txn, g: &GroupRecord, stream: &str, events: &[(String
         // A destination delivers to its target stream (as it is now).
         let target = match crate::destinations::load_arn(t, &sub.destination)? {
             Some(d) => d["targetArn"].as_str().unwrap_or_default().to_string(),
-            None if sub.destination.starts_with("arn:aws:logs:") => continue,
+            None if stratus_core::canonical_arn(&sub.destination).starts_with("arn:aws:logs:") => continue,
             None => sub.destination.clone(),
         };
-        let record = if target.starts_with("arn:aws:kinesis:") {
+        let record = if stratus_core::canonical_arn(&target).starts_with("arn:aws:kinesis:") {
             // A stream gets the gzipped document itself, keyed by the log stream (or at random).
             let key =
                 if sub.distribution == "Random" { format!("{:016x}", rand_key(&data)) } else { stream.to_string() };

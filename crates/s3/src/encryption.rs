@@ -130,7 +130,12 @@ pub fn for_new_version(b: &Bucket, asked: Option<Encryption>) -> Res<Encryption>
         }
     };
     if e.kind.starts_with("aws:kms") && e.kms_key.is_none() {
-        e.kms_key = Some(format!("arn:aws:kms:{}:{}:alias/aws/s3", b.region, b.account));
+        e.kms_key = Some(format!(
+            "arn:{partition}:kms:{}:{}:alias/aws/s3",
+            b.region,
+            b.account,
+            partition = stratus_core::partition(&b.region)
+        ));
     }
     if e.kind != "aws:kms" {
         e.bucket_key = false;

@@ -203,7 +203,7 @@ pub fn event_message(src: &EventSource<'_>, configuration_id: &str, change: &Obj
             "bucket": {
                 "name": src.bucket,
                 "ownerIdentity": {"principalId": src.bucket_owner},
-                "arn": format!("arn:aws:s3:::{}", src.bucket),
+                "arn": format!("arn:{}:s3:::{}", stratus_core::partition(src.region), src.bucket),
             },
             "object": object,
         },

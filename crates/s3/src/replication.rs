@@ -56,7 +56,10 @@ fn rule_for(b: &Bucket, v: &Version) -> Option<Target> {
         };
         prefix.is_none_or(|p| v.key.starts_with(p)) && tags.iter().all(|t| v.tags.contains(t))
     })?;
-    let bucket = rule.destination.bucket.strip_prefix("arn:aws:s3:::").unwrap_or(&rule.destination.bucket).to_string();
+    let bucket = stratus_core::canonical_arn(&rule.destination.bucket)
+        .strip_prefix("arn:aws:s3:::")
+        .unwrap_or(&rule.destination.bucket)
+        .to_string();
     Some(Target {
         bucket,
         storage_class: rule.destination.storage_class.as_ref().map(|c| c.as_str().to_string()),

@@ -56,7 +56,14 @@ pub struct Application {
 
 impl Application {
     pub fn arn(&self) -> String {
-        format!("arn:aws:sns:{}:{}:app/{}/{}", self.region, self.account, self.platform, self.name)
+        format!(
+            "arn:{partition}:sns:{}:{}:app/{}/{}",
+            self.region,
+            self.account,
+            self.platform,
+            self.name,
+            partition = stratus_core::partition(&self.region)
+        )
     }
 
     pub fn enabled(&self) -> bool {
@@ -88,7 +95,15 @@ pub struct Endpoint {
 
 impl Endpoint {
     pub fn arn(&self) -> String {
-        format!("arn:aws:sns:{}:{}:endpoint/{}/{}/{}", self.region, self.account, self.platform, self.app, self.id)
+        format!(
+            "arn:{partition}:sns:{}:{}:endpoint/{}/{}/{}",
+            self.region,
+            self.account,
+            self.platform,
+            self.app,
+            self.id,
+            partition = stratus_core::partition(&self.region)
+        )
     }
 
     pub fn enabled(&self) -> bool {

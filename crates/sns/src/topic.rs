@@ -162,7 +162,7 @@ pub fn default_policy(arn: &str, account: &str) -> String {
 }
 
 pub fn topic_arn(region: &str, account: &str, name: &str) -> String {
-    format!("arn:aws:sns:{region}:{account}:{name}")
+    format!("arn:{partition}:sns:{region}:{account}:{name}", partition = stratus_core::partition(region))
 }
 
 /// A topic ARN's (account, region, name).
@@ -288,7 +288,14 @@ pub const TOKEN_MILLIS: u64 = 3 * 24 * 3600 * 1000;
 
 impl Subscription {
     pub fn arn(&self) -> String {
-        format!("arn:aws:sns:{}:{}:{}:{}", self.region, self.account, self.topic, self.id)
+        format!(
+            "arn:{partition}:sns:{}:{}:{}:{}",
+            self.region,
+            self.account,
+            self.topic,
+            self.id,
+            partition = stratus_core::partition(&self.region)
+        )
     }
 
     pub fn topic_arn(&self) -> String {

@@ -102,7 +102,13 @@ impl QueueRecord {
     }
 
     pub fn arn(&self) -> String {
-        format!("arn:aws:sqs:{}:{}:{}", self.region, self.account, self.name)
+        format!(
+            "arn:{partition}:sqs:{}:{}:{}",
+            self.region,
+            self.account,
+            self.name,
+            partition = stratus_core::partition(&self.region)
+        )
     }
 
     /// An attribute's effective value (as set, or its default).

@@ -155,7 +155,7 @@ pub(crate) async fn create(
                     ));
                 }
             }
-            let arn = format!("arn:aws:sqs:{region}:{account}:{name}");
+            let arn = format!("arn:{partition}:sqs:{region}:{account}:{name}", partition = stratus_core::partition(&region));
             check_redrive_target(t, &attrs, fifo, &arn)?;
             let mut stored = attrs;
             if !fifo {

@@ -448,7 +448,7 @@ impl stratus_logs::Destinations for LogsDestinations {
         account: &'a str,
     ) -> stratus_proto::BoxFuture<'a, bool> {
         Box::pin(async move {
-            if destination.starts_with("arn:aws:kinesis:") {
+            if stratus_core::canonical_arn(destination).starts_with("arn:aws:kinesis:") {
                 // Logs writes to a stream as the filter's role; the stream must be there.
                 return matches!(self.kinesis.access_internal(destination).await, Ok(Some(_)));
             }
@@ -536,7 +536,7 @@ pub struct StreamSources {
 }
 
 fn is_kinesis(arn: &str) -> bool {
-    arn.starts_with("arn:aws:kinesis:")
+    stratus_core::canonical_arn(arn).starts_with("arn:aws:kinesis:")
 }
 
 /// A Kinesis record in the shape of a function's event record (without `eventSourceARN` and

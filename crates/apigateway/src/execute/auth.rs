@@ -299,8 +299,13 @@ async fn lambda_authorizer(i: &Inner, c: &mut Call<'_>, backends: &dyn Backends)
                 e
             };
             let Some(function) = function_of(s(&a, "authorizerUri")) else { return Err(authorizer_error(c)) };
-            let source_arn =
-                format!("arn:aws:execute-api:{}:{}:{}/authorizers/{id}", c.d.region, c.d.account, c.api_id());
+            let source_arn = format!(
+                "arn:{partition}:execute-api:{}:{}:{}/authorizers/{id}",
+                c.d.region,
+                c.d.account,
+                c.api_id(),
+                partition = stratus_core::partition(&c.d.region)
+            );
             let out = match backends.invoke(&function, &source_arn, event.to_string().into_bytes()).await {
                 Ok(o) => o,
                 Err(BackendError::Denied(m) | BackendError::Unreachable(m) | BackendError::Failed(m)) => {

@@ -315,13 +315,14 @@ impl Call<'_> {
     /// `arn:aws:execute-api:{region}:{account}:{api}/{stage}/{METHOD}/{path}`.
     pub fn method_arn(&self) -> String {
         format!(
-            "arn:aws:execute-api:{}:{}:{}/{}/{}/{}",
+            "arn:{partition}:execute-api:{}:{}:{}/{}/{}/{}",
             self.d.region,
             self.d.account,
             self.req.api_id,
             self.req.stage,
             self.req.method,
-            self.path.trim_start_matches('/')
+            self.path.trim_start_matches('/'),
+            partition = stratus_core::partition(&self.d.region)
         )
     }
 

@@ -300,8 +300,13 @@ async fn lambda(i: &Inner, c: &Call<'_>, a: &Value, backends: &dyn Backends) -> 
             else {
                 return Err(message(500, "Internal Server Error"));
             };
-            let source_arn =
-                format!("arn:aws:execute-api:{}:{}:{}/authorizers/{id}", c.region, c.account, c.req.api_id);
+            let source_arn = format!(
+                "arn:{partition}:execute-api:{}:{}:{}/authorizers/{id}",
+                c.region,
+                c.account,
+                c.req.api_id,
+                partition = stratus_core::partition(&c.region)
+            );
             let invoked = backends.invoke(function, &source_arn, event.to_string().into_bytes()).await;
             let answer = match invoked {
                 Ok(r) if r.function_error.is_none() => serde_json::from_slice::<Value>(&r.payload).ok(),

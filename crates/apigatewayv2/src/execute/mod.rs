@@ -147,8 +147,14 @@ impl Call<'_> {
     /// authorizers' policies decide on.
     pub fn route_arn(&self) -> String {
         format!(
-            "arn:aws:execute-api:{}:{}:{}/{}/{}{}",
-            self.region, self.account, self.req.api_id, self.stage, self.req.method, self.resource_path
+            "arn:{partition}:execute-api:{}:{}:{}/{}/{}{}",
+            self.region,
+            self.account,
+            self.req.api_id,
+            self.stage,
+            self.req.method,
+            self.resource_path,
+            partition = stratus_core::partition(&self.region)
         )
     }
 
@@ -167,7 +173,14 @@ impl Call<'_> {
             Some((_, path)) => format!("{}{path}", self.req.method),
             None => self.route_key.clone(),
         };
-        format!("arn:aws:execute-api:{}:{}:{}/{}/{tail}", self.region, self.account, self.req.api_id, self.stage)
+        format!(
+            "arn:{partition}:execute-api:{}:{}:{}/{}/{tail}",
+            self.region,
+            self.account,
+            self.req.api_id,
+            self.stage,
+            partition = stratus_core::partition(&self.region)
+        )
     }
 }
 

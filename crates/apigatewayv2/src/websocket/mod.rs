@@ -205,7 +205,15 @@ struct Step<'a> {
 impl Step<'_> {
     fn source_arn(&self) -> String {
         let c = self.conn;
-        format!("arn:aws:execute-api:{}:{}:{}/{}/{}", c.region, c.account, c.api_id, c.stage, self.route_key)
+        format!(
+            "arn:{partition}:execute-api:{}:{}:{}/{}/{}",
+            c.region,
+            c.account,
+            c.api_id,
+            c.stage,
+            self.route_key,
+            partition = stratus_core::partition(&c.region)
+        )
     }
 
     /// `$context` for mapping templates.
@@ -487,8 +495,14 @@ async fn authorize_connect(
     stage_variables: &[(String, String)],
     backends: &dyn Backends,
 ) -> Result<Option<Value>, HttpAnswer> {
-    let method_arn =
-        format!("arn:aws:execute-api:{}:{}:{}/{}/$connect", conn.region, conn.account, conn.api_id, conn.stage);
+    let method_arn = format!(
+        "arn:{partition}:execute-api:{}:{}:{}/{}/$connect",
+        conn.region,
+        conn.account,
+        conn.api_id,
+        conn.stage,
+        partition = stratus_core::partition(&conn.region)
+    );
     match route.get("authorizationType").and_then(Value::as_str).unwrap_or("NONE") {
         "AWS_IAM" => match &hs.caller {
             Some(Ok(caller)) if backends.may_invoke(caller, &method_arn).await => Ok(None),
@@ -526,8 +540,13 @@ async fn authorize_connect(
             e["type"] = json!("REQUEST");
             e["methodArn"] = json!(method_arn);
             e.as_object_mut().map(|o| o.remove("isBase64Encoded"));
-            let source_arn =
-                format!("arn:aws:execute-api:{}:{}:{}/authorizers/{id}", conn.region, conn.account, conn.api_id);
+            let source_arn = format!(
+                "arn:{partition}:execute-api:{}:{}:{}/authorizers/{id}",
+                conn.region,
+                conn.account,
+                conn.api_id,
+                partition = stratus_core::partition(&conn.region)
+            );
             let invoked = backends.invoke(function, &source_arn, e.to_string().into_bytes()).await;
             let answered = match invoked {
                 Ok(r) if r.function_error.is_none() => serde_json::from_slice::<Value>(&r.payload).ok(),

@@ -25,7 +25,9 @@ impl Context {
 
     /// Sets `key` to the single `value`, replacing what it had.
     pub fn insert(&mut self, key: &str, value: impl Into<String>) -> &mut Self {
-        self.values.insert(key.to_lowercase(), vec![value.into()]);
+        let value: String = value.into();
+        let value = stratus_core::canonical_arn(&value).into_owned();
+        self.values.insert(key.to_lowercase(), vec![value]);
         self
     }
 
@@ -35,7 +37,8 @@ impl Context {
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        self.values.insert(key.to_lowercase(), values.into_iter().map(Into::into).collect());
+        let values = values.into_iter().map(|v| stratus_core::canonical_arn(&v.into()).into_owned()).collect();
+        self.values.insert(key.to_lowercase(), values);
         self
     }
 

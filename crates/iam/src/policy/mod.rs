@@ -176,7 +176,7 @@ impl Statement {
             return None;
         }
         if let Some(resources) = &self.resources
-            && !resources.matches(req.resource, false, req)
+            && !resources.matches(&stratus_core::canonical_arn(req.resource), false, req)
         {
             return None;
         }

@@ -46,8 +46,23 @@ fn err(message: impl Into<String>) -> PolicyError {
     PolicyError::new(message)
 }
 
+/// ARNs of every partition read as `aws` ones ([`stratus_core::canonical_arn`]).
+fn canonical_arns(v: &mut Value) {
+    match v {
+        Value::String(s) => {
+            if let std::borrow::Cow::Owned(c) = stratus_core::canonical_arn(s) {
+                *s = c;
+            }
+        }
+        Value::Array(a) => a.iter_mut().for_each(canonical_arns),
+        Value::Object(o) => o.values_mut().for_each(canonical_arns),
+        _ => {}
+    }
+}
+
 pub(crate) fn parse(document: &str, kind: PolicyKind, managed: bool) -> Result<Policy, PolicyError> {
-    let value: Value = serde_json::from_str(document).map_err(|_| err(SYNTAX))?;
+    let mut value: Value = serde_json::from_str(document).map_err(|_| err(SYNTAX))?;
+    canonical_arns(&mut value);
     let (version, id, raws) = grammar(&value).ok_or_else(|| err(SYNTAX))?;
 
     if managed && version != Version::V2012_10_17 {

@@ -605,7 +605,12 @@ pub(crate) async fn groups_of(i: &Inner, ctx: &RequestContext, input: Json) -> R
         .iter()
         .map(|g| {
             let name = GroupRef::from_arn(g).map_or_else(|| g.clone(), |r| r.name);
-            format!("arn:aws:logs:{}:{}:log-group:{name}", ctx.region, ctx.account)
+            format!(
+                "arn:{partition}:logs:{}:{}:log-group:{name}",
+                ctx.region,
+                ctx.account,
+                partition = stratus_core::partition(&ctx.region)
+            )
         })
         .collect();
     let limit = input.get("maxResults").and_then(Json::as_u64).unwrap_or(50).clamp(1, 500) as usize;

@@ -3,7 +3,7 @@
 use std::io::Read;
 
 use super::SelectError;
-use super::value::{V, write_json_string};
+use super::value::{V, write_json_object};
 
 /// How CSV input is split (InputSerialization.CSV).
 #[derive(Debug, Clone)]
@@ -241,21 +241,7 @@ impl Out {
                 out.push_str(record);
             }
             Out::Json { record } => {
-                out.push('{');
-                let mut first = true;
-                for (k, v) in row {
-                    if matches!(v, V::Missing) {
-                        continue;
-                    }
-                    if !first {
-                        out.push(',');
-                    }
-                    first = false;
-                    write_json_string(k, out);
-                    out.push(':');
-                    v.write_json(out);
-                }
-                out.push('}');
+                write_json_object(row, out);
                 out.push_str(record);
             }
         }

@@ -85,23 +85,7 @@ impl V {
                 }
                 out.push(']');
             }
-            V::Struct(members) => {
-                out.push('{');
-                let mut first = true;
-                for (k, v) in members {
-                    if matches!(v, V::Missing) {
-                        continue;
-                    }
-                    if !first {
-                        out.push(',');
-                    }
-                    first = false;
-                    write_json_string(k, out);
-                    out.push(':');
-                    v.write_json(out);
-                }
-                out.push('}');
-            }
+            V::Struct(members) => write_json_object(members, out),
         }
     }
 }
@@ -148,6 +132,25 @@ fn write_float(f: f64, out: &mut String) {
     } else {
         let _ = write!(out, "{f}");
     }
+}
+
+/// A JSON object of `members` in their order; MISSING members are left out.
+pub fn write_json_object(members: &[(String, V)], out: &mut String) {
+    out.push('{');
+    let mut first = true;
+    for (k, v) in members {
+        if matches!(v, V::Missing) {
+            continue;
+        }
+        if !first {
+            out.push(',');
+        }
+        first = false;
+        write_json_string(k, out);
+        out.push(':');
+        v.write_json(out);
+    }
+    out.push('}');
 }
 
 pub fn write_json_string(s: &str, out: &mut String) {

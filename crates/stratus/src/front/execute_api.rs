@@ -368,8 +368,9 @@ impl ExecuteApiDoor {
             Some(Ok(caller)) => {
                 let (account, region) = self.http_apis.locate(&api_id).await.unwrap_or_default();
                 let arn = format!(
-                    "arn:aws:execute-api:{region}:{account}:{api_id}/{stage}/{}/@connections/{connection_id}",
-                    parts.method
+                    "arn:{partition}:execute-api:{region}:{account}:{api_id}/{stage}/{}/@connections/{connection_id}",
+                    parts.method,
+                    partition = stratus_core::partition(&region)
                 );
                 if !self.backends.may_manage(&caller, &arn).await {
                     return message(403, "ForbiddenException", "Forbidden");

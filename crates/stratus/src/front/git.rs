@@ -154,7 +154,10 @@ impl GitDoor {
                     }
                 };
                 if self.enforce {
-                    let repo_arn = format!("arn:aws:codecommit:{region}:{account}:{name}");
+                    let repo_arn = format!(
+                        "arn:{partition}:codecommit:{region}:{account}:{name}",
+                        partition = stratus_core::partition(&region)
+                    );
                     let action = if push { "codecommit:GitPush" } else { "codecommit:GitPull" };
                     let ctx = stratus_core::RequestContext {
                         account: account.clone(),
