@@ -40,6 +40,10 @@ pub struct ServeArgs {
     /// Keep everything in memory: nothing survives a restart.
     #[arg(long, env = "STRATUS_IN_MEMORY")]
     pub in_memory: bool,
+    /// Keep state in this PostgreSQL database (`postgres://user@host:port/db`) instead of the
+    /// data directory's embedded store; object bytes stay in the data directory.
+    #[arg(long, env = "STRATUS_DATABASE_URL")]
+    pub database_url: Option<String>,
     /// Account for requests whose access key is not a 12-digit account id.
     #[arg(long, env = "STRATUS_DEFAULT_ACCOUNT")]
     pub default_account: Option<String>,
@@ -79,6 +83,7 @@ struct FileConfig {
     port: Option<u16>,
     data_dir: Option<PathBuf>,
     in_memory: Option<bool>,
+    database_url: Option<String>,
     default_account: Option<String>,
     default_region: Option<String>,
     log_level: Option<String>,
@@ -117,6 +122,8 @@ pub struct Config {
     pub port: u16,
     /// `None`: in memory. Always absolute.
     pub data_dir: Option<PathBuf>,
+    /// State in PostgreSQL rather than in the data directory's embedded store.
+    pub database_url: Option<String>,
     /// Where function environments are unpacked: under the data directory, or a temporary
     /// directory of this process in memory mode. Always absolute.
     pub functions_dir: PathBuf,
@@ -176,6 +183,12 @@ impl Config {
             None => FileConfig::default(),
         };
         let in_memory = args.in_memory || file.in_memory.unwrap_or(false);
+        let database_url = args.database_url.or(file.database_url).filter(|u| !u.is_empty());
+        if in_memory && database_url.is_some() {
+            return Err(
+                "--in-memory and --database-url are exclusive: state is either in memory or in the database".into()
+            );
+        }
         let data_dir = if in_memory {
             None
         } else {
@@ -189,6 +202,7 @@ impl Config {
             host: args.host.or(file.host).unwrap_or(IpAddr::from([127, 0, 0, 1])),
             port: args.port.or(file.port).unwrap_or(4566),
             data_dir,
+            database_url,
             functions_dir,
             default_account: args
                 .default_account
@@ -248,6 +262,8 @@ mod tests {
 
         let cfg = Config::resolve(ServeArgs { in_memory: true, ..Default::default() }).unwrap();
         assert!(cfg.data_dir.is_none());
+        let both = ServeArgs { in_memory: true, database_url: Some("postgres://db".into()), ..Default::default() };
+        assert!(Config::resolve(both).is_err(), "state is in memory or in the database");
         assert!(cfg.functions_dir.is_absolute());
     }
 

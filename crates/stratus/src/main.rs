@@ -135,10 +135,18 @@ fn init_logging(cfg: &Config) {
 
 async fn serve(cfg: Config) -> Result<(), String> {
     let _lock = cfg.data_dir.as_deref().map(lock_data_dir).transpose()?;
-    let store = match &cfg.data_dir {
-        Some(dir) => stratus_storage_sqlite::open_dir(dir)
+    let store = match (&cfg.database_url, &cfg.data_dir) {
+        (Some(url), Some(dir)) => {
+            // The client connects on a thread of its own (it may not block the runtime).
+            let (url, blobs) = (url.clone(), dir.join("blobs"));
+            tokio::task::spawn_blocking(move || stratus_storage_postgres::open(&url, &blobs))
+                .await
+                .map_err(|e| e.to_string())?
+                .map_err(|e| format!("cannot open the database: {e}"))?
+        }
+        (None, Some(dir)) => stratus_storage_sqlite::open_dir(dir)
             .map_err(|e| format!("cannot open data directory {}: {e}", dir.display()))?,
-        None => Store::in_memory(),
+        (_, None) => Store::in_memory(),
     };
     let env = Env::system();
     let identity = stratus_iam_api::Identity::new(store.clone(), env.clone(), cfg.auth != AuthMode::Open)?;
