@@ -13,7 +13,10 @@ use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
-use postgres::{Client, NoTls};
+use std::collections::{BTreeMap, HashMap};
+
+use postgres::types::ToSql;
+use postgres::{Client, NoTls, Statement};
 use stratus_storage::{Backend, DoneFn, FsBlobs, ReadFn, ReadTxn, Result, Store, StoreError, Txn, WriteFn};
 
 /// How many queued transactions at most share one commit.
@@ -38,23 +41,54 @@ pub struct PostgresBackend {
     url: String,
     sender: Mutex<Option<mpsc::Sender<Job>>>,
     writer: Mutex<Option<JoinHandle<()>>>,
-    readers: Mutex<Vec<Client>>,
+    readers: Mutex<Vec<Db>>,
 }
 
-fn connect(url: &str) -> Result<Client> {
-    Client::connect(url, NoTls).map_err(io)
+/// A connection and its prepared statements: each statement is parsed once per connection, so
+/// that running it is one round trip.
+struct Db {
+    client: Client,
+    statements: HashMap<&'static str, Statement>,
+}
+
+impl Db {
+    fn connect(url: &str) -> Result<Db> {
+        Ok(Db { client: Client::connect(url, NoTls).map_err(io)?, statements: HashMap::new() })
+    }
+
+    fn statement(&mut self, sql: &'static str) -> Result<Statement> {
+        if let Some(st) = self.statements.get(sql) {
+            return Ok(st.clone());
+        }
+        let st = self.client.prepare(sql).map_err(io)?;
+        self.statements.insert(sql, st.clone());
+        Ok(st)
+    }
+
+    fn query(&mut self, sql: &'static str, params: &[&(dyn ToSql + Sync)]) -> Result<Vec<postgres::Row>> {
+        let st = self.statement(sql)?;
+        self.client.query(&st, params).map_err(io)
+    }
+
+    fn execute(&mut self, sql: &'static str, params: &[&(dyn ToSql + Sync)]) -> Result<()> {
+        let st = self.statement(sql)?;
+        self.client.execute(&st, params).map(|_| ()).map_err(io)
+    }
+
+    fn batch(&mut self, sql: &str) -> Result<()> {
+        self.client.batch_execute(sql).map_err(io)
+    }
 }
 
 impl PostgresBackend {
     /// Connects, creates the table when missing (schema version 1) and starts the writer.
     pub fn open(url: &str) -> Result<Self> {
-        let mut conn = connect(url)?;
-        conn.batch_execute(
+        let mut conn = Db::connect(url)?;
+        conn.batch(
             "CREATE TABLE IF NOT EXISTS kv (k bytea PRIMARY KEY, v bytea NOT NULL);
              CREATE TABLE IF NOT EXISTS stratus_schema (version integer NOT NULL);
              INSERT INTO stratus_schema (version) SELECT 1 WHERE NOT EXISTS (SELECT 1 FROM stratus_schema);",
-        )
-        .map_err(io)?;
+        )?;
         let (tx, rx) = mpsc::channel::<Job>();
         let writer = std::thread::Builder::new()
             .name("stratus-store-writer".into())
@@ -69,7 +103,7 @@ impl PostgresBackend {
     }
 }
 
-fn writer_loop(mut conn: Client, rx: mpsc::Receiver<Job>) {
+fn writer_loop(mut conn: Db, rx: mpsc::Receiver<Job>) {
     while let Ok(first) = rx.recv() {
         let mut group = vec![first];
         while group.len() < MAX_GROUP {
@@ -78,7 +112,7 @@ fn writer_loop(mut conn: Client, rx: mpsc::Receiver<Job>) {
                 Err(_) => break,
             }
         }
-        let begin = conn.batch_execute("BEGIN").map_err(io);
+        let begin = conn.batch("BEGIN");
         let mut dones = Vec::with_capacity(group.len());
         for Job::Write(f, done) in group {
             if let Err(e) = &begin {
@@ -91,9 +125,9 @@ fn writer_loop(mut conn: Client, rx: mpsc::Receiver<Job>) {
         if begin.is_err() {
             continue;
         }
-        let commit = conn.batch_execute("COMMIT").map_err(io);
+        let commit = conn.batch("COMMIT");
         if commit.is_err() {
-            let _ = conn.batch_execute("ROLLBACK");
+            let _ = conn.batch("ROLLBACK");
         }
         for (done, outcome) in dones {
             done(match (&commit, outcome) {
@@ -104,26 +138,118 @@ fn writer_loop(mut conn: Client, rx: mpsc::Receiver<Job>) {
     }
 }
 
-/// Runs one transaction body inside a savepoint; rolls it back if it asks to or panics.
-fn run_one(conn: &mut Client, f: WriteFn) -> Result<()> {
-    conn.batch_execute("SAVEPOINT t").map_err(io)?;
-    let keep = {
-        let mut txn = Conn(conn);
-        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(&mut txn)))
-    };
-    let undo = |conn: &mut Client| conn.batch_execute("ROLLBACK TO SAVEPOINT t; RELEASE SAVEPOINT t").map_err(io);
+/// Runs one transaction body. Its writes gather in memory and go to the database in at most
+/// two statements at its end, or earlier when a range read or range delete needs them there; a
+/// savepoint is taken only then, so that a body that gives up or panics after it rolls back
+/// alone. Every statement is a round trip: this keeps a transaction to its reads plus one or two.
+fn run_one(conn: &mut Db, f: WriteFn) -> Result<()> {
+    let mut txn = WriteConn { db: conn, pending: BTreeMap::new(), savepoint: false };
+    let keep = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(&mut txn)));
+    let WriteConn { db, mut pending, savepoint } = txn;
+    let undo = |db: &mut Db| if savepoint { db.batch("ROLLBACK TO SAVEPOINT t; RELEASE SAVEPOINT t") } else { Ok(()) };
     match keep {
-        Ok(true) => conn.batch_execute("RELEASE SAVEPOINT t").map_err(io),
-        Ok(false) => undo(conn),
+        Ok(true) => {
+            flush(db, &mut pending)?;
+            if savepoint { db.batch("RELEASE SAVEPOINT t") } else { Ok(()) }
+        }
+        Ok(false) => undo(db),
         Err(_) => {
-            undo(conn)?;
+            undo(db)?;
             Err(StoreError::Aborted)
         }
     }
 }
 
-/// Reads and writes on one connection (the writer's transaction, or a read snapshot).
-struct Conn<'a>(&'a mut Client);
+/// Sends gathered writes: the deletes in one statement, the upserts in another.
+fn flush(db: &mut Db, pending: &mut BTreeMap<Vec<u8>, Option<Vec<u8>>>) -> Result<()> {
+    if pending.is_empty() {
+        return Ok(());
+    }
+    let (mut keys, mut values, mut gone) = (Vec::new(), Vec::new(), Vec::new());
+    for (k, v) in std::mem::take(pending) {
+        match v {
+            Some(v) => {
+                keys.push(k);
+                values.push(v);
+            }
+            None => gone.push(k),
+        }
+    }
+    if !gone.is_empty() {
+        db.execute("DELETE FROM kv WHERE k = ANY($1::bytea[])", &[&gone])?;
+    }
+    if !keys.is_empty() {
+        db.execute(
+            "INSERT INTO kv (k, v) SELECT * FROM unnest($1::bytea[], $2::bytea[]) ON CONFLICT (k) DO UPDATE SET v = EXCLUDED.v",
+            &[&keys, &values],
+        )?;
+    }
+    Ok(())
+}
+
+/// A write transaction: reads see its own gathered writes.
+struct WriteConn<'a> {
+    db: &'a mut Db,
+    pending: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
+    savepoint: bool,
+}
+
+impl WriteConn<'_> {
+    /// From the first change sent to the database on, the transaction can only be undone alone
+    /// by rolling back to its savepoint.
+    fn savepoint(&mut self) -> Result<()> {
+        if !self.savepoint {
+            self.db.batch("SAVEPOINT t")?;
+            self.savepoint = true;
+        }
+        Ok(())
+    }
+
+    /// Sends the gathered writes before a statement that must see them.
+    fn settle(&mut self) -> Result<()> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        self.savepoint()?;
+        flush(self.db, &mut self.pending)
+    }
+}
+
+impl ReadTxn for WriteConn<'_> {
+    fn get(&mut self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        match self.pending.get(key) {
+            Some(v) => Ok(v.clone()),
+            None => Conn(self.db).get(key),
+        }
+    }
+    fn scan(&mut self, start: &[u8], end: Option<&[u8]>, limit: usize) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+        self.settle()?;
+        Conn(self.db).scan(start, end, limit)
+    }
+    fn scan_rev(&mut self, start: &[u8], end: Option<&[u8]>, limit: usize) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+        self.settle()?;
+        Conn(self.db).scan_rev(start, end, limit)
+    }
+}
+
+impl Txn for WriteConn<'_> {
+    fn put(&mut self, key: &[u8], value: &[u8]) -> Result<()> {
+        self.pending.insert(key.to_vec(), Some(value.to_vec()));
+        Ok(())
+    }
+    fn delete(&mut self, key: &[u8]) -> Result<()> {
+        self.pending.insert(key.to_vec(), None);
+        Ok(())
+    }
+    fn delete_range(&mut self, start: &[u8], end: Option<&[u8]>) -> Result<()> {
+        self.savepoint()?;
+        self.settle()?;
+        Conn(self.db).delete_range(start, end)
+    }
+}
+
+/// Reads and writes on one connection (a read snapshot, or a write transaction's statements).
+struct Conn<'a>(&'a mut Db);
 
 fn limit_of(limit: usize) -> i64 {
     i64::try_from(limit).unwrap_or(i64::MAX)
@@ -135,27 +261,30 @@ fn rows(r: Vec<postgres::Row>) -> Vec<(Vec<u8>, Vec<u8>)> {
 
 impl Conn<'_> {
     fn range(&mut self, start: &[u8], end: Option<&[u8]>, limit: usize, desc: bool) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
-        let order = if desc { "DESC" } else { "ASC" };
-        let r = match end {
-            Some(end) => {
-                let sql = format!("SELECT k, v FROM kv WHERE k >= $1 AND k < $2 ORDER BY k {order} LIMIT $3");
-                let st = self.0.prepare(&sql).map_err(io)?;
-                self.0.query(&st, &[&start, &end, &limit_of(limit)])
+        let limit = limit_of(limit);
+        let r = match (end, desc) {
+            (Some(end), false) => self
+                .0
+                .query("SELECT k, v FROM kv WHERE k >= $1 AND k < $2 ORDER BY k ASC LIMIT $3", &[&start, &end, &limit]),
+            (Some(end), true) => self.0.query(
+                "SELECT k, v FROM kv WHERE k >= $1 AND k < $2 ORDER BY k DESC LIMIT $3",
+                &[&start, &end, &limit],
+            ),
+            (None, false) => {
+                self.0.query("SELECT k, v FROM kv WHERE k >= $1 ORDER BY k ASC LIMIT $2", &[&start, &limit])
             }
-            None => {
-                let sql = format!("SELECT k, v FROM kv WHERE k >= $1 ORDER BY k {order} LIMIT $2");
-                let st = self.0.prepare(&sql).map_err(io)?;
-                self.0.query(&st, &[&start, &limit_of(limit)])
+            (None, true) => {
+                self.0.query("SELECT k, v FROM kv WHERE k >= $1 ORDER BY k DESC LIMIT $2", &[&start, &limit])
             }
         };
-        Ok(rows(r.map_err(io)?))
+        Ok(rows(r?))
     }
 }
 
 impl ReadTxn for Conn<'_> {
     fn get(&mut self, key: &[u8]) -> Result<Option<Vec<u8>>> {
-        let r = self.0.query_opt("SELECT v FROM kv WHERE k = $1", &[&key]).map_err(io)?;
-        Ok(r.map(|row| row.get::<_, Vec<u8>>(0)))
+        let r = self.0.query("SELECT v FROM kv WHERE k = $1", &[&key])?;
+        Ok(r.into_iter().next().map(|row| row.get::<_, Vec<u8>>(0)))
     }
     fn scan(&mut self, start: &[u8], end: Option<&[u8]>, limit: usize) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
         self.range(start, end, limit, false)
@@ -167,25 +296,19 @@ impl ReadTxn for Conn<'_> {
 
 impl Txn for Conn<'_> {
     fn put(&mut self, key: &[u8], value: &[u8]) -> Result<()> {
-        self.0
-            .execute(
-                "INSERT INTO kv (k, v) VALUES ($1, $2) ON CONFLICT (k) DO UPDATE SET v = EXCLUDED.v",
-                &[&key, &value],
-            )
-            .map_err(io)?;
-        Ok(())
+        self.0.execute(
+            "INSERT INTO kv (k, v) VALUES ($1, $2) ON CONFLICT (k) DO UPDATE SET v = EXCLUDED.v",
+            &[&key, &value],
+        )
     }
     fn delete(&mut self, key: &[u8]) -> Result<()> {
-        self.0.execute("DELETE FROM kv WHERE k = $1", &[&key]).map_err(io)?;
-        Ok(())
+        self.0.execute("DELETE FROM kv WHERE k = $1", &[&key])
     }
     fn delete_range(&mut self, start: &[u8], end: Option<&[u8]>) -> Result<()> {
         match end {
             Some(end) => self.0.execute("DELETE FROM kv WHERE k >= $1 AND k < $2", &[&start, &end]),
             None => self.0.execute("DELETE FROM kv WHERE k >= $1", &[&start]),
         }
-        .map_err(io)?;
-        Ok(())
     }
 }
 
@@ -205,13 +328,13 @@ impl Backend for PostgresBackend {
     fn read(&self, f: ReadFn) -> Result<()> {
         let pooled = self.readers.lock().map_err(|_| StoreError::Aborted)?.pop();
         let mut conn = match pooled {
-            Some(c) if !c.is_closed() => c,
-            _ => connect(&self.url)?,
+            Some(c) if !c.client.is_closed() => c,
+            _ => Db::connect(&self.url)?,
         };
         // One snapshot for every read in `f`.
-        conn.batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY").map_err(io)?;
+        conn.batch("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")?;
         let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(&mut Conn(&mut conn))));
-        let end = conn.batch_execute("COMMIT").map_err(io);
+        let end = conn.batch("COMMIT");
         if end.is_ok()
             && let Ok(mut pool) = self.readers.lock()
         {

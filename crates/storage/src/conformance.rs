@@ -127,6 +127,25 @@ async fn rollback_on_error(s: Store) {
     assert_eq!(r, Err(StoreError::Io("caller gave up".into())));
     assert_eq!(get(&s, b"k").await.as_deref(), Some(&b"before"[..]));
     assert_eq!(get(&s, b"new").await, None);
+    // The same after the body read its writes back through a scan and deleted a range (a
+    // backend that holds writes back must have sent them by then, and still undo them), while
+    // another transaction of the same group commits.
+    let keep = s.write(|t| t.put(b"other", b"kept"));
+    let give_up = s.write(|t| {
+        t.put(b"r1", b"x")?;
+        t.put(b"r2", b"y")?;
+        let seen = t.scan(b"r", Some(b"s"), 10)?;
+        assert_eq!(seen.len(), 2, "a transaction's scan sees its own writes");
+        t.delete_range(b"k", Some(b"l"))?;
+        assert_eq!(t.get(b"k")?, None);
+        Err::<(), _>(StoreError::Io("caller gave up".into()))
+    });
+    let (kept, gave_up) = tokio::join!(keep, give_up);
+    assert_eq!(kept, Ok(()));
+    assert!(gave_up.is_err());
+    assert_eq!(get(&s, b"k").await.as_deref(), Some(&b"before"[..]));
+    assert_eq!(get(&s, b"r1").await, None);
+    assert_eq!(get(&s, b"other").await.as_deref(), Some(&b"kept"[..]));
 }
 
 async fn panic_rolls_back_and_store_survives(s: Store) {
