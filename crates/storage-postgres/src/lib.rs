@@ -9,14 +9,13 @@
 //! serializable retries of the scale-out work, which build on this.
 
 use std::path::Path;
-use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
 
 use std::collections::{BTreeMap, HashMap};
 
 use postgres::types::ToSql;
 use postgres::{Client, NoTls, Statement};
+use stratus_storage::group::{GroupConnection, GroupWriter};
 use stratus_storage::{Backend, DoneFn, FsBlobs, ReadFn, ReadTxn, Result, Store, StoreError, Txn, WriteFn};
 
 /// How many queued transactions at most share one commit.
@@ -33,14 +32,9 @@ pub fn open(url: &str, blob_dir: &Path) -> Result<Store> {
     Ok(Store::new(Arc::new(backend), Arc::new(blobs)))
 }
 
-enum Job {
-    Write(WriteFn, DoneFn),
-}
-
 pub struct PostgresBackend {
     url: String,
-    sender: Mutex<Option<mpsc::Sender<Job>>>,
-    writer: Mutex<Option<JoinHandle<()>>>,
+    writer: GroupWriter,
     readers: Mutex<Vec<Db>>,
 }
 
@@ -89,52 +83,23 @@ impl PostgresBackend {
              CREATE TABLE IF NOT EXISTS stratus_schema (version integer NOT NULL);
              INSERT INTO stratus_schema (version) SELECT 1 WHERE NOT EXISTS (SELECT 1 FROM stratus_schema);",
         )?;
-        let (tx, rx) = mpsc::channel::<Job>();
-        let writer = std::thread::Builder::new()
-            .name("stratus-store-writer".into())
-            .spawn(move || writer_loop(conn, rx))
-            .map_err(io)?;
-        Ok(Self {
-            url: url.to_string(),
-            sender: Mutex::new(Some(tx)),
-            writer: Mutex::new(Some(writer)),
-            readers: Mutex::new(Vec::new()),
-        })
+        let writer = GroupWriter::spawn(conn, MAX_GROUP)?;
+        Ok(Self { url: url.to_string(), writer, readers: Mutex::new(Vec::new()) })
     }
 }
 
-fn writer_loop(mut conn: Db, rx: mpsc::Receiver<Job>) {
-    while let Ok(first) = rx.recv() {
-        let mut group = vec![first];
-        while group.len() < MAX_GROUP {
-            match rx.try_recv() {
-                Ok(j) => group.push(j),
-                Err(_) => break,
-            }
-        }
-        let begin = conn.batch("BEGIN");
-        let mut dones = Vec::with_capacity(group.len());
-        for Job::Write(f, done) in group {
-            if let Err(e) = &begin {
-                done(Err(e.clone()));
-                continue;
-            }
-            let outcome = run_one(&mut conn, f);
-            dones.push((done, outcome));
-        }
-        if begin.is_err() {
-            continue;
-        }
-        let commit = conn.batch("COMMIT");
-        if commit.is_err() {
-            let _ = conn.batch("ROLLBACK");
-        }
-        for (done, outcome) in dones {
-            done(match (&commit, outcome) {
-                (Err(e), _) => Err(e.clone()),
-                (Ok(()), o) => o,
-            });
-        }
+impl GroupConnection for Db {
+    fn begin(&mut self) -> Result<()> {
+        self.batch("BEGIN")
+    }
+    fn run(&mut self, f: WriteFn) -> Result<()> {
+        run_one(self, f)
+    }
+    fn commit(&mut self) -> Result<()> {
+        self.batch("COMMIT")
+    }
+    fn rollback(&mut self) {
+        let _ = self.batch("ROLLBACK");
     }
 }
 
@@ -314,15 +279,7 @@ impl Txn for Conn<'_> {
 
 impl Backend for PostgresBackend {
     fn write(&self, f: WriteFn, done: DoneFn) {
-        let sender = self.sender.lock().ok().and_then(|s| s.clone());
-        match sender {
-            Some(s) => {
-                if let Err(mpsc::SendError(Job::Write(_, done))) = s.send(Job::Write(f, done)) {
-                    done(Err(StoreError::Closed));
-                }
-            }
-            None => done(Err(StoreError::Closed)),
-        }
+        self.writer.write(f, done);
     }
 
     fn read(&self, f: ReadFn) -> Result<()> {
@@ -354,12 +311,7 @@ impl Backend for PostgresBackend {
     }
 
     fn close(&self) {
-        if let Ok(mut s) = self.sender.lock() {
-            s.take();
-        }
-        if let Some(h) = self.writer.lock().ok().and_then(|mut w| w.take()) {
-            let _ = h.join();
-        }
+        self.writer.close();
         // A client owns a small runtime of its own, which may not be dropped on an async
         // thread: the pool goes on a thread of its own.
         let readers = self.readers.lock().map(|mut r| std::mem::take(&mut *r)).unwrap_or_default();

@@ -4,12 +4,11 @@
 //! transaction runs inside its own savepoint, so one that fails rolls back alone.
 
 use std::path::{Path, PathBuf};
-use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
 
 use rusqlite::{Connection, OptionalExtension, params};
 
+use stratus_storage::group::{GroupConnection, GroupWriter};
 use stratus_storage::{Backend, DoneFn, FsBlobs, ReadFn, ReadTxn, Result, Store, StoreError, Txn, WriteFn};
 
 /// The embedded durable store in `dir`: `stratus.db` and the `blobs/` folder.
@@ -23,14 +22,9 @@ pub fn open_dir(dir: &Path) -> Result<Store> {
 /// How many queued transactions at most share one commit.
 const MAX_GROUP: usize = 512;
 
-enum Job {
-    Write(WriteFn, DoneFn),
-}
-
 pub struct SqliteBackend {
     path: PathBuf,
-    sender: Mutex<Option<mpsc::Sender<Job>>>,
-    writer: Mutex<Option<JoinHandle<()>>>,
+    writer: GroupWriter,
     readers: Mutex<Vec<Connection>>,
 }
 
@@ -53,55 +47,31 @@ impl SqliteBackend {
         conn.execute_batch("CREATE TABLE IF NOT EXISTS kv (k BLOB PRIMARY KEY, v BLOB NOT NULL) WITHOUT ROWID;")
             .map_err(io)?;
         conn.execute_batch("PRAGMA cache_size=-32768;").map_err(io)?;
-        let (tx, rx) = mpsc::channel::<Job>();
-        let writer = std::thread::Builder::new()
-            .name("stratus-store-writer".into())
-            .spawn(move || writer_loop(conn, rx))
-            .map_err(io)?;
-        Ok(Self {
-            path: path.to_path_buf(),
-            sender: Mutex::new(Some(tx)),
-            writer: Mutex::new(Some(writer)),
-            readers: Mutex::new(Vec::new()),
-        })
+        let writer = GroupWriter::spawn(WriteConnection(conn), MAX_GROUP)?;
+        Ok(Self { path: path.to_path_buf(), writer, readers: Mutex::new(Vec::new()) })
     }
 }
 
-fn writer_loop(conn: Connection, rx: mpsc::Receiver<Job>) {
-    while let Ok(first) = rx.recv() {
-        let mut group = vec![first];
-        while group.len() < MAX_GROUP {
-            match rx.try_recv() {
-                Ok(j) => group.push(j),
-                Err(_) => break,
-            }
-        }
-        let mut dones = Vec::with_capacity(group.len());
-        let begin = exec_cached(&conn, "BEGIN IMMEDIATE");
-        for Job::Write(f, done) in group {
-            if let Err(e) = &begin {
-                done(Err(e.clone()));
-                continue;
-            }
-            let outcome = run_one(&conn, f);
-            dones.push((done, outcome));
-        }
-        if begin.is_err() {
-            continue;
-        }
-        let commit = exec_cached(&conn, "COMMIT");
-        if commit.is_err() {
-            let _ = conn.execute_batch("ROLLBACK");
-        }
-        for (done, outcome) in dones {
-            done(match (&commit, outcome) {
-                (Err(e), _) => Err(e.clone()),
-                (Ok(()), o) => o,
-            });
-        }
+/// The write connection, as the group writer drives it.
+struct WriteConnection(Connection);
+
+impl GroupConnection for WriteConnection {
+    fn begin(&mut self) -> Result<()> {
+        exec_cached(&self.0, "BEGIN IMMEDIATE")
     }
-    // Channel closed: checkpoint so the WAL is folded into the database on a clean shutdown.
-    let _ = conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);");
+    fn run(&mut self, f: WriteFn) -> Result<()> {
+        run_one(&self.0, f)
+    }
+    fn commit(&mut self) -> Result<()> {
+        exec_cached(&self.0, "COMMIT")
+    }
+    fn rollback(&mut self) {
+        let _ = self.0.execute_batch("ROLLBACK");
+    }
+    fn finish(&mut self) {
+        // The queue closed: checkpoint so the WAL is folded into the database on a clean shutdown.
+        let _ = self.0.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);");
+    }
 }
 
 /// Runs a statement without parameters from the connection's statement cache: the
@@ -236,15 +206,7 @@ impl ReadTxn for ReadConn<'_> {
 
 impl Backend for SqliteBackend {
     fn write(&self, f: WriteFn, done: DoneFn) {
-        let sender = self.sender.lock().ok().and_then(|s| s.clone());
-        match sender {
-            Some(s) => {
-                if let Err(mpsc::SendError(Job::Write(_, done))) = s.send(Job::Write(f, done)) {
-                    done(Err(StoreError::Closed));
-                }
-            }
-            None => done(Err(StoreError::Closed)),
-        }
+        self.writer.write(f, done);
     }
 
     fn read(&self, f: ReadFn) -> Result<()> {
@@ -274,12 +236,7 @@ impl Backend for SqliteBackend {
     }
 
     fn close(&self) {
-        if let Ok(mut s) = self.sender.lock() {
-            s.take();
-        }
-        if let Some(h) = self.writer.lock().ok().and_then(|mut w| w.take()) {
-            let _ = h.join();
-        }
+        self.writer.close();
         if let Ok(mut r) = self.readers.lock() {
             r.clear();
         }

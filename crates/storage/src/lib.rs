@@ -15,6 +15,7 @@ pub mod claims;
 pub mod conformance;
 mod decoded;
 pub mod faulty;
+pub mod group;
 pub mod json;
 pub mod memory;
 pub mod sequences;
