@@ -113,19 +113,8 @@ fn parse_schedule(expr: &str) -> Result<Schedule, AwsError> {
 
 /// (year, month, day, hour, minute, weekday with 1 = Sunday) of epoch milliseconds, UTC.
 fn civil(ms: u64) -> (u32, u32, u32, u32, u32, u32) {
-    let days = (ms / 86_400_000) as i64;
-    let secs = (ms / 1000) % 86_400;
-    let weekday = ((days + 4).rem_euclid(7) + 1) as u32;
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let y = (yoe + era * 400 + i64::from(m <= 2)) as u32;
-    (y, m, d, (secs / 3600) as u32, (secs / 60 % 60) as u32, weekday)
+    let c = stratus_core::time::civil(ms as i64);
+    (c.year as u32, c.month, c.day, c.hour, c.minute, c.weekday)
 }
 
 /// Whether the schedule has a run due at `now`, the last having been at `last`.

@@ -79,18 +79,8 @@ const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Au
 
 /// (year, month, day, hour, minute, second) of epoch milliseconds, UTC.
 fn civil(ms: u64) -> (u64, u64, u64, u64, u64, u64) {
-    let days = (ms / 86_400_000) as i64;
-    let secs = (ms / 1000) % 86_400;
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y as u64, m as u64, d as u64, secs / 3600, secs / 60 % 60, secs % 60)
+    let c = stratus_core::time::civil(ms as i64);
+    (c.year as u64, c.month.into(), c.day.into(), c.hour.into(), c.minute.into(), c.second.into())
 }
 
 fn dash(v: Option<&str>) -> &str {

@@ -18,6 +18,11 @@ pub struct Context {
     values: HashMap<String, Vec<String>>,
 }
 
+/// A value as IAM compares it: an ARN of any partition read as an `aws` one (no copy otherwise).
+fn canonical(value: String) -> String {
+    if let std::borrow::Cow::Owned(c) = stratus_core::canonical_arn(&value) { c } else { value }
+}
+
 impl Context {
     pub fn new() -> Self {
         Self::default()
@@ -25,9 +30,7 @@ impl Context {
 
     /// Sets `key` to the single `value`, replacing what it had.
     pub fn insert(&mut self, key: &str, value: impl Into<String>) -> &mut Self {
-        let value: String = value.into();
-        let value = stratus_core::canonical_arn(&value).into_owned();
-        self.values.insert(key.to_lowercase(), vec![value]);
+        self.values.insert(key.to_lowercase(), vec![canonical(value.into())]);
         self
     }
 
@@ -37,7 +40,7 @@ impl Context {
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        let values = values.into_iter().map(|v| stratus_core::canonical_arn(&v.into()).into_owned()).collect();
+        let values = values.into_iter().map(|v| canonical(v.into())).collect();
         self.values.insert(key.to_lowercase(), values);
         self
     }

@@ -780,31 +780,12 @@ pub fn aggregates(e: &Expr, out: &mut Vec<(usize, Agg, Option<Expr>)>) {
 
 // ----------------------------------------------------------------------------- timestamps
 
-fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = if y >= 0 { y } else { y - 399 } / 400;
-    let yoe = y - era * 400;
-    let m = m as i64;
-    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d as i64 - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
+use stratus_core::time::days_from_civil;
 
 /// (year, month, day, hour, minute, second, millisecond) of epoch milliseconds.
 fn civil(ms: i64) -> (i64, u32, u32, u32, u32, u32, u32) {
-    let days = ms.div_euclid(86_400_000);
-    let rem = ms.rem_euclid(86_400_000);
-    let z = days + 719_468;
-    let era = if z >= 0 { z } else { z - 146_096 } / 146_097;
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    let secs = rem / 1000;
-    (y, m, d, (secs / 3600) as u32, (secs / 60 % 60) as u32, (secs % 60) as u32, (rem % 1000) as u32)
+    let c = stratus_core::time::civil(ms);
+    (c.year, c.month, c.day, c.hour, c.minute, c.second, c.millis)
 }
 
 /// Reads an ISO 8601 timestamp as S3 Select takes them: `YYYY`, `YYYY-MM`, `YYYY-MM-DD`,
