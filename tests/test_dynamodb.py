@@ -371,6 +371,11 @@ def handler(event, context):
             got += json.loads(msg["Body"])["Records"]
     assert [r["dynamodb"]["Keys"]["pk"]["S"] for r in got] == ["before", "after"]
     assert all(r["eventSourceARN"] == arn for r in got)
+    # The function sent to the sink before it returned; the mapping records the batch's result
+    # once the invocation has ended.
+    deadline = time.time() + 10
+    while lam.get_event_source_mapping(UUID=m["UUID"])["LastProcessingResult"] != "OK" and time.time() < deadline:
+        time.sleep(0.1)
     assert lam.get_event_source_mapping(UUID=m["UUID"])["LastProcessingResult"] == "OK"
     # A batch that keeps failing goes to the OnFailure destination after its retries.
     ddb.put_item(TableName=t, Item={"pk": {"S": "fail-1"}})

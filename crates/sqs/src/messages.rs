@@ -341,7 +341,8 @@ type Entries = Vec<(String, Result<ReceiptEntry, AwsError>)>;
 /// What a receive asks for.
 struct ReceiveSpec {
     max: usize,
-    visibility_ms: u64,
+    /// The request's visibility timeout; the queue's when it gives none.
+    visibility_ms: Option<u64>,
     system_names: Vec<String>,
     attribute_names: Vec<String>,
     /// FIFO `ReceiveRequestAttemptId`: a retried receive gets the same messages back.
@@ -515,7 +516,7 @@ fn hand_out(
         m.receipt = m.receipt.wrapping_add(1);
         m.first_receive.get_or_insert(now);
         m.received_at = Some(now);
-        m.visible_at = now + spec.visibility_ms;
+        m.visible_at = now + spec.visibility_ms.unwrap_or_else(|| q.visibility_timeout() * 1000);
         t.put(&keys::visible(q.id, m.visible_at, seq), &[1])?;
         t.put(&keys::message(q.id, seq), &encode_stored(&m)?)?;
         if q.is_fifo() {
@@ -720,48 +721,59 @@ pub(crate) async fn receive(
     let mut system_names = input.attribute_names;
     system_names.extend(input.message_system_attribute_names);
     let url = input.queue_url;
-    // The queue decides the defaults for visibility and wait.
-    let ctx2 = ctx.clone();
-    let u2 = url.clone();
-    let q = i.read(move |r| resolve(r, &ctx2, &u2)).await?;
-    let wait_ms = input.wait_time_seconds.map(|w| w as u64).unwrap_or_else(|| q.receive_wait_seconds()) * 1000;
+    // The queue decides the defaults for visibility and wait, read in the receive's own
+    // transaction (a read beforehand would cost a round trip of its own).
     let spec = Arc::new(ReceiveSpec {
         max: max as usize,
-        visibility_ms: input.visibility_timeout.map(|v| v as u64).unwrap_or_else(|| q.visibility_timeout()) * 1000,
+        visibility_ms: input.visibility_timeout.map(|v| v as u64 * 1000),
         system_names,
         attribute_names: input.message_attribute_names,
         attempt: input.receive_request_attempt_id,
     });
-    let deadline = tokio::time::Instant::now() + Duration::from_millis(wait_ms);
-    let waiter = i.waiter(q.id);
+    let start = tokio::time::Instant::now();
+    let mut deadline: Option<tokio::time::Instant> = None;
+    let mut waiter: Option<Arc<tokio::sync::Notify>> = None;
     loop {
-        let notified = waiter.notified();
-        tokio::pin!(notified);
-        notified.as_mut().enable();
+        let current = waiter.clone();
+        let notified = current.as_ref().map(|w| w.notified());
+        let mut notified = notified.map(Box::pin);
+        if let Some(n) = notified.as_mut() {
+            n.as_mut().enable();
+        }
         let closing = i.closing_signal.notified();
         tokio::pin!(closing);
         closing.as_mut().enable();
 
         let (ctx2, url2, spec2, ids) = (ctx.clone(), url.clone(), spec.clone(), i.env.ids.clone());
         let now = i.now();
-        let (messages, next_visible, woken) = i
+        let (messages, next_visible, woken, queue) = i
             .store
             .write(move |t| {
                 let q = resolve(t, &ctx2, &url2)?;
-                take_messages(t, &q, &spec2, now, ids.as_ref())
+                let (messages, next_visible, woken) = take_messages(t, &q, &spec2, now, ids.as_ref())?;
+                Ok::<_, AwsError>((messages, next_visible, woken, (q.id, q.receive_wait_seconds())))
             })
             .await?;
         for id in woken {
             i.wake(id);
         }
+        let deadline = *deadline.get_or_insert_with(|| {
+            let wait_s = input.wait_time_seconds.map(|w| w as u64).unwrap_or(queue.1);
+            start + Duration::from_secs(wait_s)
+        });
         let left = deadline.saturating_duration_since(tokio::time::Instant::now());
         if !messages.is_empty() || left.is_zero() || i.closing() {
             return Ok(ReceiveMessageOutput { messages });
         }
+        if waiter.is_none() {
+            // The first empty answer of a long poll: from now on a send to the queue wakes it.
+            waiter = Some(i.waiter(queue.0));
+            continue;
+        }
         let until_visible = next_visible.map(|at| Duration::from_millis(at.saturating_sub(i.now()) + 1));
         let sleep = until_visible.map_or(left, |v| v.min(left));
         tokio::select! {
-            _ = &mut notified => {}
+            _ = async { if let Some(n) = notified.as_mut() { n.await } }, if notified.is_some() => {}
             _ = &mut closing => {}
             _ = tokio::time::sleep(sleep) => {}
         }

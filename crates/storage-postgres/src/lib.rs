@@ -15,7 +15,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use postgres::types::ToSql;
 use postgres::{Client, NoTls, Statement};
-use stratus_storage::group::{GroupConnection, GroupWriter};
+use stratus_storage::group::{GroupConnection, GroupWriter, Sealed};
 use stratus_storage::{Backend, DoneFn, FsBlobs, ReadFn, ReadTxn, Result, Store, StoreError, Txn, WriteFn};
 
 /// How many queued transactions at most share one commit.
@@ -95,11 +95,13 @@ impl GroupConnection for Db {
     fn run(&mut self, f: WriteFn) -> Result<()> {
         run_one(self, f)
     }
-    fn commit(&mut self) -> Result<()> {
-        self.batch("COMMIT")
+    fn seal(&mut self) -> Result<Sealed> {
+        self.batch("COMMIT").map(|()| Sealed::Visible)
     }
-    fn rollback(&mut self) {
+    fn recover(&mut self) -> Result<()> {
+        // The failed group's transaction is undone; every earlier group was committed.
         let _ = self.batch("ROLLBACK");
+        Ok(())
     }
 }
 

@@ -1,14 +1,18 @@
-//! The embedded durable backend: SQLite in WAL mode with `synchronous=FULL`, so a commit is on
-//! disk before it is acknowledged. One writer thread owns the write connection and commits every
-//! transaction queued while the previous commit was syncing as one group (group commit): each
-//! transaction runs inside its own savepoint, so one that fails rolls back alone.
+//! The embedded durable backend: SQLite in WAL mode, written by one writer thread with group
+//! commit. A group of transactions is durable once its changes are in the redo log
+//! ([`redo`]), synced; SQLite commits every [`PUBLISH_AFTER`](stratus_storage::group) or as soon
+//! as a reader needs to see an acknowledged write, so that most groups cost one small log
+//! append and sync instead of a SQLite commit. Each transaction runs inside its own savepoint,
+//! so one that fails rolls back alone.
+
+mod redo;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use rusqlite::{Connection, OptionalExtension, params};
 
-use stratus_storage::group::{GroupConnection, GroupWriter};
+use stratus_storage::group::{GroupConnection, GroupWriter, Sealed};
 use stratus_storage::{Backend, DoneFn, FsBlobs, ReadFn, ReadTxn, Result, Store, StoreError, Txn, WriteFn};
 
 /// The embedded durable store in `dir`: `stratus.db` and the `blobs/` folder.
@@ -19,8 +23,12 @@ pub fn open_dir(dir: &Path) -> Result<Store> {
     Ok(Store::new(Arc::new(backend), Arc::new(blobs)))
 }
 
-/// How many queued transactions at most share one commit.
+/// How many queued transactions at most share one group.
 const MAX_GROUP: usize = 512;
+
+/// The redo log's size: a group whose record does not fit behind the others is committed to
+/// SQLite directly (and the log starts again).
+pub const LOG_CAPACITY: u64 = 8 << 20;
 
 pub struct SqliteBackend {
     path: PathBuf,
@@ -32,10 +40,13 @@ fn io(e: impl std::fmt::Display) -> StoreError {
     StoreError::Io(e.to_string())
 }
 
+/// `synchronous=NORMAL`: in WAL mode a commit is consistent but durable only once the WAL is
+/// synced (before each checkpoint, or by the writer before the redo log starts again). What
+/// was acknowledged and is not yet durable in SQLite is in the redo log.
 fn open_conn(path: &Path) -> Result<Connection> {
     let conn = Connection::open(path).map_err(io)?;
     conn.execute_batch(
-        "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA busy_timeout=10000; PRAGMA temp_store=MEMORY;",
+        "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=10000; PRAGMA temp_store=MEMORY;",
     )
     .map_err(io)?;
     Ok(conn)
@@ -43,34 +54,149 @@ fn open_conn(path: &Path) -> Result<Connection> {
 
 impl SqliteBackend {
     pub fn open(path: &Path) -> Result<Self> {
+        Self::open_with(path, LOG_CAPACITY)
+    }
+
+    /// Like [`open`](Self::open) with a redo log of `log_capacity` bytes (tests use small ones
+    /// to make the log start again often).
+    pub fn open_with(path: &Path, log_capacity: u64) -> Result<Self> {
         let conn = open_conn(path)?;
-        conn.execute_batch("CREATE TABLE IF NOT EXISTS kv (k BLOB PRIMARY KEY, v BLOB NOT NULL) WITHOUT ROWID;")
-            .map_err(io)?;
-        conn.execute_batch("PRAGMA cache_size=-32768;").map_err(io)?;
-        let writer = GroupWriter::spawn(WriteConnection(conn), MAX_GROUP)?;
+        conn.execute_batch(
+            "CREATE TABLE IF NOT EXISTS kv (k BLOB PRIMARY KEY, v BLOB NOT NULL) WITHOUT ROWID;
+             CREATE TABLE IF NOT EXISTS redo_mark (id INTEGER PRIMARY KEY CHECK (id = 0), seq INTEGER NOT NULL);
+             PRAGMA cache_size=-32768;",
+        )
+        .map_err(io)?;
+        let mut log_path = path.as_os_str().to_owned();
+        log_path.push("-redo");
+        let mut wal_path = path.as_os_str().to_owned();
+        wal_path.push("-wal");
+        let log = redo::RedoLog::open(Path::new(&log_path), log_capacity)?;
+        let mut w = WriteConnection { conn, log, wal: PathBuf::from(wal_path), group: Vec::new(), last_seq: 0 };
+        w.replay()?;
+        let writer = GroupWriter::spawn(w, MAX_GROUP)?;
         Ok(Self { path: path.to_path_buf(), writer, readers: Mutex::new(Vec::new()) })
     }
 }
 
 /// The write connection, as the group writer drives it.
-struct WriteConnection(Connection);
+struct WriteConnection {
+    conn: Connection,
+    log: redo::RedoLog,
+    wal: PathBuf,
+    /// The current group's changes, behind room for the record header.
+    group: Vec<u8>,
+    /// The sequence number of the last group sealed.
+    last_seq: u64,
+}
+
+impl WriteConnection {
+    fn mark(&self) -> Result<u64> {
+        let seq: Option<i64> =
+            self.conn.query_row("SELECT seq FROM redo_mark WHERE id = 0", [], |r| r.get(0)).optional().map_err(io)?;
+        Ok(seq.unwrap_or(0) as u64)
+    }
+
+    fn set_mark(&self, seq: u64) -> Result<()> {
+        self.conn
+            .prepare_cached(
+                "INSERT INTO redo_mark (id, seq) VALUES (0, ?1) ON CONFLICT(id) DO UPDATE SET seq = excluded.seq",
+            )
+            .map_err(io)?
+            .execute(params![seq as i64])
+            .map_err(io)?;
+        Ok(())
+    }
+
+    /// Makes every SQLite commit so far durable.
+    fn sync_wal(&self) -> Result<()> {
+        match std::fs::File::open(&self.wal) {
+            Ok(f) => f.sync_data().map_err(io),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(io(e)),
+        }
+    }
+
+    /// Commits the open transaction with the mark, syncs the WAL and starts the log again.
+    fn commit_durably(&mut self) -> Result<()> {
+        self.set_mark(self.last_seq)?;
+        exec_cached(&self.conn, "COMMIT")?;
+        self.sync_wal()?;
+        self.log.restart();
+        Ok(())
+    }
+
+    /// Applies the log's records that SQLite does not hold yet (after a crash, or a failed
+    /// commit), durably, and starts the log again.
+    fn replay(&mut self) -> Result<()> {
+        let _ = self.conn.execute_batch("ROLLBACK");
+        exec_cached(&self.conn, "BEGIN IMMEDIATE")?;
+        let mark = self.mark()?;
+        self.last_seq = mark;
+        for rec in self.log.read_all()? {
+            if rec.seq <= mark {
+                continue;
+            }
+            let mut t = SqliteTxn { conn: &self.conn, log: None };
+            for op in redo::decode(&rec.payload)? {
+                match op {
+                    redo::Op::Put(k, v) => t.put(k, v)?,
+                    redo::Op::Delete(k) => t.delete(k)?,
+                    redo::Op::DeleteRange(s, e) => t.delete_range(s, e)?,
+                }
+            }
+            self.last_seq = rec.seq;
+        }
+        self.commit_durably()
+    }
+}
 
 impl GroupConnection for WriteConnection {
     fn begin(&mut self) -> Result<()> {
-        exec_cached(&self.0, "BEGIN IMMEDIATE")
+        exec_cached(&self.conn, "BEGIN IMMEDIATE")
     }
     fn run(&mut self, f: WriteFn) -> Result<()> {
-        run_one(&self.0, f)
+        if self.group.is_empty() {
+            self.group.resize(redo::HEADER, 0);
+        }
+        run_one(&self.conn, f, &mut self.group)
     }
-    fn commit(&mut self) -> Result<()> {
-        exec_cached(&self.0, "COMMIT")
+    fn seal(&mut self) -> Result<Sealed> {
+        let mut group = std::mem::take(&mut self.group);
+        if group.len() <= redo::HEADER {
+            // Nothing changed: nothing to make durable.
+            return Ok(Sealed::Pending);
+        }
+        let seq = self.last_seq + 1;
+        if !self.log.fits(group.len()) {
+            self.last_seq = seq;
+            self.commit_durably()?;
+            return Ok(Sealed::Visible);
+        }
+        self.log.append(seq, &mut group)?;
+        self.last_seq = seq;
+        // The buffer is kept for the next group.
+        group.clear();
+        self.group = group;
+        Ok(Sealed::Pending)
     }
-    fn rollback(&mut self) {
-        let _ = self.0.execute_batch("ROLLBACK");
+    fn publish(&mut self) -> Result<()> {
+        self.set_mark(self.last_seq)?;
+        exec_cached(&self.conn, "COMMIT")?;
+        // The log starts again once half is used, so that a group rarely misses room.
+        if self.log.used() > self.log.capacity() / 2 {
+            self.sync_wal()?;
+            self.log.restart();
+        }
+        Ok(())
+    }
+    fn recover(&mut self) -> Result<()> {
+        self.group.clear();
+        self.replay()
     }
     fn finish(&mut self) {
         // The queue closed: checkpoint so the WAL is folded into the database on a clean shutdown.
-        let _ = self.0.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);");
+        let _ = self.conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);");
     }
 }
 
@@ -81,17 +207,22 @@ fn exec_cached(conn: &Connection, sql: &str) -> Result<()> {
     conn.prepare_cached(sql).map_err(io)?.execute([]).map(|_| ()).map_err(io)
 }
 
-/// Runs one transaction body inside a savepoint; rolls it back if it asks to or panics.
-fn run_one(conn: &Connection, f: WriteFn) -> Result<()> {
+/// Runs one transaction body inside a savepoint; rolls it back if it asks to or panics. Its
+/// changes are added to `log` when it is kept.
+fn run_one(conn: &Connection, f: WriteFn, log: &mut Vec<u8>) -> Result<()> {
     exec_cached(conn, "SAVEPOINT t")?;
-    let mut txn = SqliteTxn { conn };
+    let before = log.len();
+    let mut txn = SqliteTxn { conn, log: Some(log) };
     let keep = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(&mut txn)));
-    let undo = |conn: &Connection| exec_cached(conn, "ROLLBACK TO t").and_then(|()| exec_cached(conn, "RELEASE t"));
+    let undo = |conn: &Connection, log: &mut Vec<u8>| {
+        log.truncate(before);
+        exec_cached(conn, "ROLLBACK TO t").and_then(|()| exec_cached(conn, "RELEASE t"))
+    };
     match keep {
         Ok(true) => exec_cached(conn, "RELEASE t"),
-        Ok(false) => undo(conn),
+        Ok(false) => undo(conn, log),
         Err(_) => {
-            undo(conn)?;
+            undo(conn, log)?;
             Err(StoreError::Aborted)
         }
     }
@@ -99,6 +230,8 @@ fn run_one(conn: &Connection, f: WriteFn) -> Result<()> {
 
 struct SqliteTxn<'a> {
     conn: &'a Connection,
+    /// Where the transaction's changes are recorded for the redo log (none while replaying it).
+    log: Option<&'a mut Vec<u8>>,
 }
 
 fn get(conn: &Connection, key: &[u8]) -> Result<Option<Vec<u8>>> {
@@ -170,10 +303,16 @@ impl Txn for SqliteTxn<'_> {
             .map_err(io)?
             .execute(params![key, value])
             .map_err(io)?;
+        if let Some(log) = self.log.as_deref_mut() {
+            redo::put(log, key, value);
+        }
         Ok(())
     }
     fn delete(&mut self, key: &[u8]) -> Result<()> {
         self.conn.prepare_cached("DELETE FROM kv WHERE k = ?1").map_err(io)?.execute(params![key]).map_err(io)?;
+        if let Some(log) = self.log.as_deref_mut() {
+            redo::delete(log, key);
+        }
         Ok(())
     }
     fn delete_range(&mut self, start: &[u8], end: Option<&[u8]>) -> Result<()> {
@@ -186,6 +325,9 @@ impl Txn for SqliteTxn<'_> {
             None => self.conn.prepare_cached("DELETE FROM kv WHERE k >= ?1").map_err(io)?.execute(params![start]),
         }
         .map_err(io)?;
+        if let Some(log) = self.log.as_deref_mut() {
+            redo::delete_range(log, start, end);
+        }
         Ok(())
     }
 }
@@ -223,6 +365,10 @@ impl Backend for SqliteBackend {
         }
         r.map_err(|_| StoreError::Aborted)?;
         end
+    }
+
+    fn catch_up(&self) -> Option<tokio::sync::oneshot::Receiver<()>> {
+        self.writer.catch_up()
     }
 
     fn reads_block(&self) -> bool {

@@ -60,6 +60,10 @@ impl Backend for FaultyBackend {
         self.inner.read(f)
     }
 
+    fn catch_up(&self) -> Option<tokio::sync::oneshot::Receiver<()>> {
+        self.inner.catch_up()
+    }
+
     fn reads_block(&self) -> bool {
         self.inner.reads_block()
     }

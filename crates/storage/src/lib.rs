@@ -89,6 +89,12 @@ pub trait Backend: Send + Sync + 'static {
     fn short_reads_inline(&self) -> bool {
         !self.reads_block()
     }
+    /// When acknowledged writes are not yet visible to [`Backend::read`] (a backend that makes
+    /// writes durable before it commits them, see [`group::Sealed`]): a receiver told once they
+    /// are. A read waits for it, so that it sees every write acknowledged before it began.
+    fn catch_up(&self) -> Option<tokio::sync::oneshot::Receiver<()>> {
+        None
+    }
     /// Stops accepting writes, finishes queued ones, closes files.
     fn close(&self);
     fn name(&self) -> &'static str;
@@ -189,6 +195,9 @@ impl Store {
                 *s = Some(out);
             }
         });
+        if let Some(visible) = self.backend.catch_up() {
+            let _ = visible.await;
+        }
         let backend = self.backend.clone();
         let status = if blocking {
             tokio::task::spawn_blocking(move || backend.read(body)).await.unwrap_or(Err(StoreError::Aborted))
