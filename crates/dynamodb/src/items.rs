@@ -159,16 +159,19 @@ pub fn expr_error(e: expr::ExprError) -> AwsError {
 /// Checks the condition against the stored item (absent: an empty item), answering
 /// ConditionalCheckFailedException, with the item when `ReturnValuesOnConditionCheckFailure` is
 /// `ALL_OLD`.
-fn check_condition(c: &Option<expr::Condition>, old: Option<&Item>, input: &Json) -> Result<(), AwsError> {
+/// Whether a failed condition answers the old item (`ReturnValuesOnConditionCheckFailure`).
+fn old_on_failure(input: &Json) -> bool {
+    s(input, "ReturnValuesOnConditionCheckFailure") == Some("ALL_OLD")
+}
+
+fn check_condition(c: &Option<expr::Condition>, old: Option<&Item>, old_on_failure: bool) -> Result<(), AwsError> {
     let Some(c) = c else { return Ok(()) };
     let empty = Item::new();
     if c.eval(old.unwrap_or(&empty)).map_err(expr_error)? {
         return Ok(());
     }
     let mut e = conditional_check_failed();
-    if s(input, "ReturnValuesOnConditionCheckFailure") == Some("ALL_OLD")
-        && let Some(o) = old
-    {
+    if old_on_failure && let Some(o) = old {
         e = e.with_field("Item", item_to_json(o).to_string());
     }
     Err(e)
@@ -190,20 +193,19 @@ pub async fn put(i: &Inner, ctx: &RequestContext, mut input: Json) -> Result<Jso
     let c = conditioned(&input)?;
     c.placeholders.check_all_used().map_err(expr_error)?;
     let ctx = crate::tables::scoped(ctx, &input);
-    let input2 = input.clone();
-    let new = item.clone();
+    let return_old = old_on_failure(&input);
     let now = i.now();
-    let (table, old) = i
+    let (table, old, units) = i
         .write_items(move |t| {
             let table = table_for(t, &ctx, &name)?;
             let key = table.item_key(&item)?;
             let old = get(t, &key)?;
-            check_condition(&c.condition, old.as_ref(), &input2)?;
+            check_condition(&c.condition, old.as_ref(), return_old)?;
             apply(t, &table, &key, old.as_ref(), Some(&item), now)?;
-            Ok::<_, AwsError>((table, old))
+            let units = capacity::write_units(old.as_ref(), Some(&item));
+            Ok::<_, AwsError>((table, old, units))
         })
         .await?;
-    let units = capacity::write_units(old.as_ref(), Some(&new));
     let mut out = json!({});
     if let (Some(o), "ALL_OLD") = (&old, rv.as_str()) {
         out = json!({"Attributes": item_to_json(o)});
@@ -282,14 +284,14 @@ pub async fn delete(i: &Inner, ctx: &RequestContext, mut input: Json) -> Result<
     let c = conditioned(&input)?;
     c.placeholders.check_all_used().map_err(expr_error)?;
     let ctx = crate::tables::scoped(ctx, &input);
-    let input2 = input.clone();
+    let return_old = old_on_failure(&input);
     let now = i.now();
     let (table, old) = i
         .write_items(move |t| {
             let table = table_for(t, &ctx, &name)?;
             let k = table.key_of(&key)?;
             let old = get(t, &k)?;
-            check_condition(&c.condition, old.as_ref(), &input2)?;
+            check_condition(&c.condition, old.as_ref(), return_old)?;
             apply(t, &table, &k, old.as_ref(), None, now)?;
             Ok::<_, AwsError>((table, old))
         })
@@ -314,7 +316,7 @@ pub async fn update(i: &Inner, ctx: &RequestContext, mut input: Json) -> Result<
     };
     c.placeholders.check_all_used().map_err(expr_error)?;
     let ctx = crate::tables::scoped(ctx, &input);
-    let input2 = input.clone();
+    let return_old = old_on_failure(&input);
     let now = i.now();
     let (table, old, new) = i
         .write_items(move |t| {
@@ -330,7 +332,7 @@ pub async fn update(i: &Inner, ctx: &RequestContext, mut input: Json) -> Result<
                 }
             }
             let old = get(t, &k)?;
-            check_condition(&c.condition, old.as_ref(), &input2)?;
+            check_condition(&c.condition, old.as_ref(), return_old)?;
             let mut new = old.clone().unwrap_or_else(|| key.clone());
             if let Some(u) = &update {
                 u.apply(&mut new).map_err(expr_error)?;
