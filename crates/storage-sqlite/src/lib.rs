@@ -5,6 +5,7 @@
 //! append and sync instead of a SQLite commit. Each transaction runs inside its own savepoint,
 //! so one that fails rolls back alone.
 
+mod cache;
 mod redo;
 
 use std::path::{Path, PathBuf};
@@ -72,7 +73,14 @@ impl SqliteBackend {
         let mut wal_path = path.as_os_str().to_owned();
         wal_path.push("-wal");
         let log = redo::RedoLog::open(Path::new(&log_path), log_capacity)?;
-        let mut w = WriteConnection { conn, log, wal: PathBuf::from(wal_path), group: Vec::new(), last_seq: 0 };
+        let mut w = WriteConnection {
+            conn,
+            log,
+            wal: PathBuf::from(wal_path),
+            group: Vec::new(),
+            last_seq: 0,
+            cache: cache::HotCache::default(),
+        };
         w.replay()?;
         let writer = GroupWriter::spawn(w, MAX_GROUP)?;
         Ok(Self { path: path.to_path_buf(), writer, readers: Mutex::new(Vec::new()) })
@@ -88,6 +96,7 @@ struct WriteConnection {
     group: Vec<u8>,
     /// The sequence number of the last group sealed.
     last_seq: u64,
+    cache: cache::HotCache,
 }
 
 impl WriteConnection {
@@ -130,6 +139,7 @@ impl WriteConnection {
     /// commit), durably, and starts the log again.
     fn replay(&mut self) -> Result<()> {
         let _ = self.conn.execute_batch("ROLLBACK");
+        self.cache.clear();
         exec_cached(&self.conn, "BEGIN IMMEDIATE")?;
         let mark = self.mark()?;
         self.last_seq = mark;
@@ -137,7 +147,7 @@ impl WriteConnection {
             if rec.seq <= mark {
                 continue;
             }
-            let mut t = SqliteTxn { conn: &self.conn, log: None };
+            let mut t = SqliteTxn { conn: &self.conn, log: None, cache: None };
             for op in redo::decode(&rec.payload)? {
                 match op {
                     redo::Op::Put(k, v) => t.put(k, v)?,
@@ -159,7 +169,7 @@ impl GroupConnection for WriteConnection {
         if self.group.is_empty() {
             self.group.resize(redo::HEADER, 0);
         }
-        run_one(&self.conn, f, &mut self.group)
+        run_one(&self.conn, f, &mut self.group, &mut self.cache)
     }
     fn seal(&mut self) -> Result<Sealed> {
         let mut group = std::mem::take(&mut self.group);
@@ -209,20 +219,22 @@ fn exec_cached(conn: &Connection, sql: &str) -> Result<()> {
 
 /// Runs one transaction body inside a savepoint; rolls it back if it asks to or panics. Its
 /// changes are added to `log` when it is kept.
-fn run_one(conn: &Connection, f: WriteFn, log: &mut Vec<u8>) -> Result<()> {
+fn run_one(conn: &Connection, f: WriteFn, log: &mut Vec<u8>, cache: &mut cache::HotCache) -> Result<()> {
     exec_cached(conn, "SAVEPOINT t")?;
     let before = log.len();
-    let mut txn = SqliteTxn { conn, log: Some(log) };
+    cache.begin();
+    let mut txn = SqliteTxn { conn, log: Some(log), cache: Some(cache) };
     let keep = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(&mut txn)));
-    let undo = |conn: &Connection, log: &mut Vec<u8>| {
+    let undo = |conn: &Connection, log: &mut Vec<u8>, cache: &mut cache::HotCache| {
         log.truncate(before);
+        cache.undo();
         exec_cached(conn, "ROLLBACK TO t").and_then(|()| exec_cached(conn, "RELEASE t"))
     };
     match keep {
         Ok(true) => exec_cached(conn, "RELEASE t"),
-        Ok(false) => undo(conn, log),
+        Ok(false) => undo(conn, log, cache),
         Err(_) => {
-            undo(conn, log)?;
+            undo(conn, log, cache)?;
             Err(StoreError::Aborted)
         }
     }
@@ -232,6 +244,8 @@ struct SqliteTxn<'a> {
     conn: &'a Connection,
     /// Where the transaction's changes are recorded for the redo log (none while replaying it).
     log: Option<&'a mut Vec<u8>>,
+    /// The writer's cache, kept exact by every change (none while replaying).
+    cache: Option<&'a mut cache::HotCache>,
 }
 
 fn get(conn: &Connection, key: &[u8]) -> Result<Option<Vec<u8>>> {
@@ -286,7 +300,15 @@ fn scan_rev(conn: &Connection, start: &[u8], end: Option<&[u8]>, limit: usize) -
 
 impl ReadTxn for SqliteTxn<'_> {
     fn get(&mut self, key: &[u8]) -> Result<Option<Vec<u8>>> {
-        get(self.conn, key)
+        let Some(cache) = self.cache.as_deref_mut() else { return get(self.conn, key) };
+        if let Some(v) = cache.get(key) {
+            return Ok(Some(v));
+        }
+        let v = get(self.conn, key)?;
+        if let Some(v) = &v {
+            cache.remember(key, v);
+        }
+        Ok(v)
     }
     fn scan(&mut self, start: &[u8], end: Option<&[u8]>, limit: usize) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
         scan(self.conn, start, end, limit)
@@ -306,12 +328,18 @@ impl Txn for SqliteTxn<'_> {
         if let Some(log) = self.log.as_deref_mut() {
             redo::put(log, key, value);
         }
+        if let Some(cache) = self.cache.as_deref_mut() {
+            cache.put(key, value);
+        }
         Ok(())
     }
     fn delete(&mut self, key: &[u8]) -> Result<()> {
         self.conn.prepare_cached("DELETE FROM kv WHERE k = ?1").map_err(io)?.execute(params![key]).map_err(io)?;
         if let Some(log) = self.log.as_deref_mut() {
             redo::delete(log, key);
+        }
+        if let Some(cache) = self.cache.as_deref_mut() {
+            cache.delete(key);
         }
         Ok(())
     }
@@ -327,6 +355,9 @@ impl Txn for SqliteTxn<'_> {
         .map_err(io)?;
         if let Some(log) = self.log.as_deref_mut() {
             redo::delete_range(log, start, end);
+        }
+        if let Some(cache) = self.cache.as_deref_mut() {
+            cache.delete_range(start, end);
         }
         Ok(())
     }

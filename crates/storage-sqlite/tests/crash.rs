@@ -91,11 +91,12 @@ async fn acknowledged_writes_survive_kill_9() {
             .stdout(Stdio::piped())
             .spawn()
             .expect("spawn the child");
-        let out = BufReader::new(child.stdout.take().expect("stdout"));
+        // Kept open until the child is killed: a closed pipe would make its prints fail first.
+        let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
         let mut acked = 0;
         // Each writer's last acknowledged write.
         let mut last: BTreeMap<u64, u64> = BTreeMap::new();
-        for line in out.lines() {
+        for line in lines.by_ref() {
             let line = line.expect("line");
             let parts: Vec<&str> = line.split_whitespace().collect();
             match parts[..] {
@@ -115,6 +116,7 @@ async fn acknowledged_writes_survive_kill_9() {
         }
         child.kill().expect("kill -9");
         let _ = child.wait();
+        drop(lines);
         assert!(acked > 0, "round {round}: the child acknowledged nothing");
 
         let store = open(&dir, 64 << 10);
