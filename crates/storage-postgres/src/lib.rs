@@ -43,11 +43,25 @@ pub struct PostgresBackend {
 struct Db {
     client: Client,
     statements: HashMap<&'static str, Statement>,
+    url: String,
 }
 
 impl Db {
     fn connect(url: &str) -> Result<Db> {
-        Ok(Db { client: Client::connect(url, NoTls).map_err(io)?, statements: HashMap::new() })
+        Ok(Db { client: Client::connect(url, NoTls).map_err(io)?, statements: HashMap::new(), url: url.to_string() })
+    }
+
+    /// Starts a transaction with `begin`. When the database dropped the connection (a restart,
+    /// a failover, an idle timeout, `pg_terminate_backend`), connects again and starts it on
+    /// the new connection: nothing ran yet, so nothing is lost or run twice.
+    fn begin(&mut self, begin: &str) -> Result<()> {
+        match self.batch(begin) {
+            Err(_) if self.client.is_closed() => {
+                *self = Db::connect(&self.url)?;
+                self.batch(begin)
+            }
+            r => r,
+        }
     }
 
     fn statement(&mut self, sql: &'static str) -> Result<Statement> {
@@ -90,7 +104,7 @@ impl PostgresBackend {
 
 impl GroupConnection for Db {
     fn begin(&mut self) -> Result<()> {
-        self.batch("BEGIN")
+        Db::begin(self, "BEGIN")
     }
     fn run(&mut self, f: WriteFn) -> Result<()> {
         run_one(self, f)
@@ -291,7 +305,7 @@ impl Backend for PostgresBackend {
             _ => Db::connect(&self.url)?,
         };
         // One snapshot for every read in `f`.
-        conn.batch("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")?;
+        conn.begin("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")?;
         let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(&mut Conn(&mut conn))));
         let end = conn.batch("COMMIT");
         if end.is_ok()

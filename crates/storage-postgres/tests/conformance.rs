@@ -97,3 +97,43 @@ async fn postgres_backend_conforms_and_keeps_acknowledged_writes() {
     })
     .await;
 }
+
+/// Ends every other session on the cluster's database, as a restart or failover would.
+fn drop_sessions(url: &str) -> u64 {
+    let mut admin = postgres::Client::connect(url, postgres::NoTls).expect("admin connection");
+    let rows = admin
+        .query(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+             WHERE pid <> pg_backend_pid() AND datname = current_database()",
+            &[],
+        )
+        .expect("terminate");
+    rows.len() as u64
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn writer_and_readers_connect_again_after_the_database_drops_them() {
+    let Some(cluster) = tokio::task::spawn_blocking(|| Cluster::start("dropped")).await.expect("join") else {
+        eprintln!("PostgreSQL (initdb, pg_ctl) is not installed here: the PostgreSQL backend was not checked");
+        return;
+    };
+    let blobs = cluster.dir.join("blobs");
+    let (url, b) = (cluster.url.clone(), blobs.clone());
+    let store = tokio::task::spawn_blocking(move || stratus_storage_postgres::open(&url, &b))
+        .await
+        .expect("join")
+        .expect("open");
+    for round in 0..3u8 {
+        let key = [b'k', round];
+        store.write(move |t| t.put(&key, b"before")).await.expect("write");
+        assert_eq!(store.read(move |r| r.get(&key)).await.expect("read"), Some(b"before".to_vec()));
+        let url = cluster.url.clone();
+        let dropped = tokio::task::spawn_blocking(move || drop_sessions(&url)).await.expect("join");
+        assert!(dropped >= 2, "round {round}: the writer's and a reader's sessions were ended ({dropped})");
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        // The next write and read run on new connections; nothing acknowledged was lost.
+        store.write(move |t| t.put(&key, b"after")).await.expect("a write after the drop");
+        assert_eq!(store.read(move |r| r.get(&key)).await.expect("a read after the drop"), Some(b"after".to_vec()));
+    }
+    store.close();
+}
