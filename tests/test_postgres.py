@@ -6,6 +6,7 @@ after a `kill -9`. Skipped, saying so, where PostgreSQL is not installed."""
 from __future__ import annotations
 
 import os
+import time
 import shutil
 import socket
 import subprocess
@@ -64,7 +65,8 @@ def server(database, tmp_path):
     srv = ServerProcess(tmp_path / "data", log_dir=tmp_path, extra_args=["--database-url", database])
     srv.start(timeout=15)
     yield srv
-    srv.kill()
+    # A clean stop removes the node's record, so that the next test's node may use the database.
+    srv.stop()
 
 
 def clients(endpoint):
@@ -102,3 +104,54 @@ def test_services_run_on_postgres_and_keep_state_across_kill_9(server):
     assert s3.get_object(Bucket=bucket, Key="k")["Body"].read() == b"kept in blobs, listed in postgres"
     assert ddb.get_item(TableName=table, Key={"k": {"S": "a"}})["Item"]["n"] == {"N": "1"}
     assert [t for t in ddb.list_tables()["TableNames"] if t == table] == [table]
+
+
+def cluster(endpoint):
+    return requests.get(f"{endpoint}/_stratus/cluster", timeout=5).json()
+
+
+def test_one_node_per_database_until_several_are_supported(database, tmp_path):
+    a = ServerProcess(tmp_path / "a", log_dir=tmp_path, extra_args=["--database-url", database, "--node-id", "node-a"])
+    a.start(timeout=15)
+    b = ServerProcess(tmp_path / "b", log_dir=tmp_path, extra_args=["--database-url", database, "--node-id", "node-b"])
+    try:
+        assert requests.get(f"{a.endpoint}/_stratus/health", timeout=5).json()["node"] == "node-a"
+        first = cluster(a.endpoint)
+        assert first["storage"] == "postgres"
+        assert [(n["id"], n["address"]) for n in first["nodes"]] == [("node-a", f"127.0.0.1:{a.port}")]
+        time.sleep(2.2)
+        assert cluster(a.endpoint)["nodes"][0]["heartbeat"] > first["nodes"][0]["heartbeat"], "the node renews its record"
+
+        # A second node on the same database is refused while node-a is live, and says why.
+        refused = subprocess.run(b.command(), capture_output=True, text=True, timeout=60)
+        assert refused.returncode != 0
+        assert "another Stratus node (node-a at 127.0.0.1:" in refused.stderr, refused.stderr[-2000:]
+
+        # After a kill -9 the record stays live for a few seconds; the same node (its data
+        # directory keeps its id) comes back at once, and still counts as one node.
+        a.kill()
+        a.start(timeout=15)
+        assert [n["id"] for n in cluster(a.endpoint)["nodes"]] == ["node-a"]
+
+        # A clean stop removes the record: node-b may start right away.
+        assert a.stop() == 0
+        b.start(timeout=15)
+        assert [n["id"] for n in cluster(b.endpoint)["nodes"]] == ["node-b"]
+    finally:
+        a.kill()
+        b.stop()
+
+
+def test_a_node_keeps_its_id_in_its_data_directory(tmp_path):
+    srv = ServerProcess(tmp_path / "data", log_dir=tmp_path)
+    srv.start()
+    try:
+        first = requests.get(f"{srv.endpoint}/_stratus/health", timeout=5).json()["node"]
+        assert first and (tmp_path / "data" / "node-id").read_text().strip() == first
+        # The embedded store is one node's: the cluster is this node.
+        assert [n["id"] for n in cluster(srv.endpoint)["nodes"]] == [first]
+        srv.kill()
+        srv.start()
+        assert requests.get(f"{srv.endpoint}/_stratus/health", timeout=5).json()["node"] == first
+    finally:
+        srv.kill()

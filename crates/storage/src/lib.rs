@@ -18,6 +18,7 @@ pub mod faulty;
 pub mod group;
 pub mod json;
 pub mod memory;
+pub mod nodes;
 pub mod sequences;
 
 pub use blob::{BlobStore, BlobWriter, FsBlobs, MemBlobs};

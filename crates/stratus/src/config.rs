@@ -44,6 +44,10 @@ pub struct ServeArgs {
     /// data directory's embedded store; object bytes stay in the data directory.
     #[arg(long, env = "STRATUS_DATABASE_URL")]
     pub database_url: Option<String>,
+    /// This node's name in `/_stratus/health` and `/_stratus/cluster` (1–64 of `A-Za-z0-9._-`;
+    /// by default the host name and a random suffix, kept in the data directory's `node-id`).
+    #[arg(long, env = "STRATUS_NODE_ID")]
+    pub node_id: Option<String>,
     /// Account for requests whose access key is not a 12-digit account id.
     #[arg(long, env = "STRATUS_DEFAULT_ACCOUNT")]
     pub default_account: Option<String>,
@@ -84,6 +88,7 @@ struct FileConfig {
     data_dir: Option<PathBuf>,
     in_memory: Option<bool>,
     database_url: Option<String>,
+    node_id: Option<String>,
     default_account: Option<String>,
     default_region: Option<String>,
     log_level: Option<String>,
@@ -115,6 +120,46 @@ fn absolute(path: &Path) -> Result<PathBuf, String> {
     std::path::absolute(path).map_err(|e| format!("cannot make {} absolute: {e}", path.display()))
 }
 
+fn valid_node_id(id: &str) -> bool {
+    (1..=64).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
+}
+
+/// This node's id: the configured one, else the one kept in the data directory (made there the
+/// first time), so that a node restarted on its data directory is the same node — after a
+/// `kill -9` its own record, still live, does not keep it out of a shared database.
+pub fn node_id(cfg: &Config) -> Result<String, String> {
+    if let Some(id) = &cfg.node_id {
+        return Ok(id.clone());
+    }
+    let Some(dir) = &cfg.data_dir else { return Ok(new_node_id()) };
+    let path = dir.join("node-id");
+    match std::fs::read_to_string(&path) {
+        Ok(id) if valid_node_id(id.trim()) => Ok(id.trim().to_string()),
+        _ => {
+            let id = new_node_id();
+            std::fs::write(&path, format!("{id}\n")).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+            Ok(id)
+        }
+    }
+}
+
+/// The host name (as far as it is a valid id) and six random hex digits.
+fn new_node_id() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
+    let host: String =
+        host.trim().chars().filter(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')).take(40).collect();
+    let suffix = &uuid_like()[..6];
+    if host.is_empty() { format!("stratus-{suffix}") } else { format!("{host}-{suffix}") }
+}
+
+fn uuid_like() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos()));
+    h.write_u32(std::process::id());
+    format!("{:016x}", h.finish())
+}
+
 /// Settings after merging.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -124,6 +169,8 @@ pub struct Config {
     pub data_dir: Option<PathBuf>,
     /// State in PostgreSQL rather than in the data directory's embedded store.
     pub database_url: Option<String>,
+    /// As configured; `None`: the data directory's `node-id`, made once ([`node_id`]).
+    pub node_id: Option<String>,
     /// Where function environments are unpacked: under the data directory, or a temporary
     /// directory of this process in memory mode. Always absolute.
     pub functions_dir: PathBuf,
@@ -203,6 +250,7 @@ impl Config {
             port: args.port.or(file.port).unwrap_or(4566),
             data_dir,
             database_url,
+            node_id: args.node_id.or(file.node_id),
             functions_dir,
             default_account: args
                 .default_account
@@ -226,6 +274,11 @@ impl Config {
             credentials: file.credentials,
             issuer_keys: issuer_keys(&file.oidc_keys)?,
         };
+        if let Some(id) = &cfg.node_id
+            && !valid_node_id(id)
+        {
+            return Err(format!("node id must be 1-64 of A-Za-z0-9._-, got {id:?}"));
+        }
         if !stratus_core::is_account_id(&cfg.default_account) {
             return Err(format!("default account must be 12 digits, got {:?}", cfg.default_account));
         }

@@ -149,6 +149,37 @@ async fn serve(cfg: Config) -> Result<(), String> {
         (_, None) => Store::in_memory(),
     };
     let env = Env::system();
+    // On a database other nodes could share, this node registers before it writes anything.
+    let node = stratus_storage::nodes::NodeRecord {
+        id: config::node_id(&cfg)?,
+        address: SocketAddr::new(cfg.host, cfg.port).to_string(),
+        started: env.clock.now_millis(),
+        heartbeat: env.clock.now_millis(),
+        version: env!("CARGO_PKG_VERSION").to_string(),
+    };
+    let shared = cfg.database_url.is_some();
+    if shared {
+        stratus_storage::nodes::join(&store, &node).await.map_err(|e| format!("cannot use the database: {e}"))?;
+    }
+    let evicted = Arc::new(tokio::sync::Notify::new());
+    if shared {
+        let (store, env, evicted, mut me) = (store.clone(), env.clone(), evicted.clone(), node.clone());
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(stratus_storage::nodes::HEARTBEAT).await;
+                me.heartbeat = env.clock.now_millis();
+                match stratus_storage::nodes::heartbeat(&store, &me).await {
+                    Ok(()) => {}
+                    Err(e @ stratus_storage::nodes::Refused::Taken(_)) => {
+                        tracing::error!("stopping: {e}");
+                        evicted.notify_one();
+                        return;
+                    }
+                    Err(e) => tracing::warn!(error = %e, "could not renew this node's record"),
+                }
+            }
+        });
+    }
     let identity = stratus_iam_api::Identity::new(store.clone(), env.clone(), cfg.auth != AuthMode::Open)?;
     identity.start().await?;
     identity.set_issuer_keys(cfg.issuer_keys.clone());
@@ -396,6 +427,7 @@ async fn serve(cfg: Config) -> Result<(), String> {
         env.clone(),
         cfg.data_dir.is_some(),
         git_version,
+        front::platform::NodeInfo { record: node.clone(), shared },
     );
     let authorizer = (cfg.auth == AuthMode::Enforce).then(|| identity.authorizer());
     let aws = front::aws::AwsDoor::new(&mut services, auth, authorizer, env.clone(), cfg.default_region.clone());
@@ -449,6 +481,7 @@ async fn serve(cfg: Config) -> Result<(), String> {
                 });
             }
             _ = &mut shutdown => break,
+            _ = evicted.notified() => break,
         }
     }
     tracing::info!("shutting down: finishing in-flight requests");
@@ -465,6 +498,9 @@ async fn serve(cfg: Config) -> Result<(), String> {
     if cfg.data_dir.is_none() {
         // In memory mode nothing is kept, the functions' scratch space included.
         let _ = std::fs::remove_dir_all(&work_dir);
+    }
+    if shared && let Err(e) = stratus_storage::nodes::leave(&store, &node.id).await {
+        tracing::warn!(error = %e, "could not remove this node's record");
     }
     store.close();
     tracing::info!("stopped; storage closed cleanly");

@@ -30,6 +30,14 @@ pub struct PlatformDoor {
     files: Vec<Arc<dyn PlatformFiles>>,
     /// `git --version` (CodeCommit needs git), None when git is not installed.
     git: Option<String>,
+    node: NodeInfo,
+}
+
+/// This node, for `/_stratus/health` and `/_stratus/cluster`.
+pub struct NodeInfo {
+    pub record: stratus_storage::nodes::NodeRecord,
+    /// The store may be shared with other nodes (PostgreSQL): nodes keep records in it.
+    pub shared: bool,
 }
 
 impl PlatformDoor {
@@ -41,6 +49,7 @@ impl PlatformDoor {
         env: Env,
         durable: bool,
         git: Option<String>,
+        node: NodeInfo,
     ) -> Self {
         let names = services.names();
         let mut resets = Vec::new();
@@ -53,7 +62,7 @@ impl PlatformDoor {
                 files.push(f);
             }
         }
-        PlatformDoor { store, auth, env, durable, started: Instant::now(), services: names, resets, files, git }
+        PlatformDoor { store, auth, env, durable, started: Instant::now(), services: names, resets, files, git, node }
     }
 
     async fn handle(&self, parts: &Parts, body: &Bytes) -> Reply {
@@ -69,12 +78,35 @@ impl PlatformDoor {
                     "durable": self.durable,
                     "uptimeSeconds": self.started.elapsed().as_secs(),
                     "git": self.git,
+                    "node": self.node.record.id,
                 }),
             ),
+            (&Method::GET, "/_stratus/cluster") => self.cluster().await,
             (&Method::POST, "/_stratus/reset") => self.reset(parts, body).await,
             (&Method::GET, _) => self.file(path, parts.uri.query().unwrap_or_default()).await,
             _ => not_found("No such platform endpoint."),
         }
+    }
+
+    /// The live nodes: from their records where the store is shared, else this node alone.
+    async fn cluster(&self) -> Reply {
+        let now = self.env.clock.now_millis();
+        let nodes = if self.node.shared {
+            match stratus_storage::nodes::list(&self.store, now).await {
+                Ok(n) => n,
+                Err(e) => {
+                    return plain_error(
+                        Dialect::Json,
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        "InternalFailure",
+                        &e.to_string(),
+                    );
+                }
+            }
+        } else {
+            vec![stratus_storage::nodes::NodeRecord { heartbeat: now, ..self.node.record.clone() }]
+        };
+        json_reply(StatusCode::OK, json!({"storage": self.store.backend_name(), "nodes": nodes}))
     }
 
     async fn file(&self, path: &str, query: &str) -> Reply {
