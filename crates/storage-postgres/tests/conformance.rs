@@ -77,18 +77,24 @@ impl Drop for Cluster {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn postgres_backend_conforms_and_keeps_acknowledged_writes() {
-    let Some(cluster) = tokio::task::spawn_blocking(|| Cluster::start("conform")).await.expect("join") else {
+/// A throwaway cluster and a store on it; `None` (said on stderr) without PostgreSQL.
+async fn started(name: &'static str) -> Option<(Cluster, stratus_storage::Store)> {
+    let Some(cluster) = tokio::task::spawn_blocking(move || Cluster::start(name)).await.expect("join") else {
         eprintln!("PostgreSQL (initdb, pg_ctl) is not installed here: the PostgreSQL backend was not checked");
-        return;
+        return None;
     };
-    let blobs = cluster.dir.join("blobs");
-    let (url, b) = (cluster.url.clone(), blobs.clone());
-    let store = tokio::task::spawn_blocking(move || stratus_storage_postgres::open(&url, &b))
+    let (url, blobs) = (cluster.url.clone(), cluster.dir.join("blobs"));
+    let store = tokio::task::spawn_blocking(move || stratus_storage_postgres::open(&url, &blobs))
         .await
         .expect("join")
         .expect("open");
+    Some((cluster, store))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_backend_conforms_and_keeps_acknowledged_writes() {
+    let Some((cluster, store)) = started("conform").await else { return };
+    let blobs = cluster.dir.join("blobs");
     conformance::run_all(&store).await;
     store.close();
     let url = cluster.url.clone();
@@ -113,16 +119,7 @@ fn drop_sessions(url: &str) -> u64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn writer_and_readers_connect_again_after_the_database_drops_them() {
-    let Some(cluster) = tokio::task::spawn_blocking(|| Cluster::start("dropped")).await.expect("join") else {
-        eprintln!("PostgreSQL (initdb, pg_ctl) is not installed here: the PostgreSQL backend was not checked");
-        return;
-    };
-    let blobs = cluster.dir.join("blobs");
-    let (url, b) = (cluster.url.clone(), blobs.clone());
-    let store = tokio::task::spawn_blocking(move || stratus_storage_postgres::open(&url, &b))
-        .await
-        .expect("join")
-        .expect("open");
+    let Some((cluster, store)) = started("dropped").await else { return };
     for round in 0..3u8 {
         let key = [b'k', round];
         store.write(move |t| t.put(&key, b"before")).await.expect("write");
