@@ -89,7 +89,7 @@ impl Db {
 }
 
 impl PostgresBackend {
-    /// Connects, creates the table when missing (schema version 1) and starts the writer.
+    /// Connects, creates or migrates the schema ([`SCHEMA_VERSION`]) and starts the writer.
     pub fn open(url: &str) -> Result<Self> {
         let mut conn = Db::connect(url)?;
         conn.batch(
@@ -97,9 +97,33 @@ impl PostgresBackend {
              CREATE TABLE IF NOT EXISTS stratus_schema (version integer NOT NULL);
              INSERT INTO stratus_schema (version) SELECT 1 WHERE NOT EXISTS (SELECT 1 FROM stratus_schema);",
         )?;
+        migrate(&mut conn)?;
         let writer = GroupWriter::spawn(conn, MAX_GROUP)?;
         Ok(Self { url: url.to_string(), writer, readers: Mutex::new(Vec::new()) })
     }
+}
+
+/// The schema this build writes. Each step of [`MIGRATIONS`] takes a database from version `n`
+/// to `n + 1`; a database at a newer version than this build knows is refused rather than
+/// written with an older layout.
+pub const SCHEMA_VERSION: i32 = 1;
+
+/// `MIGRATIONS[n - 1]` takes version `n` to `n + 1` (none yet: version 1 is the first layout).
+const MIGRATIONS: &[&str] = &[];
+
+fn migrate(conn: &mut Db) -> Result<()> {
+    let rows = conn.query("SELECT max(version) FROM stratus_schema", &[])?;
+    let version: i32 = rows.first().and_then(|r| r.get::<_, Option<i32>>(0)).unwrap_or(1);
+    if version > SCHEMA_VERSION {
+        return Err(StoreError::Io(format!(
+            "the database's schema is version {version}, newer than this Stratus knows ({SCHEMA_VERSION}): \
+             use a newer Stratus"
+        )));
+    }
+    for (from, step) in (version..SCHEMA_VERSION).zip(MIGRATIONS.iter().skip((version - 1) as usize)) {
+        conn.batch(&format!("BEGIN; {step}; UPDATE stratus_schema SET version = {}; COMMIT;", from + 1))?;
+    }
+    Ok(())
 }
 
 impl GroupConnection for Db {

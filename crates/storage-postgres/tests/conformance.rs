@@ -134,3 +134,47 @@ async fn writer_and_readers_connect_again_after_the_database_drops_them() {
     }
     store.close();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn faults_over_postgres_surface_and_lost_acks_still_commit() {
+    use std::sync::Arc;
+    use stratus_storage::faulty::FaultyBackend;
+    use stratus_storage::{MemBlobs, Store, StoreError};
+
+    let Some((cluster, store)) = started("faulty").await else { return };
+    store.close();
+    let url = cluster.url.clone();
+    let inner = tokio::task::spawn_blocking(move || stratus_storage_postgres::PostgresBackend::open(&url))
+        .await
+        .expect("join")
+        .expect("open");
+    let faulty = Arc::new(FaultyBackend::new(Arc::new(inner)));
+    let store = Store::new(faulty.clone(), Arc::new(MemBlobs::default()));
+    faulty.fail_next_writes(1);
+    assert_eq!(store.write(|t| t.put(b"a", b"1")).await, Err(StoreError::Injected));
+    assert_eq!(store.read(|r| r.get(b"a")).await, Ok(None));
+    faulty.lose_next_acks(1);
+    assert_eq!(store.write(|t| t.put(b"b", b"1")).await, Err(StoreError::Injected));
+    assert_eq!(store.read(|r| r.get(b"b")).await, Ok(Some(b"1".to_vec())));
+    faulty.fail_next_reads(1);
+    assert_eq!(store.read(|r| r.get(b"b")).await, Err(StoreError::Injected));
+    assert_eq!(store.read(|r| r.get(b"b")).await, Ok(Some(b"1".to_vec())), "the next read works");
+    store.close();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_database_with_a_newer_schema_is_refused() {
+    let Some((cluster, store)) = started("schema").await else { return };
+    store.close();
+    let url = cluster.url.clone();
+    let refused = tokio::task::spawn_blocking(move || {
+        let mut admin = postgres::Client::connect(&url, postgres::NoTls).expect("admin connection");
+        let newer = stratus_storage_postgres::SCHEMA_VERSION + 1;
+        admin.execute("UPDATE stratus_schema SET version = $1", &[&newer]).expect("update");
+        stratus_storage_postgres::PostgresBackend::open(&url).err()
+    })
+    .await
+    .expect("join");
+    let e = refused.expect("a newer schema must be refused").to_string();
+    assert!(e.contains("newer than this Stratus knows"), "{e}");
+}
