@@ -139,7 +139,7 @@ async fn writer_and_readers_connect_again_after_the_database_drops_them() {
 async fn faults_over_postgres_surface_and_lost_acks_still_commit() {
     use std::sync::Arc;
     use stratus_storage::faulty::FaultyBackend;
-    use stratus_storage::{MemBlobs, Store, StoreError};
+    use stratus_storage::{MemBlobs, Store};
 
     let Some((cluster, store)) = started("faulty").await else { return };
     store.close();
@@ -150,15 +150,7 @@ async fn faults_over_postgres_surface_and_lost_acks_still_commit() {
         .expect("open");
     let faulty = Arc::new(FaultyBackend::new(Arc::new(inner)));
     let store = Store::new(faulty.clone(), Arc::new(MemBlobs::default()));
-    faulty.fail_next_writes(1);
-    assert_eq!(store.write(|t| t.put(b"a", b"1")).await, Err(StoreError::Injected));
-    assert_eq!(store.read(|r| r.get(b"a")).await, Ok(None));
-    faulty.lose_next_acks(1);
-    assert_eq!(store.write(|t| t.put(b"b", b"1")).await, Err(StoreError::Injected));
-    assert_eq!(store.read(|r| r.get(b"b")).await, Ok(Some(b"1".to_vec())));
-    faulty.fail_next_reads(1);
-    assert_eq!(store.read(|r| r.get(b"b")).await, Err(StoreError::Injected));
-    assert_eq!(store.read(|r| r.get(b"b")).await, Ok(Some(b"1".to_vec())), "the next read works");
+    conformance::check_faults(&faulty, &store).await;
     store.close();
 }
 

@@ -29,12 +29,7 @@ async fn faults_over_sqlite_surface_and_lost_acks_still_commit() {
     let inner = Arc::new(SqliteBackend::open(&dir.join("db")).expect("open"));
     let faulty = Arc::new(FaultyBackend::new(inner));
     let store = Store::new(faulty.clone(), Arc::new(MemBlobs::default()));
-    faulty.fail_next_writes(1);
-    assert_eq!(store.write(|t| t.put(b"a", b"1")).await, Err(StoreError::Injected));
-    assert_eq!(store.read(|r| r.get(b"a")).await, Ok(None));
-    faulty.lose_next_acks(1);
-    assert_eq!(store.write(|t| t.put(b"b", b"1")).await, Err(StoreError::Injected));
-    assert_eq!(store.read(|r| r.get(b"b")).await, Ok(Some(b"1".to_vec())));
+    conformance::check_faults(&faulty, &store).await;
     store.close();
     let _ = std::fs::remove_dir_all(&dir);
 }

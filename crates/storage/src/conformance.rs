@@ -1,6 +1,6 @@
 //! The conformance suite every backend must pass (DESIGN.md §7.3). Each check panics on the
 //! first deviation. Backends call [`run_all`] from their tests; durable backends also
-//! [`check_reopen`].
+//! [`check_reopen`], and [`check_faults`] over the fault-injecting wrapper.
 
 use std::collections::BTreeMap;
 
@@ -344,6 +344,22 @@ async fn model_based_random_ops(s: Store) {
         let want: Vec<_> = model.range(start..).take(limit).map(|(k, v)| (k.clone(), v.clone())).collect();
         assert_eq!(got, want, "round {round}");
     }
+}
+
+/// Over the fault-injecting wrapper (`faulty`, the backend of `store`): a failed write leaves
+/// nothing, a write whose acknowledgement was lost is there all the same, and a failed read
+/// fails alone.
+pub async fn check_faults(faulty: &crate::faulty::FaultyBackend, store: &Store) {
+    store.wipe().await.expect("wipe");
+    faulty.fail_next_writes(1);
+    assert_eq!(store.write(|t| t.put(b"a", b"1")).await, Err(StoreError::Injected));
+    assert_eq!(store.read(|r| r.get(b"a")).await, Ok(None));
+    faulty.lose_next_acks(1);
+    assert_eq!(store.write(|t| t.put(b"b", b"1")).await, Err(StoreError::Injected));
+    assert_eq!(store.read(|r| r.get(b"b")).await, Ok(Some(b"1".to_vec())));
+    faulty.fail_next_reads(1);
+    assert_eq!(store.read(|r| r.get(b"b")).await, Err(StoreError::Injected));
+    assert_eq!(store.read(|r| r.get(b"b")).await, Ok(Some(b"1".to_vec())), "the next read works");
 }
 
 /// For durable backends: what was acknowledged is there after closing and opening again.
