@@ -28,11 +28,11 @@ from sqs_helpers import (
     IS_MOTO,
     REGION,
     ServerProcess,
-    ServerStartError,
     aws_cli_base,
     make_sqs_client,
     parse_xml,
     query_request,
+    start_or_fail,
     unique,
 )
 
@@ -93,14 +93,7 @@ def target(tmp_path_factory):
         return
     data_dir = tmp_path_factory.mktemp("stratus-data")
     log_dir = tmp_path_factory.mktemp("stratus-logs")
-    server = ServerProcess(data_dir, log_dir=log_dir)
-    failure = None
-    try:
-        server.start(timeout=10)
-    except ServerStartError as e:
-        failure = str(e)
-    if failure:
-        pytest.fail(failure, pytrace=False)
+    server = start_or_fail(ServerProcess(data_dir, log_dir=log_dir))
     global _SESSION_SERVER
     _SESSION_SERVER = server
     try:
@@ -258,13 +251,7 @@ def server_factory(tmp_path):
         srv = ServerProcess(data_dir, in_memory=in_memory, port=port, log_dir=tmp_path)
         servers.append(srv)
         if start:
-            failure = None
-            try:
-                srv.start(timeout=timeout)
-            except ServerStartError as e:
-                failure = str(e)
-            if failure:
-                pytest.fail(failure, pytrace=False)
+            start_or_fail(srv, timeout)
         return srv
 
     yield start

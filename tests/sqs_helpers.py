@@ -320,15 +320,19 @@ def raw_exchange(port: int, head: bytes, body_chunks=(), timeout: float = 30.0) 
 def start_own_server(tmp_path_factory, name: str, extra_args: list[str]) -> "ServerProcess":
     """A server of a test module's own (a fresh data directory, `extra_args` on its command
     line), for settings the shared server does not have; the test fails if it does not start."""
-    import pytest
-
     base = tmp_path_factory.mktemp(name)
     data = base / "data"
     data.mkdir()
-    srv = ServerProcess(data, log_dir=base, extra_args=extra_args)
+    return start_or_fail(ServerProcess(data, log_dir=base, extra_args=extra_args))
+
+
+def start_or_fail(srv: "ServerProcess", timeout: float = 10) -> "ServerProcess":
+    """Starts `srv`; a server that does not start fails the test with its reason (no traceback)."""
+    import pytest
+
     failure = None
     try:
-        srv.start(timeout=10)
+        srv.start(timeout=timeout)
     except ServerStartError as e:
         failure = str(e)
     if failure:

@@ -204,6 +204,12 @@ pub fn canonical_arn(s: &str) -> std::borrow::Cow<'_, str> {
     std::borrow::Cow::Borrowed(s)
 }
 
+/// What follows `arn:{partition}:` in an ARN of a known partition (`iam::123456789012:role/r`).
+pub fn arn_without_partition(arn: &str) -> Option<&str> {
+    let (p, rest) = arn.strip_prefix("arn:")?.split_once(':')?;
+    PARTITIONS.contains(&p).then_some(rest)
+}
+
 /// An `aws`-partition ARN written in the partition of `region` (other ARNs as they are).
 pub fn in_partition(arn: &str, region: &str) -> String {
     match (partition(region), arn.strip_prefix("arn:aws:")) {
@@ -216,23 +222,16 @@ pub fn in_partition(arn: &str, region: &str) -> String {
 /// `aws-iso`, `aws-iso-b`, `aws-iso-e` and `aws-iso-f` for the isolated regions, `aws-eusc` for the
 /// European Sovereign Cloud, `aws` for every other. ARNs begin with it.
 pub fn partition(region: &str) -> &'static str {
-    if region.starts_with("cn-") {
-        "aws-cn"
-    } else if region.starts_with("us-gov-") {
-        "aws-us-gov"
-    } else if region.starts_with("us-isob-") {
-        "aws-iso-b"
-    } else if region.starts_with("us-iso-") {
-        "aws-iso"
-    } else if region.starts_with("eu-isoe-") {
-        "aws-iso-e"
-    } else if region.starts_with("us-isof-") {
-        "aws-iso-f"
-    } else if region.starts_with("eusc-") {
-        "aws-eusc"
-    } else {
-        "aws"
-    }
+    const BY_PREFIX: &[(&str, &str)] = &[
+        ("cn-", "aws-cn"),
+        ("us-gov-", "aws-us-gov"),
+        ("us-isob-", "aws-iso-b"),
+        ("us-iso-", "aws-iso"),
+        ("eu-isoe-", "aws-iso-e"),
+        ("us-isof-", "aws-iso-f"),
+        ("eusc-", "aws-eusc"),
+    ];
+    BY_PREFIX.iter().find(|(prefix, _)| region.starts_with(prefix)).map_or("aws", |&(_, p)| p)
 }
 
 /// Region names as AWS spells them (`us-east-1`), so that they are safe in keys and ARNs.

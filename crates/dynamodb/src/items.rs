@@ -156,14 +156,13 @@ pub fn expr_error(e: expr::ExprError) -> AwsError {
     validation(e.message)
 }
 
-/// Checks the condition against the stored item (absent: an empty item), answering
-/// ConditionalCheckFailedException, with the item when `ReturnValuesOnConditionCheckFailure` is
-/// `ALL_OLD`.
 /// Whether a failed condition answers the old item (`ReturnValuesOnConditionCheckFailure`).
 fn old_on_failure(input: &Json) -> bool {
     s(input, "ReturnValuesOnConditionCheckFailure") == Some("ALL_OLD")
 }
 
+/// Checks the condition against the stored item (absent: an empty item), answering
+/// ConditionalCheckFailedException, with the item when `old_on_failure`.
 fn check_condition(c: &Option<expr::Condition>, old: Option<&Item>, old_on_failure: bool) -> Result<(), AwsError> {
     let Some(c) = c else { return Ok(()) };
     let empty = Item::new();

@@ -55,7 +55,7 @@ fn not_found(arn: &str) -> AwsError {
 
 /// `(account, url)` of a provider ARN.
 fn parse_arn(arn: &str) -> Option<(&str, &str)> {
-    let rest = arn.strip_prefix("arn:").and_then(|r| r.split_once(':')).and_then(|(_, r)| r.strip_prefix("iam::"))?;
+    let rest = stratus_core::arn_without_partition(arn)?.strip_prefix("iam::")?;
     let (account, resource) = rest.split_once(':')?;
     Some((account, resource.strip_prefix("oidc-provider/")?))
 }

@@ -18,7 +18,7 @@ const MAX_VERSIONS: usize = 5;
 
 /// `(account, path, name)` of a policy ARN (`arn:aws:iam::{account}:policy{path}{name}`).
 pub fn parse_arn(arn: &str) -> Option<(&str, &str, &str)> {
-    let rest = arn.strip_prefix("arn:").and_then(|r| r.split_once(':')).and_then(|(_, r)| r.strip_prefix("iam::"))?;
+    let rest = stratus_core::arn_without_partition(arn)?.strip_prefix("iam::")?;
     let (account, resource) = rest.split_once(':')?;
     let path_name = resource.strip_prefix("policy")?;
     let slash = path_name.rfind('/')?;

@@ -73,7 +73,7 @@ fn credentials_json(s: &SessionRecord) -> Value {
 
 /// `(account, name)` of a role ARN (`arn:aws:iam::{account}:role{path}{name}`).
 pub fn parse_role_arn(arn: &str) -> Option<(&str, &str)> {
-    let rest = arn.strip_prefix("arn:").and_then(|r| r.split_once(':')).and_then(|(_, r)| r.strip_prefix("iam::"))?;
+    let rest = stratus_core::arn_without_partition(arn)?.strip_prefix("iam::")?;
     let (account, resource) = rest.split_once(':')?;
     let path_name = resource.strip_prefix("role/")?;
     Some((account, path_name.rsplit('/').next()?))

@@ -160,11 +160,8 @@ pub(crate) fn resolve_config(
 }
 
 fn check_role(role: &str) -> Result<(), AwsError> {
-    let ok = role
-        .strip_prefix("arn:")
-        .and_then(|r| r.split_once(':'))
-        .filter(|(p, _)| stratus_core::PARTITIONS.contains(p))
-        .and_then(|(_, r)| r.strip_prefix("iam::"))
+    let ok = stratus_core::arn_without_partition(role)
+        .and_then(|r| r.strip_prefix("iam::"))
         .and_then(|r| r.split_once(":role/"))
         .is_some_and(|(acct, name)| stratus_core::is_account_id(acct) && !name.is_empty());
     if !ok {

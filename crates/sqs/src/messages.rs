@@ -731,12 +731,11 @@ pub(crate) async fn receive(
         attempt: input.receive_request_attempt_id,
     });
     let start = tokio::time::Instant::now();
-    let mut deadline: Option<tokio::time::Instant> = None;
-    let mut waiter: Option<Arc<tokio::sync::Notify>> = None;
+    // Once the first attempt found nothing: the long poll's deadline and the queue's wake-up.
+    let mut poll: Option<(tokio::time::Instant, Arc<tokio::sync::Notify>)> = None;
     loop {
-        let current = waiter.clone();
-        let notified = current.as_ref().map(|w| w.notified());
-        let mut notified = notified.map(Box::pin);
+        let waiter = poll.as_ref().map(|(_, w)| w.clone());
+        let mut notified = waiter.as_ref().map(|w| Box::pin(w.notified()));
         if let Some(n) = notified.as_mut() {
             n.as_mut().enable();
         }
@@ -757,23 +756,24 @@ pub(crate) async fn receive(
         for id in woken {
             i.wake(id);
         }
-        let deadline = *deadline.get_or_insert_with(|| {
-            let wait_s = input.wait_time_seconds.map(|w| w as u64).unwrap_or(queue.1);
-            start + Duration::from_secs(wait_s)
-        });
+        let deadline = match &poll {
+            Some((d, _)) => *d,
+            None => start + Duration::from_secs(input.wait_time_seconds.map(|w| w as u64).unwrap_or(queue.1)),
+        };
         let left = deadline.saturating_duration_since(tokio::time::Instant::now());
         if !messages.is_empty() || left.is_zero() || i.closing() {
             return Ok(ReceiveMessageOutput { messages });
         }
-        if waiter.is_none() {
-            // The first empty answer of a long poll: from now on a send to the queue wakes it.
-            waiter = Some(i.waiter(queue.0));
+        let Some(notified) = notified.as_mut() else {
+            // The first empty answer of a long poll: from now on a send to the queue wakes it,
+            // and the queue is looked at again so that no send in between is missed.
+            poll = Some((deadline, i.waiter(queue.0)));
             continue;
-        }
+        };
         let until_visible = next_visible.map(|at| Duration::from_millis(at.saturating_sub(i.now()) + 1));
         let sleep = until_visible.map_or(left, |v| v.min(left));
         tokio::select! {
-            _ = async { if let Some(n) = notified.as_mut() { n.await } }, if notified.is_some() => {}
+            _ = notified => {}
             _ = &mut closing => {}
             _ = tokio::time::sleep(sleep) => {}
         }

@@ -77,12 +77,18 @@ impl Drop for Cluster {
     }
 }
 
-/// A throwaway cluster and a store on it; `None` (said on stderr) without PostgreSQL.
-async fn started(name: &'static str) -> Option<(Cluster, stratus_storage::Store)> {
-    let Some(cluster) = tokio::task::spawn_blocking(move || Cluster::start(name)).await.expect("join") else {
+/// A throwaway cluster; `None` (said on stderr) without PostgreSQL.
+async fn cluster(name: &'static str) -> Option<Cluster> {
+    let cluster = tokio::task::spawn_blocking(move || Cluster::start(name)).await.expect("join");
+    if cluster.is_none() {
         eprintln!("PostgreSQL (initdb, pg_ctl) is not installed here: the PostgreSQL backend was not checked");
-        return None;
-    };
+    }
+    cluster
+}
+
+/// A throwaway cluster and a store on it.
+async fn started(name: &'static str) -> Option<(Cluster, stratus_storage::Store)> {
+    let cluster = cluster(name).await?;
     let (url, blobs) = (cluster.url.clone(), cluster.dir.join("blobs"));
     let store = tokio::task::spawn_blocking(move || stratus_storage_postgres::open(&url, &blobs))
         .await
@@ -141,8 +147,7 @@ async fn faults_over_postgres_surface_and_lost_acks_still_commit() {
     use stratus_storage::faulty::FaultyBackend;
     use stratus_storage::{MemBlobs, Store};
 
-    let Some((cluster, store)) = started("faulty").await else { return };
-    store.close();
+    let Some(cluster) = cluster("faulty").await else { return };
     let url = cluster.url.clone();
     let inner = tokio::task::spawn_blocking(move || stratus_storage_postgres::PostgresBackend::open(&url))
         .await

@@ -126,12 +126,15 @@ impl WriteConnection {
         }
     }
 
-    /// Commits the open transaction with the mark, syncs the WAL and starts the log again.
-    fn commit_durably(&mut self) -> Result<()> {
+    /// Commits the open transaction with the mark. `durably`: also syncs the WAL, after which
+    /// the log's records are no longer needed and it starts again.
+    fn commit(&mut self, durably: bool) -> Result<()> {
         self.set_mark(self.last_seq)?;
         exec_cached(&self.conn, "COMMIT")?;
-        self.sync_wal()?;
-        self.log.restart();
+        if durably {
+            self.sync_wal()?;
+            self.log.restart();
+        }
         Ok(())
     }
 
@@ -157,7 +160,7 @@ impl WriteConnection {
             }
             self.last_seq = rec.seq;
         }
-        self.commit_durably()
+        self.commit(true)
     }
 }
 
@@ -180,7 +183,7 @@ impl GroupConnection for WriteConnection {
         let seq = self.last_seq + 1;
         if !self.log.fits(group.len()) {
             self.last_seq = seq;
-            self.commit_durably()?;
+            self.commit(true)?;
             return Ok(Sealed::Visible);
         }
         self.log.append(seq, &mut group)?;
@@ -191,14 +194,8 @@ impl GroupConnection for WriteConnection {
         Ok(Sealed::Pending)
     }
     fn publish(&mut self) -> Result<()> {
-        self.set_mark(self.last_seq)?;
-        exec_cached(&self.conn, "COMMIT")?;
         // The log starts again once half is used, so that a group rarely misses room.
-        if self.log.used() > self.log.capacity() / 2 {
-            self.sync_wal()?;
-            self.log.restart();
-        }
-        Ok(())
+        self.commit(self.log.used() > self.log.capacity() / 2)
     }
     fn recover(&mut self) -> Result<()> {
         self.group.clear();

@@ -68,7 +68,7 @@ impl GroupWriter {
     pub fn spawn<C: GroupConnection>(conn: C, max_group: usize) -> Result<Self> {
         let (tx, rx) = mpsc::channel::<Msg>();
         let unpublished = Arc::new(AtomicBool::new(false));
-        let mut w = Writer { conn, unpublished: unpublished.clone(), open: false, pending_since: None, broken: None };
+        let mut w = Writer { conn, unpublished: unpublished.clone(), pending_since: None, broken: None };
         let writer = std::thread::Builder::new()
             .name("stratus-store-writer".into())
             .spawn(move || w.run(rx, max_group))
@@ -116,9 +116,8 @@ impl GroupWriter {
 struct Writer<C> {
     conn: C,
     unpublished: Arc<AtomicBool>,
-    /// A database transaction is open.
-    open: bool,
-    /// When the oldest sealed, unpublished group was sealed.
+    /// When the oldest sealed, unpublished group was sealed. Between groups, a database
+    /// transaction is open exactly while this is set.
     pending_since: Option<Instant>,
     /// Recovery failed: every write is refused with this.
     broken: Option<StoreError>,
@@ -175,14 +174,13 @@ impl<C: GroupConnection> Writer<C> {
             }
             return;
         }
-        if !self.open {
-            if let Err(e) = self.conn.begin() {
-                for (_, done) in group {
-                    done(Err(e.clone()));
-                }
-                return;
+        if self.pending_since.is_none()
+            && let Err(e) = self.conn.begin()
+        {
+            for (_, done) in group {
+                done(Err(e.clone()));
             }
-            self.open = true;
+            return;
         }
         let mut dones = Vec::with_capacity(group.len());
         for (f, done) in group {
@@ -191,9 +189,7 @@ impl<C: GroupConnection> Writer<C> {
         }
         let sealed = match self.conn.seal() {
             Ok(Sealed::Visible) => {
-                self.open = false;
-                self.pending_since = None;
-                self.unpublished.store(false, Ordering::SeqCst);
+                self.published();
                 Ok(())
             }
             Ok(Sealed::Pending) => {
@@ -220,21 +216,21 @@ impl<C: GroupConnection> Writer<C> {
             return;
         }
         match self.conn.publish() {
-            Ok(()) => {
-                self.open = false;
-                self.pending_since = None;
-                self.unpublished.store(false, Ordering::SeqCst);
-            }
+            Ok(()) => self.published(),
             Err(_) => self.recover(),
         }
     }
 
-    fn recover(&mut self) {
-        self.open = false;
+    /// No transaction is open and readers see every acknowledged group.
+    fn published(&mut self) {
         self.pending_since = None;
+        self.unpublished.store(false, Ordering::SeqCst);
+    }
+
+    fn recover(&mut self) {
         if let Err(e) = self.conn.recover() {
             self.broken = Some(e);
         }
-        self.unpublished.store(false, Ordering::SeqCst);
+        self.published();
     }
 }

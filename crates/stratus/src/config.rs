@@ -148,16 +148,9 @@ fn new_node_id() -> String {
     let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
     let host: String =
         host.trim().chars().filter(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')).take(40).collect();
-    let suffix = &uuid_like()[..6];
+    let uuid = stratus_core::IdSource::uuid(&stratus_core::RandomIds);
+    let suffix = &uuid[..6];
     if host.is_empty() { format!("stratus-{suffix}") } else { format!("{host}-{suffix}") }
-}
-
-fn uuid_like() -> String {
-    use std::hash::{BuildHasher, Hasher};
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos()));
-    h.write_u32(std::process::id());
-    format!("{:016x}", h.finish())
 }
 
 /// Settings after merging.

@@ -158,11 +158,9 @@ async fn serve(cfg: Config) -> Result<(), String> {
         version: env!("CARGO_PKG_VERSION").to_string(),
     };
     let shared = cfg.database_url.is_some();
-    if shared {
-        stratus_storage::nodes::join(&store, &node).await.map_err(|e| format!("cannot use the database: {e}"))?;
-    }
     let evicted = Arc::new(tokio::sync::Notify::new());
     if shared {
+        stratus_storage::nodes::join(&store, &node).await.map_err(|e| format!("cannot use the database: {e}"))?;
         let (store, env, evicted, mut me) = (store.clone(), env.clone(), evicted.clone(), node.clone());
         tokio::spawn(async move {
             loop {
